@@ -1,0 +1,11 @@
+//! Vitals' domain: the types every part of the product speaks, the ports (traits) that storage,
+//! queues and clocks implement, and the use cases that tie them together. No AWS, no SQL here:
+//! adapters live in their own crates so the same use case runs in Lambda and in `vitals serve`.
+
+pub mod clock;
+pub mod error;
+pub mod model;
+pub mod ports;
+pub mod segment;
+
+pub use error::{QueueError, StoreError};

@@ -1,0 +1,368 @@
+//! Domain types: what Vitals stores and reasons about, in the user's words.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub use vitals_scoring::{Band, HealthScore, UsageWindow};
+
+use crate::segment::Segment;
+
+/// Reason an identifier was refused.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum InvalidId {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {max} bytes")]
+    TooLong { max: usize },
+    #[error("must not contain control characters")]
+    ControlCharacter,
+}
+
+fn check_id(s: &str) -> Result<(), InvalidId> {
+    const MAX: usize = 256;
+    if s.trim().is_empty() {
+        return Err(InvalidId::Empty);
+    }
+    if s.len() > MAX {
+        return Err(InvalidId::TooLong { max: MAX });
+    }
+    if s.chars().any(char::is_control) {
+        return Err(InvalidId::ControlCharacter);
+    }
+    Ok(())
+}
+
+/// A customer account (Segment's `groupId`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AccountId(String);
+
+impl AccountId {
+    /// Where events that no account can be found for are kept, counted and visible.
+    pub const UNATTRIBUTED: &'static str = "~unattributed";
+
+    pub fn new(s: impl Into<String>) -> Result<Self, InvalidId> {
+        let s = s.into();
+        check_id(&s)?;
+        Ok(AccountId(s))
+    }
+
+    pub fn unattributed() -> Self {
+        AccountId(Self::UNATTRIBUTED.to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn segment(&self) -> Segment {
+        Segment::of(self)
+    }
+}
+
+impl TryFrom<String> for AccountId {
+    type Error = InvalidId;
+    fn try_from(s: String) -> Result<Self, InvalidId> {
+        AccountId::new(s)
+    }
+}
+
+impl From<AccountId> for String {
+    fn from(a: AccountId) -> String {
+        a.0
+    }
+}
+
+impl std::fmt::Display for AccountId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The kind of a Segment message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Track,
+    Page,
+    Screen,
+    Identify,
+    Group,
+    Alias,
+}
+
+/// One accepted event as kept in storage: enough to roll up usage and signals, and to dedupe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    #[serde(rename = "m")]
+    pub message_id: String,
+    #[serde(rename = "k")]
+    pub kind: EventKind,
+    /// Event name (track), page/screen name, or absent.
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Skew-corrected event time.
+    #[serde(rename = "t")]
+    pub timestamp: DateTime<Utc>,
+    #[serde(
+        rename = "p",
+        default,
+        skip_serializing_if = "serde_json::Map::is_empty"
+    )]
+    pub properties: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The events of one account on one day from one accepted request. Its id is derived from the
+/// message ids it holds, so a retried request writes the same chunk again instead of a new one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventChunk {
+    pub account_id: AccountId,
+    pub day: NaiveDate,
+    pub chunk_id: String,
+    pub events: Vec<StoredEvent>,
+}
+
+impl EventChunk {
+    /// Builds a chunk whose id is a digest of its (sorted) message ids.
+    pub fn new(account_id: AccountId, day: NaiveDate, mut events: Vec<StoredEvent>) -> Self {
+        use sha2::{Digest, Sha256};
+        events.sort_by(|a, b| a.message_id.cmp(&b.message_id));
+        let mut digest = Sha256::new();
+        for e in &events {
+            digest.update(e.message_id.as_bytes());
+            digest.update([0u8]);
+        }
+        let chunk_id = hex::encode(&digest.finalize()[..12]);
+        EventChunk {
+            account_id,
+            day,
+            chunk_id,
+            events,
+        }
+    }
+
+    pub fn segment(&self) -> Segment {
+        self.account_id.segment()
+    }
+
+    /// Compact payload both storage backends keep: JSON with short keys, deflated.
+    pub fn encode_events(&self) -> Result<Vec<u8>, crate::StoreError> {
+        use std::io::Write;
+        let json = serde_json::to_vec(&self.events)
+            .map_err(|e| crate::StoreError::Rejected(format!("encode chunk: {e}")))?;
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&json)
+            .and_then(|()| enc.finish())
+            .map_err(|e| crate::StoreError::Rejected(format!("compress chunk: {e}")))
+    }
+
+    pub fn decode_events(bytes: &[u8]) -> Result<Vec<StoredEvent>, crate::StoreError> {
+        let reader = flate2::read::DeflateDecoder::new(bytes);
+        serde_json::from_reader(reader)
+            .map_err(|e| crate::StoreError::Corrupt(format!("decode chunk: {e}")))
+    }
+}
+
+/// What we know about an account from `group` traits or a CRM import.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountProfile {
+    pub name: Option<String>,
+    pub plan: Option<String>,
+    pub tier: Option<String>,
+    pub seats: Option<u32>,
+    pub mrr: Option<f64>,
+    pub arr: Option<f64>,
+    pub renewal_date: Option<NaiveDate>,
+    /// The owning CSM (email), who sees the account and receives its alerts.
+    pub owner: Option<String>,
+    pub owner_manager: Option<String>,
+    pub region: Option<String>,
+    pub product_line: Option<String>,
+    /// Contract start; the lifecycle stage is judged from it.
+    pub started_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub custom: BTreeMap<String, serde_json::Value>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// The current score with its explanation, and the history entry for one day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreRecord {
+    pub account_id: AccountId,
+    pub as_of: NaiveDate,
+    pub health: HealthScore,
+    pub computed_at: DateTime<Utc>,
+}
+
+/// Everything the daily run needs about one account, kept as one record so that a run reads
+/// one item per account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountRecord {
+    pub account_id: AccountId,
+    #[serde(default)]
+    pub profile: AccountProfile,
+    #[serde(default)]
+    pub window: UsageWindow,
+    #[serde(default)]
+    pub score: Option<ScoreRecord>,
+}
+
+impl AccountRecord {
+    pub fn new(account_id: AccountId) -> Self {
+        AccountRecord {
+            account_id,
+            profile: AccountProfile::default(),
+            window: UsageWindow::default(),
+            score: None,
+        }
+    }
+}
+
+/// A person at a customer account (`identify` traits), and the account they belong to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserProfile {
+    pub user_id: String,
+    /// The account a `group` call linked this user to; their later events count for it.
+    pub account_id: Option<AccountId>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub role: Option<String>,
+    #[serde(default)]
+    pub champion: bool,
+    #[serde(default)]
+    pub traits: BTreeMap<String, serde_json::Value>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Warning,
+    Critical,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    Open,
+    Acknowledged,
+    Resolved,
+}
+
+impl AlertStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::Open => "open",
+            AlertStatus::Acknowledged => "acknowledged",
+            AlertStatus::Resolved => "resolved",
+        }
+    }
+}
+
+/// One change of an alert's status, with who made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertTransition {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub to: AlertStatus,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A problem on an account that someone should act on. One open alert per dedupe key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub id: String,
+    pub account_id: AccountId,
+    /// account + kind + cause: the same problem always has the same key.
+    pub dedupe_key: String,
+    pub kind: String,
+    pub cause: String,
+    pub severity: Severity,
+    pub status: AlertStatus,
+    pub owner: Option<String>,
+    pub opened_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub snooze_reason: Option<String>,
+    #[serde(default)]
+    pub transitions: Vec<AlertTransition>,
+    #[serde(default)]
+    pub details: serde_json::Value,
+    /// Optimistic concurrency: an update must carry the stored version + 1.
+    pub version: u64,
+}
+
+/// Filters for listing alerts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertQuery {
+    pub status: Option<AlertStatus>,
+    pub account_id: Option<AccountId>,
+}
+
+/// One automated (or human) action, kept for the workflow audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Deterministic for automated actions, so a retried action is logged once.
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub account_id: Option<AccountId>,
+    pub actor: String,
+    pub action: String,
+    #[serde(default)]
+    pub detail: serde_json::Value,
+}
+
+/// A stored version of the configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigVersion {
+    pub version: u64,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+    /// The configuration text as applied.
+    pub body: String,
+    /// What changed, in words, for the version list.
+    pub summary: String,
+}
+
+/// Progress of one scoring run over one segment, so a crashed run resumes where it stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub run_id: String,
+    pub segment: Segment,
+    pub done: bool,
+    /// The last account fully scored; resuming starts after it.
+    pub last_account: Option<AccountId>,
+    pub accounts_scored: u64,
+    pub events_emitted: u64,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The precomputed portfolio view dashboards read instead of scanning accounts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PortfolioSummary {
+    pub as_of: Option<NaiveDate>,
+    pub computed_at: Option<DateTime<Utc>>,
+    pub accounts: u64,
+    #[serde(default)]
+    pub bands: BTreeMap<String, u64>,
+    /// Accounts per 10-point score bucket: [0-10), [10-20) ... [90-100].
+    #[serde(default)]
+    pub histogram: Vec<u64>,
+    pub mean_score: f64,
+    pub mrr_at_risk: f64,
+    pub expansion_candidates: u64,
+    /// Further figures later features add without a storage change.
+    #[serde(default)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// One page of a listing, with an opaque cursor for the next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}

@@ -1,0 +1,213 @@
+//! Ports: what the use cases need from storage and queues. Each storage concern is one narrow
+//! trait; [`Storage`] is all of them, which both backends (DynamoDB, embedded) implement and one
+//! contract test suite checks.
+//!
+//! Every write is idempotent by its key: writing the same record twice leaves one record.
+//! Listings return newest or key order as documented and page with opaque cursors.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use std::time::Duration;
+
+use crate::error::{QueueError, StoreError};
+use crate::model::{
+    AccountId, AccountProfile, AccountRecord, Alert, AlertQuery, AuditEntry, Checkpoint,
+    ConfigVersion, EventChunk, Page, PortfolioSummary, ScoreRecord, UserProfile,
+};
+use crate::segment::Segment;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Raw events, kept as per-account-per-day chunks.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Stores chunks durably. A chunk with the same (account, day, chunk id) overwrites.
+    async fn put_chunks(&self, chunks: &[EventChunk]) -> StoreResult<()>;
+    /// All chunks of one day for the accounts of one segment, in (account, chunk id) order.
+    async fn chunks_for_segment_day(
+        &self,
+        segment: Segment,
+        day: NaiveDate,
+    ) -> StoreResult<Vec<EventChunk>>;
+    /// All chunks of one account on one day, in chunk id order.
+    async fn chunks_for_account_day(
+        &self,
+        account: &AccountId,
+        day: NaiveDate,
+    ) -> StoreResult<Vec<EventChunk>>;
+}
+
+/// The per-account record: profile (written by ingest/import), window and current score
+/// (written by the daily run). The two halves are written independently and never clobber
+/// each other.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Creates the account if needed and replaces its profile; window and score are kept.
+    async fn put_profile(&self, account: &AccountId, profile: &AccountProfile) -> StoreResult<()>;
+    /// Creates the account if needed and replaces its window and current score; profile kept.
+    async fn put_scoring_state(&self, record: &AccountRecord) -> StoreResult<()>;
+    async fn get_account(&self, account: &AccountId) -> StoreResult<Option<AccountRecord>>;
+    /// Accounts of one segment in account id order, `limit` at most per page.
+    async fn list_segment(
+        &self,
+        segment: Segment,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<AccountRecord>>;
+}
+
+/// People at customer accounts.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Replaces the user (by user id).
+    async fn put_user(&self, user: &UserProfile) -> StoreResult<()>;
+    async fn get_user(&self, user_id: &str) -> StoreResult<Option<UserProfile>>;
+    /// Users currently linked to the account, in user id order.
+    async fn users_of_account(&self, account: &AccountId) -> StoreResult<Vec<UserProfile>>;
+}
+
+/// Daily score history (the current score lives on the [`AccountRecord`]).
+#[async_trait]
+pub trait ScoreHistoryStore: Send + Sync {
+    /// Stores history entries; one per (account, day), a rewrite overwrites.
+    async fn put_history(&self, records: &[ScoreRecord]) -> StoreResult<()>;
+    /// Entries with `from <= as_of <= to`, oldest first.
+    async fn history(
+        &self,
+        account: &AccountId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<ScoreRecord>>;
+}
+
+#[async_trait]
+pub trait AlertStore: Send + Sync {
+    /// Inserts a new alert; `Conflict` if one with the same id exists.
+    async fn insert_alert(&self, alert: &Alert) -> StoreResult<()>;
+    async fn get_alert(&self, id: &str) -> StoreResult<Option<Alert>>;
+    /// Replaces an alert if the stored version is `alert.version - 1`, else `Conflict`.
+    async fn update_alert(&self, alert: &Alert) -> StoreResult<()>;
+    /// Alerts matching the query, newest opened first.
+    async fn list_alerts(
+        &self,
+        query: &AlertQuery,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<Alert>>;
+}
+
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends an entry; an entry with the same id is stored once.
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// Entries newest first, optionally for one account only.
+    async fn list_audit(
+        &self,
+        account: Option<&AccountId>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<AuditEntry>>;
+}
+
+#[async_trait]
+pub trait ConfigStore: Send + Sync {
+    /// Stores a new version; `Conflict` if that version number exists (two admins racing).
+    async fn put_config_version(&self, version: &ConfigVersion) -> StoreResult<()>;
+    async fn latest_config(&self) -> StoreResult<Option<ConfigVersion>>;
+    async fn get_config_version(&self, version: u64) -> StoreResult<Option<ConfigVersion>>;
+    /// Versions newest first.
+    async fn list_config_versions(&self, limit: usize) -> StoreResult<Vec<ConfigVersion>>;
+}
+
+#[async_trait]
+pub trait CheckpointStore: Send + Sync {
+    async fn get_checkpoint(
+        &self,
+        run_id: &str,
+        segment: Segment,
+    ) -> StoreResult<Option<Checkpoint>>;
+    /// Replaces the checkpoint of (run id, segment).
+    async fn put_checkpoint(&self, checkpoint: &Checkpoint) -> StoreResult<()>;
+    /// All checkpoints of a run, by segment.
+    async fn list_checkpoints(&self, run_id: &str) -> StoreResult<Vec<Checkpoint>>;
+}
+
+#[async_trait]
+pub trait SummaryStore: Send + Sync {
+    /// Stores the summary for its `as_of` day and makes it the latest if it is the newest day.
+    async fn put_summary(&self, summary: &PortfolioSummary) -> StoreResult<()>;
+    async fn latest_summary(&self) -> StoreResult<Option<PortfolioSummary>>;
+    /// Summaries with `from <= as_of <= to`, oldest first (the portfolio trend).
+    async fn summaries(&self, from: NaiveDate, to: NaiveDate)
+        -> StoreResult<Vec<PortfolioSummary>>;
+}
+
+/// Every storage concern at once: what a backend implements and what the binaries hold.
+pub trait Storage:
+    EventStore
+    + AccountStore
+    + UserStore
+    + ScoreHistoryStore
+    + AlertStore
+    + AuditLog
+    + ConfigStore
+    + CheckpointStore
+    + SummaryStore
+{
+}
+
+impl<T> Storage for T where
+    T: EventStore
+        + AccountStore
+        + UserStore
+        + ScoreHistoryStore
+        + AlertStore
+        + AuditLog
+        + ConfigStore
+        + CheckpointStore
+        + SummaryStore
+{
+}
+
+/// A message to enqueue. `id` is its idempotency key: consumers dedupe on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub id: String,
+    pub body: String,
+}
+
+/// A message handed to a consumer. It stays invisible to others until its visibility timeout
+/// passes; [`Queue::delete`] ends it, [`Queue::retry_later`] brings it back after a delay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    pub id: String,
+    pub body: String,
+    /// Handle for delete / retry_later.
+    pub receipt: String,
+    /// How many times it has been received, this time included.
+    pub receive_count: u32,
+}
+
+/// A work queue with at-least-once delivery and a dead-letter queue: a message received
+/// `max_receives` times without being deleted moves to the dead-letter queue instead of being
+/// delivered again.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Enqueues all messages (batched as the backend allows); fails only if some could not be
+    /// sent after retries.
+    async fn send(&self, messages: &[OutgoingMessage]) -> Result<(), QueueError>;
+    /// Up to `max` visible messages, hidden for `visibility` from other receivers.
+    async fn receive(
+        &self,
+        max: u32,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedMessage>, QueueError>;
+    async fn delete(&self, receipt: &str) -> Result<(), QueueError>;
+    /// Makes a received message visible again after `delay` (backoff between attempts).
+    async fn retry_later(&self, receipt: &str, delay: Duration) -> Result<(), QueueError>;
+    /// Messages in the dead-letter queue, without removing them.
+    async fn dead_letters(&self, max: u32) -> Result<Vec<ReceivedMessage>, QueueError>;
+    /// Moves up to `max` dead letters back to the main queue with a fresh receive count;
+    /// returns how many moved.
+    async fn replay_dead_letters(&self, max: u32) -> Result<u32, QueueError>;
+}

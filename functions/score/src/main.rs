@@ -1,1 +1,28 @@
-fn main() {}
+//! Score Lambda: the daily scoring run, started by EventBridge Scheduler.
+
+mod handler;
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use vitals_runtime::env::FunctionEnv;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    vitals_runtime::init_logging(true, "info");
+    let env = FunctionEnv::from_env()?;
+    let (queue_url, dlq_url) = env.alert_queue()?;
+    let backend = vitals_runtime::backend::open_aws(
+        &env.table,
+        &queue_url,
+        &dlq_url,
+        env.endpoint_url.as_deref(),
+        env.retention_days,
+    )
+    .await;
+    let backend = &backend;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            handler::handle(backend, event.payload).await
+        },
+    ))
+    .await
+}

@@ -1,1 +1,53 @@
-fn main() {}
+//! `vitals`: the whole product on one machine (embedded store), or admin commands against a
+//! deployment (`--backend dynamodb`). Runs the same use cases and HTTP routes as the Lambdas.
+
+mod cli;
+mod context;
+mod demo;
+mod jobs;
+mod serve;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use context::Context;
+use vitals_runtime::backend::Durability;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    // Interactive commands print their own progress; logs are for warnings unless serving.
+    let default_filter = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    vitals_runtime::init_logging(cli.global.log_json, default_filter);
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let durability = match cli.command {
+        Command::Serve(_) => Durability::Full,
+        _ => Durability::Batch,
+    };
+    let ctx = Context::open(&cli.global, durability).await?;
+    match &cli.command {
+        Command::Serve(args) => serve::serve(&cli.global, ctx, args).await,
+        Command::Demo(args) => demo::demo(&cli.global, ctx, args).await,
+        Command::Score(args) => {
+            let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+            let (from, to) = match (args.from, args.to, args.as_of) {
+                (Some(from), Some(to), _) => (from, to),
+                (_, _, Some(day)) => (day, day),
+                _ => (yesterday, yesterday),
+            };
+            jobs::backfill(&ctx, from, to).await
+        }
+    }
+}

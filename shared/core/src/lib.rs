@@ -2,10 +2,16 @@
 //! queues and clocks implement, and the use cases that tie them together. No AWS, no SQL here:
 //! adapters live in their own crates so the same use case runs in Lambda and in `vitals serve`.
 
+pub mod alerts;
 pub mod clock;
+pub mod config;
 pub mod error;
 pub mod model;
 pub mod ports;
+pub mod rollup;
+pub mod run;
+pub mod score_event;
 pub mod segment;
 
 pub use error::{QueueError, StoreError};
+pub mod ingest;

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use vitals_scoring::{Band, HealthScore, UsageWindow};
+pub use vitals_scoring::{AccountScore, Band, HealthScore, UsageWindow};
 
 use crate::segment::Segment;
 
@@ -183,6 +183,9 @@ pub struct AccountProfile {
     pub product_line: Option<String>,
     /// Contract start; the lifecycle stage is judged from it.
     pub started_on: Option<NaiveDate>,
+    /// User ids of the customer's champions (users identified with `champion: true`).
+    #[serde(default)]
+    pub champions: Vec<String>,
     #[serde(default)]
     pub custom: BTreeMap<String, serde_json::Value>,
     pub updated_at: Option<DateTime<Utc>>,
@@ -193,8 +196,15 @@ pub struct AccountProfile {
 pub struct ScoreRecord {
     pub account_id: AccountId,
     pub as_of: NaiveDate,
-    pub health: HealthScore,
     pub computed_at: DateTime<Utc>,
+    /// The health score with its explanation, decline verdict, renewal risk and expansion.
+    pub score: AccountScore,
+}
+
+impl ScoreRecord {
+    pub fn health(&self) -> &HealthScore {
+        &self.score.health
+    }
 }
 
 /// Everything the daily run needs about one account, kept as one record so that a run reads
@@ -339,6 +349,9 @@ pub struct Checkpoint {
     pub accounts_scored: u64,
     pub events_emitted: u64,
     pub updated_at: DateTime<Utc>,
+    /// The segment's share of the portfolio summary so far; merged when all segments are done.
+    #[serde(default)]
+    pub summary: PortfolioSummary,
 }
 
 /// The precomputed portfolio view dashboards read instead of scanning accounts.

@@ -46,6 +46,14 @@ pub trait AccountStore: Send + Sync {
     async fn put_profile(&self, account: &AccountId, profile: &AccountProfile) -> StoreResult<()>;
     /// Creates the account if needed and replaces its window and current score; profile kept.
     async fn put_scoring_state(&self, record: &AccountRecord) -> StoreResult<()>;
+    /// [`AccountStore::put_scoring_state`] for a batch of accounts (the daily run's unit of
+    /// work). Not atomic across accounts; each account's write is.
+    async fn put_scoring_states(&self, records: &[AccountRecord]) -> StoreResult<()> {
+        for record in records {
+            self.put_scoring_state(record).await?;
+        }
+        Ok(())
+    }
     async fn get_account(&self, account: &AccountId) -> StoreResult<Option<AccountRecord>>;
     /// Accounts of one segment in account id order, `limit` at most per page.
     async fn list_segment(

@@ -3,10 +3,42 @@
 //! Inputs are an account's rolled-up [`UsageWindow`] and its [`AccountFacts`]; the output is a
 //! [`HealthScore`] that explains itself signal by signal. Everything here is a function of its
 //! arguments so the same inputs give the same score on every backend.
+//!
+//! Where things are: the signals in [`signals`], the decline rule in [`decline`], scorecard
+//! choice and weighting in [`scorecard`], peer percentiles in [`peers`], renewal risk and
+//! expansion in [`outlook`], "what changed" in [`explain`], settings in [`config`], and the
+//! entry points ([`score_account`], [`score_batch`]) in [`kernel`].
 
+pub mod config;
+pub mod decline;
+pub mod explain;
+pub mod facts;
+pub mod kernel;
+pub mod outlook;
+pub mod packed;
+pub mod peers;
+pub mod scorecard;
+pub mod signals;
+pub mod tally;
+#[cfg(test)]
+mod testkit;
 pub mod window;
 
-pub use window::{DayActivity, DayUsage, UsageWindow};
+pub use config::{ConfigIssue, Normalise, Scorecard, ScorecardMatch, ScoringConfig};
+pub use decline::{Baseline, Decline, DeclineSeverity, DeclineStatus, NotJudged};
+pub use explain::{ScoreChange, SignalMove};
+pub use facts::{AccountFacts, LifecycleStage};
+pub use kernel::{
+    measure, score_account, score_batch, score_measured, score_numbers, AccountInput, AccountScore,
+    Measurement, ScoreNumbers,
+};
+pub use outlook::{Adoption, Expansion, ExpansionReason, RenewalRisk, RiskLevel};
+pub use peers::{percentile_ranks, PeerBenchmarks, PeerCollector, PeerDistribution};
+pub use signals::Signal;
+pub use window::{
+    DayActivity, DaySignals, DayUsage, SurveyKind, SurveyResponse, TicketCounts, TicketSeverity,
+    UsageWindow, WINDOW_DAYS,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,108 @@
+//! Command-line interface of the `vitals` binary: every subcommand and flag, in one place.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vitals",
+    version,
+    about = "Customer health scoring on one machine or in your AWS account"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Data directory of the embedded backend.
+    #[arg(
+        long,
+        global = true,
+        env = "VITALS_DATA",
+        default_value = "./vitals-data"
+    )]
+    pub data: PathBuf,
+    /// Configuration file (TOML). Without it, the latest applied configuration or the defaults.
+    #[arg(long, global = true, env = "VITALS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where state lives: the embedded store in --data, or DynamoDB + SQS.
+    #[arg(long, global = true, env = "VITALS_BACKEND", value_enum, default_value_t = BackendKind::Embedded)]
+    pub backend: BackendKind,
+    /// DynamoDB table (with --backend dynamodb).
+    #[arg(long, global = true, env = "VITALS_TABLE")]
+    pub table: Option<String>,
+    /// Alert queue URL (with --backend dynamodb).
+    #[arg(long, global = true, env = "VITALS_ALERT_QUEUE_URL")]
+    pub alert_queue_url: Option<String>,
+    /// Alert dead-letter queue URL (with --backend dynamodb).
+    #[arg(long, global = true, env = "VITALS_ALERT_DLQ_URL")]
+    pub alert_dlq_url: Option<String>,
+    /// AWS endpoint override, e.g. an emulator (with --backend dynamodb).
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true, env = "VITALS_LOG_JSON")]
+    pub log_json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    Embedded,
+    Dynamodb,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve ingestion, queries and the dashboard; score daily and dispatch alerts in-process.
+    Serve(ServeArgs),
+    /// Generate a realistic demo data set through the ingest path, score it, then serve it.
+    Demo(DemoArgs),
+    /// Run the daily scoring for one day (default: yesterday) or a range (backfill).
+    Score(ScoreArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "VITALS_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Do not run the daily scoring schedule in this process.
+    #[arg(long)]
+    pub no_schedule: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Number of demo accounts.
+    #[arg(long, default_value_t = 300)]
+    pub accounts: u32,
+    /// Days of history to generate, ending yesterday.
+    #[arg(long, default_value_t = 180)]
+    pub days: u32,
+    /// Random seed: the same seed gives the same data set.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Generate and score, then exit instead of serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScoreArgs {
+    /// Score as of this day (the day whose events are rolled in). Default: yesterday (UTC).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// First day of a backfill.
+    #[arg(long, requires = "to")]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day of a backfill (inclusive).
+    #[arg(long, requires = "from")]
+    pub to: Option<chrono::NaiveDate>,
+}

@@ -1,0 +1,77 @@
+//! What every subcommand needs: the backend named by the global flags and the configuration in
+//! force (the `--config` file, else the latest applied version, else the defaults).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use vitals_core::config::VitalsConfig;
+use vitals_http::WriteKeys;
+use vitals_runtime::backend::{self, Backend, Durability};
+
+use crate::cli::{BackendKind, GlobalArgs};
+
+#[derive(Clone)]
+pub struct Context {
+    pub backend: Backend,
+    pub config: VitalsConfig,
+}
+
+impl Context {
+    pub async fn open(args: &GlobalArgs, durability: Durability) -> anyhow::Result<Context> {
+        let file_config = match &args.config {
+            Some(path) => Some(read_config(path)?),
+            None => None,
+        };
+        let retention = file_config
+            .as_ref()
+            .map_or(VitalsConfig::default().retention.days, |c| c.retention.days);
+        let backend = match args.backend {
+            BackendKind::Embedded => backend::open_embedded(&args.data, retention, durability)?,
+            BackendKind::Dynamodb => {
+                let table = args
+                    .table
+                    .as_deref()
+                    .context("--table (or VITALS_TABLE) is required with --backend dynamodb")?;
+                let (Some(queue), Some(dlq)) = (&args.alert_queue_url, &args.alert_dlq_url) else {
+                    bail!("--alert-queue-url and --alert-dlq-url (or VITALS_ALERT_QUEUE_URL / VITALS_ALERT_DLQ_URL) are required with --backend dynamodb");
+                };
+                backend::open_aws(table, queue, dlq, args.endpoint_url.as_deref(), retention).await
+            }
+        };
+        let config = match file_config {
+            Some(c) => c,
+            None => match backend.storage.latest_config().await? {
+                Some(stored) => VitalsConfig::parse(&stored.body).with_context(|| {
+                    format!("stored configuration version {} is invalid", stored.version)
+                })?,
+                None => VitalsConfig::default(),
+            },
+        };
+        Ok(Context { backend, config })
+    }
+
+    /// Write keys from the configuration plus `VITALS_WRITE_KEYS`.
+    pub fn write_keys(&self) -> WriteKeys {
+        let mut keys = self.config.ingest.write_keys.clone();
+        if let Ok(extra) = std::env::var("VITALS_WRITE_KEYS") {
+            keys.extend(extra.split(',').map(str::to_string));
+        }
+        WriteKeys::new(keys)
+    }
+
+    pub fn app_state(&self, write_keys: WriteKeys) -> vitals_http::AppState {
+        vitals_http::AppState {
+            storage: self.backend.storage.clone(),
+            clock: Arc::new(vitals_core::clock::SystemClock),
+            write_keys: Arc::new(write_keys),
+            retention_days: self.config.retention.days,
+        }
+    }
+}
+
+fn read_config(path: &Path) -> anyhow::Result<VitalsConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+    VitalsConfig::parse(&text).with_context(|| format!("configuration file {}", path.display()))
+}

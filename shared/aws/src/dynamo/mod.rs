@@ -1,0 +1,171 @@
+//! DynamoDB storage: one table laid out as `docs/storage-design.md` fixes it, implementing every
+//! storage port of `vitals_core::ports`. Item layout lives in [`schema`]; the port
+//! implementations (one module per concern) only say what to read and write.
+
+mod accounts;
+mod alerts;
+mod audit;
+mod batch;
+mod checkpoints;
+mod config_store;
+mod cursor;
+mod events;
+mod history;
+mod query;
+mod schema;
+mod summaries;
+mod table;
+mod users;
+
+pub use table::create_table;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use vitals_core::StoreError;
+
+use crate::error::{classify_cancellation, store_error, store_error_from, Class, Failure};
+use crate::retry::Backoff;
+use schema::records::Key;
+use schema::{Expr, Item};
+
+/// Default retention of events, history and audit entries: 24 months.
+pub const DEFAULT_RETENTION_DAYS: u32 = 730;
+
+type StoreResult<T> = Result<T, StoreError>;
+
+/// The DynamoDB implementation of every storage port.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    retention_days: u32,
+    batch_backoff: Backoff,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore {
+            client,
+            table: table.into(),
+            retention_days: DEFAULT_RETENTION_DAYS,
+            batch_backoff: Backoff::default(),
+        }
+    }
+
+    /// How long events, score history and audit entries are kept (TTL), in days.
+    pub fn with_retention_days(mut self, days: u32) -> Self {
+        self.retention_days = days;
+        self
+    }
+
+    /// The backoff between attempts at items a batch write left unprocessed.
+    pub fn with_batch_backoff(mut self, backoff: Backoff) -> Self {
+        self.batch_backoff = backoff;
+        self
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn retention_days(&self) -> u32 {
+        self.retention_days
+    }
+
+    async fn get(
+        &self,
+        op: &'static str,
+        key: &Key,
+        consistent: bool,
+    ) -> StoreResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()?))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(|e| store_error(op, e))?;
+        Ok(out.item)
+    }
+
+    /// Writes a whole item, replacing any item with its key unless `condition` fails.
+    async fn put(&self, op: &'static str, item: Item, condition: Option<Expr>) -> StoreResult<()> {
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        if let Some(c) = condition {
+            request = request
+                .condition_expression(c.text)
+                .set_expression_attribute_names(Some(c.names))
+                .set_expression_attribute_values((!c.values.is_empty()).then_some(c.values));
+        }
+        request.send().await.map_err(|e| store_error(op, e))?;
+        Ok(())
+    }
+
+    /// Writes `item` together with `claim`, only if `claim`'s key is new (one transaction).
+    /// `false` when the claim exists: the item was written before and is left as it is.
+    async fn put_once(&self, op: &'static str, claim: Item, item: Item) -> StoreResult<bool> {
+        let condition = schema::not_exists();
+        let claim = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(claim))
+            .condition_expression(condition.text)
+            .set_expression_attribute_names(Some(condition.names))
+            .build()
+            .map_err(|e| StoreError::Rejected(format!("{op}: {e}")))?;
+        let item = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(|e| StoreError::Rejected(format!("{op}: {e}")))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(claim).build())
+            .transact_items(TransactWriteItem::builder().put(item).build())
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(true),
+            Err(err) => err,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            err.as_service_error()
+        else {
+            return Err(store_error(op, err));
+        };
+        let reasons = cancelled
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code().unwrap_or("None"));
+        let class = classify_cancellation(reasons);
+        if class == Class::Conflict {
+            return Ok(false);
+        }
+        let failure = Failure::Service {
+            code: Some("TransactionCanceledException".into()),
+            status: None,
+        };
+        Err(store_error_from(op, &failure, class))
+    }
+
+    async fn update(&self, op: &'static str, key: &Key, update: Expr) -> StoreResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()?))
+            .update_expression(update.text)
+            .set_expression_attribute_names(Some(update.names))
+            .set_expression_attribute_values((!update.values.is_empty()).then_some(update.values))
+            .send()
+            .await
+            .map_err(|e| store_error(op, e))?;
+        Ok(())
+    }
+}

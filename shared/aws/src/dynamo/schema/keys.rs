@@ -1,0 +1,188 @@
+//! Key formats of every item in the table, as `docs/storage-design.md` fixes them. The SAM
+//! template and any other reader of the table rely on these exact strings.
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use vitals_core::model::AccountId;
+use vitals_core::segment::Segment;
+
+/// Timestamps in keys: fixed width so they sort as strings.
+pub(crate) fn timestamp(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Dates in keys: `YYYY-MM-DD`.
+pub(crate) fn date(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// TTL (`expires_at`, epoch seconds) of an item dated `day`, kept `days` days.
+pub(crate) fn expiry_of_day(day: NaiveDate, days: u32) -> i64 {
+    let end = day
+        .checked_add_days(Days::new(u64::from(days)))
+        .unwrap_or(NaiveDate::MAX);
+    end.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp())
+        .unwrap_or(i64::MAX)
+}
+
+/// TTL (`expires_at`, epoch seconds) of an item written at `at`, kept `days` days.
+pub(crate) fn expiry_of_time(at: &DateTime<Utc>, days: u32) -> i64 {
+    at.checked_add_days(Days::new(u64::from(days)))
+        .map(|t| t.timestamp())
+        .unwrap_or(i64::MAX)
+}
+
+pub(crate) fn chunk_pk(day: NaiveDate, segment: Segment) -> String {
+    format!("CHUNK#{}#{segment}", date(day))
+}
+
+pub(crate) fn chunk_sk(account: &AccountId, chunk_id: &str) -> String {
+    format!("{account}#{chunk_id}")
+}
+
+/// Sort-key prefix of one account's chunks within a day's segment partition.
+pub(crate) fn chunk_sk_prefix(account: &AccountId) -> String {
+    format!("{account}#")
+}
+
+pub(crate) fn accounts_pk(segment: Segment) -> String {
+    format!("ACCOUNTS#{segment}")
+}
+
+pub(crate) fn account_sk(account: &AccountId) -> String {
+    format!("ACCOUNT#{account}")
+}
+
+pub(crate) fn user_pk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+pub(crate) const USER_SK: &str = "USER";
+
+/// GSI partition of the users linked to an account.
+pub(crate) fn account_users_gsi1pk(account: &AccountId) -> String {
+    format!("ACCOUNT#{account}")
+}
+
+pub(crate) fn user_gsi1sk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+pub(crate) const USER_GSI1SK_PREFIX: &str = "USER#";
+
+pub(crate) fn history_pk(account: &AccountId) -> String {
+    format!("HISTORY#{account}")
+}
+
+pub(crate) fn alert_pk(id: &str) -> String {
+    format!("ALERT#{id}")
+}
+
+pub(crate) const ALERT_SK: &str = "ALERT";
+
+/// GSI partition holding every alert, sorted by opening time.
+pub(crate) const ALERTS_GSI1PK: &str = "ALERTS";
+
+pub(crate) fn alert_gsi1sk(opened_at: &DateTime<Utc>, id: &str) -> String {
+    format!("{}#{id}", timestamp(opened_at))
+}
+
+pub(crate) const AUDIT_PK: &str = "AUDIT";
+
+pub(crate) fn audit_sk(at: &DateTime<Utc>, id: &str) -> String {
+    format!("{}#{id}", timestamp(at))
+}
+
+/// The marker that an audit entry id was appended, whatever the entry's time.
+pub(crate) fn audit_id_pk(id: &str) -> String {
+    format!("AUDITID#{id}")
+}
+
+pub(crate) const AUDIT_ID_SK: &str = "AUDITID";
+
+pub(crate) fn audit_gsi1pk(account: &AccountId) -> String {
+    format!("AUDIT#{account}")
+}
+
+pub(crate) const CONFIG_PK: &str = "CONFIG";
+
+pub(crate) fn config_sk(version: u64) -> String {
+    format!("V#{version:010}")
+}
+
+pub(crate) fn run_pk(run_id: &str) -> String {
+    format!("RUN#{run_id}")
+}
+
+pub(crate) fn segment_sk(segment: Segment) -> String {
+    format!("SEG#{segment}")
+}
+
+/// Checkpoints are kept this long after their last update.
+pub(crate) const CHECKPOINT_RETENTION_DAYS: u32 = 90;
+
+pub(crate) const SUMMARY_PK: &str = "SUMMARY";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn acct(s: &str) -> AccountId {
+        AccountId::new(s).unwrap()
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn keys_follow_the_storage_design() {
+        let a = acct("acme");
+        let d = day("2026-03-04");
+        assert_eq!(chunk_pk(d, Segment(7)), "CHUNK#2026-03-04#07");
+        assert_eq!(chunk_sk(&a, "abc123"), "acme#abc123");
+        assert_eq!(accounts_pk(Segment(42)), "ACCOUNTS#42");
+        assert_eq!(account_sk(&a), "ACCOUNT#acme");
+        assert_eq!(user_pk("u1"), "USER#u1");
+        assert_eq!(account_users_gsi1pk(&a), "ACCOUNT#acme");
+        assert_eq!(user_gsi1sk("u1"), "USER#u1");
+        assert_eq!(history_pk(&a), "HISTORY#acme");
+        assert_eq!(alert_pk("al-1"), "ALERT#al-1");
+        assert_eq!(audit_gsi1pk(&a), "AUDIT#acme");
+        assert_eq!(audit_id_pk("e1"), "AUDITID#e1");
+        assert_eq!(config_sk(42), "V#0000000042");
+        assert_eq!(run_pk("r1"), "RUN#r1");
+        assert_eq!(segment_sk(Segment(3)), "SEG#03");
+        assert_eq!(date(d), "2026-03-04");
+    }
+
+    #[test]
+    fn timestamps_in_keys_have_fixed_width_and_sort_as_strings() {
+        let whole = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let later = whole + chrono::Duration::microseconds(1);
+        assert_eq!(timestamp(&whole), "2026-01-02T03:04:05.000000Z");
+        assert_eq!(timestamp(&later), "2026-01-02T03:04:05.000001Z");
+        assert!(timestamp(&whole) < timestamp(&later));
+        assert_eq!(alert_gsi1sk(&whole, "a1"), "2026-01-02T03:04:05.000000Z#a1");
+        assert_eq!(audit_sk(&whole, "e1"), "2026-01-02T03:04:05.000000Z#e1");
+    }
+
+    #[test]
+    fn config_versions_sort_numerically_as_strings() {
+        assert!(config_sk(9) < config_sk(10));
+        assert!(config_sk(99) < config_sk(100));
+    }
+
+    #[test]
+    fn expiry_is_retention_days_after_the_item_date() {
+        let expires = expiry_of_day(day("2026-01-01"), 730);
+        let expected = Utc
+            .with_ymd_and_hms(2028, 1, 1, 0, 0, 0)
+            .unwrap()
+            .timestamp();
+        assert_eq!(expires, expected);
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap();
+        assert_eq!(expiry_of_time(&at, 90), at.timestamp() + 90 * 86_400);
+    }
+}

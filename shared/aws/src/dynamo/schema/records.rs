@@ -1,0 +1,489 @@
+//! Item shapes: each domain record as stored, keys and TTL included. Items are made and read
+//! by `serde_dynamo` from these private structs; the domain types are flattened in, so their
+//! fields are top-level attributes (`status`, `version`, `account_id` are used in expressions).
+
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use vitals_core::model::{
+    AccountId, AccountProfile, AccountRecord, Alert, AuditEntry, Checkpoint, ConfigVersion,
+    EventChunk, PortfolioSummary, ScoreRecord, UserProfile,
+};
+use vitals_core::segment::Segment;
+use vitals_core::StoreError;
+
+use super::{keys, Item};
+
+type StoreResult<T> = Result<T, StoreError>;
+
+/// The primary key of an item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub(crate) struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Key {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
+    }
+
+    pub(crate) fn to_item(&self) -> StoreResult<Item> {
+        encode(self)
+    }
+}
+
+pub(crate) fn encode<T: Serialize>(record: &T) -> StoreResult<Item> {
+    serde_dynamo::to_item(record).map_err(|e| StoreError::Rejected(format!("encode item: {e}")))
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(format!("decode item: {e}")))
+}
+
+/// Raw bytes stored as a DynamoDB binary (`B`) attribute rather than a list of numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Binary(Vec<u8>);
+
+impl Serialize for Binary {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Binary {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Binary;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("binary data")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Binary, E> {
+                Ok(Binary(v.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Binary, E> {
+                Ok(Binary(v))
+            }
+        }
+        d.deserialize_byte_buf(Visitor)
+    }
+}
+
+// ---- event chunks ----
+
+#[derive(Serialize, Deserialize)]
+struct ChunkItem {
+    pk: String,
+    sk: String,
+    account_id: AccountId,
+    day: NaiveDate,
+    chunk_id: String,
+    /// Number of events in the payload.
+    n: usize,
+    payload: Binary,
+    expires_at: i64,
+}
+
+pub(crate) fn encode_chunk(chunk: &EventChunk, retention_days: u32) -> StoreResult<(Key, Item)> {
+    let key = Key::new(
+        keys::chunk_pk(chunk.day, chunk.segment()),
+        keys::chunk_sk(&chunk.account_id, &chunk.chunk_id),
+    );
+    let item = encode(&ChunkItem {
+        pk: key.pk.clone(),
+        sk: key.sk.clone(),
+        account_id: chunk.account_id.clone(),
+        day: chunk.day,
+        chunk_id: chunk.chunk_id.clone(),
+        n: chunk.events.len(),
+        payload: Binary(chunk.encode_events()?),
+        expires_at: keys::expiry_of_day(chunk.day, retention_days),
+    })?;
+    Ok((key, item))
+}
+
+pub(crate) fn decode_chunk(item: Item) -> StoreResult<EventChunk> {
+    let stored: ChunkItem = decode(item)?;
+    Ok(EventChunk {
+        events: EventChunk::decode_events(&stored.payload.0)?,
+        account_id: stored.account_id,
+        day: stored.day,
+        chunk_id: stored.chunk_id,
+    })
+}
+
+// ---- accounts ----
+
+/// An account item as read; its halves are written by separate updates
+/// ([`super::set_profile`], [`super::set_scoring_state`]), so either may be missing.
+#[derive(Deserialize)]
+struct AccountItem {
+    account_id: AccountId,
+    #[serde(default)]
+    profile: Option<AccountProfile>,
+    #[serde(default)]
+    window: Option<vitals_core::model::UsageWindow>,
+    #[serde(default)]
+    score: Option<ScoreRecord>,
+}
+
+pub(crate) fn account_key(account: &AccountId) -> Key {
+    Key::new(
+        keys::accounts_pk(account.segment()),
+        keys::account_sk(account),
+    )
+}
+
+pub(crate) fn decode_account(item: Item) -> StoreResult<AccountRecord> {
+    let stored: AccountItem = decode(item)?;
+    Ok(AccountRecord {
+        account_id: stored.account_id,
+        profile: stored.profile.unwrap_or_default(),
+        window: stored.window.unwrap_or_default(),
+        score: stored.score,
+    })
+}
+
+// ---- users ----
+
+#[derive(Serialize)]
+struct UserItem<'a> {
+    pk: String,
+    sk: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi1pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi1sk: Option<String>,
+    #[serde(flatten)]
+    user: &'a UserProfile,
+}
+
+pub(crate) fn user_key(user_id: &str) -> Key {
+    Key::new(keys::user_pk(user_id), keys::USER_SK)
+}
+
+pub(crate) fn encode_user(user: &UserProfile) -> StoreResult<Item> {
+    let linked = user.account_id.as_ref();
+    encode(&UserItem {
+        pk: keys::user_pk(&user.user_id),
+        sk: keys::USER_SK,
+        gsi1pk: linked.map(keys::account_users_gsi1pk),
+        gsi1sk: linked.map(|_| keys::user_gsi1sk(&user.user_id)),
+        user,
+    })
+}
+
+pub(crate) fn decode_user(item: Item) -> StoreResult<UserProfile> {
+    decode(item)
+}
+
+// ---- score history ----
+
+#[derive(Serialize)]
+struct HistoryItem<'a> {
+    pk: String,
+    sk: String,
+    expires_at: i64,
+    #[serde(flatten)]
+    record: &'a ScoreRecord,
+}
+
+pub(crate) fn encode_history(
+    record: &ScoreRecord,
+    retention_days: u32,
+) -> StoreResult<(Key, Item)> {
+    let key = Key::new(
+        keys::history_pk(&record.account_id),
+        keys::date(record.as_of),
+    );
+    let item = encode(&HistoryItem {
+        pk: key.pk.clone(),
+        sk: key.sk.clone(),
+        expires_at: keys::expiry_of_day(record.as_of, retention_days),
+        record,
+    })?;
+    Ok((key, item))
+}
+
+pub(crate) fn decode_history(item: Item) -> StoreResult<ScoreRecord> {
+    decode(item)
+}
+
+// ---- alerts ----
+
+#[derive(Serialize)]
+struct AlertItem<'a> {
+    pk: String,
+    sk: &'static str,
+    gsi1pk: &'static str,
+    gsi1sk: String,
+    #[serde(flatten)]
+    alert: &'a Alert,
+}
+
+pub(crate) fn alert_key(id: &str) -> Key {
+    Key::new(keys::alert_pk(id), keys::ALERT_SK)
+}
+
+pub(crate) fn encode_alert(alert: &Alert) -> StoreResult<Item> {
+    encode(&AlertItem {
+        pk: keys::alert_pk(&alert.id),
+        sk: keys::ALERT_SK,
+        gsi1pk: keys::ALERTS_GSI1PK,
+        gsi1sk: keys::alert_gsi1sk(&alert.opened_at, &alert.id),
+        alert,
+    })
+}
+
+pub(crate) fn decode_alert(item: Item) -> StoreResult<Alert> {
+    decode(item)
+}
+
+// ---- audit log ----
+
+#[derive(Serialize)]
+struct AuditItem<'a> {
+    pk: &'static str,
+    sk: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi1pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi1sk: Option<String>,
+    expires_at: i64,
+    #[serde(flatten)]
+    entry: &'a AuditEntry,
+}
+
+/// Claims an audit entry id: written in one transaction with the entry, on the condition that
+/// it does not exist, so a retried action stamped with a later time is not logged twice.
+#[derive(Serialize)]
+struct AuditIdItem<'a> {
+    pk: String,
+    sk: &'static str,
+    /// Sort key of the entry that claimed the id.
+    entry_sk: &'a str,
+    expires_at: i64,
+}
+
+/// The entry item and its id marker item.
+pub(crate) fn encode_audit(entry: &AuditEntry, retention_days: u32) -> StoreResult<(Item, Item)> {
+    let sk = keys::audit_sk(&entry.at, &entry.id);
+    let account = entry.account_id.as_ref();
+    let expires_at = keys::expiry_of_time(&entry.at, retention_days);
+    let marker = encode(&AuditIdItem {
+        pk: keys::audit_id_pk(&entry.id),
+        sk: keys::AUDIT_ID_SK,
+        entry_sk: &sk,
+        expires_at,
+    })?;
+    let item = encode(&AuditItem {
+        pk: keys::AUDIT_PK,
+        gsi1pk: account.map(keys::audit_gsi1pk),
+        gsi1sk: account.map(|_| sk.clone()),
+        sk,
+        expires_at,
+        entry,
+    })?;
+    Ok((item, marker))
+}
+
+pub(crate) fn decode_audit(item: Item) -> StoreResult<AuditEntry> {
+    decode(item)
+}
+
+// ---- configuration versions ----
+
+#[derive(Serialize)]
+struct ConfigItem<'a> {
+    pk: &'static str,
+    sk: String,
+    #[serde(flatten)]
+    version: &'a ConfigVersion,
+}
+
+pub(crate) fn config_key(version: u64) -> Key {
+    Key::new(keys::CONFIG_PK, keys::config_sk(version))
+}
+
+pub(crate) fn encode_config(version: &ConfigVersion) -> StoreResult<Item> {
+    encode(&ConfigItem {
+        pk: keys::CONFIG_PK,
+        sk: keys::config_sk(version.version),
+        version,
+    })
+}
+
+pub(crate) fn decode_config(item: Item) -> StoreResult<ConfigVersion> {
+    decode(item)
+}
+
+// ---- checkpoints ----
+
+#[derive(Serialize)]
+struct CheckpointItem<'a> {
+    pk: String,
+    sk: String,
+    expires_at: i64,
+    #[serde(flatten)]
+    checkpoint: &'a Checkpoint,
+}
+
+pub(crate) fn checkpoint_key(run_id: &str, segment: Segment) -> Key {
+    Key::new(keys::run_pk(run_id), keys::segment_sk(segment))
+}
+
+pub(crate) fn encode_checkpoint(checkpoint: &Checkpoint) -> StoreResult<Item> {
+    encode(&CheckpointItem {
+        pk: keys::run_pk(&checkpoint.run_id),
+        sk: keys::segment_sk(checkpoint.segment),
+        expires_at: keys::expiry_of_time(&checkpoint.updated_at, keys::CHECKPOINT_RETENTION_DAYS),
+        checkpoint,
+    })
+}
+
+pub(crate) fn decode_checkpoint(item: Item) -> StoreResult<Checkpoint> {
+    decode(item)
+}
+
+// ---- portfolio summaries ----
+
+#[derive(Serialize)]
+struct SummaryItem<'a> {
+    pk: &'static str,
+    sk: String,
+    #[serde(flatten)]
+    summary: &'a PortfolioSummary,
+}
+
+pub(crate) fn encode_summary(summary: &PortfolioSummary) -> StoreResult<Item> {
+    let as_of = summary
+        .as_of
+        .ok_or_else(|| StoreError::Rejected("portfolio summary without as_of".into()))?;
+    encode(&SummaryItem {
+        pk: keys::SUMMARY_PK,
+        sk: keys::date(as_of),
+        summary,
+    })
+}
+
+pub(crate) fn decode_summary(item: Item) -> StoreResult<PortfolioSummary> {
+    decode(item)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use chrono::{TimeZone, Utc};
+    use vitals_core::model::{AlertStatus, EventKind, Severity, StoredEvent};
+
+    fn s(item: &Item, name: &str) -> String {
+        match &item[name] {
+            AttributeValue::S(v) => v.clone(),
+            other => panic!("{name} is {other:?}"),
+        }
+    }
+
+    fn alert() -> Alert {
+        let at = Utc.with_ymd_and_hms(2026, 2, 3, 4, 5, 6).unwrap();
+        Alert {
+            id: "al-1".into(),
+            account_id: AccountId::new("acme").unwrap(),
+            dedupe_key: "acme/decline/usage".into(),
+            kind: "decline".into(),
+            cause: "usage".into(),
+            severity: Severity::Critical,
+            status: AlertStatus::Open,
+            owner: None,
+            opened_at: at,
+            updated_at: at,
+            snoozed_until: None,
+            snooze_reason: None,
+            transitions: vec![],
+            details: serde_json::json!({"drop": 0.62, "days": 14}),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn an_alert_is_stored_with_its_fields_at_top_level_and_reads_back_equal() {
+        let a = alert();
+        let item = encode_alert(&a).unwrap();
+        assert_eq!(s(&item, "pk"), "ALERT#al-1");
+        assert_eq!(s(&item, "sk"), "ALERT");
+        assert_eq!(s(&item, "gsi1pk"), "ALERTS");
+        assert_eq!(s(&item, "gsi1sk"), "2026-02-03T04:05:06.000000Z#al-1");
+        assert_eq!(s(&item, "status"), "open");
+        assert_eq!(item["version"], AttributeValue::N("1".into()));
+        assert_eq!(decode_alert(item).unwrap(), a);
+    }
+
+    #[test]
+    fn a_chunk_payload_is_one_binary_attribute_and_reads_back_equal() {
+        let event = StoredEvent {
+            message_id: "m1".into(),
+            kind: EventKind::Track,
+            name: Some("Report Built".into()),
+            user_id: Some("u1".into()),
+            timestamp: Utc.with_ymd_and_hms(2026, 2, 3, 4, 5, 6).unwrap(),
+            properties: serde_json::Map::new(),
+        };
+        let day = "2026-02-03".parse().unwrap();
+        let chunk = EventChunk::new(AccountId::new("acme").unwrap(), day, vec![event]);
+        let (key, item) = encode_chunk(&chunk, 730).unwrap();
+        assert_eq!(key.pk, format!("CHUNK#2026-02-03#{}", chunk.segment()));
+        assert!(matches!(item["payload"], AttributeValue::B(_)));
+        assert_eq!(item["n"], AttributeValue::N("1".into()));
+        assert_eq!(
+            item["expires_at"],
+            AttributeValue::N(keys::expiry_of_day(day, 730).to_string())
+        );
+        assert_eq!(decode_chunk(item).unwrap(), chunk);
+    }
+
+    #[test]
+    fn a_user_is_indexed_under_its_account_only_when_linked() {
+        let mut user = UserProfile {
+            user_id: "u1".into(),
+            ..UserProfile::default()
+        };
+        let item = encode_user(&user).unwrap();
+        assert!(!item.contains_key("gsi1pk"));
+        assert_eq!(decode_user(item).unwrap(), user);
+
+        user.account_id = Some(AccountId::new("acme").unwrap());
+        let item = encode_user(&user).unwrap();
+        assert_eq!(s(&item, "gsi1pk"), "ACCOUNT#acme");
+        assert_eq!(s(&item, "gsi1sk"), "USER#u1");
+        assert_eq!(decode_user(item).unwrap(), user);
+    }
+
+    #[test]
+    fn an_account_with_only_a_profile_reads_with_an_empty_window() {
+        let item = encode(&serde_json::json!({
+            "pk": "ACCOUNTS#01", "sk": "ACCOUNT#acme", "account_id": "acme",
+            "profile": {"name": "Acme", "custom": {}}
+        }))
+        .unwrap();
+        let record = decode_account(item).unwrap();
+        assert_eq!(record.profile.name.as_deref(), Some("Acme"));
+        assert_eq!(record.window, Default::default());
+        assert_eq!(record.score, None);
+    }
+
+    #[test]
+    fn a_summary_without_a_day_is_rejected() {
+        let err = encode_summary(&PortfolioSummary::default()).unwrap_err();
+        assert!(matches!(err, StoreError::Rejected(_)));
+    }
+
+    #[test]
+    fn a_damaged_item_is_reported_corrupt() {
+        let item = encode(&serde_json::json!({"pk": "ALERT#x", "sk": "ALERT"})).unwrap();
+        assert!(matches!(decode_alert(item), Err(StoreError::Corrupt(_))));
+    }
+}

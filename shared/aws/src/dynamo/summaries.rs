@@ -1,0 +1,40 @@
+//! Portfolio summaries: one item per day; the latest is the last in the partition, so
+//! dashboards read one small item instead of scanning accounts.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use vitals_core::model::PortfolioSummary;
+use vitals_core::ports::{StoreResult, SummaryStore};
+
+use super::schema::{queries, records};
+use super::DynamoStore;
+
+#[async_trait]
+impl SummaryStore for DynamoStore {
+    async fn put_summary(&self, summary: &PortfolioSummary) -> StoreResult<()> {
+        let item = records::encode_summary(summary)?;
+        self.put("put summary", item, None).await
+    }
+
+    async fn latest_summary(&self) -> StoreResult<Option<PortfolioSummary>> {
+        self.query_first(&queries::latest_summary())
+            .await?
+            .map(records::decode_summary)
+            .transpose()
+    }
+
+    async fn summaries(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<PortfolioSummary>> {
+        let Some(spec) = queries::summaries(from, to) else {
+            return Ok(Vec::new());
+        };
+        self.query_all(&spec)
+            .await?
+            .into_iter()
+            .map(records::decode_summary)
+            .collect()
+    }
+}

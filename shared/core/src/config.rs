@@ -1,0 +1,214 @@
+//! The configuration file: every key, its default and its validation in one typed struct.
+//! Errors name the key path and the problem, so `vitals config validate` can point at them.
+
+use serde::{Deserialize, Serialize};
+pub use vitals_scoring::ConfigIssue;
+use vitals_scoring::ScoringConfig;
+
+/// The whole `vitals.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VitalsConfig {
+    pub ingest: IngestConfig,
+    pub retention: RetentionConfig,
+    pub schedule: ScheduleConfig,
+    pub usage: UsageMapping,
+    pub scoring: ScoringConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Accepted write keys, one per source. `VITALS_WRITE_KEYS` (comma-separated) adds to these.
+    pub write_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// How long events and score history are kept.
+    pub days: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig { days: 730 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    /// Local time of the daily scoring run, `HH:MM`.
+    pub daily_at: String,
+    /// IANA time zone name of `daily_at` (only `UTC` and fixed offsets like `+02:00` locally).
+    pub timezone: String,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            daily_at: "06:00".into(),
+            timezone: "UTC".into(),
+        }
+    }
+}
+
+/// How product events become usage counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UsageMapping {
+    /// Track events that start a session (page and screen views also count as activity).
+    pub session_events: Vec<String>,
+    /// Property of a session event holding its duration in seconds.
+    pub session_duration_property: String,
+    /// Track events that each count as one API call.
+    pub api_call_events: Vec<String>,
+    /// Events that are not product usage (ignored for activity).
+    pub ignored_events: Vec<String>,
+}
+
+impl Default for UsageMapping {
+    fn default() -> Self {
+        UsageMapping {
+            session_events: vec!["Session Started".into(), "Application Opened".into()],
+            session_duration_property: "duration_seconds".into(),
+            api_call_events: vec!["API Call".into(), "API Request".into()],
+            ignored_events: vec![],
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration is not valid TOML: {0}")]
+    Syntax(String),
+    #[error("configuration has {} problem(s):\n{}", .0.len(), .0.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<ConfigIssue>),
+}
+
+impl VitalsConfig {
+    /// Parses and validates configuration text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config: VitalsConfig =
+            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        let issues = config.validate();
+        if issues.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid(issues))
+        }
+    }
+
+    pub fn validate(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut issue = |key: &str, problem: &str| {
+            issues.push(ConfigIssue {
+                key: key.into(),
+                problem: problem.into(),
+            })
+        };
+        if self.retention.days < 120 {
+            issue(
+                "retention.days",
+                "must be at least 120 (the scoring window needs 104 days of history)",
+            );
+        }
+        if parse_hh_mm(&self.schedule.daily_at).is_none() {
+            issue(
+                "schedule.daily_at",
+                "must be a time of day as HH:MM, e.g. \"06:00\"",
+            );
+        }
+        if parse_utc_offset(&self.schedule.timezone).is_none() {
+            issue(
+                "schedule.timezone",
+                "must be \"UTC\" or a fixed offset such as \"+02:00\"",
+            );
+        }
+        for (i, key) in self.ingest.write_keys.iter().enumerate() {
+            if key.trim().len() < 8 {
+                issue(
+                    &format!("ingest.write_keys[{i}]"),
+                    "must be at least 8 characters",
+                );
+            }
+        }
+        if self.usage.session_duration_property.trim().is_empty() {
+            issue("usage.session_duration_property", "must not be empty");
+        }
+        if let Err(scoring) = self.scoring.validate() {
+            issues.extend(scoring);
+        }
+        issues
+    }
+
+    /// The default configuration as commented TOML, for `vitals config init` and the docs.
+    pub fn default_toml() -> String {
+        toml::to_string_pretty(&VitalsConfig::default()).unwrap_or_default()
+    }
+}
+
+/// `HH:MM` → minutes after midnight.
+pub fn parse_hh_mm(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+/// `UTC`, `Z` or `±HH:MM` → offset in minutes east of UTC.
+pub fn parse_utc_offset(s: &str) -> Option<i32> {
+    match s {
+        "UTC" | "Etc/UTC" | "Z" => Some(0),
+        _ => {
+            let sign = match s.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let minutes = parse_hh_mm(&s[1..])?;
+            Some(sign * i32::try_from(minutes).ok()?)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_default_configuration() {
+        assert_eq!(VitalsConfig::parse("").unwrap(), VitalsConfig::default());
+    }
+
+    #[test]
+    fn default_configuration_round_trips_through_toml() {
+        assert_eq!(
+            VitalsConfig::parse(&VitalsConfig::default_toml()).unwrap(),
+            VitalsConfig::default()
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        let err = VitalsConfig::parse("[retention]\nday = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `day`"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        let err = VitalsConfig::parse("[schedule]\ndaily_at = \"25:00\"\n[retention]\ndays = 30\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("schedule.daily_at: must be a time of day"),
+            "{err}"
+        );
+        assert!(
+            err.contains("retention.days: must be at least 120"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,344 @@
+//! The daily scoring run: for one day, segment by segment, roll each account's events into its
+//! usage window, score it, emit score events, and save the window, the current score and a
+//! history entry; then merge the segments' partial summaries into the portfolio summary.
+//!
+//! Idempotent and resumable: each segment checkpoints after every batch of accounts; events are
+//! sent before the state that records them is saved, with deterministic ids, so a crash at any
+//! point followed by a re-run sends at most the same events again (consumers dedupe by id) and
+//! yields the same scores. An account whose window already covers the day is not rolled again.
+
+mod events;
+mod facts;
+mod summary;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use vitals_scoring::score_account;
+
+use crate::clock::Clock;
+use crate::config::VitalsConfig;
+use crate::error::{QueueError, StoreError};
+use crate::model::{
+    AccountId, AccountRecord, Checkpoint, EventChunk, PortfolioSummary, ScoreRecord,
+};
+use crate::ports::{OutgoingMessage, Queue, Storage};
+use crate::rollup::day_activity;
+use crate::segment::{Segment, SEGMENT_COUNT};
+
+pub use events::score_events;
+pub use facts::account_facts;
+
+/// Accounts scored between two checkpoints.
+const BATCH: usize = 100;
+/// Accounts read per page when listing a segment.
+const PAGE: usize = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("cannot finish the run of {day}: {missing} segment(s) not done yet")]
+    Incomplete { day: NaiveDate, missing: usize },
+}
+
+impl RunError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RunError::Storage(e) => e.is_retryable(),
+            RunError::Queue(e) => e.is_retryable(),
+            RunError::Incomplete { .. } => true,
+        }
+    }
+}
+
+/// What a run (or one segment of it) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    pub segments_run: u32,
+    /// Segments already done by an earlier (or concurrent) invocation.
+    pub segments_skipped: u32,
+    pub accounts_scored: u64,
+    pub events_emitted: u64,
+}
+
+impl RunReport {
+    fn add(&mut self, other: &RunReport) {
+        self.segments_run += other.segments_run;
+        self.segments_skipped += other.segments_skipped;
+        self.accounts_scored += other.accounts_scored;
+        self.events_emitted += other.events_emitted;
+    }
+}
+
+pub struct DailyRun<'a, S: Storage + ?Sized> {
+    storage: &'a S,
+    queue: &'a dyn Queue,
+    config: &'a VitalsConfig,
+    clock: &'a dyn Clock,
+}
+
+impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
+    pub fn new(
+        storage: &'a S,
+        queue: &'a dyn Queue,
+        config: &'a VitalsConfig,
+        clock: &'a dyn Clock,
+    ) -> Self {
+        DailyRun {
+            storage,
+            queue,
+            config,
+            clock,
+        }
+    }
+
+    pub fn run_id(day: NaiveDate) -> String {
+        format!("daily:{day}")
+    }
+
+    /// Runs every segment of `day` in turn, then publishes the portfolio summary.
+    /// `on_segment` is called after each segment (for progress output).
+    pub async fn run_day(
+        &self,
+        day: NaiveDate,
+        on_segment: &mut (dyn FnMut(Segment) + Send),
+    ) -> Result<RunReport, RunError> {
+        let mut report = RunReport::default();
+        for segment in Segment::all() {
+            report.add(&self.run_segment(day, segment).await?);
+            on_segment(segment);
+        }
+        self.publish_summary(day).await?;
+        tracing::debug!(%day, accounts = report.accounts_scored, events = report.events_emitted, "scoring run finished");
+        Ok(report)
+    }
+
+    /// Whether every segment of `day` is done (the day needs no more work).
+    pub async fn is_done(&self, day: NaiveDate) -> Result<bool, RunError> {
+        let done = self.storage.list_checkpoints(&Self::run_id(day)).await?;
+        Ok(done.iter().filter(|c| c.done).count() == usize::from(SEGMENT_COUNT))
+    }
+
+    /// Scores one segment of `day`, resuming from its checkpoint.
+    pub async fn run_segment(
+        &self,
+        day: NaiveDate,
+        segment: Segment,
+    ) -> Result<RunReport, RunError> {
+        let run_id = Self::run_id(day);
+        let mut checkpoint = match self.storage.get_checkpoint(&run_id, segment).await? {
+            Some(c) if c.done => {
+                return Ok(RunReport {
+                    segments_skipped: 1,
+                    ..Default::default()
+                })
+            }
+            Some(c) => c,
+            None => Checkpoint {
+                run_id: run_id.clone(),
+                segment,
+                done: false,
+                last_account: None,
+                accounts_scored: 0,
+                events_emitted: 0,
+                updated_at: self.clock.now(),
+                summary: PortfolioSummary::default(),
+            },
+        };
+        let (mut by_account, unattributed) = self.chunks_by_account(segment, day).await?;
+        let accounts = self.accounts_of(segment, &by_account).await?;
+        let mut report = RunReport {
+            segments_run: 1,
+            ..Default::default()
+        };
+        let todo: Vec<AccountRecord> = accounts
+            .into_values()
+            .filter(|a| {
+                checkpoint
+                    .last_account
+                    .as_ref()
+                    .is_none_or(|last| &a.account_id > last)
+            })
+            .collect();
+        for batch in todo.chunks(BATCH) {
+            let mut outgoing = Vec::new();
+            let mut saved = Vec::with_capacity(batch.len());
+            for record in batch {
+                let chunks = by_account.remove(&record.account_id).unwrap_or_default();
+                match self.score_one(record.clone(), day, &chunks) {
+                    Scored::Fresh { record, events } => {
+                        outgoing.extend(events);
+                        saved.push(record);
+                    }
+                    Scored::AlreadyDone(record) => {
+                        if let Some(s) = &record.score {
+                            summary::add_account(
+                                &mut checkpoint.summary,
+                                &record.profile,
+                                &s.score,
+                            );
+                        }
+                    }
+                }
+            }
+            let messages: Vec<OutgoingMessage> = outgoing
+                .iter()
+                .map(|e| OutgoingMessage {
+                    id: e.id.clone(),
+                    body: serde_json::to_string(e).unwrap_or_default(),
+                })
+                .collect();
+            self.queue.send(&messages).await?;
+            let history: Vec<ScoreRecord> = saved.iter().filter_map(|r| r.score.clone()).collect();
+            self.storage.put_history(&history).await?;
+            self.storage.put_scoring_states(&saved).await?;
+            for record in &saved {
+                if let Some(s) = &record.score {
+                    summary::add_account(&mut checkpoint.summary, &record.profile, &s.score);
+                }
+            }
+            checkpoint.last_account = batch.last().map(|r| r.account_id.clone());
+            checkpoint.accounts_scored += batch.len() as u64;
+            checkpoint.events_emitted += messages.len() as u64;
+            checkpoint.updated_at = self.clock.now();
+            self.storage.put_checkpoint(&checkpoint).await?;
+            report.accounts_scored += batch.len() as u64;
+            report.events_emitted += messages.len() as u64;
+        }
+        if unattributed > 0 {
+            let now = checkpoint
+                .summary
+                .extra
+                .get("unattributed_events")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(0.0);
+            checkpoint.summary.extra.insert(
+                "unattributed_events".into(),
+                serde_json::json!(now + unattributed as f64),
+            );
+        }
+        checkpoint.done = true;
+        checkpoint.updated_at = self.clock.now();
+        self.storage.put_checkpoint(&checkpoint).await?;
+        Ok(report)
+    }
+
+    /// Merges the segments' partial summaries into the day's portfolio summary.
+    pub async fn publish_summary(&self, day: NaiveDate) -> Result<PortfolioSummary, RunError> {
+        let checkpoints = self.storage.list_checkpoints(&Self::run_id(day)).await?;
+        let done = checkpoints.iter().filter(|c| c.done).count();
+        if done < usize::from(SEGMENT_COUNT) {
+            return Err(RunError::Incomplete {
+                day,
+                missing: usize::from(SEGMENT_COUNT) - done,
+            });
+        }
+        let mut merged = summary::merge(checkpoints.into_iter().map(|c| c.summary));
+        merged.as_of = Some(day);
+        merged.computed_at = Some(self.clock.now());
+        self.storage.put_summary(&merged).await?;
+        Ok(merged)
+    }
+
+    fn score_one(
+        &self,
+        mut record: AccountRecord,
+        day: NaiveDate,
+        chunks: &[EventChunk],
+    ) -> Scored {
+        if record.window.through.is_some_and(|t| t >= day) {
+            return Scored::AlreadyDone(record);
+        }
+        let activity = day_activity(
+            chunks,
+            &self.config.usage,
+            self.config.scoring.first_value_event.as_deref(),
+        );
+        let previous = record.score.as_ref().map(|s| s.score.clone());
+        record.window.roll(day, &activity);
+        let facts = account_facts(&record.profile);
+        let scored = score_account(
+            &self.config.scoring,
+            &facts,
+            &record.window,
+            day,
+            previous.as_ref().map(|p| &p.health),
+        );
+        let events = score_events(
+            &record.account_id,
+            day,
+            &scored,
+            previous.as_ref().map(|p| &p.health),
+            previous.as_ref().map(|p| p.active_users),
+        );
+        record.score = Some(ScoreRecord {
+            account_id: record.account_id.clone(),
+            as_of: day,
+            computed_at: self.clock.now(),
+            score: scored,
+        });
+        Scored::Fresh { record, events }
+    }
+
+    /// The day's chunks of a segment by account, and the number of unattributed events.
+    async fn chunks_by_account(
+        &self,
+        segment: Segment,
+        day: NaiveDate,
+    ) -> Result<(BTreeMap<AccountId, Vec<EventChunk>>, u64), StoreError> {
+        let mut by_account: BTreeMap<AccountId, Vec<EventChunk>> = BTreeMap::new();
+        for chunk in self.storage.chunks_for_segment_day(segment, day).await? {
+            by_account
+                .entry(chunk.account_id.clone())
+                .or_default()
+                .push(chunk);
+        }
+        let unattributed = by_account
+            .remove(&AccountId::unattributed())
+            .map_or(0, |chunks| {
+                chunks.iter().map(|c| c.events.len() as u64).sum()
+            });
+        Ok((by_account, unattributed))
+    }
+
+    /// Every account of the segment: those stored, and those seen for the first time today.
+    async fn accounts_of(
+        &self,
+        segment: Segment,
+        active: &BTreeMap<AccountId, Vec<EventChunk>>,
+    ) -> Result<BTreeMap<AccountId, AccountRecord>, StoreError> {
+        let mut accounts = BTreeMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .storage
+                .list_segment(segment, cursor.as_deref(), PAGE)
+                .await?;
+            for record in page.items {
+                accounts.insert(record.account_id.clone(), record);
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        for account in active.keys() {
+            accounts
+                .entry(account.clone())
+                .or_insert_with(|| AccountRecord::new(account.clone()));
+        }
+        Ok(accounts)
+    }
+}
+
+enum Scored {
+    Fresh {
+        record: AccountRecord,
+        events: Vec<crate::score_event::ScoreEvent>,
+    },
+    AlreadyDone(AccountRecord),
+}

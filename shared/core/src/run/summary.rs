@@ -1,0 +1,77 @@
+//! The portfolio summary, accumulated account by account during the run (per segment, kept in
+//! the segment's checkpoint) and merged at the end, so dashboards never scan accounts.
+
+use std::collections::BTreeMap;
+
+use vitals_scoring::{AccountScore, Band};
+
+use crate::model::{AccountProfile, PortfolioSummary};
+
+/// Adds one scored account to a (partial) summary.
+pub fn add_account(
+    summary: &mut PortfolioSummary,
+    profile: &AccountProfile,
+    scored: &AccountScore,
+) {
+    let score = scored.health.score;
+    let n = summary.accounts as f64;
+    summary.mean_score = (summary.mean_score * n + score) / (n + 1.0);
+    summary.accounts += 1;
+    *summary
+        .bands
+        .entry(scored.health.band.as_str().to_string())
+        .or_default() += 1;
+    if summary.histogram.len() != 10 {
+        summary.histogram = vec![0; 10];
+    }
+    let bucket = ((score / 10.0).floor() as usize).min(9);
+    summary.histogram[bucket] += 1;
+    if scored.health.band == Band::AtRisk {
+        summary.mrr_at_risk += profile.mrr.unwrap_or(0.0);
+    }
+    if scored.expansion.candidate {
+        summary.expansion_candidates += 1;
+    }
+    if let Some(severity) = scored.decline.severity() {
+        let key = format!("declining_{}", format!("{severity:?}").to_lowercase());
+        bump(&mut summary.extra, &key, 1.0);
+    }
+    bump(&mut summary.extra, "mrr_total", profile.mrr.unwrap_or(0.0));
+}
+
+/// Merges partial summaries (one per segment) into the portfolio's.
+pub fn merge(parts: impl IntoIterator<Item = PortfolioSummary>) -> PortfolioSummary {
+    let mut total = PortfolioSummary {
+        histogram: vec![0; 10],
+        ..Default::default()
+    };
+    let mut weighted = 0.0;
+    for part in parts {
+        weighted += part.mean_score * part.accounts as f64;
+        total.accounts += part.accounts;
+        for (band, count) in part.bands {
+            *total.bands.entry(band).or_default() += count;
+        }
+        for (i, count) in part.histogram.iter().enumerate().take(10) {
+            total.histogram[i] += count;
+        }
+        total.mrr_at_risk += part.mrr_at_risk;
+        total.expansion_candidates += part.expansion_candidates;
+        for (key, value) in part.extra {
+            bump(&mut total.extra, &key, value.as_f64().unwrap_or(0.0));
+        }
+    }
+    if total.accounts > 0 {
+        total.mean_score = ((weighted / total.accounts as f64) * 10.0).round() / 10.0;
+    }
+    total
+}
+
+fn bump(extra: &mut BTreeMap<String, serde_json::Value>, key: &str, by: f64) {
+    let now = extra
+        .get(key)
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or(0.0)
+        + by;
+    extra.insert(key.to_string(), serde_json::json!(now));
+}

@@ -1,0 +1,160 @@
+//! Account records: the profile and the scoring state live in separate columns so ingest and
+//! the daily run write their halves without clobbering each other.
+
+use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension, Row};
+use vitals_core::model::{AccountId, AccountProfile, AccountRecord, Page};
+use vitals_core::ports::{AccountStore, StoreResult};
+use vitals_core::segment::Segment;
+
+use crate::codec::{from_json, invalid_cursor, limit_plus_one, paginate, to_json, Cursor};
+use crate::error::DbError;
+use crate::store::SqliteStore;
+
+/// The stored columns of one account, decoded outside the connection lock.
+struct AccountRow {
+    account_id: String,
+    profile: Option<String>,
+    window: Option<String>,
+    score: Option<String>,
+}
+
+impl AccountRow {
+    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(AccountRow {
+            account_id: row.get(0)?,
+            profile: row.get(1)?,
+            window: row.get(2)?,
+            score: row.get(3)?,
+        })
+    }
+
+    fn decode(self) -> Result<AccountRecord, DbError> {
+        let account_id = AccountId::new(self.account_id)
+            .map_err(|e| DbError::Corrupt(format!("stored account id: {e}")))?;
+        Ok(AccountRecord {
+            account_id,
+            profile: self
+                .profile
+                .as_deref()
+                .map(from_json)
+                .transpose()?
+                .unwrap_or_default(),
+            window: self
+                .window
+                .as_deref()
+                .map(from_json)
+                .transpose()?
+                .unwrap_or_default(),
+            score: self.score.as_deref().map(from_json).transpose()?,
+        })
+    }
+}
+
+const COLUMNS: &str = "account_id, profile, usage_window, score";
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn put_profile(&self, account: &AccountId, profile: &AccountProfile) -> StoreResult<()> {
+        let id = account.as_str().to_string();
+        let seg = account.segment().0;
+        let profile = to_json(profile)?;
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO accounts (account_id, seg, profile) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (account_id) DO UPDATE SET profile = excluded.profile",
+                    params![id, seg, profile],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn put_scoring_state(&self, record: &AccountRecord) -> StoreResult<()> {
+        self.put_scoring_states(std::slice::from_ref(record)).await
+    }
+
+    async fn put_scoring_states(&self, records: &[AccountRecord]) -> StoreResult<()> {
+        let rows = records
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.account_id.as_str().to_string(),
+                    r.account_id.segment().0,
+                    to_json(&r.window)?,
+                    r.score.as_ref().map(to_json).transpose()?,
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.db
+            .write(move |tx| {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO accounts (account_id, seg, usage_window, score)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (account_id) DO UPDATE SET
+                         usage_window = excluded.usage_window, score = excluded.score",
+                )?;
+                for (id, seg, window, score) in &rows {
+                    stmt.execute(params![id, seg, window, score])?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn get_account(&self, account: &AccountId) -> StoreResult<Option<AccountRecord>> {
+        let id = account.as_str().to_string();
+        let row = self
+            .db
+            .read(move |conn| {
+                let sql = format!("SELECT {COLUMNS} FROM accounts WHERE account_id = ?1");
+                Ok(conn
+                    .prepare_cached(&sql)?
+                    .query_row(params![id], AccountRow::read)
+                    .optional()?)
+            })
+            .await?;
+        Ok(row.map(AccountRow::decode).transpose()?)
+    }
+
+    async fn list_segment(
+        &self,
+        segment: Segment,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<AccountRecord>> {
+        let fetch = limit_plus_one(limit)?;
+        // Account ids are never empty, so "" starts before the first one.
+        let after = match cursor.map(Cursor::decode).transpose()? {
+            None => String::new(),
+            Some(Cursor::Segment { s, a }) if s == segment.0 => a,
+            Some(_) => return Err(invalid_cursor().into()),
+        };
+        let rows = self
+            .db
+            .read(move |conn| {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM accounts WHERE seg = ?1 AND account_id > ?2
+                     ORDER BY account_id LIMIT ?3"
+                );
+                let rows = conn
+                    .prepare_cached(&sql)?
+                    .query_map(params![segment.0, after, fetch], AccountRow::read)?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        let records = rows
+            .into_iter()
+            .map(AccountRow::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        let (items, next) = paginate(records, limit, |last| Cursor::Segment {
+            s: segment.0,
+            a: last.account_id.as_str().to_string(),
+        })?;
+        Ok(Page { items, next })
+    }
+}

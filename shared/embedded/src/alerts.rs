@@ -1,0 +1,176 @@
+//! Alerts with optimistic concurrency: an insert loses to an existing id, an update loses
+//! unless it carries the stored version + 1. Listed newest opened first.
+
+use async_trait::async_trait;
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, OptionalExtension};
+use vitals_core::model::{Alert, AlertQuery, Page};
+use vitals_core::ports::{AlertStore, StoreResult};
+
+use crate::codec::{
+    from_json, invalid_cursor, limit_plus_one, paginate, time_key, to_i64, to_json, Cursor,
+};
+use crate::error::{is_unique_violation, DbError};
+use crate::store::SqliteStore;
+
+/// The columns an alert is found and ordered by, plus its JSON.
+struct AlertRow {
+    id: String,
+    opened_key: String,
+    status: &'static str,
+    account_id: String,
+    version: i64,
+    body: String,
+}
+
+impl AlertRow {
+    fn of(alert: &Alert) -> Result<Self, DbError> {
+        Ok(AlertRow {
+            id: alert.id.clone(),
+            opened_key: time_key(alert.opened_at),
+            status: alert.status.as_str(),
+            account_id: alert.account_id.as_str().to_string(),
+            version: to_i64(alert.version, "alert version")?,
+            body: to_json(alert)?,
+        })
+    }
+}
+
+#[async_trait]
+impl AlertStore for SqliteStore {
+    async fn insert_alert(&self, alert: &Alert) -> StoreResult<()> {
+        let row = AlertRow::of(alert)?;
+        self.db
+            .write(move |tx| {
+                let inserted = tx.execute(
+                    "INSERT INTO alerts (id, opened_key, status, account_id, version, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        row.id,
+                        row.opened_key,
+                        row.status,
+                        row.account_id,
+                        row.version,
+                        row.body
+                    ],
+                );
+                match inserted {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_unique_violation(&e) => Err(DbError::Conflict(format!(
+                        "alert {} already exists",
+                        row.id
+                    ))),
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn get_alert(&self, id: &str) -> StoreResult<Option<Alert>> {
+        let id = id.to_string();
+        let body: Option<String> = self
+            .db
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT body FROM alerts WHERE id = ?1")?
+                    .query_row(params![id], |row| row.get(0))
+                    .optional()?)
+            })
+            .await?;
+        Ok(body.as_deref().map(from_json).transpose()?)
+    }
+
+    async fn update_alert(&self, alert: &Alert) -> StoreResult<()> {
+        let row = AlertRow::of(alert)?;
+        let Some(previous) = row.version.checked_sub(1).filter(|v| *v >= 0) else {
+            return Err(DbError::Conflict(format!(
+                "alert {} update must carry a version of at least 1",
+                row.id
+            ))
+            .into());
+        };
+        self.db
+            .write(move |tx| {
+                let updated = tx.execute(
+                    "UPDATE alerts SET opened_key = ?2, status = ?3, account_id = ?4,
+                         version = ?5, body = ?6
+                     WHERE id = ?1 AND version = ?7",
+                    params![
+                        row.id,
+                        row.opened_key,
+                        row.status,
+                        row.account_id,
+                        row.version,
+                        row.body,
+                        previous
+                    ],
+                )?;
+                if updated == 0 {
+                    return Err(DbError::Conflict(format!(
+                        "alert {} is missing or not at version {previous}",
+                        row.id
+                    )));
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn list_alerts(
+        &self,
+        query: &AlertQuery,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<Alert>> {
+        let fetch = limit_plus_one(limit)?;
+        let after = match cursor.map(Cursor::decode).transpose()? {
+            None => None,
+            Some(Cursor::Alerts { o, i }) => Some((o, i)),
+            Some(_) => return Err(invalid_cursor().into()),
+        };
+        let mut clauses: Vec<&str> = Vec::new();
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(status) = query.status {
+            clauses.push("status = ?");
+            args.push(Value::Text(status.as_str().to_string()));
+        }
+        if let Some(account) = &query.account_id {
+            clauses.push("account_id = ?");
+            args.push(Value::Text(account.as_str().to_string()));
+        }
+        if let Some((opened_key, id)) = after {
+            clauses.push("(opened_key, id) < (?, ?)");
+            args.push(Value::Text(opened_key));
+            args.push(Value::Text(id));
+        }
+        args.push(Value::Integer(fetch));
+        let filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let sql =
+            format!("SELECT body FROM alerts {filter} ORDER BY opened_key DESC, id DESC LIMIT ?");
+        let bodies: Vec<String> = self
+            .db
+            .read(move |conn| {
+                let rows = conn
+                    .prepare_cached(&sql)?
+                    .query_map(params_from_iter(args), |row| row.get(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        let alerts = bodies
+            .iter()
+            .map(|b| from_json::<Alert>(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (items, next) = paginate(alerts, limit, |last| Cursor::Alerts {
+            o: time_key(last.opened_at),
+            i: last.id.clone(),
+        })?;
+        Ok(Page { items, next })
+    }
+}

@@ -1,0 +1,69 @@
+//! Scoring-run checkpoints, one per (run, segment), so a crashed run resumes where it stopped.
+
+use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension};
+use vitals_core::model::Checkpoint;
+use vitals_core::ports::{CheckpointStore, StoreResult};
+use vitals_core::segment::Segment;
+
+use crate::codec::{expiry_after, from_json, to_json};
+use crate::store::{SqliteStore, CHECKPOINT_RETENTION_DAYS};
+
+#[async_trait]
+impl CheckpointStore for SqliteStore {
+    async fn get_checkpoint(
+        &self,
+        run_id: &str,
+        segment: Segment,
+    ) -> StoreResult<Option<Checkpoint>> {
+        let run = run_id.to_string();
+        let body: Option<String> = self
+            .db
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT body FROM checkpoints WHERE run_id = ?1 AND seg = ?2")?
+                    .query_row(params![run, segment.0], |row| row.get(0))
+                    .optional()?)
+            })
+            .await?;
+        Ok(body.as_deref().map(from_json).transpose()?)
+    }
+
+    async fn put_checkpoint(&self, checkpoint: &Checkpoint) -> StoreResult<()> {
+        let run = checkpoint.run_id.clone();
+        let seg = checkpoint.segment.0;
+        let body = to_json(checkpoint)?;
+        let expires_at = expiry_after(checkpoint.updated_at, CHECKPOINT_RETENTION_DAYS);
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO checkpoints (run_id, seg, body, expires_at)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (run_id, seg) DO UPDATE SET
+                         body = excluded.body, expires_at = excluded.expires_at",
+                    params![run, seg, body, expires_at],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn list_checkpoints(&self, run_id: &str) -> StoreResult<Vec<Checkpoint>> {
+        let run = run_id.to_string();
+        let bodies: Vec<String> = self
+            .db
+            .read(move |conn| {
+                let rows = conn
+                    .prepare_cached("SELECT body FROM checkpoints WHERE run_id = ?1 ORDER BY seg")?
+                    .query_map(params![run], |row| row.get(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        Ok(bodies
+            .iter()
+            .map(|b| from_json(b))
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+}

@@ -1,0 +1,73 @@
+//! Daily score history: one entry per (account, day), kept for the retention period.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use rusqlite::params;
+use vitals_core::model::{AccountId, ScoreRecord};
+use vitals_core::ports::{ScoreHistoryStore, StoreResult};
+
+use crate::codec::{day_key, expiry_after_day, from_json, to_json};
+use crate::store::SqliteStore;
+
+#[async_trait]
+impl ScoreHistoryStore for SqliteStore {
+    async fn put_history(&self, records: &[ScoreRecord]) -> StoreResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let rows = records
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.account_id.as_str().to_string(),
+                    day_key(r.as_of),
+                    to_json(r)?,
+                    expiry_after_day(r.as_of, self.retention_days),
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.db
+            .write(move |tx| {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO score_history (account_id, as_of, body, expires_at)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (account_id, as_of) DO UPDATE SET
+                         body = excluded.body, expires_at = excluded.expires_at",
+                )?;
+                for (account, as_of, body, expires_at) in &rows {
+                    stmt.execute(params![account, as_of, body, expires_at])?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn history(
+        &self,
+        account: &AccountId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<ScoreRecord>> {
+        let id = account.as_str().to_string();
+        let (from, to) = (day_key(from), day_key(to));
+        let bodies: Vec<String> = self
+            .db
+            .read(move |conn| {
+                let rows = conn
+                    .prepare_cached(
+                        "SELECT body FROM score_history
+                         WHERE account_id = ?1 AND as_of >= ?2 AND as_of <= ?3
+                         ORDER BY as_of",
+                    )?
+                    .query_map(params![id, from, to], |row| row.get(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        Ok(bodies
+            .iter()
+            .map(|b| from_json(b))
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+}

@@ -1,0 +1,189 @@
+//! Schema migrations: each component (store, queue) has an ordered list of SQL steps and its
+//! applied version in `schema_version`, so old files upgrade on open and a file written by a
+//! newer `vitals` is refused instead of misread.
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::error::DbError;
+
+/// The migrations of one component. Step `i` takes the component from version `i` to `i + 1`;
+/// steps are only ever appended.
+#[derive(Debug)]
+pub(crate) struct Schema {
+    pub component: &'static str,
+    pub steps: &'static [&'static str],
+}
+
+impl Schema {
+    pub(crate) fn version(&self) -> i64 {
+        i64::try_from(self.steps.len()).unwrap_or(i64::MAX)
+    }
+}
+
+pub(crate) const STORE: Schema = Schema {
+    component: "store",
+    steps: &[STORE_V1],
+};
+
+pub(crate) const QUEUE: Schema = Schema {
+    component: "queue",
+    steps: &[QUEUE_V1],
+};
+
+/// Keys as columns (for ordering, filtering, paging and expiry); the record itself as JSON.
+const STORE_V1: &str = "
+CREATE TABLE event_chunks (
+    day         TEXT    NOT NULL,
+    seg         INTEGER NOT NULL,
+    account_id  TEXT    NOT NULL,
+    chunk_id    TEXT    NOT NULL,
+    n           INTEGER NOT NULL,
+    payload     BLOB    NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (day, seg, account_id, chunk_id)
+);
+CREATE INDEX event_chunks_expiry ON event_chunks (expires_at);
+
+CREATE TABLE accounts (
+    account_id    TEXT    PRIMARY KEY,
+    seg           INTEGER NOT NULL,
+    profile       TEXT,
+    usage_window  TEXT,
+    score         TEXT
+);
+CREATE INDEX accounts_by_segment ON accounts (seg, account_id);
+
+CREATE TABLE users (
+    user_id     TEXT PRIMARY KEY,
+    account_id  TEXT,
+    body        TEXT NOT NULL
+);
+CREATE INDEX users_by_account ON users (account_id, user_id);
+
+CREATE TABLE score_history (
+    account_id  TEXT    NOT NULL,
+    as_of       TEXT    NOT NULL,
+    body        TEXT    NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (account_id, as_of)
+);
+CREATE INDEX score_history_expiry ON score_history (expires_at);
+
+CREATE TABLE alerts (
+    id          TEXT    PRIMARY KEY,
+    opened_key  TEXT    NOT NULL,
+    status      TEXT    NOT NULL,
+    account_id  TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    body        TEXT    NOT NULL
+);
+CREATE INDEX alerts_by_opened ON alerts (opened_key, id);
+CREATE INDEX alerts_by_account ON alerts (account_id, opened_key, id);
+CREATE INDEX alerts_by_status ON alerts (status, opened_key, id);
+
+CREATE TABLE audit_log (
+    id          TEXT    PRIMARY KEY,
+    at_key      TEXT    NOT NULL,
+    account_id  TEXT,
+    body        TEXT    NOT NULL,
+    expires_at  INTEGER NOT NULL
+);
+CREATE INDEX audit_by_time ON audit_log (at_key, id);
+CREATE INDEX audit_by_account ON audit_log (account_id, at_key, id);
+CREATE INDEX audit_expiry ON audit_log (expires_at);
+
+CREATE TABLE config_versions (
+    version  INTEGER PRIMARY KEY,
+    body     TEXT    NOT NULL
+);
+
+CREATE TABLE checkpoints (
+    run_id      TEXT    NOT NULL,
+    seg         INTEGER NOT NULL,
+    body        TEXT    NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (run_id, seg)
+);
+CREATE INDEX checkpoints_expiry ON checkpoints (expires_at);
+
+CREATE TABLE portfolio_summaries (
+    as_of  TEXT PRIMARY KEY,
+    body   TEXT NOT NULL
+);
+";
+
+/// `seq` orders messages and survives a trip through the dead-letter table, so a receipt
+/// (which names its `seq`) never matches a different message. AUTOINCREMENT: never reused.
+const QUEUE_V1: &str = "
+CREATE TABLE queue_messages (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue          TEXT    NOT NULL,
+    message_id     TEXT    NOT NULL,
+    body           TEXT    NOT NULL,
+    sent_at        INTEGER NOT NULL,
+    visible_at     INTEGER NOT NULL,
+    receive_count  INTEGER NOT NULL DEFAULT 0,
+    receipt        TEXT
+);
+CREATE INDEX queue_messages_visible ON queue_messages (queue, visible_at, seq);
+
+CREATE TABLE queue_dead_letters (
+    seq            INTEGER PRIMARY KEY,
+    queue          TEXT    NOT NULL,
+    message_id     TEXT    NOT NULL,
+    body           TEXT    NOT NULL,
+    sent_at        INTEGER NOT NULL,
+    receive_count  INTEGER NOT NULL,
+    dead_at        INTEGER NOT NULL
+);
+CREATE INDEX queue_dead_letters_by_queue ON queue_dead_letters (queue, seq);
+";
+
+/// Applies the missing steps of `schema` in one write transaction, so two processes opening
+/// the same new file at once apply each step exactly once.
+pub(crate) fn migrate(conn: &mut Connection, schema: &Schema) -> Result<(), DbError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+            component   TEXT    PRIMARY KEY,
+            version     INTEGER NOT NULL,
+            applied_at  TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        )",
+    )?;
+    let current: i64 = tx
+        .query_row(
+            "SELECT version FROM schema_version WHERE component = ?1",
+            params![schema.component],
+            |row| row.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    let target = schema.version();
+    if current > target {
+        return Err(DbError::Rejected(format!(
+            "the {} schema in this file is version {current}, newer than this vitals \
+             understands ({target}); upgrade vitals",
+            schema.component
+        )));
+    }
+    if current == target {
+        return Ok(());
+    }
+    let first = usize::try_from(current).unwrap_or(0);
+    for (i, step) in schema.steps.iter().enumerate().skip(first) {
+        tracing::info!(
+            component = schema.component,
+            version = i + 1,
+            "applying schema step"
+        );
+        tx.execute_batch(step)?;
+    }
+    tx.execute(
+        "INSERT INTO schema_version (component, version) VALUES (?1, ?2)
+         ON CONFLICT (component) DO UPDATE SET version = excluded.version,
+             applied_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        params![schema.component, target],
+    )?;
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! The embedded storage backend: every storage port on one SQLite file, so `vitals serve` and
+//! the other `vitals` subcommands can share a data directory on one machine.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+use vitals_core::StoreError;
+
+use crate::db::Db;
+use crate::schema;
+
+/// Default retention of raw events, score history and the audit log: 24 months.
+pub const DEFAULT_RETENTION_DAYS: u32 = 730;
+
+/// How long a scoring run's checkpoints are kept after their last update.
+pub(crate) const CHECKPOINT_RETENTION_DAYS: u32 = 90;
+
+/// Rows deleted per transaction when purging, so other processes are never locked out long.
+const PURGE_BATCH: i64 = 2_000;
+
+/// Tables whose rows carry an `expires_at` (epoch seconds), fixed when the row is written.
+const EXPIRING_TABLES: [&str; 4] = ["event_chunks", "score_history", "audit_log", "checkpoints"];
+
+/// Storage on a SQLite file (or in memory). Cheap to clone; clones share one connection.
+/// Several handles, in this process or others, may open the same file at once.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pub(crate) db: Db,
+    pub(crate) retention_days: u32,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("retention_days", &self.retention_days)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the store at `path`, creating the file and its directory if needed and applying
+    /// any missing schema migrations. Blocks: call it at startup, not from request handlers.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Ok(SqliteStore {
+            db: Db::open_file(path, &schema::STORE)?,
+            retention_days: DEFAULT_RETENTION_DAYS,
+        })
+    }
+
+    /// A private store that vanishes with its last handle (tests, demos).
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Ok(SqliteStore {
+            db: Db::open_memory(&schema::STORE)?,
+            retention_days: DEFAULT_RETENTION_DAYS,
+        })
+    }
+
+    /// How long event chunks, score history and audit entries are kept. Like a DynamoDB TTL,
+    /// the expiry is fixed when a row is written.
+    pub fn with_retention_days(mut self, days: u32) -> Self {
+        self.retention_days = days;
+        self
+    }
+
+    /// Batch mode for commands that can be re-run (demo, backfill, import): commits no longer
+    /// wait for fsync. See `Db::relax_durability`.
+    pub fn for_batch_work(self) -> Result<Self, StoreError> {
+        self.db.relax_durability()?;
+        Ok(self)
+    }
+
+    pub fn retention_days(&self) -> u32 {
+        self.retention_days
+    }
+
+    /// Deletes every row that expired at or before `now` (what DynamoDB's TTL does on its
+    /// own); returns how many went. Works in short batches so concurrent writers keep going.
+    pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let cutoff = now.timestamp();
+        let mut purged: u64 = 0;
+        for table in EXPIRING_TABLES {
+            loop {
+                let sql = format!(
+                    "DELETE FROM {table} WHERE rowid IN \
+                     (SELECT rowid FROM {table} WHERE expires_at <= ?1 LIMIT ?2)"
+                );
+                let deleted = self
+                    .db
+                    .write(move |tx| Ok(tx.execute(&sql, params![cutoff, PURGE_BATCH])?))
+                    .await?;
+                purged += deleted as u64;
+                if i64::try_from(deleted).unwrap_or(i64::MAX) < PURGE_BATCH {
+                    break;
+                }
+            }
+        }
+        if purged > 0 {
+            tracing::info!(purged, "purged expired rows");
+        }
+        Ok(purged)
+    }
+}

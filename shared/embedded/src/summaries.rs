@@ -1,0 +1,75 @@
+//! Precomputed portfolio summaries, one per day; the newest day is the latest.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use rusqlite::{params, OptionalExtension};
+use vitals_core::model::PortfolioSummary;
+use vitals_core::ports::{StoreResult, SummaryStore};
+use vitals_core::StoreError;
+
+use crate::codec::{day_key, from_json, to_json};
+use crate::store::SqliteStore;
+
+#[async_trait]
+impl SummaryStore for SqliteStore {
+    async fn put_summary(&self, summary: &PortfolioSummary) -> StoreResult<()> {
+        let Some(as_of) = summary.as_of else {
+            return Err(StoreError::Rejected(
+                "a portfolio summary needs its as_of day".to_string(),
+            ));
+        };
+        let as_of = day_key(as_of);
+        let body = to_json(summary)?;
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO portfolio_summaries (as_of, body) VALUES (?1, ?2)
+                     ON CONFLICT (as_of) DO UPDATE SET body = excluded.body",
+                    params![as_of, body],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn latest_summary(&self) -> StoreResult<Option<PortfolioSummary>> {
+        let body: Option<String> = self
+            .db
+            .read(|conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "SELECT body FROM portfolio_summaries ORDER BY as_of DESC LIMIT 1",
+                    )?
+                    .query_row([], |row| row.get(0))
+                    .optional()?)
+            })
+            .await?;
+        Ok(body.as_deref().map(from_json).transpose()?)
+    }
+
+    async fn summaries(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<PortfolioSummary>> {
+        let (from, to) = (day_key(from), day_key(to));
+        let bodies: Vec<String> = self
+            .db
+            .read(move |conn| {
+                let rows = conn
+                    .prepare_cached(
+                        "SELECT body FROM portfolio_summaries
+                         WHERE as_of >= ?1 AND as_of <= ?2 ORDER BY as_of",
+                    )?
+                    .query_map(params![from, to], |row| row.get(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        Ok(bodies
+            .iter()
+            .map(|b| from_json(b))
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+}

@@ -1,0 +1,64 @@
+//! People at customer accounts, findable by user id and by the account they are linked to.
+
+use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension};
+use vitals_core::model::{AccountId, UserProfile};
+use vitals_core::ports::{StoreResult, UserStore};
+
+use crate::codec::{from_json, to_json};
+use crate::store::SqliteStore;
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn put_user(&self, user: &UserProfile) -> StoreResult<()> {
+        let id = user.user_id.clone();
+        let account = user.account_id.as_ref().map(|a| a.as_str().to_string());
+        let body = to_json(user)?;
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO users (user_id, account_id, body) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (user_id) DO UPDATE SET
+                         account_id = excluded.account_id, body = excluded.body",
+                    params![id, account, body],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn get_user(&self, user_id: &str) -> StoreResult<Option<UserProfile>> {
+        let id = user_id.to_string();
+        let body: Option<String> = self
+            .db
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT body FROM users WHERE user_id = ?1")?
+                    .query_row(params![id], |row| row.get(0))
+                    .optional()?)
+            })
+            .await?;
+        Ok(body.as_deref().map(from_json).transpose()?)
+    }
+
+    async fn users_of_account(&self, account: &AccountId) -> StoreResult<Vec<UserProfile>> {
+        let id = account.as_str().to_string();
+        let bodies: Vec<String> = self
+            .db
+            .read(move |conn| {
+                let rows = conn
+                    .prepare_cached(
+                        "SELECT body FROM users WHERE account_id = ?1 ORDER BY user_id",
+                    )?
+                    .query_map(params![id], |row| row.get(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        Ok(bodies
+            .iter()
+            .map(|b| from_json(b))
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+}

@@ -1,0 +1,87 @@
+//! Opening a storage and queue backend: the embedded files of a data directory, or DynamoDB and
+//! SQS. Callers hold the result as trait objects, so every use case runs on either.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use vitals_core::ports::{Queue, Storage};
+
+/// An opened backend.
+#[derive(Clone)]
+pub struct Backend {
+    pub storage: Arc<dyn Storage>,
+    pub alert_queue: Arc<dyn Queue>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("cannot open the data directory {path}: {problem}")]
+    Embedded { path: PathBuf, problem: String },
+}
+
+/// How many receives before an alert message goes to the dead-letter queue.
+pub const DEFAULT_MAX_RECEIVES: u32 = 5;
+
+/// How hard the embedded store works to keep each commit through a power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Every commit is fsynced: a 2xx from ingest survives a power loss (`vitals serve`).
+    Full,
+    /// Commits survive a process crash but not necessarily a power loss: for batch commands
+    /// that can be run again (demo, backfill, import).
+    Batch,
+}
+
+/// The embedded backend: `vitals.db` (storage) and `queue.db` (alert queue) in `data_dir`.
+pub fn open_embedded(
+    data_dir: &Path,
+    retention_days: u32,
+    durability: Durability,
+) -> Result<Backend, BackendError> {
+    let fail = |problem: String| BackendError::Embedded {
+        path: data_dir.to_path_buf(),
+        problem,
+    };
+    std::fs::create_dir_all(data_dir).map_err(|e| fail(e.to_string()))?;
+    let storage = vitals_embedded::SqliteStore::open(&data_dir.join("vitals.db"))
+        .map_err(|e| fail(e.to_string()))?
+        .with_retention_days(retention_days);
+    let storage = match durability {
+        Durability::Full => storage,
+        Durability::Batch => storage.for_batch_work().map_err(|e| fail(e.to_string()))?,
+    };
+    let queue = vitals_embedded::SqliteQueue::open(
+        &data_dir.join("queue.db"),
+        "alerts",
+        vitals_embedded::QueueSettings {
+            max_receives: DEFAULT_MAX_RECEIVES,
+        },
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    Ok(Backend {
+        storage: Arc::new(storage),
+        alert_queue: Arc::new(queue),
+    })
+}
+
+/// The AWS backend, clients built once from the default credential chain (or an emulator).
+pub async fn open_aws(
+    table: &str,
+    alert_queue_url: &str,
+    alert_dlq_url: &str,
+    endpoint_url: Option<&str>,
+    retention_days: u32,
+) -> Backend {
+    let sdk = vitals_aws::sdk_config(endpoint_url).await;
+    let storage = vitals_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
+        .with_retention_days(retention_days);
+    let queue = vitals_aws::SqsQueue::new(
+        aws_sdk_sqs::Client::new(&sdk),
+        alert_queue_url,
+        alert_dlq_url,
+    );
+    Backend {
+        storage: Arc::new(storage),
+        alert_queue: Arc::new(queue),
+    }
+}

@@ -1,0 +1,98 @@
+//! Typed configuration of the Lambda functions, read once from the environment that
+//! `template.yaml` sets. A missing variable fails start-up with its name.
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {problem}")]
+    Invalid { name: &'static str, problem: String },
+}
+
+/// What every function reads.
+#[derive(Debug, Clone)]
+pub struct FunctionEnv {
+    /// `VITALS_TABLE`: the DynamoDB table.
+    pub table: String,
+    /// `VITALS_ALERT_QUEUE_URL` / `VITALS_ALERT_DLQ_URL`: the alert queue and its dead letters.
+    pub alert_queue_url: Option<String>,
+    pub alert_dlq_url: Option<String>,
+    /// `VITALS_WRITE_KEYS`: comma-separated ingest write keys.
+    pub write_keys: String,
+    /// `VITALS_RETENTION_DAYS`, default 730.
+    pub retention_days: u32,
+    /// `AWS_ENDPOINT_URL`: an emulator, for local runs of the functions.
+    pub endpoint_url: Option<String>,
+}
+
+impl FunctionEnv {
+    pub fn from_env() -> Result<Self, EnvError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
+        let non_empty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let retention_days = match non_empty("VITALS_RETENTION_DAYS") {
+            None => 730,
+            Some(v) => v.parse().map_err(|_| EnvError::Invalid {
+                name: "VITALS_RETENTION_DAYS",
+                problem: format!("{v:?} is not a whole number of days"),
+            })?,
+        };
+        Ok(FunctionEnv {
+            table: non_empty("VITALS_TABLE").ok_or(EnvError::Missing("VITALS_TABLE"))?,
+            alert_queue_url: non_empty("VITALS_ALERT_QUEUE_URL"),
+            alert_dlq_url: non_empty("VITALS_ALERT_DLQ_URL"),
+            write_keys: non_empty("VITALS_WRITE_KEYS").unwrap_or_default(),
+            retention_days,
+            endpoint_url: non_empty("AWS_ENDPOINT_URL"),
+        })
+    }
+
+    /// Both queue URLs, or which one is missing.
+    pub fn alert_queue(&self) -> Result<(String, String), EnvError> {
+        Ok((
+            self.alert_queue_url
+                .clone()
+                .ok_or(EnvError::Missing("VITALS_ALERT_QUEUE_URL"))?,
+            self.alert_dlq_url
+                .clone()
+                .ok_or(EnvError::Missing("VITALS_ALERT_DLQ_URL"))?,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn missing_table_is_named() {
+        let err = FunctionEnv::from_lookup(|_| None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable VITALS_TABLE is required"
+        );
+    }
+
+    #[test]
+    fn reads_all_variables() {
+        let vars: HashMap<&str, &str> = [
+            ("VITALS_TABLE", "t"),
+            ("VITALS_RETENTION_DAYS", "365"),
+            ("VITALS_WRITE_KEYS", "a,b"),
+        ]
+        .into();
+        let env = FunctionEnv::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(
+            (
+                env.table.as_str(),
+                env.retention_days,
+                env.write_keys.as_str()
+            ),
+            ("t", 365, "a,b")
+        );
+        assert!(env.alert_queue().is_err());
+    }
+}

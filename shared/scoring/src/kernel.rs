@@ -1,0 +1,299 @@
+//! The scoring kernel: from an account's facts and window to its explained score, decline
+//! verdict, renewal risk and expansion signal. [`score_account`] for one account,
+//! [`score_batch`] for many (with peer normalisation), and [`measure`] + [`score_measured`]
+//! for a run that streams accounts in two passes.
+
+use crate::config::{Normalise, ScoringConfig};
+use crate::decline::{self, Decline};
+use crate::explain::{self, ScoreChange};
+use crate::facts::{self, AccountFacts, LifecycleStage};
+use crate::outlook::{self, Adoption, Expansion, RenewalRisk};
+use crate::peers::{PeerBenchmarks, PeerCollector};
+use crate::scorecard::{self, Weighted};
+use crate::signals::{self, Measured, Signal, SIGNAL_COUNT};
+use crate::tally::{self, Spans, UsageTally};
+use crate::{HealthScore, UsageWindow};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Everything measured about one account on one day, before weighting: the first pass of a
+/// run. Small and allocation-free, so a run can keep one per account.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    pub as_of: NaiveDate,
+    pub stage: LifecycleStage,
+    /// Contract start, else first active day.
+    pub start: Option<NaiveDate>,
+    /// Index of the chosen scorecard in `ScoringConfig::scorecards`.
+    pub scorecard: usize,
+    /// Indexed by [`Signal::index`].
+    pub signals: [Measured; SIGNAL_COUNT],
+    pub decline: Decline,
+    pub usage: UsageTally,
+    /// Distinct users active in the look-back.
+    pub active_users: u32,
+    pub days_to_renewal: Option<i64>,
+    pub time_to_value_days: Option<i64>,
+    /// Net Promoter Score (-100..100) over the sentiment period.
+    pub nps: Option<f64>,
+    pub days_since_champion: Option<i64>,
+    pub overdue_invoices: Option<u32>,
+}
+
+/// An account's full result for one day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountScore {
+    pub as_of: NaiveDate,
+    pub health: HealthScore,
+    pub stage: LifecycleStage,
+    /// How values were normalised: `peer_percentile` only when a peer group was large enough.
+    pub normalise: Normalise,
+    pub decline: Decline,
+    pub renewal: Option<RenewalRisk>,
+    pub expansion: Expansion,
+    pub adoption: Adoption,
+    pub time_to_value_days: Option<i64>,
+    pub active_users: u32,
+    pub nps: Option<f64>,
+    /// Against the previous run's score, when one was given.
+    pub change: Option<ScoreChange>,
+}
+
+/// One account in a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountInput<'a> {
+    pub facts: &'a AccountFacts,
+    pub window: &'a UsageWindow,
+    /// The previous run's score, for the change and the trend of renewal risk and expansion.
+    pub previous: Option<&'a HealthScore>,
+}
+
+/// Scores one account as of `as_of` with absolute normalisation (peer percentiles need the
+/// whole peer group: use [`score_batch`] or the two-pass API).
+pub fn score_account(
+    config: &ScoringConfig,
+    facts: &AccountFacts,
+    window: &UsageWindow,
+    as_of: NaiveDate,
+    previous: Option<&HealthScore>,
+) -> AccountScore {
+    let m = measure(config, facts, window, as_of);
+    score_measured(config, facts, &m, previous, None)
+}
+
+/// Scores many accounts as of one day. Scorecards set to `peer_percentile` rank each signal
+/// among the accounts of the batch on the same scorecard.
+pub fn score_batch(
+    config: &ScoringConfig,
+    accounts: &[AccountInput<'_>],
+    as_of: NaiveDate,
+) -> Vec<AccountScore> {
+    if !needs_peers(config) {
+        return accounts
+            .iter()
+            .map(|a| {
+                let m = measure(config, a.facts, a.window, as_of);
+                score_measured(config, a.facts, &m, a.previous, None)
+            })
+            .collect();
+    }
+    let measured: Vec<Measurement> = accounts
+        .iter()
+        .map(|a| measure(config, a.facts, a.window, as_of))
+        .collect();
+    let mut collector = PeerCollector::default();
+    measured.iter().for_each(|m| collector.add(m));
+    let peers = collector.finish();
+    accounts
+        .iter()
+        .zip(&measured)
+        .map(|(a, m)| score_measured(config, a.facts, m, a.previous, Some(&peers)))
+        .collect()
+}
+
+/// Whether any scorecard normalises against peers (and so a run needs two passes).
+pub fn needs_peers(config: &ScoringConfig) -> bool {
+    config
+        .scorecards
+        .iter()
+        .any(|c| c.normalise == Normalise::PeerPercentile)
+}
+
+/// First pass: measures every signal and the decline rule for one account.
+pub fn measure(
+    config: &ScoringConfig,
+    facts: &AccountFacts,
+    window: &UsageWindow,
+    as_of: NaiveDate,
+) -> Measurement {
+    let spans = Spans {
+        lookback: config.lookback_days,
+        short: config.decline.short_days,
+        long: config.decline.long_days,
+    };
+    let usage = tally::tally_usage(&window.days, as_of, spans);
+    let first_active = window
+        .first_active
+        .or(window.days.first().map(|d| d.day))
+        .filter(|d| *d <= as_of);
+    let has_history = first_active.is_some();
+    let start = facts::account_start(facts, first_active);
+    let stage = facts::lifecycle_stage(start, as_of, config.onboarding.days);
+    let decline = if stage == LifecycleStage::Onboarding {
+        decline::against_benchmark(
+            &usage,
+            &config.decline,
+            &config.onboarding,
+            start,
+            facts.seats(),
+            as_of,
+        )
+    } else {
+        decline::against_own_history(&usage, &config.decline, first_active, as_of)
+    };
+    let active_users = signals::active_users(window, as_of, config.lookback_days);
+    let seats = signals::seat_basis(facts, active_users);
+    let engaged = tally::tally_engagement(&window.signal_days, as_of, config.engagement.days);
+    let engagement_seen = window.engagement_since.is_some_and(|d| d <= as_of);
+    let invoices_known = window.invoices_since.is_some_and(|d| d <= as_of);
+    let overdue = signals::overdue_invoices(facts, &engaged, invoices_known);
+    let days_to_renewal = facts.renewal_date.map(|r| (r - as_of).num_days());
+    let days_since_champion = signals::days_since_champion(facts, window, as_of);
+
+    let mut measured = [Measured::MISSING; SIGNAL_COUNT];
+    measured[Signal::UsageDepth.index()] = signals::usage_depth(
+        &usage,
+        &config.targets,
+        seats,
+        config.lookback_days,
+        has_history,
+    );
+    measured[Signal::Breadth.index()] = signals::breadth(config, window, as_of, has_history);
+    measured[Signal::SeatAdoption.index()] =
+        signals::seat_adoption(facts, active_users, &config.targets, has_history);
+    measured[Signal::Trend.index()] = signals::trend(decline.ratio, &config.targets);
+    measured[Signal::Engagement.index()] =
+        signals::engagement(&engaged, &config.engagement, engagement_seen);
+    measured[Signal::Sentiment.index()] = signals::sentiment(window, as_of, config.sentiment_days);
+    measured[Signal::Contract.index()] =
+        signals::contract(facts, &config.contract, days_to_renewal, overdue);
+    measured[Signal::ChampionActivity.index()] =
+        signals::champion_activity(facts, &config.champion, days_since_champion);
+
+    Measurement {
+        as_of,
+        stage,
+        start,
+        scorecard: scorecard::choose_scorecard(config, facts, stage).unwrap_or(0),
+        signals: measured,
+        decline,
+        usage,
+        active_users,
+        days_to_renewal,
+        time_to_value_days: outlook::time_to_value(
+            start,
+            window.first_value_on.filter(|d| *d <= as_of),
+        ),
+        nps: signals::net_promoter_score(window, as_of, config.sentiment_days),
+        days_since_champion,
+        overdue_invoices: overdue,
+    }
+}
+
+/// A score as numbers only: what a run needs to band, rank and alert, without the
+/// explanation's names and lists. Allocation-free.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreNumbers {
+    pub weighted: Weighted,
+    /// Normalised 0-100 values as weighed (percentiles where peers applied).
+    pub values: [Option<f64>; SIGNAL_COUNT],
+    pub normalise: Normalise,
+}
+
+/// Second pass, numbers only: normalises (against `peers` where the scorecard asks for it
+/// and the group is large enough) and weighs.
+pub fn score_numbers(
+    config: &ScoringConfig,
+    m: &Measurement,
+    peers: Option<&PeerBenchmarks>,
+) -> ScoreNumbers {
+    let card = config.scorecards.get(m.scorecard);
+    let wants_peers = card.is_some_and(|c| c.normalise == Normalise::PeerPercentile);
+    let mut used_peers = false;
+    let mut values = [None; SIGNAL_COUNT];
+    for (i, s) in m.signals.iter().enumerate() {
+        values[i] = s.absolute;
+        if !wants_peers || s.absolute.is_none() {
+            continue;
+        }
+        let dist = peers.and_then(|p| p.distribution(m.scorecard, i, config.peers.min_peers));
+        if let (Some(d), Some(key)) = (dist, s.rank_key) {
+            if let Some(p) = d.percentile(key) {
+                values[i] = Some(p);
+                used_peers = true;
+            }
+        }
+    }
+    ScoreNumbers {
+        weighted: scorecard::weigh_values(card, &values, &config.bands),
+        values,
+        normalise: if used_peers {
+            Normalise::PeerPercentile
+        } else {
+            Normalise::Absolute
+        },
+    }
+}
+
+/// Second pass: weighs a measurement into the account's explained score, with renewal risk,
+/// expansion and the change since `previous`.
+pub fn score_measured(
+    config: &ScoringConfig,
+    facts: &AccountFacts,
+    m: &Measurement,
+    previous: Option<&HealthScore>,
+    peers: Option<&PeerBenchmarks>,
+) -> AccountScore {
+    let numbers = score_numbers(config, m, peers);
+    let raw = m.signals.map(|s| s.raw);
+    let card = config.scorecards.get(m.scorecard);
+    let health = scorecard::explain_weighted(card, &raw, &numbers.values, &numbers.weighted);
+    let previous_score = previous.map(|p| p.score);
+    let renewal = outlook::renewal_risk(
+        &config.renewal,
+        health.score,
+        previous_score,
+        &m.decline,
+        m.days_to_renewal,
+    );
+    let expansion = outlook::expansion(
+        &config.expansion,
+        health.score,
+        previous_score,
+        m.decline.ratio,
+        m.active_users,
+        facts.seats(),
+    );
+    let adoption = Adoption {
+        seats: m.signals[Signal::SeatAdoption.index()].raw,
+        features: m.signals[Signal::Breadth.index()].raw,
+    };
+    let change = previous.map(|p| explain::diff(p, &health));
+    AccountScore {
+        as_of: m.as_of,
+        health,
+        stage: m.stage,
+        normalise: numbers.normalise,
+        decline: m.decline,
+        renewal,
+        expansion,
+        adoption,
+        time_to_value_days: m.time_to_value_days,
+        active_users: m.active_users,
+        nps: m.nps,
+        change,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,149 @@
+//! Chooses an account's scorecard and turns its normalised signals into one weighted score,
+//! redistributing the weight of missing signals and saying how much of the weight had data.
+
+use crate::config::{Bands, Scorecard, ScoringConfig};
+use crate::facts::{AccountFacts, LifecycleStage};
+use crate::signals::{Signal, SIGNAL_COUNT};
+use crate::{Band, HealthScore, SignalScore};
+
+/// The score given when no configured signal has data (with confidence 0): the middle.
+pub const NO_DATA_SCORE: f64 = 50.0;
+
+/// The index of the first scorecard whose `when` matches; the last one when none does (a
+/// validated configuration ends with a catch-all). `None` only without scorecards.
+pub fn choose_scorecard(
+    config: &ScoringConfig,
+    facts: &AccountFacts,
+    stage: LifecycleStage,
+) -> Option<usize> {
+    config
+        .scorecards
+        .iter()
+        .position(|c| c.when.matches(facts, stage))
+        .or_else(|| config.scorecards.len().checked_sub(1))
+}
+
+/// The band a score falls in.
+pub fn band(score: f64, bands: &Bands) -> Band {
+    if score < bands.at_risk_below {
+        Band::AtRisk
+    } else if score > bands.healthy_above {
+        Band::Healthy
+    } else {
+        Band::Monitor
+    }
+}
+
+/// Rounds to one decimal, as scores are reported.
+pub fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+/// A weighted score as numbers only (no names, no allocation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weighted {
+    /// 0-100, one decimal.
+    pub score: f64,
+    pub band: Band,
+    /// Share of the configured weight whose signal had data (0-1).
+    pub confidence: f64,
+    /// Effective weight per signal after redistribution (0 when missing or not configured).
+    pub weights: [f64; SIGNAL_COUNT],
+    /// Whether the scorecard configures the signal (weight above 0).
+    pub configured: [bool; SIGNAL_COUNT],
+}
+
+/// Weighs normalised values (0-100, `None` when missing) by the scorecard. A missing signal's
+/// weight goes to the present ones in proportion to theirs; `confidence` is the share of the
+/// configured weight that was present.
+pub fn weigh_values(
+    card: Option<&Scorecard>,
+    values: &[Option<f64>; SIGNAL_COUNT],
+    bands: &Bands,
+) -> Weighted {
+    let mut configured = [false; SIGNAL_COUNT];
+    let mut raw_weights = [0.0; SIGNAL_COUNT];
+    let (mut total, mut present) = (0.0, 0.0);
+    for (signal, &w) in card.iter().flat_map(|c| c.weights.iter()) {
+        if w.is_finite() && w > 0.0 {
+            let i = signal.index();
+            configured[i] = true;
+            raw_weights[i] = w;
+            total += w;
+            if values[i].is_some() {
+                present += w;
+            }
+        }
+    }
+    let mut weights = [0.0; SIGNAL_COUNT];
+    let mut sum = 0.0;
+    if present > 0.0 {
+        for i in 0..SIGNAL_COUNT {
+            if let (true, Some(v)) = (configured[i], values[i]) {
+                weights[i] = raw_weights[i] / present;
+                sum += v * weights[i];
+            }
+        }
+    }
+    let score = if present > 0.0 {
+        round1(sum.clamp(0.0, 100.0))
+    } else {
+        NO_DATA_SCORE
+    };
+    Weighted {
+        score,
+        band: band(score, bands),
+        confidence: if total > 0.0 { present / total } else { 0.0 },
+        weights,
+        configured,
+    }
+}
+
+/// Weighs like [`weigh_values`] and explains each configured signal: raw value, normalised
+/// value, effective weight and points.
+pub fn weigh(
+    card: Option<&Scorecard>,
+    raw: &[Option<f64>; SIGNAL_COUNT],
+    values: &[Option<f64>; SIGNAL_COUNT],
+    bands: &Bands,
+) -> HealthScore {
+    explain_weighted(card, raw, values, &weigh_values(card, values, bands))
+}
+
+/// The [`HealthScore`] of an already weighted account.
+pub fn explain_weighted(
+    card: Option<&Scorecard>,
+    raw: &[Option<f64>; SIGNAL_COUNT],
+    values: &[Option<f64>; SIGNAL_COUNT],
+    w: &Weighted,
+) -> HealthScore {
+    let count = w.configured.iter().filter(|c| **c).count();
+    let mut signals = Vec::with_capacity(count);
+    for signal in Signal::ALL {
+        let i = signal.index();
+        if w.configured[i] {
+            signals.push(SignalScore {
+                name: signal.as_str().to_string(),
+                raw: raw[i],
+                value: values[i],
+                weight: w.weights[i],
+                points: values[i].unwrap_or(0.0) * w.weights[i],
+            });
+        }
+    }
+    HealthScore {
+        score: w.score,
+        band: w.band,
+        confidence: w.confidence,
+        scorecard: card.map(|c| c.name.clone()).unwrap_or_default(),
+        signals,
+    }
+}
+
+/// The signal a [`SignalScore`] is about.
+pub fn signal_of(s: &SignalScore) -> Option<Signal> {
+    Signal::from_name(&s.name)
+}
+
+#[cfg(test)]
+mod tests;

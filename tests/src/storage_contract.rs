@@ -1,0 +1,1730 @@
+//! The storage contract: what every [`Storage`] backend must do, one public function per
+//! documented behaviour of the ports in `vitals_core::ports`.
+//!
+//! Each function gets a fresh, empty store (its own table or database) and panics with a message
+//! naming the call and the expectation when the backend breaks the contract. Run them through
+//! [`storage_contract_tests!`](crate::storage_contract_tests).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+use std::future::Future;
+
+use vitals_core::model::{
+    AccountId, AccountProfile, AccountRecord, Alert, AlertQuery, AlertStatus, AlertTransition,
+    AuditEntry, Checkpoint, ConfigVersion, EventChunk, EventKind, Page, PortfolioSummary,
+    ScoreRecord, Severity, StoredEvent, UserProfile,
+};
+use vitals_core::ports::Storage;
+use vitals_core::segment::Segment;
+use vitals_core::StoreError;
+use vitals_scoring::{Band, DayActivity, HealthScore, SignalScore, UsageWindow};
+
+use crate::support::Must;
+
+/// Expands to one `#[tokio::test]` per storage behaviour, inside `mod $backend`.
+///
+/// `$open` is an async fn (visible from the invoking module) returning
+/// `Option<vitals_tests::Backend<S>>` with a fresh, empty store; `None` skips the test.
+#[macro_export]
+macro_rules! storage_contract_tests {
+    ($backend:ident, $open:path) => {
+        $crate::storage_contract_tests!(@each $backend, $open;
+            chunk_written_twice_is_stored_once,
+            chunk_repeated_in_one_call_is_stored_once,
+            chunks_round_trip_with_their_events,
+            chunks_are_isolated_by_segment_and_day,
+            chunks_of_a_segment_day_come_in_account_then_chunk_order,
+            chunks_of_an_account_day_exclude_accounts_sharing_its_prefix,
+            many_chunks_in_one_call_are_all_stored,
+            unknown_account_is_none,
+            profile_write_keeps_scoring_state,
+            scoring_state_write_keeps_profile,
+            scoring_state_creates_the_account,
+            segment_listing_is_in_account_order_and_pages_without_gaps,
+            segment_listing_rejects_an_invalid_cursor,
+            user_round_trips_and_is_replaced_whole,
+            users_of_account_are_in_user_id_order,
+            relinked_user_moves_to_the_new_account,
+            history_range_is_inclusive_and_oldest_first,
+            history_rewrite_of_a_day_overwrites,
+            history_is_per_account,
+            many_history_records_in_one_call_are_all_stored,
+            alert_insert_with_an_existing_id_conflicts,
+            alert_update_needs_the_next_version,
+            alert_update_of_a_missing_alert_conflicts,
+            alerts_list_newest_opened_first,
+            alerts_filter_by_status_and_account,
+            alert_pages_are_full_without_duplicates_or_gaps,
+            alert_listing_reflects_updates,
+            alert_listing_rejects_an_invalid_cursor,
+            audit_entry_appended_twice_is_stored_once,
+            audit_retry_at_a_later_time_is_stored_once,
+            audit_lists_newest_first_in_full_pages,
+            audit_lists_per_account,
+            audit_listing_rejects_an_invalid_cursor,
+            config_is_empty_until_a_version_is_stored,
+            config_version_that_exists_conflicts,
+            config_latest_is_the_highest_version,
+            config_versions_list_newest_first_up_to_limit,
+            checkpoint_put_replaces,
+            checkpoints_list_by_segment_per_run,
+            summary_latest_is_the_newest_day,
+            summaries_range_is_inclusive_and_oldest_first,
+            unicode_and_longest_ids_round_trip_everywhere,
+        );
+    };
+    (@each $backend:ident, $open:path; $($behaviour:ident),+ $(,)?) => {
+        mod $backend {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $behaviour() {
+                    if let Some(backend) = $open().await {
+                        $crate::storage_contract::$behaviour(&backend.port).await;
+                    }
+                }
+            )+
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+pub fn acct(id: &str) -> AccountId {
+    AccountId::new(id).unwrap_or_else(|e| panic!("fixture account id {id:?}: {e}"))
+}
+
+pub fn day(s: &str) -> NaiveDate {
+    s.parse()
+        .unwrap_or_else(|e| panic!("fixture date {s:?}: {e}"))
+}
+
+/// 2026-03-01T00:00:00Z plus `secs`, with a microsecond part so precision is exercised.
+pub fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_772_323_200 + secs, 123_456_000)
+        .unwrap_or_else(|| panic!("fixture time {secs}"))
+}
+
+/// `base` followed by one id per suffix, `base{suffix}{n}` with the first `n` that lands in
+/// `base`'s segment: accounts whose ids extend another's, in one partition. (With FNV-1a the
+/// segment of `base + s` depends only on the segment of `base` and on `s`, so the search varies
+/// the end of the id.)
+pub fn same_segment_ids(base: &str, suffixes: &[&str]) -> Vec<AccountId> {
+    let first = acct(base);
+    let mut ids = vec![first.clone()];
+    for suffix in suffixes {
+        let found = (0..100_000u32)
+            .map(|n| acct(&format!("{base}{suffix}{n}")))
+            .find(|a| a.segment() == first.segment())
+            .unwrap_or_else(|| panic!("no {base}{suffix}N id in the segment of {base}"));
+        ids.push(found);
+    }
+    ids
+}
+
+/// `count` account ids in `segment`, in no particular order.
+pub fn ids_in_segment(prefix: &str, segment: Segment, count: usize) -> Vec<AccountId> {
+    (0..)
+        .map(|i| acct(&format!("{prefix}-{i}")))
+        .filter(|a| a.segment() == segment)
+        .take(count)
+        .collect()
+}
+
+pub fn event(message_id: &str, user: &str, t: DateTime<Utc>) -> StoredEvent {
+    let mut properties = serde_json::Map::new();
+    properties.insert("feature".into(), json!("reports"));
+    properties.insert("duration_ms".into(), json!(1234));
+    properties.insert(
+        "nested".into(),
+        json!({"ok": true, "tags": ["a", "ü"], "n": null}),
+    );
+    StoredEvent {
+        message_id: message_id.to_string(),
+        kind: EventKind::Track,
+        name: Some("Report Viewed".into()),
+        user_id: Some(user.to_string()),
+        timestamp: t,
+        properties,
+    }
+}
+
+pub fn chunk(account: &AccountId, on: NaiveDate, message_ids: &[&str]) -> EventChunk {
+    let events = message_ids
+        .iter()
+        .enumerate()
+        .map(|(i, m)| event(m, "user-1", at(i as i64)))
+        .collect();
+    EventChunk::new(account.clone(), on, events)
+}
+
+// Defaults keep the fixture compiling as the model gains optional fields.
+#[allow(clippy::needless_update)]
+pub fn profile(name: &str) -> AccountProfile {
+    let mut custom = BTreeMap::new();
+    custom.insert("industry".to_string(), json!("retail"));
+    custom.insert("nested".to_string(), json!({"a": [1, 2.5, null], "b": ""}));
+    AccountProfile {
+        name: Some(name.to_string()),
+        plan: Some("enterprise".into()),
+        tier: Some("gold".into()),
+        seats: Some(50),
+        mrr: Some(4200.5),
+        arr: Some(50_406.0),
+        renewal_date: Some(day("2026-11-30")),
+        owner: Some("csm@example.com".into()),
+        owner_manager: Some("lead@example.com".into()),
+        region: Some("eu-west".into()),
+        product_line: Some("analytics".into()),
+        started_on: Some(day("2024-02-29")),
+        custom,
+        updated_at: Some(at(60)),
+        ..AccountProfile::default()
+    }
+}
+
+pub fn health(score: f64) -> HealthScore {
+    let band = if score < 40.0 {
+        Band::AtRisk
+    } else if score > 80.0 {
+        Band::Healthy
+    } else {
+        Band::Monitor
+    };
+    HealthScore {
+        score,
+        band,
+        confidence: 0.75,
+        scorecard: "mature".into(),
+        signals: vec![
+            SignalScore {
+                name: "usage_depth".into(),
+                raw: Some(0.42),
+                value: Some(61.5),
+                weight: 0.5,
+                points: 30.75,
+            },
+            SignalScore {
+                name: "sentiment".into(),
+                raw: None,
+                value: None,
+                weight: 0.0,
+                points: 0.0,
+            },
+        ],
+    }
+}
+
+pub fn score_record(account: &AccountId, as_of: NaiveDate, score: f64) -> ScoreRecord {
+    ScoreRecord {
+        account_id: account.clone(),
+        as_of,
+        health: health(score),
+        computed_at: at(3600),
+    }
+}
+
+pub fn window(through: NaiveDate, events: u32) -> UsageWindow {
+    let mut w = UsageWindow::default();
+    w.roll(
+        through,
+        &DayActivity {
+            day: Some(through),
+            active_users: vec!["user-1".into(), "user-2".into()],
+            sessions: 3,
+            session_seconds: 1200,
+            api_calls: 40,
+            events,
+            features: vec!["reports".into(), "export".into()],
+            ..DayActivity::default()
+        },
+    );
+    w
+}
+
+/// A scoring state whose profile half is deliberately stale: writing it must not touch the
+/// stored profile.
+pub fn scoring_state(account: &AccountId, score: f64) -> AccountRecord {
+    let as_of = day("2026-03-01");
+    AccountRecord {
+        account_id: account.clone(),
+        profile: profile("stale profile the run read earlier"),
+        window: window(as_of, 57),
+        score: Some(score_record(account, as_of, score)),
+    }
+}
+
+// Defaults keep the fixture compiling as the model gains optional fields.
+#[allow(clippy::needless_update)]
+pub fn user(user_id: &str, account: Option<&AccountId>) -> UserProfile {
+    let mut traits = BTreeMap::new();
+    traits.insert("title".to_string(), json!("Head of Ops"));
+    UserProfile {
+        user_id: user_id.to_string(),
+        account_id: account.cloned(),
+        name: Some("Ada Lovelace".into()),
+        email: Some("ada@example.com".into()),
+        role: Some("admin".into()),
+        champion: true,
+        traits,
+        updated_at: Some(at(10)),
+        ..UserProfile::default()
+    }
+}
+
+pub fn alert(id: &str, account: &AccountId, opened_secs: i64, status: AlertStatus) -> Alert {
+    Alert {
+        id: id.to_string(),
+        account_id: account.clone(),
+        dedupe_key: format!("{account}:usage_decline:{id}"),
+        kind: "usage_decline".into(),
+        cause: "14-day active-usage index at 35% of the 90-day average".into(),
+        severity: Severity::Critical,
+        status,
+        owner: Some("csm@example.com".into()),
+        opened_at: at(opened_secs),
+        updated_at: at(opened_secs),
+        snoozed_until: None,
+        snooze_reason: None,
+        transitions: Vec::new(),
+        details: json!({"index": 0.35, "users": ["a", "b"]}),
+        version: 1,
+    }
+}
+
+pub fn audit(id: &str, account: Option<&AccountId>, at_secs: i64) -> AuditEntry {
+    AuditEntry {
+        id: id.to_string(),
+        at: at(at_secs),
+        account_id: account.cloned(),
+        actor: "workflow:decline-outreach".into(),
+        action: "send_outreach".into(),
+        detail: json!({"channel": "email", "to": "ada@example.com"}),
+    }
+}
+
+pub fn config(version: u64) -> ConfigVersion {
+    ConfigVersion {
+        version,
+        author: "admin@example.com".into(),
+        created_at: at(version as i64),
+        body: format!("[scoring]\nrun_at = \"06:00\"\n# version {version}\n"),
+        summary: format!("version {version}"),
+    }
+}
+
+pub fn checkpoint(run_id: &str, segment: u16, done: bool, scored: u64) -> Checkpoint {
+    Checkpoint {
+        run_id: run_id.to_string(),
+        segment: Segment(segment),
+        done,
+        last_account: Some(acct(&format!("acct-{scored}"))),
+        accounts_scored: scored,
+        events_emitted: scored * 2,
+        updated_at: at(scored as i64),
+    }
+}
+
+// Defaults keep the fixture compiling as the model gains optional fields.
+#[allow(clippy::needless_update)]
+pub fn summary(as_of: NaiveDate, accounts: u64) -> PortfolioSummary {
+    let mut bands = BTreeMap::new();
+    bands.insert("at_risk".to_string(), accounts / 4);
+    bands.insert("healthy".to_string(), accounts / 2);
+    let mut extra = BTreeMap::new();
+    extra.insert("nrr".to_string(), json!(1.07));
+    PortfolioSummary {
+        as_of: Some(as_of),
+        computed_at: Some(at(7200)),
+        accounts,
+        bands,
+        histogram: vec![1, 0, 2, 3, 5, 8, 13, 21, 34, 55],
+        mean_score: 63.25,
+        mrr_at_risk: 12_500.5,
+        expansion_candidates: 7,
+        extra,
+        ..PortfolioSummary::default()
+    }
+}
+
+/// Cursors no backend could have issued.
+pub const INVALID_CURSORS: [&str; 2] = ["!!! not a cursor !!!", "bm90IGpzb24"];
+
+// ---------------------------------------------------------------------------------------------
+// Paging helpers
+
+/// Follows cursors until the last page, failing on a cursor loop.
+pub async fn all_pages<T, F, Fut>(what: &str, mut fetch: F) -> Vec<Page<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page<T>, StoreError>>,
+{
+    let mut pages = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = fetch(cursor.take()).await.must(what);
+        let next = page.next.clone();
+        pages.push(page);
+        match next {
+            Some(n) => cursor = Some(n),
+            None => return pages,
+        }
+        assert!(
+            pages.len() < 200,
+            "{what}: more than 200 pages, cursor loop?"
+        );
+    }
+}
+
+/// Pages that promise more (`next` set) hold exactly `limit` items; the last holds at most
+/// `limit` (an empty last page after a full one is tolerated). Returns the items in order.
+pub fn full_pages<T: Clone>(what: &str, pages: &[Page<T>], limit: usize) -> Vec<T> {
+    for (i, p) in pages.iter().enumerate() {
+        if p.next.is_some() {
+            assert_eq!(
+                p.items.len(),
+                limit,
+                "{what}: page {i} has a next cursor but {} items instead of the limit {limit}",
+                p.items.len()
+            );
+        } else {
+            assert!(
+                p.items.len() <= limit,
+                "{what}: last page {i} has {} items, over the limit {limit}",
+                p.items.len()
+            );
+        }
+    }
+    pages.iter().flat_map(|p| p.items.iter().cloned()).collect()
+}
+
+fn assert_conflict<T: Debug>(what: &str, result: Result<T, StoreError>) {
+    match result {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("{what}: expected StoreError::Conflict, got {other:?}"),
+    }
+}
+
+fn assert_rejected<T: Debug>(what: &str, result: Result<T, StoreError>) {
+    match result {
+        Err(StoreError::Rejected(_)) => {}
+        other => panic!("{what}: expected StoreError::Rejected, got {other:?}"),
+    }
+}
+
+fn ids<T>(items: &[T], id: impl Fn(&T) -> String) -> Vec<String> {
+    items.iter().map(id).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event chunks
+
+pub async fn chunk_written_twice_is_stored_once<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let d = day("2026-03-01");
+    let c = chunk(&a, d, &["m1", "m2"]);
+    store
+        .put_chunks(std::slice::from_ref(&c))
+        .await
+        .must("put_chunks");
+    store
+        .put_chunks(std::slice::from_ref(&c))
+        .await
+        .must("put_chunks again");
+    let got = store
+        .chunks_for_account_day(&a, d)
+        .await
+        .must("chunks_for_account_day");
+    assert_eq!(
+        got,
+        vec![c.clone()],
+        "account-day read after a retried write"
+    );
+    let got = store
+        .chunks_for_segment_day(a.segment(), d)
+        .await
+        .must("chunks_for_segment_day");
+    assert_eq!(got, vec![c], "segment-day read after a retried write");
+}
+
+pub async fn chunk_repeated_in_one_call_is_stored_once<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let d = day("2026-03-01");
+    let c = chunk(&a, d, &["m1", "m2"]);
+    let other = chunk(&a, d, &["m3"]);
+    store
+        .put_chunks(&[c.clone(), other.clone(), c.clone()])
+        .await
+        .must("put_chunks with a repeated chunk");
+    let mut want = vec![c, other];
+    want.sort_by(|x, y| x.chunk_id.cmp(&y.chunk_id));
+    let got = store
+        .chunks_for_account_day(&a, d)
+        .await
+        .must("chunks_for_account_day");
+    assert_eq!(got, want);
+}
+
+pub async fn chunks_round_trip_with_their_events<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let d = day("2026-03-01");
+    let mut events: Vec<StoredEvent> = (0..300)
+        .map(|i| event(&format!("msg-{i:04}"), &format!("user-{}", i % 7), at(i)))
+        .collect();
+    events[0].kind = EventKind::Identify;
+    events[0].name = None;
+    events[0].properties.clear();
+    events[1].kind = EventKind::Page;
+    events[1].user_id = None;
+    events[2].name = Some("Rapport consulté — 报告 🚀".into());
+    let c = EventChunk::new(a.clone(), d, events);
+    store
+        .put_chunks(std::slice::from_ref(&c))
+        .await
+        .must("put_chunks");
+    let got = store
+        .chunks_for_account_day(&a, d)
+        .await
+        .must("chunks_for_account_day");
+    assert_eq!(got.len(), 1, "one chunk stored");
+    assert_eq!(got[0].chunk_id, c.chunk_id);
+    assert_eq!(got[0].events.len(), 300);
+    assert_eq!(got[0], c, "the chunk reads back exactly as written");
+}
+
+pub async fn chunks_are_isolated_by_segment_and_day<S: Storage>(store: &S) {
+    let d1 = day("2026-03-01");
+    let d2 = day("2026-03-02");
+    let a = acct("acme");
+    let other_segment = (0..)
+        .map(|i| acct(&format!("other-{i}")))
+        .find(|o| o.segment() != a.segment())
+        .unwrap_or_else(|| panic!("an account in another segment"));
+    let a1 = chunk(&a, d1, &["a-d1"]);
+    let a2 = chunk(&a, d2, &["a-d2"]);
+    let o1 = chunk(&other_segment, d1, &["o-d1"]);
+    store
+        .put_chunks(&[a1.clone(), a2.clone(), o1.clone()])
+        .await
+        .must("put_chunks");
+
+    let seg_d1 = store
+        .chunks_for_segment_day(a.segment(), d1)
+        .await
+        .must("chunks_for_segment_day");
+    assert_eq!(seg_d1, vec![a1.clone()], "segment of acme, day 1");
+    let seg_d2 = store
+        .chunks_for_segment_day(a.segment(), d2)
+        .await
+        .must("chunks_for_segment_day");
+    assert_eq!(seg_d2, vec![a2.clone()], "segment of acme, day 2");
+    let other = store
+        .chunks_for_segment_day(other_segment.segment(), d1)
+        .await
+        .must("chunks_for_segment_day");
+    assert_eq!(other, vec![o1], "the other segment, day 1");
+    let acct_d2 = store
+        .chunks_for_account_day(&a, d2)
+        .await
+        .must("chunks_for_account_day");
+    assert_eq!(acct_d2, vec![a2], "acme, day 2");
+    let none = store
+        .chunks_for_account_day(&a, day("2026-03-03"))
+        .await
+        .must("chunks_for_account_day");
+    assert!(none.is_empty(), "a day without chunks reads empty");
+}
+
+pub async fn chunks_of_a_segment_day_come_in_account_then_chunk_order<S: Storage>(store: &S) {
+    // "x" is a prefix of the others, and '!' sorts before the '#' a key might join with.
+    let accounts = same_segment_ids("x", &["!", "#a", "0"]);
+    let d = day("2026-03-01");
+    let mut chunks = Vec::new();
+    for (i, a) in accounts.iter().enumerate().rev() {
+        for j in 0..3 {
+            chunks.push(chunk(a, d, &[&format!("m-{i}-{j}")]));
+        }
+    }
+    store.put_chunks(&chunks).await.must("put_chunks");
+    let mut want = chunks.clone();
+    want.sort_by(|x, y| {
+        (x.account_id.as_str(), &x.chunk_id).cmp(&(y.account_id.as_str(), &y.chunk_id))
+    });
+    let got = store
+        .chunks_for_segment_day(accounts[0].segment(), d)
+        .await
+        .must("chunks_for_segment_day");
+    let key = |c: &EventChunk| format!("{} / {}", c.account_id, c.chunk_id);
+    assert_eq!(
+        ids(&got, key),
+        ids(&want, key),
+        "chunks in (account id, chunk id) order"
+    );
+}
+
+pub async fn chunks_of_an_account_day_exclude_accounts_sharing_its_prefix<S: Storage>(store: &S) {
+    let accounts = same_segment_ids("acme", &["#eu", "-eu", "!", "#"]);
+    let d = day("2026-03-01");
+    let chunks: Vec<EventChunk> = accounts
+        .iter()
+        .map(|a| chunk(a, d, &[&format!("m-{a}")]))
+        .collect();
+    store.put_chunks(&chunks).await.must("put_chunks");
+    for (a, c) in accounts.iter().zip(&chunks) {
+        let got = store
+            .chunks_for_account_day(a, d)
+            .await
+            .must("chunks_for_account_day");
+        assert_eq!(got, vec![c.clone()], "chunks of {a:?} only");
+    }
+}
+
+pub async fn many_chunks_in_one_call_are_all_stored<S: Storage>(store: &S) {
+    let d = day("2026-03-01");
+    let segment = Segment(7);
+    let accounts = ids_in_segment("bulk", segment, 12);
+    let chunks: Vec<EventChunk> = (0..60)
+        .map(|i| chunk(&accounts[i % accounts.len()], d, &[&format!("m-{i}")]))
+        .collect();
+    store.put_chunks(&chunks).await.must("put_chunks of 60");
+    let got = store
+        .chunks_for_segment_day(segment, d)
+        .await
+        .must("chunks_for_segment_day");
+    assert_eq!(got.len(), 60, "all 60 chunks stored");
+    let mut want = chunks;
+    want.sort_by(|x, y| {
+        (x.account_id.as_str(), &x.chunk_id).cmp(&(y.account_id.as_str(), &y.chunk_id))
+    });
+    assert_eq!(got, want);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts
+
+pub async fn unknown_account_is_none<S: Storage>(store: &S) {
+    let got = store.get_account(&acct("nobody")).await.must("get_account");
+    assert_eq!(got, None);
+}
+
+pub async fn profile_write_keeps_scoring_state<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let state = scoring_state(&a, 72.5);
+    store
+        .put_scoring_state(&state)
+        .await
+        .must("put_scoring_state");
+    let p = profile("Acme Corp");
+    store.put_profile(&a, &p).await.must("put_profile");
+    let got = store
+        .get_account(&a)
+        .await
+        .must("get_account")
+        .unwrap_or_else(|| panic!("account missing after put_profile"));
+    assert_eq!(got.account_id, a);
+    assert_eq!(got.profile, p, "profile replaced");
+    assert_eq!(got.window, state.window, "window kept by put_profile");
+    assert_eq!(got.score, state.score, "score kept by put_profile");
+
+    let p2 = AccountProfile {
+        name: Some("Acme Corporation".into()),
+        ..AccountProfile::default()
+    };
+    store.put_profile(&a, &p2).await.must("put_profile again");
+    let got = store
+        .get_account(&a)
+        .await
+        .must("get_account")
+        .unwrap_or_else(|| panic!("account missing"));
+    assert_eq!(got.profile, p2, "profile replaced whole, not merged");
+    assert_eq!(got.window, state.window);
+    assert_eq!(got.score, state.score);
+}
+
+pub async fn scoring_state_write_keeps_profile<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let p = profile("Acme Corp");
+    store.put_profile(&a, &p).await.must("put_profile");
+    let state = scoring_state(&a, 35.0);
+    store
+        .put_scoring_state(&state)
+        .await
+        .must("put_scoring_state");
+    let got = store
+        .get_account(&a)
+        .await
+        .must("get_account")
+        .unwrap_or_else(|| panic!("account missing"));
+    assert_eq!(
+        got.profile, p,
+        "put_scoring_state must keep the stored profile, not write the record's stale one"
+    );
+    assert_eq!(got.window, state.window);
+    assert_eq!(got.score, state.score);
+
+    let later = AccountRecord {
+        window: window(day("2026-03-02"), 3),
+        score: Some(score_record(&a, day("2026-03-02"), 20.0)),
+        ..state
+    };
+    store
+        .put_scoring_state(&later)
+        .await
+        .must("put_scoring_state again");
+    let got = store
+        .get_account(&a)
+        .await
+        .must("get_account")
+        .unwrap_or_else(|| panic!("account missing"));
+    assert_eq!(got.profile, p);
+    assert_eq!(got.window, later.window, "window replaced");
+    assert_eq!(got.score, later.score, "score replaced");
+}
+
+pub async fn scoring_state_creates_the_account<S: Storage>(store: &S) {
+    let a = acct("fresh");
+    let state = AccountRecord {
+        profile: AccountProfile::default(),
+        ..scoring_state(&a, 88.0)
+    };
+    store
+        .put_scoring_state(&state)
+        .await
+        .must("put_scoring_state");
+    let got = store
+        .get_account(&a)
+        .await
+        .must("get_account")
+        .unwrap_or_else(|| panic!("put_scoring_state must create the account"));
+    assert_eq!(got, state);
+    let listed = store
+        .list_segment(a.segment(), None, 10)
+        .await
+        .must("list_segment");
+    assert_eq!(listed.items, vec![state], "created account is listed");
+}
+
+pub async fn segment_listing_is_in_account_order_and_pages_without_gaps<S: Storage>(store: &S) {
+    let segment = Segment(11);
+    let members = ids_in_segment("seg", segment, 23);
+    for (i, a) in members.iter().enumerate() {
+        if i % 3 == 0 {
+            store
+                .put_scoring_state(&scoring_state(a, i as f64))
+                .await
+                .must("put_scoring_state");
+        }
+        store
+            .put_profile(a, &profile(&format!("account {i}")))
+            .await
+            .must("put_profile");
+    }
+    let outsiders: Vec<AccountId> = (0..)
+        .map(|i| acct(&format!("out-{i}")))
+        .filter(|a| a.segment() != segment)
+        .take(5)
+        .collect();
+    for a in &outsiders {
+        store
+            .put_profile(a, &profile("outsider"))
+            .await
+            .must("put_profile");
+    }
+
+    let mut want: Vec<String> = members.iter().map(|a| a.to_string()).collect();
+    want.sort();
+    for limit in [5, 23, 100] {
+        let pages = all_pages("list_segment", |cursor| async move {
+            store.list_segment(segment, cursor.as_deref(), limit).await
+        })
+        .await;
+        for (i, p) in pages.iter().enumerate() {
+            assert!(
+                p.items.len() <= limit,
+                "list_segment page {i}: {} items over limit {limit}",
+                p.items.len()
+            );
+            if p.next.is_some() {
+                assert!(!p.items.is_empty(), "page {i} empty but promises more");
+            }
+        }
+        let got: Vec<AccountRecord> = pages.into_iter().flat_map(|p| p.items).collect();
+        assert_eq!(
+            ids(&got, |r| r.account_id.to_string()),
+            want,
+            "limit {limit}: every account of the segment once, in account id order"
+        );
+        for r in &got {
+            assert!(r.profile.name.is_some(), "{}: profile listed", r.account_id);
+        }
+    }
+    let empty = store
+        .list_segment(Segment(12), None, 10)
+        .await
+        .must("list_segment of an empty segment");
+    assert!(empty.items.is_empty() && empty.next.is_none());
+}
+
+pub async fn segment_listing_rejects_an_invalid_cursor<S: Storage>(store: &S) {
+    let a = acct("acme");
+    store
+        .put_profile(&a, &profile("Acme"))
+        .await
+        .must("put_profile");
+    for cursor in INVALID_CURSORS {
+        assert_rejected(
+            &format!("list_segment with cursor {cursor:?}"),
+            store.list_segment(a.segment(), Some(cursor), 10).await,
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+pub async fn user_round_trips_and_is_replaced_whole<S: Storage>(store: &S) {
+    assert_eq!(store.get_user("u-1").await.must("get_user"), None);
+    let a = acct("acme");
+    let u = user("u-1", Some(&a));
+    store.put_user(&u).await.must("put_user");
+    assert_eq!(store.get_user("u-1").await.must("get_user"), Some(u));
+    let replaced = UserProfile {
+        user_id: "u-1".into(),
+        account_id: Some(a.clone()),
+        email: Some("ada@new.example.com".into()),
+        ..UserProfile::default()
+    };
+    store.put_user(&replaced).await.must("put_user again");
+    assert_eq!(
+        store.get_user("u-1").await.must("get_user"),
+        Some(replaced),
+        "put_user replaces the whole user, dropping old traits"
+    );
+}
+
+pub async fn users_of_account_are_in_user_id_order<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let b = acct("acme#eu");
+    for id in ["u-3", "u-1", "u-10", "u-2"] {
+        store.put_user(&user(id, Some(&a))).await.must("put_user");
+    }
+    store
+        .put_user(&user("u-b", Some(&b)))
+        .await
+        .must("put_user");
+    store.put_user(&user("u-none", None)).await.must("put_user");
+    let got = store.users_of_account(&a).await.must("users_of_account");
+    assert_eq!(
+        ids(&got, |u| u.user_id.clone()),
+        vec!["u-1", "u-10", "u-2", "u-3"]
+    );
+    assert_eq!(got[0], user("u-1", Some(&a)), "full profile returned");
+    let got_b = store.users_of_account(&b).await.must("users_of_account");
+    assert_eq!(ids(&got_b, |u| u.user_id.clone()), vec!["u-b"]);
+    let none = store
+        .users_of_account(&acct("nobody"))
+        .await
+        .must("users_of_account");
+    assert!(none.is_empty());
+}
+
+pub async fn relinked_user_moves_to_the_new_account<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let b = acct("globex");
+    store
+        .put_user(&user("u-1", Some(&a)))
+        .await
+        .must("put_user");
+    store
+        .put_user(&user("u-2", Some(&a)))
+        .await
+        .must("put_user");
+    store
+        .put_user(&user("u-1", Some(&b)))
+        .await
+        .must("put_user relinking u-1 to globex");
+    let of_a = store.users_of_account(&a).await.must("users_of_account");
+    let of_b = store.users_of_account(&b).await.must("users_of_account");
+    assert_eq!(ids(&of_a, |u| u.user_id.clone()), vec!["u-2"], "left acme");
+    assert_eq!(
+        ids(&of_b, |u| u.user_id.clone()),
+        vec!["u-1"],
+        "joined globex"
+    );
+
+    store
+        .put_user(&user("u-2", None))
+        .await
+        .must("put_user unlinking u-2");
+    let of_a = store.users_of_account(&a).await.must("users_of_account");
+    assert!(of_a.is_empty(), "an unlinked user belongs to no account");
+    assert_eq!(
+        store.get_user("u-2").await.must("get_user"),
+        Some(user("u-2", None))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Score history
+
+pub async fn history_range_is_inclusive_and_oldest_first<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let days = [
+        "2026-03-05",
+        "2026-03-01",
+        "2026-03-03",
+        "2026-02-28",
+        "2026-03-10",
+    ];
+    let records: Vec<ScoreRecord> = days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| score_record(&a, day(d), 50.0 + i as f64))
+        .collect();
+    store.put_history(&records).await.must("put_history");
+    let got = store
+        .history(&a, day("2026-03-01"), day("2026-03-05"))
+        .await
+        .must("history");
+    assert_eq!(
+        ids(&got, |r| r.as_of.to_string()),
+        vec!["2026-03-01", "2026-03-03", "2026-03-05"],
+        "both bounds included, oldest first"
+    );
+    assert_eq!(got[0], records[1], "full record returned");
+    let one = store
+        .history(&a, day("2026-03-03"), day("2026-03-03"))
+        .await
+        .must("history");
+    assert_eq!(ids(&one, |r| r.as_of.to_string()), vec!["2026-03-03"]);
+    let none = store
+        .history(&a, day("2026-03-06"), day("2026-03-09"))
+        .await
+        .must("history");
+    assert!(none.is_empty());
+    let all = store
+        .history(&a, day("2000-01-01"), day("2100-01-01"))
+        .await
+        .must("history");
+    assert_eq!(all.len(), 5);
+}
+
+pub async fn history_rewrite_of_a_day_overwrites<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let d = day("2026-03-01");
+    store
+        .put_history(&[score_record(&a, d, 40.0)])
+        .await
+        .must("put_history");
+    let rewrite = score_record(&a, d, 45.5);
+    store
+        .put_history(std::slice::from_ref(&rewrite))
+        .await
+        .must("put_history again");
+    let got = store.history(&a, d, d).await.must("history");
+    assert_eq!(got, vec![rewrite]);
+}
+
+pub async fn history_is_per_account<S: Storage>(store: &S) {
+    let accounts = [acct("acme"), acct("acme#eu"), acct("acme2")];
+    let d = day("2026-03-01");
+    let records: Vec<ScoreRecord> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| score_record(a, d, 10.0 * i as f64))
+        .collect();
+    store.put_history(&records).await.must("put_history");
+    for (a, r) in accounts.iter().zip(&records) {
+        let got = store.history(a, d, d).await.must("history");
+        assert_eq!(got, vec![r.clone()], "history of {a:?} only");
+    }
+}
+
+pub async fn many_history_records_in_one_call_are_all_stored<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let b = acct("globex");
+    let start = day("2026-01-01");
+    let records: Vec<ScoreRecord> = (0..40u64)
+        .flat_map(|i| {
+            let d = start + chrono::Days::new(i);
+            [
+                score_record(&a, d, i as f64),
+                score_record(&b, d, 100.0 - i as f64),
+            ]
+        })
+        .collect();
+    store.put_history(&records).await.must("put_history of 80");
+    let got = store
+        .history(&a, start, start + chrono::Days::new(39))
+        .await
+        .must("history");
+    assert_eq!(got.len(), 40);
+    assert!(
+        got.windows(2).all(|w| w[0].as_of < w[1].as_of),
+        "oldest first"
+    );
+    assert!(got.iter().all(|r| r.account_id == a));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alerts
+
+pub async fn alert_insert_with_an_existing_id_conflicts<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let original = alert("al-1", &a, 100, AlertStatus::Open);
+    store.insert_alert(&original).await.must("insert_alert");
+    let mut second = alert("al-1", &a, 200, AlertStatus::Open);
+    second.cause = "a different cause".into();
+    assert_conflict(
+        "insert_alert with an existing id",
+        store.insert_alert(&second).await,
+    );
+    assert_eq!(
+        store.get_alert("al-1").await.must("get_alert"),
+        Some(original),
+        "the first alert is kept"
+    );
+    assert_eq!(store.get_alert("al-2").await.must("get_alert"), None);
+}
+
+pub async fn alert_update_needs_the_next_version<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let v1 = alert("al-1", &a, 100, AlertStatus::Open);
+    store.insert_alert(&v1).await.must("insert_alert");
+    let mut v2 = v1.clone();
+    v2.version = 2;
+    v2.status = AlertStatus::Acknowledged;
+    v2.updated_at = at(150);
+    v2.transitions.push(AlertTransition {
+        at: at(150),
+        by: "csm@example.com".into(),
+        to: AlertStatus::Acknowledged,
+        note: Some("calling them today".into()),
+    });
+    store
+        .update_alert(&v2)
+        .await
+        .must("update_alert to version 2");
+    assert_eq!(
+        store.get_alert("al-1").await.must("get_alert"),
+        Some(v2.clone())
+    );
+
+    let mut stale = v2.clone();
+    stale.status = AlertStatus::Resolved;
+    assert_conflict(
+        "update_alert carrying the stored version (2) instead of 3",
+        store.update_alert(&stale).await,
+    );
+    let mut skipped = v2.clone();
+    skipped.version = 4;
+    assert_conflict(
+        "update_alert skipping version 3",
+        store.update_alert(&skipped).await,
+    );
+    let mut racer = v1.clone();
+    racer.version = 2;
+    racer.status = AlertStatus::Resolved;
+    assert_conflict(
+        "update_alert from version 1 after someone else wrote version 2",
+        store.update_alert(&racer).await,
+    );
+    assert_eq!(
+        store.get_alert("al-1").await.must("get_alert"),
+        Some(v2.clone()),
+        "losing updates change nothing"
+    );
+    let mut v3 = v2;
+    v3.version = 3;
+    v3.status = AlertStatus::Resolved;
+    store
+        .update_alert(&v3)
+        .await
+        .must("update_alert to version 3");
+    assert_eq!(store.get_alert("al-1").await.must("get_alert"), Some(v3));
+}
+
+pub async fn alert_update_of_a_missing_alert_conflicts<S: Storage>(store: &S) {
+    let mut ghost = alert("ghost", &acct("acme"), 100, AlertStatus::Resolved);
+    ghost.version = 2;
+    assert_conflict(
+        "update_alert of an alert that was never inserted",
+        store.update_alert(&ghost).await,
+    );
+    assert_eq!(store.get_alert("ghost").await.must("get_alert"), None);
+}
+
+pub async fn alerts_list_newest_opened_first<S: Storage>(store: &S) {
+    let a = acct("acme");
+    // Inserted out of time order; ids deliberately not in time order either.
+    let opened = [300, 100, 500, 200, 400];
+    for (i, secs) in opened.iter().enumerate() {
+        store
+            .insert_alert(&alert(
+                &format!("al-{}", 9 - i),
+                &a,
+                *secs,
+                AlertStatus::Open,
+            ))
+            .await
+            .must("insert_alert");
+    }
+    let page = store
+        .list_alerts(&AlertQuery::default(), None, 50)
+        .await
+        .must("list_alerts");
+    assert_eq!(page.next, None, "everything fits one page");
+    let got: Vec<i64> = page
+        .items
+        .iter()
+        .map(|al| (al.opened_at - at(0)).num_seconds())
+        .collect();
+    assert_eq!(got, vec![500, 400, 300, 200, 100], "newest opened first");
+    assert_eq!(page.items[0], alert("al-7", &a, 500, AlertStatus::Open));
+}
+
+pub async fn alerts_filter_by_status_and_account<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let a_prefixed = acct("acme#eu");
+    let b = acct("globex");
+    let fixtures = [
+        ("a-open", &a, 10, AlertStatus::Open),
+        ("a-ack", &a, 20, AlertStatus::Acknowledged),
+        ("a-res", &a, 30, AlertStatus::Resolved),
+        ("a-open2", &a, 40, AlertStatus::Open),
+        ("ap-open", &a_prefixed, 50, AlertStatus::Open),
+        ("b-open", &b, 60, AlertStatus::Open),
+        ("b-res", &b, 70, AlertStatus::Resolved),
+    ];
+    for (id, account, secs, status) in fixtures {
+        store
+            .insert_alert(&alert(id, account, secs, status))
+            .await
+            .must("insert_alert");
+    }
+    let list = |status: Option<AlertStatus>, account: Option<&AccountId>| {
+        let query = AlertQuery {
+            status,
+            account_id: account.cloned(),
+        };
+        async move {
+            let page = store
+                .list_alerts(&query, None, 50)
+                .await
+                .must("list_alerts");
+            assert_eq!(page.next, None, "{query:?}: fits one page");
+            ids(&page.items, |al| al.id.clone())
+        }
+    };
+    assert_eq!(
+        list(Some(AlertStatus::Open), None).await,
+        vec!["b-open", "ap-open", "a-open2", "a-open"]
+    );
+    assert_eq!(
+        list(Some(AlertStatus::Acknowledged), None).await,
+        vec!["a-ack"]
+    );
+    assert_eq!(
+        list(None, Some(&a)).await,
+        vec!["a-open2", "a-res", "a-ack", "a-open"],
+        "account filter is exact (acme#eu excluded)"
+    );
+    assert_eq!(
+        list(Some(AlertStatus::Open), Some(&a)).await,
+        vec!["a-open2", "a-open"]
+    );
+    assert_eq!(
+        list(Some(AlertStatus::Resolved), Some(&b)).await,
+        vec!["b-res"]
+    );
+    assert!(list(Some(AlertStatus::Acknowledged), Some(&b))
+        .await
+        .is_empty());
+    assert_eq!(list(None, None).await.len(), 7);
+}
+
+pub async fn alert_pages_are_full_without_duplicates_or_gaps<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let b = acct("globex");
+    let mut all = Vec::new();
+    for i in 0..24i64 {
+        // Interleave accounts and statuses so filtered pages must skip non-matching alerts.
+        let account = if i % 3 == 0 { &b } else { &a };
+        let status = if i % 2 == 0 {
+            AlertStatus::Open
+        } else {
+            AlertStatus::Resolved
+        };
+        let secs = (i * 37) % 24 * 10;
+        let al = alert(&format!("al-{i:02}"), account, secs, status);
+        store.insert_alert(&al).await.must("insert_alert");
+        all.push(al);
+    }
+    all.sort_by_key(|al| std::cmp::Reverse(al.opened_at));
+    let queries = [
+        AlertQuery::default(),
+        AlertQuery {
+            status: Some(AlertStatus::Open),
+            account_id: None,
+        },
+        AlertQuery {
+            status: None,
+            account_id: Some(a.clone()),
+        },
+        AlertQuery {
+            status: Some(AlertStatus::Resolved),
+            account_id: Some(a.clone()),
+        },
+    ];
+    for query in &queries {
+        let want: Vec<String> = all
+            .iter()
+            .filter(|al| query.status.is_none_or(|s| al.status == s))
+            .filter(|al| {
+                query
+                    .account_id
+                    .as_ref()
+                    .is_none_or(|q| &al.account_id == q)
+            })
+            .map(|al| al.id.clone())
+            .collect();
+        for limit in [1, 3, 5, want.len()] {
+            let what = format!("list_alerts {query:?} limit {limit}");
+            let pages = all_pages(&what, |cursor| async move {
+                store.list_alerts(query, cursor.as_deref(), limit).await
+            })
+            .await;
+            let got = full_pages(&what, &pages, limit);
+            assert_eq!(
+                ids(&got, |al| al.id.clone()),
+                want,
+                "{what}: every match once, newest first"
+            );
+        }
+    }
+}
+
+pub async fn alert_listing_reflects_updates<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let v1 = alert("al-1", &a, 100, AlertStatus::Open);
+    store.insert_alert(&v1).await.must("insert_alert");
+    store
+        .insert_alert(&alert("al-2", &a, 200, AlertStatus::Open))
+        .await
+        .must("insert_alert");
+    let mut v2 = v1;
+    v2.version = 2;
+    v2.status = AlertStatus::Resolved;
+    store.update_alert(&v2).await.must("update_alert");
+    let open = AlertQuery {
+        status: Some(AlertStatus::Open),
+        account_id: None,
+    };
+    let resolved = AlertQuery {
+        status: Some(AlertStatus::Resolved),
+        account_id: None,
+    };
+    let got_open = store.list_alerts(&open, None, 10).await.must("list_alerts");
+    assert_eq!(ids(&got_open.items, |al| al.id.clone()), vec!["al-2"]);
+    let got_resolved = store
+        .list_alerts(&resolved, None, 10)
+        .await
+        .must("list_alerts");
+    assert_eq!(got_resolved.items, vec![v2], "listed as updated");
+}
+
+pub async fn alert_listing_rejects_an_invalid_cursor<S: Storage>(store: &S) {
+    store
+        .insert_alert(&alert("al-1", &acct("acme"), 1, AlertStatus::Open))
+        .await
+        .must("insert_alert");
+    for cursor in INVALID_CURSORS {
+        assert_rejected(
+            &format!("list_alerts with cursor {cursor:?}"),
+            store
+                .list_alerts(&AlertQuery::default(), Some(cursor), 10)
+                .await,
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit log
+
+async fn all_audit<S: Storage>(store: &S, account: Option<&AccountId>) -> Vec<AuditEntry> {
+    let pages = all_pages("list_audit", |cursor| async move {
+        store.list_audit(account, cursor.as_deref(), 100).await
+    })
+    .await;
+    pages.into_iter().flat_map(|p| p.items).collect()
+}
+
+pub async fn audit_entry_appended_twice_is_stored_once<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let e = audit("run-1:acme:outreach", Some(&a), 100);
+    store.append_audit(&e).await.must("append_audit");
+    store.append_audit(&e).await.must("append_audit again");
+    assert_eq!(all_audit(store, None).await, vec![e.clone()]);
+    assert_eq!(all_audit(store, Some(&a)).await, vec![e]);
+}
+
+/// A retried automated action carries the same deterministic id but is stamped by a later clock.
+pub async fn audit_retry_at_a_later_time_is_stored_once<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let first = audit("run-1:acme:outreach", Some(&a), 100);
+    let retry = audit("run-1:acme:outreach", Some(&a), 160);
+    store.append_audit(&first).await.must("append_audit");
+    store.append_audit(&retry).await.must("append_audit retry");
+    let got = all_audit(store, None).await;
+    assert_eq!(
+        got.len(),
+        1,
+        "an entry with the same id is stored once, whatever its time: {got:?}"
+    );
+    assert_eq!(all_audit(store, Some(&a)).await.len(), 1, "per account too");
+}
+
+pub async fn audit_lists_newest_first_in_full_pages<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let mut entries = Vec::new();
+    for i in 0..17i64 {
+        let e = audit(&format!("e-{i:02}"), Some(&a), (i * 7) % 17 * 60);
+        store.append_audit(&e).await.must("append_audit");
+        entries.push(e);
+    }
+    entries.sort_by_key(|e| std::cmp::Reverse(e.at));
+    for limit in [1, 4, 17] {
+        for account in [None, Some(&a)] {
+            let what = format!("list_audit account {account:?} limit {limit}");
+            let pages = all_pages(&what, |cursor| async move {
+                store.list_audit(account, cursor.as_deref(), limit).await
+            })
+            .await;
+            let got = full_pages(&what, &pages, limit);
+            assert_eq!(got, entries, "{what}: every entry once, newest first");
+        }
+    }
+}
+
+pub async fn audit_lists_per_account<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let a_prefixed = acct("acme#eu");
+    let b = acct("globex");
+    let ea = audit("e-a", Some(&a), 10);
+    let eap = audit("e-ap", Some(&a_prefixed), 20);
+    let eb = audit("e-b", Some(&b), 30);
+    let global = audit("e-config", None, 40);
+    for e in [&ea, &eap, &eb, &global] {
+        store.append_audit(e).await.must("append_audit");
+    }
+    assert_eq!(all_audit(store, Some(&a)).await, vec![ea.clone()]);
+    assert_eq!(all_audit(store, Some(&a_prefixed)).await, vec![eap.clone()]);
+    assert_eq!(all_audit(store, Some(&b)).await, vec![eb.clone()]);
+    assert_eq!(
+        all_audit(store, None).await,
+        vec![global, eb, eap, ea],
+        "unfiltered: every entry, with or without account, newest first"
+    );
+    assert!(all_audit(store, Some(&acct("nobody"))).await.is_empty());
+}
+
+pub async fn audit_listing_rejects_an_invalid_cursor<S: Storage>(store: &S) {
+    let a = acct("acme");
+    store
+        .append_audit(&audit("e-1", Some(&a), 1))
+        .await
+        .must("append_audit");
+    for cursor in INVALID_CURSORS {
+        assert_rejected(
+            &format!("list_audit with cursor {cursor:?}"),
+            store.list_audit(None, Some(cursor), 10).await,
+        );
+        assert_rejected(
+            &format!("list_audit for an account with cursor {cursor:?}"),
+            store.list_audit(Some(&a), Some(cursor), 10).await,
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration versions
+
+pub async fn config_is_empty_until_a_version_is_stored<S: Storage>(store: &S) {
+    assert_eq!(store.latest_config().await.must("latest_config"), None);
+    assert_eq!(
+        store.get_config_version(1).await.must("get_config_version"),
+        None
+    );
+    assert!(store
+        .list_config_versions(10)
+        .await
+        .must("list_config_versions")
+        .is_empty());
+}
+
+pub async fn config_version_that_exists_conflicts<S: Storage>(store: &S) {
+    let v1 = config(1);
+    store
+        .put_config_version(&v1)
+        .await
+        .must("put_config_version");
+    let mut racer = config(1);
+    racer.author = "other-admin@example.com".into();
+    racer.body = "# the other admin's edit\n".into();
+    assert_conflict(
+        "put_config_version of an existing version",
+        store.put_config_version(&racer).await,
+    );
+    assert_eq!(
+        store.get_config_version(1).await.must("get_config_version"),
+        Some(v1.clone()),
+        "first writer wins"
+    );
+    assert_eq!(store.latest_config().await.must("latest_config"), Some(v1));
+}
+
+pub async fn config_latest_is_the_highest_version<S: Storage>(store: &S) {
+    // 10 after 9: numeric, not text, order. Stored out of order.
+    for v in [1, 2, 10, 9] {
+        store
+            .put_config_version(&config(v))
+            .await
+            .must("put_config_version");
+    }
+    assert_eq!(
+        store.latest_config().await.must("latest_config"),
+        Some(config(10))
+    );
+    assert_eq!(
+        store.get_config_version(9).await.must("get_config_version"),
+        Some(config(9))
+    );
+    assert_eq!(
+        store.get_config_version(3).await.must("get_config_version"),
+        None
+    );
+    store
+        .put_config_version(&config(11))
+        .await
+        .must("put_config_version");
+    assert_eq!(
+        store.latest_config().await.must("latest_config"),
+        Some(config(11))
+    );
+}
+
+pub async fn config_versions_list_newest_first_up_to_limit<S: Storage>(store: &S) {
+    for v in [2, 1, 11, 10, 9, 3] {
+        store
+            .put_config_version(&config(v))
+            .await
+            .must("put_config_version");
+    }
+    let versions = |list: Vec<ConfigVersion>| list.iter().map(|c| c.version).collect::<Vec<_>>();
+    assert_eq!(
+        versions(
+            store
+                .list_config_versions(100)
+                .await
+                .must("list_config_versions")
+        ),
+        vec![11, 10, 9, 3, 2, 1]
+    );
+    assert_eq!(
+        versions(
+            store
+                .list_config_versions(2)
+                .await
+                .must("list_config_versions")
+        ),
+        vec![11, 10]
+    );
+    let full = store
+        .list_config_versions(1)
+        .await
+        .must("list_config_versions");
+    assert_eq!(full, vec![config(11)], "full versions returned");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+
+pub async fn checkpoint_put_replaces<S: Storage>(store: &S) {
+    assert_eq!(
+        store
+            .get_checkpoint("run-1", Segment(3))
+            .await
+            .must("get_checkpoint"),
+        None
+    );
+    let partial = checkpoint("run-1", 3, false, 500);
+    store.put_checkpoint(&partial).await.must("put_checkpoint");
+    assert_eq!(
+        store
+            .get_checkpoint("run-1", Segment(3))
+            .await
+            .must("get_checkpoint"),
+        Some(partial)
+    );
+    let done = checkpoint("run-1", 3, true, 1200);
+    store
+        .put_checkpoint(&done)
+        .await
+        .must("put_checkpoint again");
+    assert_eq!(
+        store
+            .get_checkpoint("run-1", Segment(3))
+            .await
+            .must("get_checkpoint"),
+        Some(done.clone())
+    );
+    assert_eq!(
+        store
+            .list_checkpoints("run-1")
+            .await
+            .must("list_checkpoints"),
+        vec![done],
+        "replaced, not added"
+    );
+}
+
+pub async fn checkpoints_list_by_segment_per_run<S: Storage>(store: &S) {
+    for seg in [12, 0, 63, 3] {
+        store
+            .put_checkpoint(&checkpoint("run-1", seg, seg % 2 == 0, u64::from(seg)))
+            .await
+            .must("put_checkpoint");
+    }
+    store
+        .put_checkpoint(&checkpoint("run-10", 5, true, 1))
+        .await
+        .must("put_checkpoint");
+    store
+        .put_checkpoint(&checkpoint("run-", 1, true, 1))
+        .await
+        .must("put_checkpoint");
+    let got = store
+        .list_checkpoints("run-1")
+        .await
+        .must("list_checkpoints");
+    assert_eq!(
+        got.iter().map(|c| c.segment.0).collect::<Vec<_>>(),
+        vec![0, 3, 12, 63],
+        "run-1 only, by segment"
+    );
+    assert_eq!(got[2], checkpoint("run-1", 12, true, 12));
+    assert_eq!(
+        store
+            .list_checkpoints("run-10")
+            .await
+            .must("list_checkpoints"),
+        vec![checkpoint("run-10", 5, true, 1)]
+    );
+    assert!(store
+        .list_checkpoints("run-2")
+        .await
+        .must("list_checkpoints")
+        .is_empty());
+    assert_eq!(
+        store
+            .get_checkpoint("run-1", Segment(5))
+            .await
+            .must("get_checkpoint"),
+        None
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portfolio summaries
+
+pub async fn summary_latest_is_the_newest_day<S: Storage>(store: &S) {
+    assert_eq!(store.latest_summary().await.must("latest_summary"), None);
+    store
+        .put_summary(&summary(day("2026-03-05"), 100))
+        .await
+        .must("put_summary");
+    store
+        .put_summary(&summary(day("2026-03-03"), 90))
+        .await
+        .must("put_summary of an older day (backfill)");
+    assert_eq!(
+        store.latest_summary().await.must("latest_summary"),
+        Some(summary(day("2026-03-05"), 100)),
+        "a backfilled older day does not become the latest"
+    );
+    store
+        .put_summary(&summary(day("2026-03-05"), 101))
+        .await
+        .must("put_summary rewriting the newest day");
+    assert_eq!(
+        store.latest_summary().await.must("latest_summary"),
+        Some(summary(day("2026-03-05"), 101))
+    );
+    store
+        .put_summary(&summary(day("2026-03-06"), 120))
+        .await
+        .must("put_summary");
+    assert_eq!(
+        store.latest_summary().await.must("latest_summary"),
+        Some(summary(day("2026-03-06"), 120))
+    );
+}
+
+pub async fn summaries_range_is_inclusive_and_oldest_first<S: Storage>(store: &S) {
+    for (d, n) in [
+        ("2026-03-05", 5),
+        ("2026-03-01", 1),
+        ("2026-03-03", 3),
+        ("2026-02-27", 0),
+        ("2026-03-09", 9),
+    ] {
+        store
+            .put_summary(&summary(day(d), n))
+            .await
+            .must("put_summary");
+    }
+    store
+        .put_summary(&summary(day("2026-03-03"), 33))
+        .await
+        .must("put_summary rewriting a day");
+    let got = store
+        .summaries(day("2026-03-01"), day("2026-03-05"))
+        .await
+        .must("summaries");
+    assert_eq!(
+        got,
+        vec![
+            summary(day("2026-03-01"), 1),
+            summary(day("2026-03-03"), 33),
+            summary(day("2026-03-05"), 5),
+        ],
+        "both bounds included, oldest first, rewrite replaced"
+    );
+    assert!(store
+        .summaries(day("2026-03-06"), day("2026-03-08"))
+        .await
+        .must("summaries")
+        .is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identifiers
+
+/// Ids users really send: non-ASCII, key-separator characters, and the longest allowed.
+pub fn awkward_account_ids() -> Vec<AccountId> {
+    vec![
+        acct("Ünïcödé GmbH — São Paulo"),
+        acct("客户-42#eu/west?x=1&y=2"),
+        acct(&"🚀".repeat(64)),
+        acct(&"a".repeat(256)),
+        acct("with space and 'quotes' \"double\" % _ \\"),
+        AccountId::unattributed(),
+    ]
+}
+
+pub async fn unicode_and_longest_ids_round_trip_everywhere<S: Storage>(store: &S) {
+    let d = day("2026-03-01");
+    for (i, a) in awkward_account_ids().iter().enumerate() {
+        let what = format!("account {a:?}");
+        let mut p = profile(&format!("名前 {i} 🚀"));
+        p.custom.insert("ключ".into(), json!("значение"));
+        store.put_profile(a, &p).await.must(&what);
+        store
+            .put_scoring_state(&scoring_state(a, 61.0))
+            .await
+            .must(&what);
+        let rec = store
+            .get_account(a)
+            .await
+            .must(&what)
+            .unwrap_or_else(|| panic!("{what}: missing"));
+        assert_eq!(rec.account_id, *a);
+        assert_eq!(rec.profile, p, "{what}: profile");
+        let listed = store.list_segment(a.segment(), None, 100).await.must(&what);
+        assert!(
+            listed.items.iter().any(|r| r.account_id == *a),
+            "{what}: listed in its segment"
+        );
+
+        let c = chunk(a, d, &[&format!("msg-{i}-é"), &format!("msg-{i}-🚀")]);
+        store.put_chunks(std::slice::from_ref(&c)).await.must(&what);
+        assert_eq!(
+            store.chunks_for_account_day(a, d).await.must(&what),
+            vec![c.clone()],
+            "{what}: chunks"
+        );
+        assert!(
+            store
+                .chunks_for_segment_day(a.segment(), d)
+                .await
+                .must(&what)
+                .contains(&c),
+            "{what}: chunk in its segment-day"
+        );
+
+        let h = score_record(a, d, 61.0);
+        store
+            .put_history(std::slice::from_ref(&h))
+            .await
+            .must(&what);
+        assert_eq!(store.history(a, d, d).await.must(&what), vec![h]);
+
+        let user_id = format!("用户-{i}-{}", "ü".repeat(100));
+        store.put_user(&user(&user_id, Some(a))).await.must(&what);
+        assert_eq!(
+            store.get_user(&user_id).await.must(&what),
+            Some(user(&user_id, Some(a)))
+        );
+        assert_eq!(
+            ids(&store.users_of_account(a).await.must(&what), |u| u
+                .user_id
+                .clone()),
+            vec![user_id]
+        );
+
+        let alert_id = format!("alert-{i}-🚀-{}", "x".repeat(200));
+        let al = alert(&alert_id, a, i as i64, AlertStatus::Open);
+        store.insert_alert(&al).await.must(&what);
+        assert_eq!(
+            store.get_alert(&alert_id).await.must(&what),
+            Some(al.clone())
+        );
+        let listed = store
+            .list_alerts(
+                &AlertQuery {
+                    status: None,
+                    account_id: Some(a.clone()),
+                },
+                None,
+                10,
+            )
+            .await
+            .must(&what);
+        assert_eq!(listed.items, vec![al], "{what}: alerts of the account");
+
+        let entry = audit(&format!("audit-{i}-ß"), Some(a), i as i64);
+        store.append_audit(&entry).await.must(&what);
+        assert_eq!(all_audit(store, Some(a)).await, vec![entry]);
+
+        let run_id = format!("run-🚀-{i}");
+        let cp = Checkpoint {
+            last_account: Some(a.clone()),
+            ..checkpoint(&run_id, a.segment().0, false, 1)
+        };
+        store.put_checkpoint(&cp).await.must(&what);
+        assert_eq!(
+            store.get_checkpoint(&run_id, a.segment()).await.must(&what),
+            Some(cp)
+        );
+    }
+    let everyone: BTreeSet<String> = all_audit(store, None)
+        .await
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(everyone.len(), awkward_account_ids().len());
+}

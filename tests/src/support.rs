@@ -1,0 +1,117 @@
+//! What the contract suites and the per-backend test files share: a backend handle that keeps
+//! its temporary files alive, unique resource names, emulator endpoints, and readable failures.
+
+use std::fmt::Display;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// A port under test plus whatever must live as long as it (a temporary directory).
+pub struct Backend<T> {
+    pub port: T,
+    _keep: Option<tempfile::TempDir>,
+}
+
+impl<T> Backend<T> {
+    pub fn new(port: T) -> Self {
+        Backend { port, _keep: None }
+    }
+
+    /// Keeps `dir` until the backend is dropped.
+    pub fn keeping(port: T, dir: tempfile::TempDir) -> Self {
+        Backend {
+            port,
+            _keep: Some(dir),
+        }
+    }
+}
+
+/// A name no other test (in this process or another) uses: tests run in parallel against one
+/// emulator, each with its own table or queue. Only `[a-z0-9-]`, at most 60 characters, so it
+/// is valid as a DynamoDB table and an SQS queue name.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let prefix: String = prefix
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(20)
+        .collect();
+    format!(
+        "{prefix}-{}-{:x}-{n}",
+        std::process::id(),
+        nanos % 0xffff_ffff_ffff
+    )
+}
+
+/// The emulator endpoint in `var`, or `None` when the test should be skipped.
+///
+/// Unset (or empty) outside CI: prints `skipped: set VAR ...` once per test binary and returns
+/// `None`. Unset with `CI=true`: panics, so CI never passes without running the suite.
+pub fn emulator_endpoint(var: &str) -> Option<String> {
+    if let Ok(v) = std::env::var(var) {
+        if !v.trim().is_empty() {
+            return Some(v);
+        }
+    }
+    if std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1") {
+        panic!(
+            "{var} is not set but CI=true: the contract tests must run against an emulator in CI \
+             (scripts/test.sh starts DynamoDB Local and moto and exports it)"
+        );
+    }
+    static REPORTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut reported = REPORTED.lock().unwrap_or_else(|p| p.into_inner());
+    if !reported.iter().any(|r| r == var) {
+        reported.push(var.to_string());
+        // Straight to stderr: libtest captures `eprintln!` of passing tests.
+        let mut err = std::io::stderr();
+        let written = writeln!(
+            err,
+            "skipped: set {var} to an emulator endpoint (scripts/test.sh does) to run these tests"
+        )
+        .and_then(|()| err.flush());
+        // Nothing useful to do if stderr is gone.
+        drop(written);
+    }
+    None
+}
+
+/// Unwraps a port result, or fails the test naming the call that failed and its error.
+pub trait Must<T> {
+    fn must(self, what: &str) -> T;
+}
+
+impl<T, E: Display> Must<T> for Result<T, E> {
+    #[track_caller]
+    fn must(self, what: &str) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => panic!("{what} failed: {e}"),
+        }
+    }
+}
+
+/// SDK configuration for an emulator: its endpoint, a region, and dummy static credentials, so
+/// the tests never reach for real AWS credentials.
+pub async fn emulator_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    let region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|_| "us-east-1".to_string());
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(region))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "vitals-tests",
+        ))
+        .load()
+        .await
+}

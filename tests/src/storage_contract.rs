@@ -19,7 +19,7 @@ use vitals_core::model::{
 use vitals_core::ports::Storage;
 use vitals_core::segment::Segment;
 use vitals_core::StoreError;
-use vitals_scoring::{Band, DayActivity, HealthScore, SignalScore, UsageWindow};
+use vitals_scoring::{score_account, AccountFacts, DayActivity, ScoringConfig, UsageWindow};
 
 use crate::support::Must;
 
@@ -42,6 +42,7 @@ macro_rules! storage_contract_tests {
             profile_write_keeps_scoring_state,
             scoring_state_write_keeps_profile,
             scoring_state_creates_the_account,
+            scoring_states_in_one_call_keep_profiles,
             segment_listing_is_in_account_order_and_pages_without_gaps,
             segment_listing_rejects_an_invalid_cursor,
             user_round_trips_and_is_replaced_whole,
@@ -187,74 +188,75 @@ pub fn profile(name: &str) -> AccountProfile {
     }
 }
 
-pub fn health(score: f64) -> HealthScore {
-    let band = if score < 40.0 {
-        Band::AtRisk
-    } else if score > 80.0 {
-        Band::Healthy
-    } else {
-        Band::Monitor
+/// A real score from the scoring kernel (default configuration) over [`window`]; `events`
+/// varies the usage so two records differ, and stamps `computed_at`.
+pub fn score_record(account: &AccountId, as_of: NaiveDate, events: f64) -> ScoreRecord {
+    let facts = AccountFacts {
+        tier: Some("gold".into()),
+        seats_licensed: Some(50),
+        mrr: Some(4200.5),
+        renewal_date: Some(day("2026-11-30")),
+        contract_start: Some(day("2024-02-29")),
+        champions: vec!["user-1".into()],
+        ..AccountFacts::default()
     };
-    HealthScore {
-        score,
-        band,
-        confidence: 0.75,
-        scorecard: "mature".into(),
-        signals: vec![
-            SignalScore {
-                name: "usage_depth".into(),
-                raw: Some(0.42),
-                value: Some(61.5),
-                weight: 0.5,
-                points: 30.75,
-            },
-            SignalScore {
-                name: "sentiment".into(),
-                raw: None,
-                value: None,
-                weight: 0.0,
-                points: 0.0,
-            },
-        ],
-    }
-}
-
-pub fn score_record(account: &AccountId, as_of: NaiveDate, score: f64) -> ScoreRecord {
+    let w = window(as_of, events as u32);
     ScoreRecord {
         account_id: account.clone(),
         as_of,
-        health: health(score),
-        computed_at: at(3600),
+        computed_at: at(3600 + events as i64),
+        score: score_account(&ScoringConfig::default(), &facts, &w, as_of, None),
     }
 }
 
+/// Forty days of usage up to `through`, the busiest day with `events` events, plus tickets,
+/// survey answers and an overdue invoice so every part of the window is stored.
 pub fn window(through: NaiveDate, events: u32) -> UsageWindow {
     let mut w = UsageWindow::default();
-    w.roll(
-        through,
-        &DayActivity {
-            day: Some(through),
-            active_users: vec!["user-1".into(), "user-2".into()],
-            sessions: 3,
-            session_seconds: 1200,
-            api_calls: 40,
-            events,
-            features: vec!["reports".into(), "export".into()],
-            ..DayActivity::default()
-        },
-    );
+    for back in (0..40u64).rev() {
+        let d = through - chrono::Days::new(back);
+        let quiet = back % 7 == 3;
+        w.roll(
+            d,
+            &DayActivity {
+                day: Some(d),
+                active_users: if quiet {
+                    Vec::new()
+                } else {
+                    vec!["user-1".into(), format!("user-{}", back % 5 + 2)]
+                },
+                sessions: if quiet { 0 } else { 3 },
+                session_seconds: if quiet { 0 } else { 1200 },
+                api_calls: (back as u32) * 3,
+                events: if back == 0 {
+                    events
+                } else if quiet {
+                    0
+                } else {
+                    20 + back as u32
+                },
+                features: vec!["reports".into(), "export".into()],
+                nps: if back == 10 { vec![9, 6] } else { Vec::new() },
+                csat: if back == 5 { vec![4] } else { Vec::new() },
+                csm_checkins: u32::from(back == 12),
+                invoices_overdue: u32::from(back == 2),
+                first_value_reached: back == 30,
+                ..DayActivity::default()
+            },
+        );
+    }
     w
 }
 
 /// A scoring state whose profile half is deliberately stale: writing it must not touch the
 /// stored profile.
-pub fn scoring_state(account: &AccountId, score: f64) -> AccountRecord {
+pub fn scoring_state(account: &AccountId, events: f64) -> AccountRecord {
     let as_of = day("2026-03-01");
     AccountRecord {
         account_id: account.clone(),
         profile: profile("stale profile the run read earlier"),
-        window: window(as_of, 57),
-        score: Some(score_record(account, as_of, score)),
+        window: window(as_of, events as u32),
+        score: Some(score_record(account, as_of, events)),
     }
 }
 
@@ -326,6 +328,7 @@ pub fn checkpoint(run_id: &str, segment: u16, done: bool, scored: u64) -> Checkp
         accounts_scored: scored,
         events_emitted: scored * 2,
         updated_at: at(scored as i64),
+        summary: summary(day("2026-03-01"), scored),
     }
 }
 
@@ -708,6 +711,43 @@ pub async fn scoring_state_creates_the_account<S: Storage>(store: &S) {
     assert_eq!(listed.items, vec![state], "created account is listed");
 }
 
+pub async fn scoring_states_in_one_call_keep_profiles<S: Storage>(store: &S) {
+    let accounts: Vec<AccountId> = (0..40).map(|i| acct(&format!("batch-{i:02}"))).collect();
+    for a in accounts.iter().step_by(2) {
+        store
+            .put_profile(a, &profile(&format!("profile of {a}")))
+            .await
+            .must("put_profile");
+    }
+    let states: Vec<AccountRecord> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| scoring_state(a, 10.0 + i as f64))
+        .collect();
+    store
+        .put_scoring_states(&states)
+        .await
+        .must("put_scoring_states of 40");
+    for (i, (a, state)) in accounts.iter().zip(&states).enumerate() {
+        let got = store
+            .get_account(a)
+            .await
+            .must("get_account")
+            .unwrap_or_else(|| panic!("{a}: missing after put_scoring_states"));
+        if i % 2 == 0 {
+            let want = profile(&format!("profile of {a}"));
+            assert_eq!(got.profile, want, "{a}: stored profile kept");
+        } else {
+            assert_ne!(
+                got.profile.name, state.profile.name,
+                "{a}: the record's stale profile must not be written"
+            );
+        }
+        assert_eq!(got.window, state.window, "{a}: window");
+        assert_eq!(got.score, state.score, "{a}: score");
+    }
+}
+
 pub async fn segment_listing_is_in_account_order_and_pages_without_gaps<S: Storage>(store: &S) {
     let segment = Segment(11);
     let members = ids_in_segment("seg", segment, 23);
@@ -766,7 +806,12 @@ pub async fn segment_listing_is_in_account_order_and_pages_without_gaps<S: Stora
         .list_segment(Segment(12), None, 10)
         .await
         .must("list_segment of an empty segment");
-    assert!(empty.items.is_empty() && empty.next.is_none());
+    assert!(
+        empty.items.is_empty() && empty.next.is_none(),
+        "a segment without accounts lists nothing and promises nothing more: {:?} next {:?}",
+        ids(&empty.items, |r| r.account_id.to_string()),
+        empty.next
+    );
 }
 
 pub async fn segment_listing_rejects_an_invalid_cursor<S: Storage>(store: &S) {

@@ -497,14 +497,14 @@ async fn purge_removes_only_rows_past_retention() {
     let score = |d: &str| ScoreRecord {
         account_id: account("acme"),
         as_of: day(d),
-        health: vitals_core::model::HealthScore {
-            score: 72.0,
-            band: vitals_core::model::Band::Monitor,
-            confidence: 1.0,
-            scorecard: "default".to_string(),
-            signals: Vec::new(),
-        },
         computed_at: at("2026-03-01T06:00:00Z"),
+        score: vitals_scoring::score_account(
+            &vitals_scoring::ScoringConfig::default(),
+            &vitals_scoring::AccountFacts::default(),
+            &vitals_scoring::UsageWindow::default(),
+            day(d),
+            None,
+        ),
     };
     store
         .put_history(&[score("2026-01-01"), score("2026-03-01")])
@@ -519,6 +519,7 @@ async fn purge_removes_only_rows_past_retention() {
             accounts_scored: 1,
             events_emitted: 0,
             updated_at: at("2026-01-01T06:00:00Z"),
+            summary: Default::default(),
         })
         .await
         .unwrap();

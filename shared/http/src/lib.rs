@@ -26,8 +26,29 @@ pub struct AppState {
     pub retention_days: u32,
 }
 
-/// Segment-compatible ingestion routes, plus `/health`.
+/// Segment-compatible ingestion routes, plus `/health` (the ingest Lambda).
 pub fn ingest_router(state: AppState) -> Router {
+    ingest_routes()
+        .route("/health", get(health))
+        .with_state(state)
+}
+
+/// Dashboard and query routes, plus `/health` (the query Lambda).
+pub fn query_router(state: AppState) -> Router {
+    query_routes()
+        .route("/health", get(health))
+        .with_state(state)
+}
+
+/// Everything on one port, as `vitals serve` runs it.
+pub fn full_router(state: AppState) -> Router {
+    ingest_routes()
+        .merge(query_routes())
+        .route("/health", get(health))
+        .with_state(state)
+}
+
+fn ingest_routes() -> Router<AppState> {
     Router::new()
         .route("/v1/batch", post(ingest::batch))
         .route("/v1/import", post(ingest::batch))
@@ -37,23 +58,13 @@ pub fn ingest_router(state: AppState) -> Router {
         .route("/v1/page", post(ingest::page))
         .route("/v1/screen", post(ingest::screen))
         .route("/v1/alias", post(ingest::alias))
-        .route("/health", get(health))
         .layer(axum::extract::DefaultBodyLimit::max(
             body::MAX_REQUEST_BYTES,
         ))
-        .with_state(state)
 }
 
-/// Dashboard and query routes, plus `/health`.
-pub fn query_router(state: AppState) -> Router {
+fn query_routes() -> Router<AppState> {
     Router::new()
-        .route("/health", get(health))
-        .with_state(state)
-}
-
-/// Everything on one port, as `vitals serve` runs it.
-pub fn full_router(state: AppState) -> Router {
-    ingest_router(state.clone()).merge(query_router(state))
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

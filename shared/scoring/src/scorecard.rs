@@ -140,10 +140,5 @@ pub fn explain_weighted(
     }
 }
 
-/// The signal a [`SignalScore`] is about.
-pub fn signal_of(s: &SignalScore) -> Option<Signal> {
-    Signal::from_name(&s.name)
-}
-
 #[cfg(test)]
 mod tests;

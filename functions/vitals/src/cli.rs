@@ -64,6 +64,14 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the daily scoring for one day (default: yesterday) or a range (backfill).
     Score(ScoreArgs),
+    /// Import accounts (CSV/NDJSON from a CRM export) or events (NDJSON of Segment messages).
+    Import(crate::import::ImportArgs),
+    /// Validate, apply and list configuration versions.
+    Config(crate::config_cmd::ConfigArgs),
+    /// Mint an API token that `vitals serve` on the same data directory accepts.
+    Token(crate::token::TokenArgs),
+    /// Inspect and replay the alert dead-letter queue.
+    Dlq(crate::dlq::DlqArgs),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -5,11 +5,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
-use vitals_core::alerts::OpenAlert;
 use vitals_core::clock::SystemClock;
 use vitals_core::config::{parse_hh_mm, parse_utc_offset};
 use vitals_core::run::DailyRun;
-use vitals_core::score_event::ScoreEvent;
 use vitals_core::segment::SEGMENT_COUNT;
 
 use crate::context::Context;
@@ -17,8 +15,6 @@ use crate::demo::progress;
 
 /// Most days a restarted `vitals serve` catches up on by itself.
 const MAX_CATCH_UP_DAYS: i64 = 31;
-/// How long a received alert message stays hidden while it is handled.
-const VISIBILITY: Duration = Duration::from_secs(60);
 
 /// Scores every day from `from` to `to` in order (each day builds on the previous one's window).
 pub async fn backfill(ctx: &Context, from: NaiveDate, to: NaiveDate) -> anyhow::Result<()> {
@@ -57,7 +53,7 @@ pub fn spawn_background(ctx: Context, schedule: bool) -> tokio::task::JoinSet<()
     if schedule {
         tasks.spawn(scheduler(ctx.clone()));
     }
-    tasks.spawn(dispatcher(ctx));
+    tasks.spawn(crate::dispatcher::run(ctx));
     tasks
 }
 
@@ -105,47 +101,4 @@ fn until_next_run(ctx: &Context) -> Duration {
         wait += 1440;
     }
     Duration::from_secs(u64::try_from(wait * 60).unwrap_or(3600))
-}
-
-/// Handles score events from the alert queue: opens alerts, at least once, deduplicated.
-async fn dispatcher(ctx: Context) {
-    let queue = ctx.backend.alert_queue.clone();
-    loop {
-        let messages = match queue.receive(10, VISIBILITY).await {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the alert queue; retrying");
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                continue;
-            }
-        };
-        if messages.is_empty() {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        }
-        for message in messages {
-            let handled = match serde_json::from_str::<ScoreEvent>(&message.body) {
-                Ok(event) => OpenAlert::new(ctx.backend.storage.as_ref(), &SystemClock)
-                    .handle(&event)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(format!("not a score event: {e}")),
-            };
-            let settled = match handled {
-                Ok(()) => queue.delete(&message.receipt).await,
-                Err(problem) => {
-                    // Backoff doubles per attempt; after the queue's receive limit the message
-                    // moves to the dead-letter queue for `vitals dlq`.
-                    let delay =
-                        Duration::from_secs(2u64.saturating_pow(message.receive_count.min(10)));
-                    tracing::warn!(id = %message.id, attempt = message.receive_count, %problem, "alert message failed; will retry");
-                    queue.retry_later(&message.receipt, delay).await
-                }
-            };
-            if let Err(e) = settled {
-                tracing::warn!(id = %message.id, error = %e, "cannot settle alert message; it will be redelivered");
-            }
-        }
-    }
 }

@@ -2,10 +2,15 @@
 //! deployment (`--backend dynamodb`). Runs the same use cases and HTTP routes as the Lambdas.
 
 mod cli;
+mod config_cmd;
 mod context;
 mod demo;
+mod dispatcher;
+mod dlq;
+mod import;
 mod jobs;
 mod serve;
+mod token;
 
 use clap::Parser;
 
@@ -49,5 +54,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             jobs::backfill(&ctx, from, to).await
         }
+        Command::Import(args) => import::run(&ctx, args).await,
+        Command::Config(args) => config_cmd::run(&cli.global, &ctx, args).await,
+        Command::Token(args) => token::run(&cli.global, &ctx, args).await,
+        Command::Dlq(args) => dlq::run(&ctx, args).await,
     }
 }

@@ -3,7 +3,8 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::Json;
+use axum::routing::post;
+use axum::{Json, Router};
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 use vitals_core::ingest::{Ingest, IngestError, IngestOutcome, IngestRequest};
@@ -15,6 +16,22 @@ use crate::error::ApiError;
 use crate::AppState;
 
 type Reply = Result<(StatusCode, Json<Value>), ApiError>;
+
+/// Every ingestion route.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/batch", post(batch))
+        .route("/v1/import", post(batch))
+        .route("/v1/track", post(track))
+        .route("/v1/identify", post(identify))
+        .route("/v1/group", post(group))
+        .route("/v1/page", post(page))
+        .route("/v1/screen", post(screen))
+        .route("/v1/alias", post(alias))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::body::MAX_REQUEST_BYTES,
+        ))
+}
 
 pub async fn batch(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Reply {
     let body = json_body(&headers, &raw)?;

@@ -6,10 +6,11 @@ mod auth;
 mod body;
 pub mod error;
 mod ingest;
+mod query;
 
 use std::sync::Arc;
 
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use vitals_core::clock::Clock;
 use vitals_core::ports::Storage;
@@ -28,43 +29,24 @@ pub struct AppState {
 
 /// Segment-compatible ingestion routes, plus `/health` (the ingest Lambda).
 pub fn ingest_router(state: AppState) -> Router {
-    ingest_routes()
+    ingest::routes()
         .route("/health", get(health))
         .with_state(state)
 }
 
 /// Dashboard and query routes, plus `/health` (the query Lambda).
 pub fn query_router(state: AppState) -> Router {
-    query_routes()
+    query::routes()
         .route("/health", get(health))
         .with_state(state)
 }
 
 /// Everything on one port, as `vitals serve` runs it.
 pub fn full_router(state: AppState) -> Router {
-    ingest_routes()
-        .merge(query_routes())
+    ingest::routes()
+        .merge(query::routes())
         .route("/health", get(health))
         .with_state(state)
-}
-
-fn ingest_routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/batch", post(ingest::batch))
-        .route("/v1/import", post(ingest::batch))
-        .route("/v1/track", post(ingest::track))
-        .route("/v1/identify", post(ingest::identify))
-        .route("/v1/group", post(ingest::group))
-        .route("/v1/page", post(ingest::page))
-        .route("/v1/screen", post(ingest::screen))
-        .route("/v1/alias", post(ingest::alias))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            body::MAX_REQUEST_BYTES,
-        ))
-}
-
-fn query_routes() -> Router<AppState> {
-    Router::new()
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

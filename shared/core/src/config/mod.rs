@@ -1,9 +1,17 @@
 //! The configuration file: every key, its default and its validation in one typed struct.
 //! Errors name the key path and the problem, so `vitals config validate` can point at them.
 
+mod alerts;
+mod auth;
+mod signals;
+
 use serde::{Deserialize, Serialize};
 pub use vitals_scoring::ConfigIssue;
 use vitals_scoring::ScoringConfig;
+
+pub use alerts::AlertsConfig;
+pub use auth::AuthConfig;
+pub use signals::SignalMapping;
 
 /// The whole `vitals.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -13,7 +21,13 @@ pub struct VitalsConfig {
     pub retention: RetentionConfig,
     pub schedule: ScheduleConfig,
     pub usage: UsageMapping,
+    /// Non-product events (tickets, surveys, invoices, outcomes) and the signals they feed.
+    pub signals: SignalMapping,
     pub scoring: ScoringConfig,
+    /// Workflows, routing and notification channels.
+    pub alerts: AlertsConfig,
+    /// API tokens and roles.
+    pub auth: AuthConfig,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -140,6 +154,9 @@ impl VitalsConfig {
         if let Err(scoring) = self.scoring.validate() {
             issues.extend(scoring);
         }
+        self.signals.validate(&mut issues);
+        self.alerts.validate(&mut issues);
+        self.auth.validate(&mut issues);
         issues
     }
 

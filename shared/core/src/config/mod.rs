@@ -4,6 +4,7 @@
 mod alerts;
 mod auth;
 mod signals;
+mod versions;
 
 use serde::{Deserialize, Serialize};
 pub use vitals_scoring::ConfigIssue;
@@ -12,6 +13,7 @@ use vitals_scoring::ScoringConfig;
 pub use alerts::AlertsConfig;
 pub use auth::AuthConfig;
 pub use signals::SignalMapping;
+pub use versions::{apply_config, changed_keys, ApplyError};
 
 /// The whole `vitals.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

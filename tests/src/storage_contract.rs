@@ -12,10 +12,11 @@ use std::fmt::Debug;
 use std::future::Future;
 
 use vitals_core::model::{
-    AccountId, AccountProfile, AccountRecord, Alert, AlertQuery, AlertStatus, AlertTransition,
-    AuditEntry, Checkpoint, ConfigVersion, EventChunk, EventKind, Page, PortfolioSummary,
-    ScoreRecord, Severity, StoredEvent, UserProfile,
+    AccountId, AccountProfile, AccountRecord, ActionRecord, ActionStatus, Alert, AlertQuery,
+    AlertStatus, AlertTransition, AuditEntry, Checkpoint, ConfigVersion, EventChunk, EventKind,
+    Intervention, Page, PortfolioSummary, ScoreRecord, Severity, StoredEvent, UserProfile,
 };
+use vitals_core::notify::{Draft, Notification, NotificationKind};
 use vitals_core::ports::Storage;
 use vitals_core::segment::Segment;
 use vitals_core::StoreError;
@@ -60,6 +61,9 @@ macro_rules! storage_contract_tests {
             alert_pages_are_full_without_duplicates_or_gaps,
             alert_listing_reflects_updates,
             alert_listing_rejects_an_invalid_cursor,
+            intervention_insert_with_an_existing_id_conflicts,
+            intervention_update_needs_the_next_version,
+            interventions_list_newest_first_per_account_in_full_pages,
             audit_entry_appended_twice_is_stored_once,
             audit_retry_at_a_later_time_is_stored_once,
             audit_lists_newest_first_in_full_pages,
@@ -1775,4 +1779,173 @@ pub async fn unicode_and_longest_ids_round_trip_everywhere<S: Storage>(store: &S
         .map(|e| e.id)
         .collect();
     assert_eq!(everyone.len(), awkward_account_ids().len());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interventions
+
+pub fn intervention(id: &str, account: &AccountId, created_secs: i64) -> Intervention {
+    let notification = Notification {
+        key: format!("{id}#0"),
+        channel: "email".into(),
+        kind: NotificationKind::Outreach,
+        account_id: account.clone(),
+        account_name: Some("Acme".into()),
+        title: "Checking in".into(),
+        summary: "moderate usage decline".into(),
+        severity: None,
+        score: Some(52.5),
+        previous_score: None,
+        band: None,
+        drivers: vec!["seat adoption 41% → 22%".into()],
+        link: None,
+        recipients: vec!["ana@acme.com".into()],
+        draft: Some(Draft {
+            to: Some("ana@acme.com".into()),
+            to_name: Some("Ana Díaz".into()),
+            from: Some("csm@vendor.com".into()),
+            subject: "Checking in".into(),
+            body: "Hi Ana".into(),
+        }),
+        workflow: "decline-check-in".into(),
+        data: json!({"event": {"kind": "decline_moderate"}}),
+    };
+    Intervention {
+        id: id.into(),
+        account_id: account.clone(),
+        workflow: "decline-check-in".into(),
+        trigger: "decline_moderate".into(),
+        trigger_id: format!("2026-03-01:decline_moderate:{account}"),
+        created_at: at(created_secs),
+        as_of: day("2026-03-01"),
+        score_at_start: Some(52.5),
+        actions: vec![ActionRecord {
+            key: format!("{id}#0"),
+            action: "outreach".into(),
+            channel: Some("email".into()),
+            status: ActionStatus::Pending,
+            attempts: 0,
+            last_error: None,
+            done_at: None,
+            detail: None,
+        }],
+        notifications: vec![notification],
+        outreach: None,
+        alert_id: None,
+        follow_up_due: Some(day("2026-03-08")),
+        responded_on: None,
+        follow_up_sent: false,
+        effect: vec![],
+        version: 1,
+    }
+}
+
+pub async fn intervention_insert_with_an_existing_id_conflicts<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let original = intervention("w:e1", &a, 100);
+    store
+        .insert_intervention(&original)
+        .await
+        .must("insert_intervention");
+    assert_conflict(
+        "insert_intervention with an existing id",
+        store
+            .insert_intervention(&intervention("w:e1", &a, 200))
+            .await,
+    );
+    assert_eq!(
+        store
+            .get_intervention("w:e1")
+            .await
+            .must("get_intervention"),
+        Some(original),
+        "the first intervention is kept, round-tripped whole"
+    );
+    assert_eq!(
+        store
+            .get_intervention("w:e2")
+            .await
+            .must("get_intervention"),
+        None
+    );
+}
+
+pub async fn intervention_update_needs_the_next_version<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let v1 = intervention("w:e1", &a, 100);
+    store
+        .insert_intervention(&v1)
+        .await
+        .must("insert_intervention");
+    let mut v2 = v1.clone();
+    v2.version = 2;
+    v2.actions[0].status = ActionStatus::Done;
+    v2.actions[0].done_at = Some(at(150));
+    store
+        .update_intervention(&v2)
+        .await
+        .must("update_intervention to version 2");
+    assert_conflict(
+        "update_intervention from a stale version",
+        store.update_intervention(&v2).await,
+    );
+    let mut missing = intervention("w:nope", &a, 100);
+    missing.version = 2;
+    assert_conflict(
+        "update_intervention of a missing intervention",
+        store.update_intervention(&missing).await,
+    );
+    assert_eq!(
+        store
+            .get_intervention("w:e1")
+            .await
+            .must("get_intervention"),
+        Some(v2)
+    );
+}
+
+pub async fn interventions_list_newest_first_per_account_in_full_pages<S: Storage>(store: &S) {
+    let a = acct("acme");
+    let b = acct("globex");
+    for i in 0..7i64 {
+        let account = if i % 2 == 0 { &a } else { &b };
+        store
+            .insert_intervention(&intervention(&format!("w:e{i}"), account, 100 + i))
+            .await
+            .must("insert_intervention");
+    }
+    let pages = all_pages("list_interventions", |cursor| async move {
+        store.list_interventions(None, cursor.as_deref(), 3).await
+    })
+    .await;
+    let all: Vec<String> = full_pages("list_interventions", &pages, 3)
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(
+        all,
+        ["w:e6", "w:e5", "w:e4", "w:e3", "w:e2", "w:e1", "w:e0"],
+        "newest created first, no gaps or duplicates"
+    );
+    let pages = all_pages("list_interventions(acme)", |cursor| {
+        let a = a.clone();
+        async move {
+            store
+                .list_interventions(Some(&a), cursor.as_deref(), 2)
+                .await
+        }
+    })
+    .await;
+    let of_a: Vec<String> = pages
+        .iter()
+        .flat_map(|p| p.items.iter().map(|i| i.id.clone()))
+        .collect();
+    assert_eq!(of_a, ["w:e6", "w:e4", "w:e2", "w:e0"], "one account's only");
+    assert!(
+        store
+            .list_interventions(None, Some(INVALID_CURSORS[0]), 3)
+            .await
+            .is_err(),
+        "an invalid cursor is refused"
+    );
 }

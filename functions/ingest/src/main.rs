@@ -22,11 +22,16 @@ async fn main() -> Result<(), lambda_http::Error> {
         env.retention_days,
     )
     .await;
+    // The configuration applied when this instance started; a new version reaches new instances.
+    let config = vitals_runtime::backend::current_config(backend.storage.as_ref()).await?;
     let state = AppState {
         storage: backend.storage,
         clock: Arc::new(SystemClock),
         write_keys: Arc::new(WriteKeys::from_csv(&env.write_keys)),
         retention_days: env.retention_days,
+        signals: Arc::new(config.signals),
+        // The ingest function serves no query routes.
+        authenticator: Arc::new(vitals_http::DenyAll),
     };
     lambda_http::run(ingest_router(state)).await
 }

@@ -1,8 +1,12 @@
-//! Query Lambda: the dashboard JSON API and web dashboard behind API Gateway.
+//! Query Lambda: the dashboard JSON API and web dashboard behind API Gateway. API Gateway's JWT
+//! authorizer validates tokens; [`authn::GatewayClaims`] maps their claims to roles.
+
+mod authn;
 
 use std::sync::Arc;
 
 use vitals_core::clock::SystemClock;
+use vitals_core::config::AuthConfig;
 use vitals_http::{query_router, AppState, WriteKeys};
 use vitals_runtime::env::FunctionEnv;
 
@@ -27,6 +31,31 @@ async fn main() -> Result<(), lambda_http::Error> {
         clock: Arc::new(SystemClock),
         write_keys: Arc::new(WriteKeys::from_csv(&env.write_keys)),
         retention_days: env.retention_days,
+        signals: Default::default(),
+        authenticator: Arc::new(authn::GatewayClaims {
+            auth: auth_config(|name| std::env::var(name).ok()),
+        }),
     };
     lambda_http::run(query_router(state)).await
+}
+
+/// `[auth]` settings from the environment: `VITALS_JWT_ROLES_CLAIM` (default
+/// `cognito:groups`), `VITALS_JWT_USER_CLAIM` (default `email`) and `VITALS_ADMIN_EMAILS`
+/// (comma-separated).
+fn auth_config(get: impl Fn(&str) -> Option<String>) -> AuthConfig {
+    let mut auth = AuthConfig::default();
+    if let Some(claim) = get("VITALS_JWT_ROLES_CLAIM").filter(|c| !c.trim().is_empty()) {
+        auth.roles_claim = claim.trim().to_string();
+    }
+    if let Some(claim) = get("VITALS_JWT_USER_CLAIM").filter(|c| !c.trim().is_empty()) {
+        auth.user_claim = claim.trim().to_string();
+    }
+    if let Some(emails) = get("VITALS_ADMIN_EMAILS") {
+        auth.admin_emails = emails
+            .split(',')
+            .map(|e| e.trim().to_string())
+            .filter(|e| !e.is_empty())
+            .collect();
+    }
+    auth
 }

@@ -1,41 +1,221 @@
-//! Translates a schedule event into a daily run of the previous day (or the `as_of` day the
-//! event names, for manual re-runs) and its report into the function's result.
+//! Translates the function's two kinds of invocation into the daily run:
+//! - the schedule's event (`infra/events/score-schedule.json`, or `{"as_of": "YYYY-MM-DD"}` for
+//!   a manual run): with a segment queue, enqueue one message per segment and return; without
+//!   one (or when scorecards rank against peers, which needs the whole portfolio in one pass),
+//!   run every segment here, resuming from checkpoints after a timeout;
+//! - an SQS batch of segment messages: score each segment, report only the failed ones, and
+//!   publish the portfolio summary once the last segment is done.
 
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use vitals_core::clock::SystemClock;
 use vitals_core::config::VitalsConfig;
-use vitals_core::run::{DailyRun, RunReport};
+use vitals_core::ports::{OutgoingMessage, Queue};
+use vitals_core::run::{DailyRun, RunError};
+use vitals_core::segment::Segment;
 use vitals_runtime::backend::Backend;
 
-/// The invocation payload: the schedule's input (`infra/events/score-schedule.json`), or
-/// `{"as_of": "YYYY-MM-DD"}` for a manual run of one day.
+pub struct Wiring {
+    pub backend: Backend,
+    /// The fan-out queue, when configured.
+    pub segments: Option<Arc<dyn Queue>>,
+}
+
+/// The schedule's input; a retried invocation carries the same `scheduled_time`, so the same day.
 #[derive(Debug, Default, Deserialize)]
-struct Input {
+struct ScheduleInput {
     as_of: Option<NaiveDate>,
-    /// When the schedule fired; a retried invocation carries the same time, so the same day.
     scheduled_time: Option<DateTime<Utc>>,
 }
 
+/// One segment of one day, as it travels on the segment queue.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SegmentWork {
+    pub day: NaiveDate,
+    pub segment: Segment,
+}
+
 pub async fn handle(
-    backend: &Backend,
+    wiring: &Wiring,
     payload: serde_json::Value,
-) -> Result<RunReport, lambda_runtime::Error> {
-    let input: Input = serde_json::from_value(payload).unwrap_or_default();
+) -> Result<serde_json::Value, lambda_runtime::Error> {
+    let config = load_config(&wiring.backend).await?;
+    let run = DailyRun::new(
+        wiring.backend.storage.as_ref(),
+        wiring.backend.alert_queue.as_ref(),
+        &config,
+        &SystemClock,
+    );
+    if payload.get("Records").is_some() {
+        let event: SqsEvent = serde_json::from_value(payload)?;
+        return Ok(serde_json::to_value(score_segments(&run, event).await)?);
+    }
+    let input: ScheduleInput = serde_json::from_value(payload).unwrap_or_default();
     let fired = input.scheduled_time.unwrap_or_else(Utc::now);
     let day = input
         .as_of
         .unwrap_or_else(|| fired.date_naive() - chrono::Duration::days(1));
-    let config = match backend.storage.latest_config().await? {
-        Some(stored) => VitalsConfig::parse(&stored.body)?,
-        None => VitalsConfig::default(),
-    };
-    let run = DailyRun::new(
-        backend.storage.as_ref(),
-        backend.alert_queue.as_ref(),
-        &config,
-        &SystemClock,
-    );
-    // A timeout or crash is retried by the scheduler; the run resumes from its checkpoints.
-    Ok(run.run_day(day, &mut |_| {}).await?)
+    match &wiring.segments {
+        Some(queue) if !vitals_scoring::kernel::needs_peers(&config.scoring) => {
+            let work: Vec<OutgoingMessage> = Segment::all()
+                .map(|segment| {
+                    let body =
+                        serde_json::to_string(&SegmentWork { day, segment }).unwrap_or_default();
+                    OutgoingMessage {
+                        id: format!("score:{day}:{segment}"),
+                        body,
+                    }
+                })
+                .collect();
+            queue.send(&work).await?;
+            tracing::info!(%day, segments = work.len(), "scoring run fanned out");
+            Ok(serde_json::json!({"day": day, "fanned_out": work.len()}))
+        }
+        // A timeout or crash is retried by the scheduler; the run resumes from its checkpoints.
+        _ => Ok(serde_json::to_value(run.run_day(day, &mut |_| {}).await?)?),
+    }
+}
+
+async fn score_segments<S: vitals_core::ports::Storage + ?Sized>(
+    run: &DailyRun<'_, S>,
+    event: SqsEvent,
+) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let outcome = match record
+            .body
+            .as_deref()
+            .map(serde_json::from_str::<SegmentWork>)
+        {
+            Some(Ok(work)) => match run.run_segment(work.day, work.segment).await {
+                Ok(_) => match run.publish_summary(work.day).await {
+                    // The last segment to finish publishes and runs the day's follow-up work
+                    // (two finishing together both do: it is idempotent).
+                    Ok(_) => run.after_day(work.day).await.map_err(|e| e.to_string()),
+                    Err(RunError::Incomplete { .. }) => Ok(()),
+                    Err(e) => Err(e.to_string()),
+                },
+                Err(e) => Err(e.to_string()),
+            },
+            Some(Err(e)) => Err(format!("not a segment message: {e}")),
+            None => Err("empty message body".to_string()),
+        };
+        if let Err(problem) = outcome {
+            tracing::warn!(message_id = %id, %problem, "segment failed; reported for retry");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+async fn load_config(backend: &Backend) -> Result<VitalsConfig, lambda_runtime::Error> {
+    Ok(vitals_runtime::backend::current_config(backend.storage.as_ref()).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use vitals_core::model::AccountId;
+    use vitals_embedded::{QueueSettings, SqliteQueue, SqliteStore};
+
+    fn wiring(segments: Option<Arc<dyn Queue>>) -> Wiring {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let alerts = SqliteQueue::open_in_memory("alerts", QueueSettings::default()).unwrap();
+        Wiring {
+            backend: Backend {
+                storage: Arc::new(store),
+                alert_queue: Arc::new(alerts),
+            },
+            segments,
+        }
+    }
+
+    async fn seed_account(w: &Wiring) {
+        let profile = vitals_core::model::AccountProfile {
+            name: Some("Acme".into()),
+            seats: Some(10),
+            ..Default::default()
+        };
+        w.backend
+            .storage
+            .put_profile(&AccountId::new("acme").unwrap(), &profile)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn schedule_event_fans_out_and_segment_messages_finish_the_day() {
+        let segments: Arc<dyn Queue> =
+            Arc::new(SqliteQueue::open_in_memory("segments", QueueSettings::default()).unwrap());
+        let w = wiring(Some(segments.clone()));
+        seed_account(&w).await;
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../../infra/events/score-schedule.json"))
+                .unwrap();
+        let reply = handle(&w, fixture).await.unwrap();
+        assert_eq!(reply["fanned_out"], 64);
+        assert_eq!(reply["day"], "2026-11-21");
+
+        let mut records = Vec::new();
+        loop {
+            let got = segments
+                .receive(10, Duration::from_secs(300))
+                .await
+                .unwrap();
+            if got.is_empty() {
+                break;
+            }
+            for m in got {
+                records.push(serde_json::json!({"messageId": m.id, "body": m.body, "eventSource": "aws:sqs"}));
+            }
+        }
+        assert_eq!(records.len(), 64);
+        let reply = handle(&w, serde_json::json!({"Records": records}))
+            .await
+            .unwrap();
+        assert_eq!(reply["batchItemFailures"], serde_json::json!([]));
+        let summary = w.backend.storage.latest_summary().await.unwrap().unwrap();
+        assert_eq!(
+            (summary.as_of, summary.accounts),
+            (Some("2026-11-21".parse().unwrap()), 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_segment_queue_the_whole_day_runs_in_one_invocation() {
+        let w = wiring(None);
+        seed_account(&w).await;
+        let reply = handle(&w, serde_json::json!({"as_of": "2026-03-01"}))
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                reply["segments_run"].as_u64(),
+                reply["accounts_scored"].as_u64()
+            ),
+            (Some(64), Some(1))
+        );
+        let summary = w.backend.storage.latest_summary().await.unwrap().unwrap();
+        assert_eq!(summary.as_of, Some("2026-03-01".parse().unwrap()));
+    }
+
+    #[tokio::test]
+    async fn a_bad_segment_message_is_reported_alone() {
+        let w = wiring(None);
+        let bad = serde_json::json!({"messageId": "bad", "body": "{}", "eventSource": "aws:sqs"});
+        let good = serde_json::json!({"messageId": "good", "body": r#"{"day":"2026-03-01","segment":3}"#, "eventSource": "aws:sqs"});
+        let reply = handle(&w, serde_json::json!({"Records": [bad, good]}))
+            .await
+            .unwrap();
+        assert_eq!(
+            reply["batchItemFailures"],
+            serde_json::json!([{"itemIdentifier": "bad"}])
+        );
+    }
 }

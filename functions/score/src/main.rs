@@ -1,4 +1,5 @@
-//! Score Lambda: the daily scoring run, started by EventBridge Scheduler.
+//! Score Lambda: the daily scoring run, started by EventBridge Scheduler; with a segment queue
+//! configured it fans the day's segments out through SQS and scores them as they arrive.
 
 mod handler;
 
@@ -18,10 +19,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         env.retention_days,
     )
     .await;
-    let backend = &backend;
+    let segments = match &env.score_segment_queue_url {
+        Some(url) => Some(
+            vitals_runtime::backend::open_sqs_queue(url, "", env.endpoint_url.as_deref()).await,
+        ),
+        None => None,
+    };
+    let wiring = handler::Wiring { backend, segments };
+    let wiring = &wiring;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            handler::handle(backend, event.payload).await
+            handler::handle(wiring, event.payload).await
         },
     ))
     .await

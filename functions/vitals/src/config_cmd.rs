@@ -46,7 +46,8 @@ pub async fn run(_global: &GlobalArgs, ctx: &Context, args: &ConfigArgs) -> anyh
     match &args.command {
         ConfigCommand::Validate { file } => {
             let text = read(file)?;
-            VitalsConfig::parse(&text).with_context(|| format!("{} is not valid", file.display()))?;
+            VitalsConfig::parse(&text)
+                .with_context(|| format!("{} is not valid", file.display()))?;
             println!("{} is valid", file.display());
             Ok(())
         }
@@ -58,25 +59,45 @@ pub async fn run(_global: &GlobalArgs, ctx: &Context, args: &ConfigArgs) -> anyh
                 .unwrap_or_else(|| "cli".into());
             match apply_config(ctx.backend.storage.as_ref(), &SystemClock, &text, &author).await {
                 Ok(v) => {
-                    println!("Applied {} as version {} ({}) by {}", file.display(), v.version, v.summary, v.author);
+                    println!(
+                        "Applied {} as version {} ({}) by {}",
+                        file.display(),
+                        v.version,
+                        v.summary,
+                        v.author
+                    );
                     println!("Running `vitals serve` processes pick it up when restarted; scoring runs use it from the next run.");
                     Ok(())
                 }
                 Err(ApplyError::Unchanged(v)) => {
-                    println!("Nothing to apply: {} is identical to version {v}", file.display());
+                    println!(
+                        "Nothing to apply: {} is identical to version {v}",
+                        file.display()
+                    );
                     Ok(())
                 }
-                Err(e) => Err(anyhow::Error::new(e).context(format!("cannot apply {}", file.display()))),
+                Err(e) => {
+                    Err(anyhow::Error::new(e).context(format!("cannot apply {}", file.display())))
+                }
             }
         }
         ConfigCommand::Show { version } => {
             let stored = match version {
-                Some(n) => Some(ctx.backend.storage.get_config_version(*n).await?.with_context(|| format!("no configuration version {n}"))?),
+                Some(n) => Some(
+                    ctx.backend
+                        .storage
+                        .get_config_version(*n)
+                        .await?
+                        .with_context(|| format!("no configuration version {n}"))?,
+                ),
                 None => ctx.backend.storage.latest_config().await?,
             };
             match stored {
                 Some(v) => {
-                    println!("# version {} by {} at {}: {}", v.version, v.author, v.created_at, v.summary);
+                    println!(
+                        "# version {} by {} at {}: {}",
+                        v.version, v.author, v.created_at, v.summary
+                    );
                     print!("{}", v.body);
                 }
                 None => {
@@ -92,7 +113,13 @@ pub async fn run(_global: &GlobalArgs, ctx: &Context, args: &ConfigArgs) -> anyh
                 println!("No configuration applied yet: the defaults are in force.");
             }
             for v in versions {
-                println!("{:>5}  {}  {:<24}  {}", v.version, v.created_at.format("%Y-%m-%d %H:%M"), v.author, v.summary);
+                println!(
+                    "{:>5}  {}  {:<24}  {}",
+                    v.version,
+                    v.created_at.format("%Y-%m-%d %H:%M"),
+                    v.author,
+                    v.summary
+                );
             }
             Ok(())
         }

@@ -1,7 +1,7 @@
 //! What every subcommand needs: the backend named by the global flags and the configuration in
 //! force (the `--config` file, else the latest applied version, else the defaults).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
@@ -15,6 +15,8 @@ use crate::cli::{BackendKind, GlobalArgs};
 pub struct Context {
     pub backend: Backend,
     pub config: VitalsConfig,
+    /// The data directory (`--data`): holds the token secret even with `--backend dynamodb`.
+    pub data: PathBuf,
 }
 
 impl Context {
@@ -41,14 +43,13 @@ impl Context {
         };
         let config = match file_config {
             Some(c) => c,
-            None => match backend.storage.latest_config().await? {
-                Some(stored) => VitalsConfig::parse(&stored.body).with_context(|| {
-                    format!("stored configuration version {} is invalid", stored.version)
-                })?,
-                None => VitalsConfig::default(),
-            },
+            None => backend::current_config(backend.storage.as_ref()).await?,
         };
-        Ok(Context { backend, config })
+        Ok(Context {
+            backend,
+            config,
+            data: args.data.clone(),
+        })
     }
 
     /// Write keys from the configuration plus `VITALS_WRITE_KEYS`.
@@ -60,12 +61,27 @@ impl Context {
         WriteKeys::new(keys)
     }
 
+    /// The HTTP state: storage, write keys, and tokens verified with the data directory's
+    /// secret (created on first use). If the secret cannot be read or created, the query API
+    /// and dashboard refuse every token and the reason is logged.
     pub fn app_state(&self, write_keys: WriteKeys) -> vitals_http::AppState {
+        let authenticator: Arc<dyn vitals_http::Authenticator> = match crate::token::local_tokens(
+            &self.data,
+            &self.config.auth,
+        ) {
+            Ok(tokens) => Arc::new(tokens),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "no token secret: the query API will refuse every token");
+                Arc::new(vitals_http::DenyAll)
+            }
+        };
         vitals_http::AppState {
             storage: self.backend.storage.clone(),
             clock: Arc::new(vitals_core::clock::SystemClock),
             write_keys: Arc::new(write_keys),
             retention_days: self.config.retention.days,
+            signals: Arc::new(self.config.signals.clone()),
+            authenticator,
         }
     }
 }

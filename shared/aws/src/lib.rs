@@ -11,5 +11,5 @@ pub mod retry;
 pub mod sqs;
 
 pub use config::{dynamodb_client, sdk_config, sqs_client};
-pub use dynamo::{create_table, DynamoStore};
+pub use dynamo::{create_table, Capacity, CapacityMeter, DynamoStore};
 pub use sqs::{create_queue_pair, SqsQueue};

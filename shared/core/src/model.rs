@@ -148,21 +148,14 @@ impl EventChunk {
         self.account_id.segment()
     }
 
-    /// Compact payload both storage backends keep: JSON with short keys, deflated.
+    /// Compact payload both storage backends keep (see [`crate::ingest::codec`]).
     pub fn encode_events(&self) -> Result<Vec<u8>, crate::StoreError> {
-        use std::io::Write;
-        let json = serde_json::to_vec(&self.events)
-            .map_err(|e| crate::StoreError::Rejected(format!("encode chunk: {e}")))?;
-        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-        enc.write_all(&json)
-            .and_then(|()| enc.finish())
-            .map_err(|e| crate::StoreError::Rejected(format!("compress chunk: {e}")))
+        crate::ingest::codec::encode(&self.events)
     }
 
+    /// Reads a payload written by [`EventChunk::encode_events`] (any format version).
     pub fn decode_events(bytes: &[u8]) -> Result<Vec<StoredEvent>, crate::StoreError> {
-        let reader = flate2::read::DeflateDecoder::new(bytes);
-        serde_json::from_reader(reader)
-            .map_err(|e| crate::StoreError::Corrupt(format!("decode chunk: {e}")))
+        crate::ingest::codec::decode(bytes)
     }
 }
 
@@ -189,6 +182,29 @@ pub struct AccountProfile {
     #[serde(default)]
     pub custom: BTreeMap<String, serde_json::Value>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Business outcomes (churned, renewed, expanded, downgraded) recorded from mapped events,
+    /// oldest first, one per source event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<Outcome>,
+}
+
+/// What happened to an account commercially.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Churned,
+    Renewed,
+    Expanded,
+    Downgraded,
+}
+
+/// One recorded outcome: its kind, the day it happened and the message id it came from (so a
+/// re-sent event records it once).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Outcome {
+    pub kind: OutcomeKind,
+    pub on: NaiveDate,
+    pub source: String,
 }
 
 /// The current score with its explanation, and the history entry for one day.
@@ -378,4 +394,118 @@ pub struct PortfolioSummary {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
+}
+
+/// Where one workflow action stands within an intervention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatus {
+    /// Not done yet (or failed and waiting for the message's next attempt).
+    Pending,
+    Done,
+    /// Not needed (snoozed alert, cooldown, no recipient); `detail` says why.
+    Skipped,
+}
+
+/// One action of an intervention, with its idempotent delivery key: an action that is `Done`
+/// is never performed again, whatever happens to the message that carried it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    /// `{intervention id}#{index}`: also sent to receivers as the delivery key.
+    pub key: String,
+    /// `alert`, `notify`, `task`, `ticket`, `outreach`, `follow_up`, `escalate`, `webhook`,
+    /// `campaign`.
+    pub action: String,
+    pub channel: Option<String>,
+    pub status: ActionStatus,
+    #[serde(default)]
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub done_at: Option<DateTime<Utc>>,
+    /// What the receiver said, or why the action was skipped.
+    pub detail: Option<String>,
+}
+
+/// How an outreach went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutreachRoute {
+    /// Sent automatically to the contact from the owner's address (standard accounts).
+    Sent,
+    /// Routed to the CSM as an editable draft (high-value accounts).
+    Review,
+}
+
+/// A personalised outreach logged on the account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outreach {
+    pub template: String,
+    pub route: OutreachRoute,
+    pub contact_user_id: Option<String>,
+    pub contact_name: Option<String>,
+    pub to: Option<String>,
+    pub from: Option<String>,
+    pub subject: String,
+    pub body: String,
+    /// The personalisation used: feature, last active day, tip.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+/// The score some days after an intervention (intervention effectiveness).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreAfter {
+    pub days: u32,
+    pub as_of: NaiveDate,
+    pub score: f64,
+    /// `score - score_at_start`.
+    pub change: f64,
+}
+
+/// One workflow acting on one trigger for one account: its actions and their delivery state,
+/// the outreach it sent or drafted, the follow-up it scheduled and what the score did after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Intervention {
+    /// `{workflow}:{trigger id}`: the same trigger never starts the same workflow twice.
+    pub id: String,
+    pub account_id: AccountId,
+    pub workflow: String,
+    /// The trigger: a score event kind, `alert_fired` or `no_response`.
+    pub trigger: String,
+    /// The id of the score event (or alert, or earlier intervention) that triggered it.
+    pub trigger_id: String,
+    pub created_at: DateTime<Utc>,
+    /// The scoring day the trigger is about.
+    pub as_of: NaiveDate,
+    pub score_at_start: Option<f64>,
+    #[serde(default)]
+    pub actions: Vec<ActionRecord>,
+    /// The notifications to deliver, rendered once so retries send the same content.
+    #[serde(default)]
+    pub notifications: Vec<crate::notify::Notification>,
+    #[serde(default)]
+    pub outreach: Option<Outreach>,
+    /// Alert opened by this intervention, if any.
+    #[serde(default)]
+    pub alert_id: Option<String>,
+    /// A follow-up is due on this day unless a response arrives first.
+    #[serde(default)]
+    pub follow_up_due: Option<NaiveDate>,
+    #[serde(default)]
+    pub responded_on: Option<NaiveDate>,
+    /// The follow-up was handed to the queue.
+    #[serde(default)]
+    pub follow_up_sent: bool,
+    #[serde(default)]
+    pub effect: Vec<ScoreAfter>,
+    /// Optimistic concurrency, as for alerts.
+    pub version: u64,
+}
+
+impl Intervention {
+    pub fn is_complete(&self) -> bool {
+        self.actions
+            .iter()
+            .all(|a| a.status != ActionStatus::Pending)
+    }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::error::{QueueError, StoreError};
 use crate::model::{
     AccountId, AccountProfile, AccountRecord, Alert, AlertQuery, AuditEntry, Checkpoint,
-    ConfigVersion, EventChunk, Page, PortfolioSummary, ScoreRecord, UserProfile,
+    ConfigVersion, EventChunk, Intervention, Page, PortfolioSummary, ScoreRecord, UserProfile,
 };
 use crate::segment::Segment;
 
@@ -104,6 +104,24 @@ pub trait AlertStore: Send + Sync {
     ) -> StoreResult<Page<Alert>>;
 }
 
+/// Workflow interventions (actions with their delivery state, outreach, follow-up, effect):
+/// the record that makes delivery idempotent and outreach visible on the account.
+#[async_trait]
+pub trait InterventionStore: Send + Sync {
+    /// Inserts a new intervention; `Conflict` if one with the same id exists.
+    async fn insert_intervention(&self, intervention: &Intervention) -> StoreResult<()>;
+    async fn get_intervention(&self, id: &str) -> StoreResult<Option<Intervention>>;
+    /// Replaces an intervention if the stored version is `version - 1`, else `Conflict`.
+    async fn update_intervention(&self, intervention: &Intervention) -> StoreResult<()>;
+    /// Interventions newest created first, optionally of one account only.
+    async fn list_interventions(
+        &self,
+        account: Option<&AccountId>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<Intervention>>;
+}
+
 #[async_trait]
 pub trait AuditLog: Send + Sync {
     /// Appends an entry; an entry with the same id is stored once.
@@ -157,6 +175,7 @@ pub trait Storage:
     + UserStore
     + ScoreHistoryStore
     + AlertStore
+    + InterventionStore
     + AuditLog
     + ConfigStore
     + CheckpointStore
@@ -170,6 +189,7 @@ impl<T> Storage for T where
         + UserStore
         + ScoreHistoryStore
         + AlertStore
+        + InterventionStore
         + AuditLog
         + ConfigStore
         + CheckpointStore

@@ -64,6 +64,8 @@ pub(crate) enum Cursor {
     Alerts { o: String, i: String },
     #[serde(rename = "audit")]
     Audit { t: String, i: String },
+    #[serde(rename = "interventions")]
+    Interventions { c: String, i: String },
 }
 
 impl Cursor {

@@ -16,6 +16,7 @@ mod db;
 mod error;
 mod events;
 mod history;
+mod interventions;
 mod queue;
 mod schema;
 mod store;

@@ -22,7 +22,7 @@ impl Schema {
 
 pub(crate) const STORE: Schema = Schema {
     component: "store",
-    steps: &[STORE_V1],
+    steps: &[STORE_V1, STORE_V2],
 };
 
 pub(crate) const QUEUE: Schema = Schema {
@@ -110,6 +110,19 @@ CREATE TABLE portfolio_summaries (
     as_of  TEXT PRIMARY KEY,
     body   TEXT NOT NULL
 );
+";
+
+/// Workflow interventions (actions with delivery state, outreach, follow-up, effect).
+const STORE_V2: &str = "
+CREATE TABLE interventions (
+    id           TEXT    PRIMARY KEY,
+    created_key  TEXT    NOT NULL,
+    account_id   TEXT    NOT NULL,
+    version      INTEGER NOT NULL,
+    body         TEXT    NOT NULL
+);
+CREATE INDEX interventions_by_created ON interventions (created_key, id);
+CREATE INDEX interventions_by_account ON interventions (account_id, created_key, id);
 ";
 
 /// `seq` orders messages and survives a trip through the dead-letter table, so a receipt

@@ -234,7 +234,8 @@ async fn reopening_keeps_data_and_does_not_rerun_migrations() {
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.latest_config().await.unwrap(), Some(config(7)));
     }
-    assert_eq!(schema_versions(&path), vec![("store".to_string(), 1)]);
+    let latest = crate::schema::STORE.version();
+    assert_eq!(schema_versions(&path), vec![("store".to_string(), latest)]);
 }
 
 #[tokio::test]
@@ -258,7 +259,10 @@ async fn store_and_queue_can_share_one_file() {
     let _store = SqliteStore::open(&path).unwrap();
     assert_eq!(
         schema_versions(&path),
-        vec![("queue".to_string(), 1), ("store".to_string(), 1)]
+        vec![
+            ("queue".to_string(), crate::schema::QUEUE.version()),
+            ("store".to_string(), crate::schema::STORE.version())
+        ]
     );
 }
 

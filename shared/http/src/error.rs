@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use vitals_core::config::ConfigIssue;
 use vitals_core::error::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,8 +18,17 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Authenticated, but the role may not do this.
+    #[error("your role may not do this")]
+    Forbidden,
     #[error("not found")]
     NotFound,
+    /// The resource changed since the client read it (optimistic concurrency).
+    #[error("{0}")]
+    Conflict(String),
+    /// A configuration was refused; every problem is listed by key.
+    #[error("configuration has {} problem(s)", .0.len())]
+    InvalidConfig(Vec<ConfigIssue>),
     /// A dependency is briefly unavailable; the client should retry.
     #[error("service temporarily unavailable")]
     Unavailable(String),
@@ -43,7 +53,10 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::InvalidConfig(_) => StatusCode::BAD_REQUEST,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -55,7 +68,10 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::Forbidden => "forbidden",
             ApiError::NotFound => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::InvalidConfig(_) => "invalid_config",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -70,11 +86,24 @@ impl IntoResponse for ApiError {
             ApiError::Internal(detail) => tracing::error!(%detail, "request failed"),
             _ => {}
         }
+        let mut error = json!({"code": self.code(), "message": self.to_string()});
+        if let ApiError::InvalidConfig(issues) = &self {
+            error["issues"] = json!(issues
+                .iter()
+                .map(|i| json!({"key": i.key, "problem": i.problem}))
+                .collect::<Vec<_>>());
+        }
         let mut response = (
             status,
-            axum::Json(json!({"success": false, "error": {"code": self.code(), "message": self.to_string()}})),
+            axum::Json(json!({"success": false, "error": error})),
         )
             .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

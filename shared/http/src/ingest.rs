@@ -1,23 +1,26 @@
 //! Segment HTTP Tracking API handlers: translate a request into the ingest use case and its
-//! outcome into Segment's response shape.
+//! outcome into Segment's response shape. PostHog capture routes live in [`crate::posthog`] and
+//! are mounted here, so every ingestion route is in [`routes`].
 
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use bytes::Bytes;
-use serde_json::{json, Map, Value};
-use vitals_core::ingest::{Ingest, IngestError, IngestOutcome, IngestRequest};
+use serde_json::{json, Value};
+use vitals_core::ingest::message::ParseContext;
+use vitals_core::ingest::{segment, Ingest, IngestError, IngestOutcome, ParsedBatch};
 use vitals_core::model::EventKind;
 
 use crate::auth::basic_username;
-use crate::body::json_body;
+use crate::body::{body_text, request_error, MAX_REQUEST_BYTES};
 use crate::error::ApiError;
 use crate::AppState;
 
-type Reply = Result<(StatusCode, Json<Value>), ApiError>;
+pub(crate) type Reply = Result<(StatusCode, Json<Value>), ApiError>;
 
-/// Every ingestion route.
+/// Every ingestion route (Segment and PostHog).
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/batch", post(batch))
@@ -28,86 +31,62 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/page", post(page))
         .route("/v1/screen", post(screen))
         .route("/v1/alias", post(alias))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            crate::body::MAX_REQUEST_BYTES,
-        ))
+        .merge(crate::posthog::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES))
 }
 
-pub async fn batch(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Reply {
-    let body = json_body(&headers, &raw)?;
-    let obj = body.as_object().ok_or_else(|| {
-        ApiError::BadRequest("body must be a JSON object with a \"batch\" array".into())
-    })?;
-    authenticate(&state, &headers, obj)?;
-    let items = match obj.get("batch") {
-        Some(Value::Array(items)) => items.clone(),
-        Some(_) => return Err(ApiError::BadRequest("batch: must be an array".into())),
-        None => return Err(ApiError::BadRequest("batch: is required".into())),
-    };
-    if items.len() > vitals_core::ingest::MAX_BATCH_ITEMS {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "batch: has {} items; the limit is {}",
-            items.len(),
-            vitals_core::ingest::MAX_BATCH_ITEMS
-        )));
-    }
-    let batch_context = match obj.get("context") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(m)) => Some(m.clone()),
-        Some(_) => return Err(ApiError::BadRequest("context: must be an object".into())),
-    };
-    let batch_sent_at = match obj.get("sentAt") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => {
-            Some(vitals_core::ingest::message::parse_time(s).ok_or_else(|| {
-                ApiError::BadRequest("sentAt: must be an ISO 8601 date-time".into())
-            })?)
-        }
-        Some(_) => {
-            return Err(ApiError::BadRequest(
-                "sentAt: must be an ISO 8601 date-time string".into(),
+/// The raw body, or a JSON refusal when it is over the wire limit.
+pub(crate) fn raw_body(raw: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    raw.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!(
+                "request body exceeds the limit of {MAX_REQUEST_BYTES} bytes"
             ))
+        } else {
+            ApiError::BadRequest(format!("request body could not be read: {e}"))
         }
-    };
-    let req = IngestRequest {
-        items,
-        kind_hint: None,
-        batch_context,
-        batch_sent_at,
-        received_at: state.clock.now(),
-    };
-    respond(run(&state, req).await?, true)
+    })
 }
 
-async fn single(state: AppState, headers: HeaderMap, raw: Bytes, kind: EventKind) -> Reply {
-    let body = json_body(&headers, &raw)?;
-    let obj = body
-        .as_object()
-        .ok_or_else(|| ApiError::BadRequest("body must be a JSON object".into()))?;
-    authenticate(&state, &headers, obj)?;
-    if let Some(Value::String(t)) = obj.get("type") {
-        let declared = vitals_core::ingest::message::parse_kind(t)
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        if declared != kind {
-            return Err(ApiError::BadRequest(format!(
-                "type: is {t:?} but this endpoint takes {:?} messages",
-                format!("{kind:?}").to_lowercase()
-            )));
-        }
-    }
-    let req = IngestRequest {
-        items: vec![body.clone()],
-        kind_hint: Some(kind),
-        batch_context: None,
-        batch_sent_at: None,
-        received_at: state.clock.now(),
-    };
-    respond(run(&state, req).await?, false)
+pub(crate) fn parse_context(state: &AppState) -> ParseContext {
+    ParseContext::new(state.clock.now(), state.retention_days)
 }
 
-async fn run(state: &AppState, req: IngestRequest) -> Result<IngestOutcome, ApiError> {
-    Ingest::new(state.storage.as_ref(), state.retention_days)
-        .handle(req)
+pub async fn batch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let raw = raw_body(raw)?;
+    let text = body_text(&headers, &raw)?;
+    let cx = parse_context(&state);
+    let parsed = segment::parse_batch(&text, &cx).map_err(request_error)?;
+    authenticate(&state, &headers, parsed.write_key.as_deref())?;
+    respond(run(&state, parsed, &cx).await?, true)
+}
+
+async fn single(
+    state: AppState,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+    kind: EventKind,
+) -> Reply {
+    let raw = raw_body(raw)?;
+    let text = body_text(&headers, &raw)?;
+    let cx = parse_context(&state);
+    let parsed = segment::parse_single(&text, kind, &cx).map_err(request_error)?;
+    authenticate(&state, &headers, parsed.write_key.as_deref())?;
+    respond(run(&state, parsed, &cx).await?, false)
+}
+
+pub(crate) async fn run(
+    state: &AppState,
+    parsed: ParsedBatch,
+    cx: &ParseContext,
+) -> Result<IngestOutcome, ApiError> {
+    Ingest::new(state.storage.as_ref())
+        .with_signals(&state.signals)
+        .handle(parsed, cx.received_at)
         .await
         .map_err(|e| match e {
             IngestError::Storage(s) => ApiError::from(s),
@@ -116,15 +95,15 @@ async fn run(state: &AppState, req: IngestRequest) -> Result<IngestOutcome, ApiE
 
 /// Segment answers `{"success": true}`; we add what was accepted and which items were refused.
 /// A request none of whose items could be accepted is a 400.
-fn respond(outcome: IngestOutcome, is_batch: bool) -> Reply {
-    if outcome.accepted == 0 && !outcome.rejected.is_empty() {
+pub(crate) fn respond(outcome: IngestOutcome, is_batch: bool) -> Reply {
+    if let (0, Some(first)) = (outcome.accepted, outcome.rejected.first()) {
         let message = if is_batch {
             format!(
                 "no item accepted; first problem: item {}: {}",
-                outcome.rejected[0].index, outcome.rejected[0].error
+                first.index, first.error
             )
         } else {
-            outcome.rejected[0].error.clone()
+            first.error.clone()
         };
         return Ok((
             StatusCode::BAD_REQUEST,
@@ -141,22 +120,21 @@ fn respond(outcome: IngestOutcome, is_batch: bool) -> Reply {
     ))
 }
 
-/// The write key comes as the HTTP Basic username (Segment libraries) or `writeKey` in the body.
-fn authenticate(
+/// The write key comes as the HTTP Basic username (Segment libraries), a Bearer token, or in
+/// the body (`writeKey`, PostHog's `api_key`).
+pub(crate) fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
-    body: &Map<String, Value>,
+    from_body: Option<&str>,
 ) -> Result<(), ApiError> {
-    let from_header = headers
+    let header = headers
         .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(basic_username);
-    let from_body = body
-        .get("writeKey")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    match from_header.or(from_body) {
-        Some(key) if state.write_keys.accepts(&key) => Ok(()),
+        .and_then(|v| v.to_str().ok());
+    let from_header = header.and_then(|h| {
+        basic_username(h).or_else(|| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
+    });
+    match from_header.as_deref().or(from_body) {
+        Some(key) if state.write_keys.accepts(key) => Ok(()),
         Some(_) => Err(ApiError::Unauthorized("write key is not valid".into())),
         None => Err(ApiError::Unauthorized(
             "write key missing: send it as the HTTP Basic username or as \"writeKey\" in the body"
@@ -167,7 +145,11 @@ fn authenticate(
 
 macro_rules! single_endpoint {
     ($name:ident, $kind:expr) => {
-        pub async fn $name(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Reply {
+        pub async fn $name(
+            State(state): State<AppState>,
+            headers: HeaderMap,
+            raw: Result<Bytes, BytesRejection>,
+        ) -> Reply {
             single(state, headers, raw, $kind).await
         }
     };

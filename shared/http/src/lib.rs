@@ -3,10 +3,13 @@
 //! Every route is declared here; every error becomes an HTTP status in [`error`].
 
 mod auth;
+pub mod authn;
 mod body;
+mod dashboard;
 pub mod error;
 mod ingest;
-mod query;
+mod posthog;
+pub mod query;
 
 use std::sync::Arc;
 
@@ -15,7 +18,12 @@ use axum::Router;
 use vitals_core::clock::Clock;
 use vitals_core::ports::Storage;
 
+/// Re-exported so callers (the binaries, the workspace tests) drive the routers with the same
+/// versions: `tower::ServiceExt::oneshot` on an `axum::Router`.
+pub use {axum, tower};
+
 pub use auth::WriteKeys;
+pub use authn::{Authenticator, DenyAll, LocalTokens, Principal, Role};
 pub use error::ApiError;
 
 /// What the handlers share: built once at startup, cloned per request (all `Arc`s).
@@ -25,6 +33,11 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub write_keys: Arc<WriteKeys>,
     pub retention_days: u32,
+    /// The `[signals]` mapping: which events are outcomes (recorded on the account at ingest).
+    pub signals: Arc<vitals_core::config::SignalMapping>,
+    /// Who is calling the query API and dashboard ([`LocalTokens`] for `vitals serve`, API
+    /// Gateway's claims in the query Lambda, [`DenyAll`] where no query route is served).
+    pub authenticator: Arc<dyn Authenticator>,
 }
 
 /// Segment-compatible ingestion routes, plus `/health` (the ingest Lambda).
@@ -37,7 +50,9 @@ pub fn ingest_router(state: AppState) -> Router {
 /// Dashboard and query routes, plus `/health` (the query Lambda).
 pub fn query_router(state: AppState) -> Router {
     query::routes()
+        .merge(dashboard::routes())
         .route("/health", get(health))
+        .fallback(not_found)
         .with_state(state)
 }
 
@@ -45,8 +60,15 @@ pub fn query_router(state: AppState) -> Router {
 pub fn full_router(state: AppState) -> Router {
     ingest::routes()
         .merge(query::routes())
+        .merge(dashboard::routes())
         .route("/health", get(health))
+        .fallback(not_found)
         .with_state(state)
+}
+
+/// Unknown paths answer the API's JSON 404.
+async fn not_found() -> ApiError {
+    ApiError::NotFound
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

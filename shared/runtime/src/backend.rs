@@ -85,3 +85,40 @@ pub async fn open_aws(
         alert_queue: Arc::new(queue),
     }
 }
+
+/// A queue on SQS (e.g. the score-segment fan-out queue), sharing the backend's SDK settings.
+pub async fn open_sqs_queue(
+    queue_url: &str,
+    dead_letter_url: &str,
+    endpoint_url: Option<&str>,
+) -> Arc<dyn Queue> {
+    let sdk = vitals_aws::sdk_config(endpoint_url).await;
+    Arc::new(vitals_aws::SqsQueue::new(
+        aws_sdk_sqs::Client::new(&sdk),
+        queue_url,
+        dead_letter_url,
+    ))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigLoadError {
+    #[error(transparent)]
+    Storage(#[from] vitals_core::StoreError),
+    #[error("stored configuration version {version} is invalid: {problem}")]
+    Invalid { version: u64, problem: String },
+}
+
+/// The configuration in force: the latest applied version, else the defaults.
+pub async fn current_config(
+    storage: &dyn Storage,
+) -> Result<vitals_core::config::VitalsConfig, ConfigLoadError> {
+    match storage.latest_config().await? {
+        Some(stored) => vitals_core::config::VitalsConfig::parse(&stored.body).map_err(|e| {
+            ConfigLoadError::Invalid {
+                version: stored.version,
+                problem: e.to_string(),
+            }
+        }),
+        None => Ok(vitals_core::config::VitalsConfig::default()),
+    }
+}

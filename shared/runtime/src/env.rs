@@ -17,6 +17,8 @@ pub struct FunctionEnv {
     /// `VITALS_ALERT_QUEUE_URL` / `VITALS_ALERT_DLQ_URL`: the alert queue and its dead letters.
     pub alert_queue_url: Option<String>,
     pub alert_dlq_url: Option<String>,
+    /// `VITALS_SCORE_SEGMENT_QUEUE_URL`: where the score function fans segments out.
+    pub score_segment_queue_url: Option<String>,
     /// `VITALS_WRITE_KEYS`: comma-separated ingest write keys.
     pub write_keys: String,
     /// `VITALS_RETENTION_DAYS`, default 730.
@@ -43,6 +45,7 @@ impl FunctionEnv {
             table: non_empty("VITALS_TABLE").ok_or(EnvError::Missing("VITALS_TABLE"))?,
             alert_queue_url: non_empty("VITALS_ALERT_QUEUE_URL"),
             alert_dlq_url: non_empty("VITALS_ALERT_DLQ_URL"),
+            score_segment_queue_url: non_empty("VITALS_SCORE_SEGMENT_QUEUE_URL"),
             write_keys: non_empty("VITALS_WRITE_KEYS").unwrap_or_default(),
             retention_days,
             endpoint_url: non_empty("AWS_ENDPOINT_URL"),

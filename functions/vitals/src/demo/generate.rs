@@ -339,6 +339,7 @@ fn at_time(day: NaiveDate, hour: u32, minute: u32) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -64,9 +64,13 @@ impl DynamoStore {
                 .client
                 .batch_write_item()
                 .request_items(self.table.clone(), pending)
+                .set_return_consumed_capacity(self.capacity_mode())
                 .send()
                 .await
                 .map_err(|e| store_error(op, e))?;
+            if let Some(m) = self.meter() {
+                m.record_writes(out.consumed_capacity());
+            }
             pending = out
                 .unprocessed_items
                 .and_then(|mut tables| tables.remove(&self.table))

@@ -1,4 +1,4 @@
-//! DynamoDB storage: one table laid out as `docs/storage-design.md` fixes it, implementing every
+//! DynamoDB storage: one table laid out as `docs/architecture.md` fixes it, implementing every
 //! storage port of `vitals_core::ports`. Item layout lives in [`schema`]; the port
 //! implementations (one module per concern) only say what to read and write.
 
@@ -11,16 +11,21 @@ mod config_store;
 mod cursor;
 mod events;
 mod history;
+mod interventions;
+mod meter;
 mod query;
 mod schema;
 mod summaries;
 mod table;
 mod users;
 
+pub use meter::{Capacity, CapacityMeter};
 pub use table::create_table;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::{Put, ReturnConsumedCapacity, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use vitals_core::StoreError;
 
@@ -41,6 +46,7 @@ pub struct DynamoStore {
     table: String,
     retention_days: u32,
     batch_backoff: Backoff,
+    meter: Option<Arc<CapacityMeter>>,
 }
 
 impl DynamoStore {
@@ -50,6 +56,7 @@ impl DynamoStore {
             table: table.into(),
             retention_days: DEFAULT_RETENTION_DAYS,
             batch_backoff: Backoff::default(),
+            meter: None,
         }
     }
 
@@ -63,6 +70,21 @@ impl DynamoStore {
     pub fn with_batch_backoff(mut self, backoff: Backoff) -> Self {
         self.batch_backoff = backoff;
         self
+    }
+
+    /// Counts requests and the capacity DynamoDB reports for them (benchmarks, cost figures).
+    pub fn with_capacity_meter(mut self, meter: Arc<CapacityMeter>) -> Self {
+        self.meter = Some(meter);
+        self
+    }
+
+    /// `TOTAL` when measuring, else nothing (DynamoDB then reports no capacity).
+    pub(crate) fn capacity_mode(&self) -> Option<ReturnConsumedCapacity> {
+        self.meter.as_ref().map(|_| ReturnConsumedCapacity::Total)
+    }
+
+    pub(crate) fn meter(&self) -> Option<&CapacityMeter> {
+        self.meter.as_deref()
     }
 
     pub fn table(&self) -> &str {
@@ -85,9 +107,13 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key.to_item()?))
             .consistent_read(consistent)
+            .set_return_consumed_capacity(self.capacity_mode())
             .send()
             .await
             .map_err(|e| store_error(op, e))?;
+        if let Some(m) = self.meter() {
+            m.record_read(out.consumed_capacity());
+        }
         Ok(out.item)
     }
 
@@ -97,14 +123,18 @@ impl DynamoStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item));
+            .set_item(Some(item))
+            .set_return_consumed_capacity(self.capacity_mode());
         if let Some(c) = condition {
             request = request
                 .condition_expression(c.text)
                 .set_expression_attribute_names(Some(c.names))
                 .set_expression_attribute_values((!c.values.is_empty()).then_some(c.values));
         }
-        request.send().await.map_err(|e| store_error(op, e))?;
+        let out = request.send().await.map_err(|e| store_error(op, e))?;
+        if let Some(m) = self.meter() {
+            m.record_write(out.consumed_capacity());
+        }
         Ok(())
     }
 
@@ -129,10 +159,16 @@ impl DynamoStore {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(claim).build())
             .transact_items(TransactWriteItem::builder().put(item).build())
+            .set_return_consumed_capacity(self.capacity_mode())
             .send()
             .await;
         let err = match result {
-            Ok(_) => return Ok(true),
+            Ok(out) => {
+                if let Some(m) = self.meter() {
+                    m.record_writes(out.consumed_capacity());
+                }
+                return Ok(true);
+            }
             Err(err) => err,
         };
         let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
@@ -156,16 +192,21 @@ impl DynamoStore {
     }
 
     async fn update(&self, op: &'static str, key: &Key, update: Expr) -> StoreResult<()> {
-        self.client
+        let out = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key.to_item()?))
             .update_expression(update.text)
             .set_expression_attribute_names(Some(update.names))
             .set_expression_attribute_values((!update.values.is_empty()).then_some(update.values))
+            .set_return_consumed_capacity(self.capacity_mode())
             .send()
             .await
             .map_err(|e| store_error(op, e))?;
+        if let Some(m) = self.meter() {
+            m.record_write(out.consumed_capacity());
+        }
         Ok(())
     }
 }

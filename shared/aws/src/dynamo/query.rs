@@ -40,9 +40,13 @@ impl DynamoStore {
             .select(Select::AllAttributes)
             .set_limit(limit.map(request_limit))
             .set_exclusive_start_key(start)
+            .set_return_consumed_capacity(self.capacity_mode())
             .send()
             .await
             .map_err(|err| store_error("Query", err))?;
+        if let Some(m) = self.meter() {
+            m.record_read(out.consumed_capacity());
+        }
         let next = out.last_evaluated_key.filter(|k| !k.is_empty());
         Ok((out.items.unwrap_or_default(), next))
     }

@@ -1,4 +1,4 @@
-//! Creates the table `docs/storage-design.md` describes (keys, sparse GSI, TTL, on-demand
+//! Creates the table `docs/architecture.md` describes (keys, sparse GSI, TTL, on-demand
 //! billing, point-in-time recovery) for tests, emulators and `vitals --backend dynamodb`
 //! admin commands. Production tables come from the SAM template with the same schema.
 

@@ -1,7 +1,7 @@
 //! The configuration file: every key, its default and its validation in one typed struct.
 //! Errors name the key path and the problem, so `vitals config validate` can point at them.
 
-mod alerts;
+pub mod alerts;
 mod auth;
 mod signals;
 mod versions;

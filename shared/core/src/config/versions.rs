@@ -76,8 +76,17 @@ fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<
         (Value::Object(x), Value::Object(y)) => {
             let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             for k in keys {
-                let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                diff(&child, x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), out);
+                let child = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                diff(
+                    &child,
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    out,
+                );
             }
         }
         _ if a != b => out.push(path.to_string()),
@@ -95,6 +104,9 @@ mod tests {
         let mut after = VitalsConfig::default();
         after.retention.days = 400;
         after.scoring.bands.at_risk_below = 35.0;
-        assert_eq!(changed_keys(&before, &after), vec!["retention.days", "scoring.bands.at_risk_below"]);
+        assert_eq!(
+            changed_keys(&before, &after),
+            vec!["retention.days", "scoring.bands.at_risk_below"]
+        );
     }
 }

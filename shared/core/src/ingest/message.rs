@@ -1,7 +1,15 @@
 //! Segment's message format, parsed and validated one item at a time so that a bad item is
 //! rejected with a reason while the rest of its batch is accepted.
+//!
+//! The hot path borrows: a batch is split into raw JSON spans ([`RawValue`]) whose length is the
+//! item's size, each item's fields are read as raw spans, and only what is stored (ids, name,
+//! properties, traits) is copied out. Context is scanned for `groupId` only.
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::model::EventKind;
@@ -12,10 +20,14 @@ pub const MAX_EVENT_BYTES: usize = 32 * 1024;
 pub const MAX_BATCH_BYTES: usize = 500 * 1024;
 /// Most properties or traits one event may carry.
 pub const MAX_PROPERTIES: usize = 256;
+/// Longest accepted id (user, account, message).
+pub const MAX_ID_BYTES: usize = 256;
+/// Longest accepted event or page name.
+pub const MAX_NAME_BYTES: usize = 1024;
 /// Events further in the future than this (after skew correction) are refused.
 const MAX_FUTURE: Duration = Duration::hours(24);
 
-/// One validated Segment message.
+/// One validated message, whatever API it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     pub kind: EventKind,
@@ -24,13 +36,17 @@ pub struct Message {
     pub anonymous_id: Option<String>,
     /// Track event name, or page/screen name.
     pub name: Option<String>,
+    /// `groupId` of the message itself (group calls).
     pub group_id: Option<String>,
+    /// `context.groupId` (track, page, screen): the account the event is about.
+    pub context_group_id: Option<String>,
     pub previous_id: Option<String>,
     pub properties: Map<String, Value>,
     pub traits: Map<String, Value>,
-    pub context: Map<String, Value>,
     /// Skew-corrected event time.
     pub timestamp: DateTime<Utc>,
+    /// Size of the item as received, in bytes of JSON: an upper bound of what is stored.
+    pub size: usize,
 }
 
 impl Message {
@@ -48,7 +64,7 @@ pub struct ItemError {
     pub problem: String,
 }
 
-fn item_err(field: &str, problem: impl Into<String>) -> ItemError {
+pub(crate) fn item_err(field: &str, problem: impl Into<String>) -> ItemError {
     ItemError {
         field: field.to_string(),
         problem: problem.into(),
@@ -63,63 +79,150 @@ pub struct ParseContext {
     pub oldest_accepted: DateTime<Utc>,
 }
 
-/// Parses one Segment message. `kind_hint` is the endpoint's type (`/v1/track` → Track), used
-/// when the item has no `type`; `batch_context` merges under the item's own context.
-pub fn parse_message(
-    item: &Value,
+impl ParseContext {
+    /// Accepts events from `retention_days` before `received_at` up to 24 hours after it.
+    pub fn new(received_at: DateTime<Utc>, retention_days: u32) -> Self {
+        ParseContext {
+            received_at,
+            oldest_accepted: received_at - Duration::days(i64::from(retention_days)),
+        }
+    }
+
+    /// Refuses times too far in the future or older than retention.
+    pub fn check_time(&self, ts: DateTime<Utc>, field: &str) -> Result<DateTime<Utc>, ItemError> {
+        if ts > self.received_at + MAX_FUTURE {
+            return Err(item_err(field, "is more than 24 hours in the future"));
+        }
+        if ts < self.oldest_accepted {
+            return Err(item_err(
+                field,
+                format!(
+                    "is older than the retention period (before {})",
+                    self.oldest_accepted.date_naive()
+                ),
+            ));
+        }
+        Ok(ts)
+    }
+}
+
+/// The batch-level fields of a Segment request that items inherit.
+#[derive(Debug, Clone, Default)]
+pub struct BatchDefaults {
+    /// `context.groupId` of the batch.
+    pub context_group_id: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// One Segment item's fields as raw JSON spans, borrowed from the request body.
+#[derive(Deserialize, Default)]
+struct RawItem<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<&'a RawValue>,
+    #[serde(rename = "messageId", borrow, default)]
+    message_id: Option<&'a RawValue>,
+    #[serde(rename = "userId", borrow, default)]
+    user_id: Option<&'a RawValue>,
+    #[serde(rename = "anonymousId", borrow, default)]
+    anonymous_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    event: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    name: Option<&'a RawValue>,
+    #[serde(rename = "groupId", borrow, default)]
+    group_id: Option<&'a RawValue>,
+    #[serde(rename = "previousId", borrow, default)]
+    previous_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    properties: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    traits: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    context: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    timestamp: Option<&'a RawValue>,
+    #[serde(rename = "originalTimestamp", borrow, default)]
+    original_timestamp: Option<&'a RawValue>,
+    #[serde(rename = "sentAt", borrow, default)]
+    sent_at: Option<&'a RawValue>,
+}
+
+/// The only part of a context that matters here.
+#[derive(Deserialize, Default)]
+pub(crate) struct RawContext<'a> {
+    #[serde(rename = "groupId", borrow, default)]
+    pub(crate) group_id: Option<&'a RawValue>,
+}
+
+/// Parses one Segment message from its raw JSON. `kind_hint` is the endpoint's type
+/// (`/v1/track` → Track), used when the item has no `type`.
+pub fn parse_raw_message(
+    raw: &RawValue,
     kind_hint: Option<EventKind>,
-    batch_context: Option<&Map<String, Value>>,
-    batch_sent_at: Option<DateTime<Utc>>,
+    batch: &BatchDefaults,
     cx: &ParseContext,
 ) -> Result<Message, ItemError> {
-    let obj = item
-        .as_object()
-        .ok_or_else(|| item_err("item", "must be a JSON object"))?;
-    let size = serde_json::to_vec(item)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
+    let text = raw.get();
+    let size = text.len();
     if size > MAX_EVENT_BYTES {
         return Err(item_err(
             "item",
             format!("event is {size} bytes; the limit is {MAX_EVENT_BYTES}"),
         ));
     }
-    let kind = match obj.get("type") {
-        None | Some(Value::Null) => kind_hint.ok_or_else(|| item_err("type", "is required"))?,
-        Some(Value::String(t)) => parse_kind(t)?,
-        Some(_) => return Err(item_err("type", "must be a string")),
+    if !text.starts_with('{') {
+        return Err(item_err("item", "must be a JSON object"));
+    }
+    let item: RawItem<'_> = serde_json::from_str(text).map_err(|e| item_err("item", clean(&e)))?;
+    let kind = match item.kind {
+        None => kind_hint.ok_or_else(|| item_err("type", "is required"))?,
+        Some(t) => parse_kind(&raw_string(t, "type")?)?,
     };
-    let user_id = opt_id(obj, "userId")?;
-    let anonymous_id = opt_id(obj, "anonymousId")?;
+    let user_id = raw_id(item.user_id, "userId")?;
+    let anonymous_id = raw_id(item.anonymous_id, "anonymousId")?;
     if user_id.is_none() && anonymous_id.is_none() {
         return Err(item_err("userId", "userId or anonymousId is required"));
     }
     let name = match kind {
         EventKind::Track => Some(
-            opt_string(obj, "event")?.ok_or_else(|| item_err("event", "is required for track"))?,
+            raw_name(item.event, "event")?
+                .ok_or_else(|| item_err("event", "is required for track"))?,
         ),
-        EventKind::Page | EventKind::Screen => opt_string(obj, "name")?,
+        EventKind::Page | EventKind::Screen => raw_name(item.name, "name")?,
         _ => None,
     };
-    let group_id = opt_id(obj, "groupId")?;
+    let group_id = raw_id(item.group_id, "groupId")?;
     if kind == EventKind::Group && group_id.is_none() {
         return Err(item_err("groupId", "is required for group"));
     }
-    let previous_id = opt_id(obj, "previousId")?;
+    let previous_id = raw_id(item.previous_id, "previousId")?;
     if kind == EventKind::Alias && previous_id.is_none() {
         return Err(item_err("previousId", "is required for alias"));
     }
-    let properties = opt_map(obj, "properties")?;
-    let traits = opt_map(obj, "traits")?;
-    let mut context = batch_context.cloned().unwrap_or_default();
-    for (k, v) in opt_map(obj, "context")? {
-        context.insert(k, v);
+    let properties = raw_map(item.properties, "properties")?;
+    let traits = raw_map(item.traits, "traits")?;
+    let context_group_id = match item.context {
+        None => None,
+        Some(c) => {
+            if !c.get().starts_with('{') {
+                return Err(item_err("context", "must be an object"));
+            }
+            let parsed: RawContext<'_> =
+                serde_json::from_str(c.get()).map_err(|e| item_err("context", clean(&e)))?;
+            raw_id(parsed.group_id, "context.groupId")?
+        }
     }
-    let timestamp = corrected_timestamp(obj, batch_sent_at, cx)?;
-    let message_id = match opt_id(obj, "messageId")? {
+    .or_else(|| batch.context_group_id.clone());
+    let original = match raw_time(item.timestamp, "timestamp")? {
+        Some(t) => Some(t),
+        None => raw_time(item.original_timestamp, "originalTimestamp")?,
+    };
+    let sent_at = raw_time(item.sent_at, "sentAt")?.or(batch.sent_at);
+    let timestamp = cx.check_time(corrected(original, sent_at, cx), "timestamp")?;
+    let message_id = match raw_id(item.message_id, "messageId")? {
         Some(id) => id,
         // Without a messageId, a digest of the item stands in, so an identical retry dedupes.
-        None => derived_message_id(item),
+        None => derived_message_id(text.as_bytes()),
     };
     Ok(Message {
         kind,
@@ -128,12 +231,36 @@ pub fn parse_message(
         anonymous_id,
         name,
         group_id,
+        context_group_id,
         previous_id,
         properties,
         traits,
-        context,
         timestamp,
+        size,
     })
+}
+
+/// Parses one Segment message from a JSON value (tests and callers holding a `Value`).
+pub fn parse_message(
+    item: &Value,
+    kind_hint: Option<EventKind>,
+    batch: &BatchDefaults,
+    cx: &ParseContext,
+) -> Result<Message, ItemError> {
+    let text = serde_json::to_string(item).map_err(|e| item_err("item", e.to_string()))?;
+    let raw: Box<RawValue> =
+        serde_json::from_str(&text).map_err(|e| item_err("item", e.to_string()))?;
+    parse_raw_message(&raw, kind_hint, batch, cx)
+}
+
+/// serde_json's message without its "at line 1 column 5" suffix, which means nothing to a
+/// client inside one batch item.
+pub(crate) fn clean(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
 }
 
 pub fn parse_kind(t: &str) -> Result<EventKind, ItemError> {
@@ -156,60 +283,113 @@ pub fn parse_kind(t: &str) -> Result<EventKind, ItemError> {
     })
 }
 
-fn truncate(s: &str, max: usize) -> &str {
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,
     }
 }
 
-fn opt_string(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, ItemError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) if s.len() > 1024 => {
-            Err(item_err(field, "is longer than 1024 bytes"))
+/// A raw JSON string span as text, borrowed when it has no escapes.
+pub(crate) fn raw_string<'a>(raw: &'a RawValue, field: &str) -> Result<Cow<'a, str>, ItemError> {
+    let s = raw.get();
+    if s.len() >= 2 && s.starts_with('"') && s.ends_with('"') {
+        let inner = &s[1..s.len() - 1];
+        if !inner.contains('\\') {
+            return Ok(Cow::Borrowed(inner));
         }
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(item_err(field, "must be a string")),
+        return serde_json::from_str::<String>(s)
+            .map(Cow::Owned)
+            .map_err(|e| item_err(field, clean(&e)));
     }
+    Err(item_err(field, "must be a string"))
+}
+
+fn is_number(s: &str) -> bool {
+    s.starts_with(|c: char| c == '-' || c.is_ascii_digit())
 }
 
 /// Ids may be strings or numbers (Segment accepts both); numbers are kept as their text.
-fn opt_id(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, ItemError> {
-    let s = match obj.get(field) {
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => opt_string(obj, field)?,
+pub(crate) fn raw_id(raw: Option<&RawValue>, field: &str) -> Result<Option<String>, ItemError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let text = raw.get();
+    let s: Cow<'_, str> = if is_number(text) {
+        Cow::Borrowed(text)
+    } else {
+        raw_string(raw, field).map_err(|_| item_err(field, "must be a string or a number"))?
     };
-    match s {
-        Some(s) if s.len() > 256 => Err(item_err(field, "is longer than 256 bytes")),
-        Some(s) if s.chars().any(char::is_control) => {
-            Err(item_err(field, "must not contain control characters"))
-        }
-        other => Ok(other),
-    }
+    check_id(&s, field)?;
+    Ok((!s.is_empty()).then(|| s.into_owned()))
 }
 
-fn opt_map(obj: &Map<String, Value>, field: &str) -> Result<Map<String, Value>, ItemError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(m)) if m.len() > MAX_PROPERTIES => Err(item_err(
+/// Validates an id's length and characters.
+pub(crate) fn check_id(s: &str, field: &str) -> Result<(), ItemError> {
+    if s.len() > MAX_ID_BYTES {
+        return Err(item_err(
             field,
-            format!("has {} keys; the limit is {MAX_PROPERTIES}", m.len()),
-        )),
-        Some(Value::Object(m)) => Ok(m.clone()),
-        Some(_) => Err(item_err(field, "must be an object")),
+            format!("is longer than {MAX_ID_BYTES} bytes"),
+        ));
     }
+    if s.chars().any(char::is_control) {
+        return Err(item_err(field, "must not contain control characters"));
+    }
+    Ok(())
 }
 
-fn opt_time(obj: &Map<String, Value>, field: &str) -> Result<Option<DateTime<Utc>>, ItemError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => parse_time(s)
-            .map(Some)
-            .ok_or_else(|| item_err(field, "must be an ISO 8601 date-time")),
-        Some(_) => Err(item_err(field, "must be an ISO 8601 date-time string")),
+pub(crate) fn raw_name(raw: Option<&RawValue>, field: &str) -> Result<Option<String>, ItemError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let s = raw_string(raw, field)?;
+    if s.len() > MAX_NAME_BYTES {
+        return Err(item_err(
+            field,
+            format!("is longer than {MAX_NAME_BYTES} bytes"),
+        ));
     }
+    Ok((!s.trim().is_empty()).then(|| s.into_owned()))
+}
+
+pub(crate) fn raw_map(
+    raw: Option<&RawValue>,
+    field: &str,
+) -> Result<Map<String, Value>, ItemError> {
+    let Some(raw) = raw else {
+        return Ok(Map::new());
+    };
+    let text = raw.get();
+    if !text.starts_with('{') {
+        return Err(item_err(field, "must be an object"));
+    }
+    if text == "{}" {
+        return Ok(Map::new());
+    }
+    let map: Map<String, Value> =
+        serde_json::from_str(text).map_err(|e| item_err(field, clean(&e)))?;
+    check_map(map, field)
+}
+
+pub(crate) fn check_map(
+    map: Map<String, Value>,
+    field: &str,
+) -> Result<Map<String, Value>, ItemError> {
+    if map.len() > MAX_PROPERTIES {
+        return Err(item_err(
+            field,
+            format!("has {} keys; the limit is {MAX_PROPERTIES}", map.len()),
+        ));
+    }
+    Ok(map)
+}
+
+pub(crate) fn raw_time(
+    raw: Option<&RawValue>,
+    field: &str,
+) -> Result<Option<DateTime<Utc>>, ItemError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let s = raw_string(raw, field)
+        .map_err(|_| item_err(field, "must be an ISO 8601 date-time string"))?;
+    parse_time(&s)
+        .map(Some)
+        .ok_or_else(|| item_err(field, "must be an ISO 8601 date-time"))
 }
 
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
@@ -226,53 +406,36 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 
 /// Segment's clock-skew correction: when the client says when it sent the request (`sentAt`),
 /// the event time is moved by the difference between our clock and the client's.
-fn corrected_timestamp(
-    obj: &Map<String, Value>,
-    batch_sent_at: Option<DateTime<Utc>>,
+pub(crate) fn corrected(
+    original: Option<DateTime<Utc>>,
+    sent_at: Option<DateTime<Utc>>,
     cx: &ParseContext,
-) -> Result<DateTime<Utc>, ItemError> {
-    let original = match opt_time(obj, "timestamp")? {
-        Some(t) => Some(t),
-        None => opt_time(obj, "originalTimestamp")?,
-    };
-    let sent_at = opt_time(obj, "sentAt")?.or(batch_sent_at);
-    let ts = match (original, sent_at) {
+) -> DateTime<Utc> {
+    match (original, sent_at) {
         (Some(t), Some(sent)) => cx.received_at - (sent - t),
         (Some(t), None) => t,
         (None, _) => cx.received_at,
-    };
-    if ts > cx.received_at + MAX_FUTURE {
-        return Err(item_err("timestamp", "is more than 24 hours in the future"));
     }
-    if ts < cx.oldest_accepted {
-        return Err(item_err(
-            "timestamp",
-            format!(
-                "is older than the retention period (before {})",
-                cx.oldest_accepted.date_naive()
-            ),
-        ));
-    }
-    Ok(ts)
 }
 
-fn derived_message_id(item: &Value) -> String {
+pub(crate) fn derived_message_id(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    let bytes = serde_json::to_vec(item).unwrap_or_default();
-    format!("derived-{}", hex::encode(&Sha256::digest(&bytes)[..16]))
+    format!("derived-{}", hex::encode(&Sha256::digest(bytes)[..16]))
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     fn cx() -> ParseContext {
         let now: DateTime<Utc> = "2026-03-10T12:00:00Z".parse().unwrap();
-        ParseContext {
-            received_at: now,
-            oldest_accepted: now - Duration::days(730),
-        }
+        ParseContext::new(now, 730)
+    }
+
+    fn parse(item: &Value) -> Result<Message, ItemError> {
+        parse_message(item, None, &BatchDefaults::default(), &cx())
     }
 
     #[test]
@@ -280,7 +443,7 @@ mod tests {
         // Client clock is 1 hour fast: sentAt says 13:00 when we receive at 12:00.
         let item = json!({"type": "track", "messageId": "m1", "userId": "u1", "event": "Report Built",
             "timestamp": "2026-03-10T12:30:00Z", "sentAt": "2026-03-10T13:00:00Z"});
-        let m = parse_message(&item, None, None, None, &cx()).unwrap();
+        let m = parse(&item).unwrap();
         assert_eq!(
             m.timestamp,
             "2026-03-10T11:30:00Z".parse::<DateTime<Utc>>().unwrap()
@@ -289,13 +452,26 @@ mod tests {
     }
 
     #[test]
-    fn batch_context_merges_under_item_context() {
-        let batch_cx = json!({"groupId": "acme", "library": {"name": "x"}});
+    fn batch_context_group_applies_unless_the_item_names_its_own() {
+        let batch = BatchDefaults {
+            context_group_id: Some("acme".into()),
+            sent_at: None,
+        };
         let item = json!({"type": "page", "messageId": "m1", "userId": "u1",
             "context": {"library": {"name": "y"}}});
-        let m = parse_message(&item, None, batch_cx.as_object(), None, &cx()).unwrap();
-        assert_eq!(m.context["groupId"], "acme");
-        assert_eq!(m.context["library"]["name"], "y");
+        let m = parse_message(&item, None, &batch, &cx()).unwrap();
+        assert_eq!(m.context_group_id.as_deref(), Some("acme"));
+        let own = json!({"type": "page", "messageId": "m1", "userId": "u1",
+            "context": {"groupId": "globex"}});
+        let m = parse_message(&own, None, &batch, &cx()).unwrap();
+        assert_eq!(m.context_group_id.as_deref(), Some("globex"));
+    }
+
+    #[test]
+    fn escaped_strings_are_unescaped() {
+        let item = json!({"type": "track", "userId": "u\"1", "event": "Report \u{e9}"});
+        let m = parse(&item).unwrap();
+        assert_eq!(m.user_id.as_deref(), Some("u\"1"));
     }
 
     #[test]
@@ -333,9 +509,14 @@ mod tests {
                 json!({"type": "track", "event": "x", "userId": "u", "timestamp": "2001-01-01T00:00:00Z"}),
                 "timestamp: is older than the retention period",
             ),
+            (
+                json!({"type": "track", "event": "x", "userId": {"id": 1}}),
+                "userId: must be a string or a number",
+            ),
+            (json!([1, 2]), "item: must be a JSON object"),
         ];
         for (item, expected) in &cases {
-            let err = parse_message(item, None, None, None, &cx()).unwrap_err();
+            let err = parse(item).unwrap_err();
             assert!(err.to_string().starts_with(expected), "{item}: {err}");
         }
     }
@@ -345,22 +526,37 @@ mod tests {
         let big = "x".repeat(MAX_EVENT_BYTES);
         let item =
             json!({"type": "track", "event": "x", "userId": "u", "properties": {"blob": big}});
-        let err = parse_message(&item, None, None, None, &cx()).unwrap_err();
+        let err = parse(&item).unwrap_err();
         assert!(err.to_string().contains("limit is 32768"), "{err}");
     }
 
     #[test]
     fn identical_items_without_message_id_get_the_same_id() {
         let item = json!({"type": "track", "event": "x", "userId": "u", "timestamp": "2026-03-10T10:00:00Z"});
-        let a = parse_message(&item, None, None, None, &cx()).unwrap();
-        let b = parse_message(&item, None, None, None, &cx()).unwrap();
+        let a = parse(&item).unwrap();
+        let b = parse(&item).unwrap();
         assert_eq!(a.message_id, b.message_id);
+        assert!(a.message_id.starts_with("derived-"));
     }
 
     #[test]
     fn endpoint_type_is_used_when_item_has_none() {
         let item = json!({"userId": "u", "traits": {"email": "a@b.c"}});
-        let m = parse_message(&item, Some(EventKind::Identify), None, None, &cx()).unwrap();
+        let m = parse_message(
+            &item,
+            Some(EventKind::Identify),
+            &BatchDefaults::default(),
+            &cx(),
+        )
+        .unwrap();
         assert_eq!(m.kind, EventKind::Identify);
+    }
+
+    #[test]
+    fn numeric_ids_are_kept_as_text() {
+        let item = json!({"type": "track", "event": "x", "userId": 42, "context": {"groupId": 7}});
+        let m = parse(&item).unwrap();
+        assert_eq!(m.user_id.as_deref(), Some("42"));
+        assert_eq!(m.context_group_id.as_deref(), Some("7"));
     }
 }

@@ -1,37 +1,40 @@
-//! The ingest use case: validate a batch of Segment messages, attribute each to an account,
-//! apply `group`/`identify` traits, and store the events durably as per-account-per-day chunks.
+//! The ingest use case: validate a batch of messages (Segment or PostHog, translated to one
+//! [`Message`] shape), attribute each to an account, apply `group`/`identify` traits and mapped
+//! outcomes, and store the events durably as per-account-per-day chunks.
 //!
 //! Exactly once: chunk ids derive from the message ids they hold, so a retried request rewrites
 //! the same chunks; the daily rollup dedupes by message id across chunks. Events are written
 //! before profiles, and a 2xx is only returned once everything is stored.
 
+pub mod codec;
+pub mod import;
 pub mod message;
+pub mod posthog;
+pub mod segment;
 pub mod traits;
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use serde_json::{Map, Value};
 
+use crate::config::SignalMapping;
 use crate::error::StoreError;
-use crate::model::{AccountId, AccountProfile, EventChunk, EventKind, StoredEvent, UserProfile};
+use crate::model::{
+    AccountId, AccountProfile, EventChunk, EventKind, Outcome, StoredEvent, UserProfile,
+};
 use crate::ports::Storage;
-pub use message::{ItemError, Message, ParseContext, MAX_BATCH_BYTES, MAX_EVENT_BYTES};
+use crate::rollup::MappedSignal;
+pub use message::{
+    BatchDefaults, ItemError, Message, ParseContext, MAX_BATCH_BYTES, MAX_EVENT_BYTES,
+};
 
 /// Most items one batch may hold.
 pub const MAX_BATCH_ITEMS: usize = 2_500;
-
-/// A request's items with the batch-level fields Segment defines.
-#[derive(Debug, Clone)]
-pub struct IngestRequest {
-    pub items: Vec<Value>,
-    /// The endpoint's type for single-message endpoints (`/v1/track`...).
-    pub kind_hint: Option<EventKind>,
-    pub batch_context: Option<Map<String, Value>>,
-    pub batch_sent_at: Option<DateTime<Utc>>,
-    pub received_at: DateTime<Utc>,
-}
+/// Most bytes of received JSON one chunk holds: an account-day with more events in one request
+/// is split over several chunks, keeping every DynamoDB item well under its 400 KB limit even
+/// before compression.
+pub const MAX_CHUNK_SOURCE_BYTES: usize = 256 * 1024;
 
 /// One refused item of a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,6 +43,24 @@ pub struct Rejection {
     #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
     pub error: String,
+}
+
+/// A request's items after parsing: the valid messages and the refused items.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedBatch {
+    pub messages: Vec<Message>,
+    pub rejected: Vec<Rejection>,
+    /// The write key the body carried (`writeKey`, PostHog's `api_key`), if any.
+    pub write_key: Option<String>,
+}
+
+/// Why a whole request is refused (as opposed to one of its items).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 /// What happened to a request's items.
@@ -57,66 +78,96 @@ pub enum IngestError {
     Storage(#[from] StoreError),
 }
 
-/// Ingests Segment messages into storage.
+/// Ingests messages into storage.
 pub struct Ingest<'a, S: Storage + ?Sized> {
     storage: &'a S,
-    retention_days: u32,
+    signals: Option<&'a SignalMapping>,
 }
 
 impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
-    pub fn new(storage: &'a S, retention_days: u32) -> Self {
+    pub fn new(storage: &'a S) -> Self {
         Ingest {
             storage,
-            retention_days,
+            signals: None,
         }
     }
 
-    pub async fn handle(&self, req: IngestRequest) -> Result<IngestOutcome, IngestError> {
-        let cx = ParseContext {
-            received_at: req.received_at,
-            oldest_accepted: req.received_at
-                - chrono::Duration::days(i64::from(self.retention_days)),
-        };
-        let mut outcome = IngestOutcome::default();
-        let mut messages = Vec::with_capacity(req.items.len());
-        for (index, item) in req.items.iter().enumerate() {
-            match message::parse_message(
-                item,
-                req.kind_hint,
-                req.batch_context.as_ref(),
-                req.batch_sent_at,
-                &cx,
-            ) {
-                Ok(m) => messages.push(m),
-                Err(e) => outcome.rejected.push(Rejection {
-                    index,
-                    message_id: item
-                        .get("messageId")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                    error: e.to_string(),
-                }),
-            }
-        }
+    /// Uses this `[signals]` mapping to recognise outcome events (default mapping otherwise).
+    pub fn with_signals(mut self, signals: &'a SignalMapping) -> Self {
+        self.signals = Some(signals);
+        self
+    }
+
+    pub async fn handle(
+        &self,
+        batch: ParsedBatch,
+        received_at: DateTime<Utc>,
+    ) -> Result<IngestOutcome, IngestError> {
+        let ParsedBatch {
+            mut messages,
+            rejected,
+            ..
+        } = batch;
         let accounts = self.attribute(&messages).await?;
-        let chunks = coalesce(&messages, &accounts);
-        self.storage.put_chunks(&chunks).await?;
-        self.apply_traits(&messages, req.received_at).await?;
-        outcome.accepted = messages.len();
-        outcome.unattributed = accounts
+        let unattributed = accounts
             .iter()
             .filter(|a| a.as_str() == AccountId::UNATTRIBUTED)
             .count();
-        Ok(outcome)
+        let accepted = messages.len();
+        let chunks = coalesce(&mut messages, &accounts);
+        self.storage.put_chunks(&chunks).await?;
+        let outcomes = self.outcomes(&chunks);
+        self.apply_traits(&messages, &outcomes, received_at).await?;
+        Ok(IngestOutcome {
+            accepted,
+            unattributed,
+            rejected,
+        })
+    }
+
+    /// Outcome events (`Account Churned`...) per account, from the stored chunks.
+    fn outcomes(&self, chunks: &[EventChunk]) -> BTreeMap<AccountId, Vec<Outcome>> {
+        let default;
+        let signals = match self.signals {
+            Some(s) => s,
+            None => {
+                default = SignalMapping::default();
+                &default
+            }
+        };
+        let mut out: BTreeMap<AccountId, Vec<Outcome>> = BTreeMap::new();
+        for chunk in chunks {
+            if chunk.account_id.as_str() == AccountId::UNATTRIBUTED {
+                continue;
+            }
+            for e in &chunk.events {
+                if e.kind != EventKind::Track {
+                    continue;
+                }
+                let Some(MappedSignal::Outcome(kind)) =
+                    e.name.as_deref().and_then(|n| signals.signal_of(n))
+                else {
+                    continue;
+                };
+                out.entry(chunk.account_id.clone())
+                    .or_default()
+                    .push(Outcome {
+                        kind,
+                        on: e.timestamp.date_naive(),
+                        source: e.message_id.clone(),
+                    });
+            }
+        }
+        out
     }
 
     /// The account of each message: its group, else `context.groupId`, else the account its user
     /// was linked to by a `group` call (in this batch or before), else `~unattributed`.
     async fn attribute(&self, messages: &[Message]) -> Result<Vec<AccountId>, StoreError> {
-        let mut links: HashMap<String, Option<AccountId>> = HashMap::new();
+        let mut links: HashMap<&str, Option<AccountId>> = HashMap::new();
         for m in messages.iter().filter(|m| m.kind == EventKind::Group) {
             if let (Some(user), Some(group)) = (m.actor(), explicit_account(m)) {
-                links.insert(user.to_string(), Some(group));
+                links.insert(user, Some(group));
             }
         }
         let mut out = Vec::with_capacity(messages.len());
@@ -134,7 +185,7 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
                             .get_user(user)
                             .await?
                             .and_then(|u| u.account_id);
-                        links.insert(user.to_string(), found.clone());
+                        links.insert(user, found.clone());
                         found
                     }
                 },
@@ -146,10 +197,11 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
     }
 
     /// Applies `group` traits to account profiles (and links the user), and `identify` traits to
-    /// users, in event time order so the latest call wins.
+    /// users, in event time order so the latest call wins; records outcomes on profiles.
     async fn apply_traits(
         &self,
         messages: &[Message],
+        outcomes: &BTreeMap<AccountId, Vec<Outcome>>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut ordered: Vec<&Message> = messages
@@ -159,22 +211,32 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
         ordered.sort_by_key(|m| m.timestamp);
         let mut profiles: BTreeMap<AccountId, AccountProfile> = BTreeMap::new();
         let mut users: BTreeMap<String, UserProfile> = BTreeMap::new();
+        let mut dirty: Vec<AccountId> = Vec::new();
+        for (account, found) in outcomes {
+            let profile = self.profile(&mut profiles, account).await?;
+            let before = profile.outcomes.len();
+            for o in found {
+                if !profile.outcomes.iter().any(|x| x.source == o.source) {
+                    profile.outcomes.push(o.clone());
+                }
+            }
+            if profile.outcomes.len() != before {
+                profile
+                    .outcomes
+                    .sort_by(|a, b| (a.on, &a.source).cmp(&(b.on, &b.source)));
+                profile.updated_at = Some(now);
+                dirty.push(account.clone());
+            }
+        }
         for m in ordered {
             if m.kind == EventKind::Group {
                 let Some(account) = explicit_account(m) else {
                     continue;
                 };
-                if !profiles.contains_key(&account) {
-                    let existing = self.storage.get_account(&account).await?;
-                    profiles.insert(
-                        account.clone(),
-                        existing.map(|r| r.profile).unwrap_or_default(),
-                    );
-                }
-                if let Some(profile) = profiles.get_mut(&account) {
-                    traits::apply_account_traits(profile, &m.traits);
-                    profile.updated_at = Some(now);
-                }
+                let profile = self.profile(&mut profiles, &account).await?;
+                traits::apply_account_traits(profile, &m.traits);
+                profile.updated_at = Some(now);
+                dirty.push(account);
             }
             let Some(user_id) = m.user_id.as_deref() else {
                 continue;
@@ -199,21 +261,11 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
                 user.updated_at = Some(now);
             }
         }
-        let mut dirty: Vec<AccountId> = profiles.keys().cloned().collect();
         for user in users.values() {
             let Some(account) = &user.account_id else {
                 continue;
             };
-            if !profiles.contains_key(account) {
-                let existing = self.storage.get_account(account).await?;
-                profiles.insert(
-                    account.clone(),
-                    existing.map(|r| r.profile).unwrap_or_default(),
-                );
-            }
-            let Some(profile) = profiles.get_mut(account) else {
-                continue;
-            };
+            let profile = self.profile(&mut profiles, account).await?;
             let listed = profile.champions.contains(&user.user_id);
             if user.champion != listed {
                 if user.champion {
@@ -237,49 +289,124 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
         }
         Ok(())
     }
+
+    /// The profile of an account, read from storage the first time it is needed.
+    async fn profile<'p>(
+        &self,
+        profiles: &'p mut BTreeMap<AccountId, AccountProfile>,
+        account: &AccountId,
+    ) -> Result<&'p mut AccountProfile, StoreError> {
+        if !profiles.contains_key(account) {
+            let existing = self.storage.get_account(account).await?;
+            profiles.insert(
+                account.clone(),
+                existing.map(|r| r.profile).unwrap_or_default(),
+            );
+        }
+        Ok(profiles.entry(account.clone()).or_default())
+    }
 }
 
 /// The account a message names itself: `groupId` on group calls, `context.groupId` otherwise.
-fn explicit_account(m: &Message) -> Option<AccountId> {
+pub fn explicit_account(m: &Message) -> Option<AccountId> {
     let id = match m.kind {
-        EventKind::Group => m.group_id.clone(),
-        _ => m
-            .context
-            .get("groupId")
-            .and_then(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-            .or_else(|| m.group_id.clone()),
+        EventKind::Group => m.group_id.as_deref(),
+        _ => m.context_group_id.as_deref().or(m.group_id.as_deref()),
     }?;
     AccountId::new(id).ok()
 }
 
-/// Groups accepted messages into one chunk per (account, day).
-fn coalesce(messages: &[Message], accounts: &[AccountId]) -> Vec<EventChunk> {
-    let mut groups: BTreeMap<(AccountId, NaiveDate), Vec<StoredEvent>> = BTreeMap::new();
-    for (m, account) in messages.iter().zip(accounts) {
+/// Groups accepted messages into chunks per (account, day): one chunk, or several when the
+/// account-day's events exceed [`MAX_CHUNK_SOURCE_BYTES`]. Splitting is deterministic (events in
+/// message id order, cut by size), so a retried request writes the same chunks. Properties are
+/// moved out of the messages, not cloned.
+pub fn coalesce(messages: &mut [Message], accounts: &[AccountId]) -> Vec<EventChunk> {
+    let mut groups: HashMap<(&AccountId, NaiveDate), Vec<(StoredEvent, usize)>> = HashMap::new();
+    for (m, account) in messages.iter_mut().zip(accounts) {
         let stored = StoredEvent {
             message_id: m.message_id.clone(),
             kind: m.kind,
             name: m.name.clone(),
             user_id: m.actor().map(str::to_string),
             timestamp: m.timestamp,
-            properties: m.properties.clone(),
+            properties: std::mem::take(&mut m.properties),
         };
         groups
-            .entry((account.clone(), m.timestamp.date_naive()))
+            .entry((account, m.timestamp.date_naive()))
             .or_default()
-            .push(stored);
+            .push((stored, m.size));
     }
-    groups
-        .into_iter()
-        .map(|((account, day), mut events)| {
-            // The same message twice in one request is one event.
-            events.sort_by(|a, b| a.message_id.cmp(&b.message_id));
-            events.dedup_by(|a, b| a.message_id == b.message_id);
-            EventChunk::new(account, day, events)
-        })
-        .collect()
+    let mut keys: Vec<(&AccountId, NaiveDate)> = groups.keys().copied().collect();
+    keys.sort();
+    let mut chunks = Vec::with_capacity(keys.len());
+    for key in keys {
+        let Some(mut events) = groups.remove(&key) else {
+            continue;
+        };
+        // The same message twice in one request is one event.
+        events.sort_by(|a, b| a.0.message_id.cmp(&b.0.message_id));
+        events.dedup_by(|a, b| a.0.message_id == b.0.message_id);
+        let (account, day) = key;
+        let mut piece = Vec::new();
+        let mut bytes = 0usize;
+        for (event, size) in events {
+            if !piece.is_empty() && bytes + size > MAX_CHUNK_SOURCE_BYTES {
+                chunks.push(EventChunk::new(
+                    account.clone(),
+                    day,
+                    std::mem::take(&mut piece),
+                ));
+                bytes = 0;
+            }
+            bytes += size;
+            piece.push(event);
+        }
+        if !piece.is_empty() {
+            chunks.push(EventChunk::new(account.clone(), day, piece));
+        }
+    }
+    chunks
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn msg(id: &str, size: usize) -> Message {
+        Message {
+            kind: EventKind::Track,
+            message_id: id.into(),
+            user_id: Some("u".into()),
+            anonymous_id: None,
+            name: Some("Report Built".into()),
+            group_id: None,
+            context_group_id: Some("acme".into()),
+            previous_id: None,
+            properties: Default::default(),
+            traits: Default::default(),
+            timestamp: "2026-03-01T10:00:00Z".parse().unwrap(),
+            size,
+        }
+    }
+
+    #[test]
+    fn a_large_account_day_is_split_the_same_way_every_time() {
+        let acme = AccountId::new("acme").unwrap();
+        let make = |order: &[usize]| {
+            let mut ms: Vec<Message> = order
+                .iter()
+                .map(|i| msg(&format!("m{i:03}"), 30 * 1024))
+                .collect();
+            let accounts = vec![acme.clone(); ms.len()];
+            coalesce(&mut ms, &accounts)
+        };
+        let forward: Vec<usize> = (0..20).collect();
+        let backward: Vec<usize> = (0..20).rev().collect();
+        let a = make(&forward);
+        let b = make(&backward);
+        assert_eq!(a.len(), 3, "20 × 30 KB in pieces of at most 256 KB");
+        assert_eq!(a, b);
+        assert_eq!(a.iter().map(|c| c.events.len()).sum::<usize>(), 20);
+    }
 }

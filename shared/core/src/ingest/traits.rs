@@ -149,6 +149,7 @@ fn set<T>(slot: &mut Option<T>, value: Option<T>) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use vitals_scoring::score_account;
+use vitals_scoring::kernel::needs_peers;
+use vitals_scoring::{measure, score_measured, PeerBenchmarks, PeerCollector};
 
 use crate::clock::Clock;
 use crate::config::VitalsConfig;
@@ -24,7 +25,7 @@ use crate::model::{
     AccountId, AccountRecord, Checkpoint, EventChunk, PortfolioSummary, ScoreRecord,
 };
 use crate::ports::{OutgoingMessage, Queue, Storage};
-use crate::rollup::day_activity;
+use crate::rollup::day_activity_with_signals;
 use crate::segment::{Segment, SEGMENT_COUNT};
 
 pub use events::score_events;
@@ -41,6 +42,9 @@ pub enum RunError {
     Storage(#[from] StoreError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// Effectiveness tracking or follow-ups after the day failed (the scores are saved).
+    #[error("after-run work failed: {0}")]
+    FollowUp(String),
     #[error("cannot finish the run of {day}: {missing} segment(s) not done yet")]
     Incomplete { day: NaiveDate, missing: usize },
 }
@@ -50,7 +54,7 @@ impl RunError {
         match self {
             RunError::Storage(e) => e.is_retryable(),
             RunError::Queue(e) => e.is_retryable(),
-            RunError::Incomplete { .. } => true,
+            RunError::Incomplete { .. } | RunError::FollowUp(_) => true,
         }
     }
 }
@@ -108,11 +112,13 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         on_segment: &mut (dyn FnMut(Segment) + Send),
     ) -> Result<RunReport, RunError> {
         let mut report = RunReport::default();
+        let peers = self.peer_benchmarks(day).await?;
         for segment in Segment::all() {
-            report.add(&self.run_segment(day, segment).await?);
+            report.add(&self.run_segment_with(day, segment, peers.as_ref()).await?);
             on_segment(segment);
         }
         self.publish_summary(day).await?;
+        self.after_day(day).await?;
         tracing::debug!(%day, accounts = report.accounts_scored, events = report.events_emitted, "scoring run finished");
         Ok(report)
     }
@@ -123,11 +129,53 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         Ok(done.iter().filter(|c| c.done).count() == usize::from(SEGMENT_COUNT))
     }
 
-    /// Scores one segment of `day`, resuming from its checkpoint.
+    /// Scores one segment of `day`, resuming from its checkpoint (the fan-out unit). Scorecards
+    /// normalised against peers need the whole portfolio: use [`DailyRun::run_day`] for them.
     pub async fn run_segment(
         &self,
         day: NaiveDate,
         segment: Segment,
+    ) -> Result<RunReport, RunError> {
+        self.run_segment_with(day, segment, None).await
+    }
+
+    /// When a scorecard normalises against peers: a first, read-only pass over every segment
+    /// measuring each account as of `day`, so percentiles rank the whole portfolio. Accounts
+    /// already rolled (a resumed run) are measured from their saved window, so a resumed run
+    /// ranks against the same peers as an uninterrupted one.
+    async fn peer_benchmarks(&self, day: NaiveDate) -> Result<Option<PeerBenchmarks>, RunError> {
+        if !needs_peers(&self.config.scoring) || self.is_done(day).await? {
+            return Ok(None);
+        }
+        let mut collector = PeerCollector::default();
+        for segment in Segment::all() {
+            let (by_account, _) = self.chunks_by_account(segment, day).await?;
+            for mut record in self.accounts_of(segment, &by_account).await?.into_values() {
+                if record.window.through.is_none_or(|t| t < day) {
+                    let chunks = by_account
+                        .get(&record.account_id)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
+                    let activity = day_activity_with_signals(
+                        chunks,
+                        &self.config.usage,
+                        &self.config.signals,
+                        self.config.scoring.first_value_event.as_deref(),
+                    );
+                    record.window.roll(day, &activity);
+                }
+                let facts = account_facts(&record.profile);
+                collector.add(&measure(&self.config.scoring, &facts, &record.window, day));
+            }
+        }
+        Ok(Some(collector.finish()))
+    }
+
+    async fn run_segment_with(
+        &self,
+        day: NaiveDate,
+        segment: Segment,
+        peers: Option<&PeerBenchmarks>,
     ) -> Result<RunReport, RunError> {
         let run_id = Self::run_id(day);
         let mut checkpoint = match self.storage.get_checkpoint(&run_id, segment).await? {
@@ -169,7 +217,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             let mut saved = Vec::with_capacity(batch.len());
             for record in batch {
                 let chunks = by_account.remove(&record.account_id).unwrap_or_default();
-                match self.score_one(record.clone(), day, &chunks) {
+                match self.score_one(record.clone(), day, &chunks, peers) {
                     Scored::Fresh { record, events } => {
                         outgoing.extend(events);
                         saved.push(record);
@@ -227,6 +275,21 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         Ok(report)
     }
 
+    /// What follows a completed day: intervention effectiveness (score change 14 and 30 days
+    /// after each intervention) and follow-ups for outreach without a response. Idempotent.
+    pub async fn after_day(&self, day: NaiveDate) -> Result<(), RunError> {
+        crate::alerts::effectiveness::record(
+            self.storage,
+            self.queue,
+            self.clock,
+            &self.config.alerts,
+            day,
+        )
+        .await
+        .map_err(|e| RunError::FollowUp(e.to_string()))?;
+        Ok(())
+    }
+
     /// Merges the segments' partial summaries into the day's portfolio summary.
     pub async fn publish_summary(&self, day: NaiveDate) -> Result<PortfolioSummary, RunError> {
         let checkpoints = self.storage.list_checkpoints(&Self::run_id(day)).await?;
@@ -249,24 +312,27 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         mut record: AccountRecord,
         day: NaiveDate,
         chunks: &[EventChunk],
+        peers: Option<&PeerBenchmarks>,
     ) -> Scored {
         if record.window.through.is_some_and(|t| t >= day) {
             return Scored::AlreadyDone(record);
         }
-        let activity = day_activity(
+        let activity = day_activity_with_signals(
             chunks,
             &self.config.usage,
+            &self.config.signals,
             self.config.scoring.first_value_event.as_deref(),
         );
         let previous = record.score.as_ref().map(|s| s.score.clone());
         record.window.roll(day, &activity);
         let facts = account_facts(&record.profile);
-        let scored = score_account(
+        let measured = measure(&self.config.scoring, &facts, &record.window, day);
+        let scored = score_measured(
             &self.config.scoring,
             &facts,
-            &record.window,
-            day,
+            &measured,
             previous.as_ref().map(|p| &p.health),
+            peers,
         );
         let events = score_events(
             &record.account_id,

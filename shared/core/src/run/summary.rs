@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use vitals_scoring::{AccountScore, Band};
+use vitals_scoring::{AccountScore, Band, RiskLevel};
 
 use crate::model::{AccountProfile, PortfolioSummary};
 
@@ -37,6 +37,32 @@ pub fn add_account(
         bump(&mut summary.extra, &key, 1.0);
     }
     bump(&mut summary.extra, "mrr_total", profile.mrr.unwrap_or(0.0));
+    // KPI sums (means are computed when read, so partial summaries merge by adding).
+    if let Some(seats) = scored.adoption.seats {
+        bump(&mut summary.extra, "adoption_seats_sum", seats);
+        bump(&mut summary.extra, "adoption_seats_n", 1.0);
+    }
+    if let Some(features) = scored.adoption.features {
+        bump(&mut summary.extra, "adoption_features_sum", features);
+        bump(&mut summary.extra, "adoption_features_n", 1.0);
+    }
+    if let Some(days) = scored.time_to_value_days {
+        bump(&mut summary.extra, "ttv_days_sum", days as f64);
+        bump(&mut summary.extra, "ttv_n", 1.0);
+    }
+    let level = scored.renewal.map(|r| r.level);
+    let high = if level == Some(RiskLevel::High) {
+        1.0
+    } else {
+        0.0
+    };
+    let medium = if level == Some(RiskLevel::Medium) {
+        1.0
+    } else {
+        0.0
+    };
+    bump(&mut summary.extra, "renewal_risk_high", high);
+    bump(&mut summary.extra, "renewal_risk_medium", medium);
 }
 
 /// Merges partial summaries (one per segment) into the portfolio's.

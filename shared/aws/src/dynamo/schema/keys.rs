@@ -1,4 +1,4 @@
-//! Key formats of every item in the table, as `docs/storage-design.md` fixes them. The SAM
+//! Key formats of every item in the table, as `docs/architecture.md` fixes them. The SAM
 //! template and any other reader of the table rely on these exact strings.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -87,6 +87,19 @@ pub(crate) fn alert_gsi1sk(opened_at: &DateTime<Utc>, id: &str) -> String {
     format!("{}#{id}", timestamp(opened_at))
 }
 
+pub(crate) fn intervention_pk(id: &str) -> String {
+    format!("INTERVENTION#{id}")
+}
+
+pub(crate) const INTERVENTION_SK: &str = "INTERVENTION";
+
+/// GSI partition holding every intervention, sorted by creation time.
+pub(crate) const INTERVENTIONS_GSI1PK: &str = "INTERVENTIONS";
+
+pub(crate) fn intervention_gsi1sk(created_at: &DateTime<Utc>, id: &str) -> String {
+    format!("{}#{id}", timestamp(created_at))
+}
+
 pub(crate) const AUDIT_PK: &str = "AUDIT";
 
 pub(crate) fn audit_sk(at: &DateTime<Utc>, id: &str) -> String {
@@ -150,6 +163,7 @@ mod tests {
         assert_eq!(history_pk(&a), "HISTORY#acme");
         assert_eq!(alert_pk("al-1"), "ALERT#al-1");
         assert_eq!(audit_gsi1pk(&a), "AUDIT#acme");
+        assert_eq!(intervention_pk("w:e"), "INTERVENTION#w:e");
         assert_eq!(audit_id_pk("e1"), "AUDITID#e1");
         assert_eq!(config_sk(42), "V#0000000042");
         assert_eq!(run_pk("r1"), "RUN#r1");

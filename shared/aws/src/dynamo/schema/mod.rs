@@ -1,8 +1,9 @@
-//! The table layout of `docs/storage-design.md`, in one module: key formats ([`keys`]), item
+//! The table layout of `docs/architecture.md`, in one module: key formats ([`keys`]), item
 //! shapes ([`records`]), attribute names, and which index and key condition each listing uses
 //! ([`queries`]). Nothing outside this module spells a key or an attribute name.
 
 pub(crate) mod keys;
+pub(crate) mod packed;
 pub(crate) mod queries;
 pub(crate) mod records;
 
@@ -140,10 +141,10 @@ pub(crate) fn set_scoring_state(
         .name("window", WINDOW)
         .name("score", SCORE)
         .value("account_id", &record.account_id)?
-        .value("window", &record.window)?;
+        .value("window", &packed::Packed(&record.window))?;
     e.text = match &record.score {
         Some(score) => {
-            e.value("score", score)?;
+            e.value("score", &packed::Packed(score))?;
             "SET #account_id = :account_id, #window = :window, #score = :score".into()
         }
         None => "SET #account_id = :account_id, #window = :window REMOVE #score".into(),

@@ -139,6 +139,15 @@ pub(crate) fn alerts(query: &AlertQuery) -> Result<QuerySpec, StoreError> {
     Ok(spec)
 }
 
+pub(crate) fn interventions(account: Option<&AccountId>) -> Result<QuerySpec, StoreError> {
+    let mut spec =
+        QuerySpec::new(Index::Gsi1, keys::INTERVENTIONS_GSI1PK.to_owned()).newest_first();
+    if let Some(account) = account {
+        spec.filters.push((ACCOUNT_ID, attribute_value(account)?));
+    }
+    Ok(spec)
+}
+
 pub(crate) fn audit(account: Option<&AccountId>) -> QuerySpec {
     match account {
         None => QuerySpec::new(Index::Table, keys::AUDIT_PK.to_owned()),

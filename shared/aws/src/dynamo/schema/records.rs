@@ -7,9 +7,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use vitals_core::model::{
     AccountId, AccountProfile, AccountRecord, Alert, AuditEntry, Checkpoint, ConfigVersion,
-    EventChunk, PortfolioSummary, ScoreRecord, UserProfile,
+    EventChunk, Intervention, PortfolioSummary, ScoreRecord, UserProfile,
 };
 use vitals_core::segment::Segment;
+
+use super::packed::Packed;
 use vitals_core::StoreError;
 
 use super::{keys, Item};
@@ -126,9 +128,9 @@ struct AccountItem {
     #[serde(default)]
     profile: Option<AccountProfile>,
     #[serde(default)]
-    window: Option<vitals_core::model::UsageWindow>,
+    window: Option<Packed<vitals_core::model::UsageWindow>>,
     #[serde(default)]
-    score: Option<ScoreRecord>,
+    score: Option<Packed<ScoreRecord>>,
 }
 
 pub(crate) fn account_key(account: &AccountId) -> Key {
@@ -143,8 +145,8 @@ pub(crate) fn decode_account(item: Item) -> StoreResult<AccountRecord> {
     Ok(AccountRecord {
         account_id: stored.account_id,
         profile: stored.profile.unwrap_or_default(),
-        window: stored.window.unwrap_or_default(),
-        score: stored.score,
+        window: stored.window.map(|w| w.0).unwrap_or_default(),
+        score: stored.score.map(|s| s.0),
     })
 }
 
@@ -188,8 +190,12 @@ struct HistoryItem<'a> {
     pk: String,
     sk: String,
     expires_at: i64,
-    #[serde(flatten)]
-    record: &'a ScoreRecord,
+    record: Packed<&'a ScoreRecord>,
+}
+
+#[derive(Deserialize)]
+struct HistoryRead {
+    record: Packed<ScoreRecord>,
 }
 
 pub(crate) fn encode_history(
@@ -204,13 +210,13 @@ pub(crate) fn encode_history(
         pk: key.pk.clone(),
         sk: key.sk.clone(),
         expires_at: keys::expiry_of_day(record.as_of, retention_days),
-        record,
+        record: Packed(record),
     })?;
     Ok((key, item))
 }
 
 pub(crate) fn decode_history(item: Item) -> StoreResult<ScoreRecord> {
-    decode(item)
+    decode::<HistoryRead>(item).map(|h| h.record.0)
 }
 
 // ---- alerts ----
@@ -240,6 +246,36 @@ pub(crate) fn encode_alert(alert: &Alert) -> StoreResult<Item> {
 }
 
 pub(crate) fn decode_alert(item: Item) -> StoreResult<Alert> {
+    decode(item)
+}
+
+// ---- interventions ----
+
+#[derive(Serialize)]
+struct InterventionItem<'a> {
+    pk: String,
+    sk: &'static str,
+    gsi1pk: &'static str,
+    gsi1sk: String,
+    #[serde(flatten)]
+    intervention: &'a Intervention,
+}
+
+pub(crate) fn intervention_key(id: &str) -> Key {
+    Key::new(keys::intervention_pk(id), keys::INTERVENTION_SK)
+}
+
+pub(crate) fn encode_intervention(intervention: &Intervention) -> StoreResult<Item> {
+    encode(&InterventionItem {
+        pk: keys::intervention_pk(&intervention.id),
+        sk: keys::INTERVENTION_SK,
+        gsi1pk: keys::INTERVENTIONS_GSI1PK,
+        gsi1sk: keys::intervention_gsi1sk(&intervention.created_at, &intervention.id),
+        intervention,
+    })
+}
+
+pub(crate) fn decode_intervention(item: Item) -> StoreResult<Intervention> {
     decode(item)
 }
 

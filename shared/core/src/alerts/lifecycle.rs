@@ -1,0 +1,179 @@
+//! An alert's lifecycle, changed by people: open → acknowledged → resolved, and snooze until a
+//! date with a reason. Every change is kept on the alert (`transitions`, who and when) and in
+//! the audit log. Writes are optimistic (version + 1) and re-read on a lost race.
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::Clock;
+use crate::error::StoreError;
+use crate::model::{Alert, AlertStatus, AlertTransition, AuditEntry};
+use crate::ports::{AlertStore, AuditLog};
+
+/// Why a lifecycle change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LifecycleError {
+    /// HTTP 404.
+    #[error("no alert {0}")]
+    NotFound(String),
+    /// HTTP 409: e.g. acknowledging a resolved alert.
+    #[error("an alert that is {from} cannot become {to}", from = .from.as_str(), to = .to.as_str())]
+    InvalidTransition { from: AlertStatus, to: AlertStatus },
+    /// HTTP 422: a snooze needs a future date and a reason.
+    #[error("invalid snooze: {0}")]
+    InvalidSnooze(String),
+    /// HTTP 503 when retryable, else 500.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How often a lost optimistic race is retried before giving up with `Conflict`.
+const ATTEMPTS: usize = 3;
+
+pub struct AlertLifecycle<'a, S: AlertStore + AuditLog + ?Sized> {
+    storage: &'a S,
+    clock: &'a dyn Clock,
+}
+
+impl<'a, S: AlertStore + AuditLog + ?Sized> AlertLifecycle<'a, S> {
+    pub fn new(storage: &'a S, clock: &'a dyn Clock) -> Self {
+        AlertLifecycle { storage, clock }
+    }
+
+    /// open → acknowledged. Acknowledging an acknowledged alert changes nothing.
+    pub async fn acknowledge(
+        &self,
+        alert_id: &str,
+        by: &str,
+        note: Option<&str>,
+    ) -> Result<Alert, LifecycleError> {
+        self.change(alert_id, by, "alert.acknowledged", |alert, now| {
+            match alert.status {
+                AlertStatus::Open => {}
+                AlertStatus::Acknowledged => return Ok(false),
+                AlertStatus::Resolved => {
+                    return Err(LifecycleError::InvalidTransition {
+                        from: alert.status,
+                        to: AlertStatus::Acknowledged,
+                    })
+                }
+            }
+            alert.status = AlertStatus::Acknowledged;
+            alert.transitions.push(AlertTransition {
+                at: now,
+                by: by.to_string(),
+                to: AlertStatus::Acknowledged,
+                note: note.map(str::to_string),
+            });
+            Ok(true)
+        })
+        .await
+    }
+
+    /// open or acknowledged → resolved. Resolving a resolved alert changes nothing.
+    pub async fn resolve(
+        &self,
+        alert_id: &str,
+        by: &str,
+        note: Option<&str>,
+    ) -> Result<Alert, LifecycleError> {
+        self.change(alert_id, by, "alert.resolved", |alert, now| {
+            if alert.status == AlertStatus::Resolved {
+                return Ok(false);
+            }
+            alert.status = AlertStatus::Resolved;
+            alert.snoozed_until = None;
+            alert.transitions.push(AlertTransition {
+                at: now,
+                by: by.to_string(),
+                to: AlertStatus::Resolved,
+                note: note.map(str::to_string),
+            });
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Snoozes an open or acknowledged alert until `until` (in the future) for `reason`: the
+    /// same problem notifies nobody until then. The status stays as it was.
+    pub async fn snooze(
+        &self,
+        alert_id: &str,
+        by: &str,
+        reason: &str,
+        until: DateTime<Utc>,
+    ) -> Result<Alert, LifecycleError> {
+        if reason.trim().is_empty() {
+            return Err(LifecycleError::InvalidSnooze("a reason is required".into()));
+        }
+        if until <= self.clock.now() {
+            return Err(LifecycleError::InvalidSnooze(format!(
+                "{until} is not in the future"
+            )));
+        }
+        self.change(alert_id, by, "alert.snoozed", |alert, now| {
+            if alert.status == AlertStatus::Resolved {
+                return Err(LifecycleError::InvalidTransition {
+                    from: alert.status,
+                    to: alert.status,
+                });
+            }
+            alert.snoozed_until = Some(until);
+            alert.snooze_reason = Some(reason.to_string());
+            alert.transitions.push(AlertTransition {
+                at: now,
+                by: by.to_string(),
+                to: alert.status,
+                note: Some(format!("snoozed until {}: {reason}", until.to_rfc3339())),
+            });
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn change(
+        &self,
+        alert_id: &str,
+        by: &str,
+        action: &str,
+        mut apply: impl FnMut(&mut Alert, DateTime<Utc>) -> Result<bool, LifecycleError>,
+    ) -> Result<Alert, LifecycleError> {
+        let mut last_conflict = None;
+        for _ in 0..ATTEMPTS {
+            let mut alert = self
+                .storage
+                .get_alert(alert_id)
+                .await?
+                .ok_or_else(|| LifecycleError::NotFound(alert_id.to_string()))?;
+            let now = self.clock.now();
+            if !apply(&mut alert, now)? {
+                return Ok(alert);
+            }
+            alert.updated_at = now;
+            alert.version += 1;
+            match self.storage.update_alert(&alert).await {
+                Ok(()) => {
+                    let transition = alert.transitions.last().cloned();
+                    self.storage
+                        .append_audit(&AuditEntry {
+                            id: format!("alert:{}:v{}", alert.id, alert.version),
+                            at: now,
+                            account_id: Some(alert.account_id.clone()),
+                            actor: by.to_string(),
+                            action: action.to_string(),
+                            detail: serde_json::json!({
+                                "alert_id": alert.id,
+                                "status": alert.status,
+                                "note": transition.and_then(|t| t.note),
+                                "snoozed_until": alert.snoozed_until,
+                            }),
+                        })
+                        .await?;
+                    return Ok(alert);
+                }
+                Err(StoreError::Conflict(e)) => last_conflict = Some(e),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict(last_conflict.unwrap_or_default()).into())
+    }
+}

@@ -1,0 +1,389 @@
+//! The compact chunk payload both storage backends keep. DynamoDB bills a write per KB of item,
+//! so a chunk's events are packed tightly: a per-chunk table of interned strings (event names,
+//! user ids), message ids that are UUIDs or derived digests as 16 raw bytes, timestamps as a
+//! varint offset from the first event (in milliseconds when exact), properties as compact JSON,
+//! the whole deflated.
+//!
+//! Layout (version 1): `0xFF 0x01` then a raw deflate stream of
+//! `strings: varint n, n × (varint len, bytes)`, `base: varint zigzag seconds, varint nanos`,
+//! `events: varint n, n × event`, where an event is a flags byte
+//! (bits 0-2 kind, bit 3 name, bit 4 user, bits 5-6 message id form, bit 7 properties), the
+//! message id, name and user string indexes, a zigzag varint time offset (low bit: 0 = ms,
+//! 1 = ns), and `varint len, JSON` properties. `0xFF` cannot start a raw deflate stream (block
+//! type 3 is invalid), so payloads of the first format (deflated short-key JSON) still decode.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+use chrono::{DateTime, Utc};
+
+use crate::error::StoreError;
+use crate::model::{EventKind, StoredEvent};
+
+const MAGIC: u8 = 0xFF;
+const VERSION: u8 = 1;
+/// Decoded payloads larger than this are refused as corrupt (a chunk is capped far below).
+const MAX_DECODED: u64 = 64 * 1024 * 1024;
+
+const ID_TEXT: u8 = 0;
+const ID_UUID: u8 = 1;
+const ID_DERIVED: u8 = 2;
+const DERIVED_PREFIX: &str = "derived-";
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("decode chunk: {what}"))
+}
+
+fn kind_code(k: EventKind) -> u8 {
+    match k {
+        EventKind::Track => 0,
+        EventKind::Page => 1,
+        EventKind::Screen => 2,
+        EventKind::Identify => 3,
+        EventKind::Group => 4,
+        EventKind::Alias => 5,
+    }
+}
+
+fn kind_of(code: u8) -> Option<EventKind> {
+    Some(match code {
+        0 => EventKind::Track,
+        1 => EventKind::Page,
+        2 => EventKind::Screen,
+        3 => EventKind::Identify,
+        4 => EventKind::Group,
+        5 => EventKind::Alias,
+        _ => return None,
+    })
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_varint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+/// Canonical lowercase hyphenated UUID text → its 16 bytes (only if it round-trips exactly).
+fn uuid_bytes(s: &str) -> Option<[u8; 16]> {
+    if s.len() != 36 {
+        return None;
+    }
+    let u = uuid::Uuid::parse_str(s).ok()?;
+    let mut buf = [0u8; 36];
+    (u.hyphenated().encode_lower(&mut buf) == s).then(|| *u.as_bytes())
+}
+
+/// `derived-` + 32 lowercase hex digits → the 16 bytes.
+fn derived_bytes(s: &str) -> Option<[u8; 16]> {
+    let hex_part = s.strip_prefix(DERIVED_PREFIX)?;
+    if hex_part.len() != 32 || hex_part.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    hex::decode_to_slice(hex_part, &mut out).ok()?;
+    Some(out)
+}
+
+/// Encodes a chunk's events.
+pub fn encode(events: &[StoredEvent]) -> Result<Vec<u8>, StoreError> {
+    let raw = encode_raw(events)?;
+    let mut out = vec![MAGIC, VERSION];
+    let mut enc = flate2::write::DeflateEncoder::new(&mut out, flate2::Compression::default());
+    enc.write_all(&raw)
+        .and_then(|()| enc.finish().map(|_| ()))
+        .map_err(|e| StoreError::Rejected(format!("compress chunk: {e}")))?;
+    Ok(out)
+}
+
+fn encode_raw(events: &[StoredEvent]) -> Result<Vec<u8>, StoreError> {
+    let mut strings: Vec<&str> = Vec::new();
+    let mut index: HashMap<&str, u64> = HashMap::new();
+    for e in events {
+        for s in [e.name.as_deref(), e.user_id.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            if !index.contains_key(s) {
+                index.insert(s, strings.len() as u64);
+                strings.push(s);
+            }
+        }
+    }
+    let mut body = Vec::with_capacity(events.len() * 48);
+    put_varint(&mut body, strings.len() as u64);
+    for s in &strings {
+        put_bytes(&mut body, s.as_bytes());
+    }
+    let base = events.first().map(|e| e.timestamp).unwrap_or_default();
+    put_varint(&mut body, zigzag(base.timestamp()));
+    put_varint(&mut body, u64::from(base.timestamp_subsec_nanos()));
+    put_varint(&mut body, events.len() as u64);
+    for e in events {
+        let (id_form, id16) = match uuid_bytes(&e.message_id) {
+            Some(b) => (ID_UUID, Some(b)),
+            None => match derived_bytes(&e.message_id) {
+                Some(b) => (ID_DERIVED, Some(b)),
+                None => (ID_TEXT, None),
+            },
+        };
+        let mut flags = kind_code(e.kind) | (id_form << 5);
+        if e.name.is_some() {
+            flags |= 1 << 3;
+        }
+        if e.user_id.is_some() {
+            flags |= 1 << 4;
+        }
+        if !e.properties.is_empty() {
+            flags |= 1 << 7;
+        }
+        body.push(flags);
+        match id16 {
+            Some(b) => body.extend_from_slice(&b),
+            None => put_bytes(&mut body, e.message_id.as_bytes()),
+        }
+        for s in [e.name.as_deref(), e.user_id.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            put_varint(&mut body, index.get(s).copied().unwrap_or_default());
+        }
+        let delta = (e.timestamp - base)
+            .num_nanoseconds()
+            .ok_or_else(|| StoreError::Rejected("encode chunk: events span too long".into()))?;
+        let offset = if delta % 1_000_000 == 0 {
+            zigzag(delta / 1_000_000) << 1
+        } else {
+            (zigzag(delta) << 1) | 1
+        };
+        put_varint(&mut body, offset);
+        if !e.properties.is_empty() {
+            let json = serde_json::to_vec(&e.properties)
+                .map_err(|err| StoreError::Rejected(format!("encode chunk: {err}")))?;
+            put_bytes(&mut body, &json);
+        }
+    }
+    Ok(body)
+}
+
+/// Decodes a payload of any format version.
+pub fn decode(bytes: &[u8]) -> Result<Vec<StoredEvent>, StoreError> {
+    match bytes {
+        [MAGIC, VERSION, rest @ ..] => {
+            let mut raw = Vec::new();
+            flate2::read::DeflateDecoder::new(rest)
+                .take(MAX_DECODED)
+                .read_to_end(&mut raw)
+                .map_err(|e| corrupt(&e.to_string()))?;
+            decode_raw(&raw)
+        }
+        [MAGIC, ..] => Err(corrupt("unknown payload version")),
+        _ => {
+            // Format 0: deflated JSON with short keys.
+            let reader = flate2::read::DeflateDecoder::new(bytes).take(MAX_DECODED);
+            serde_json::from_reader(reader).map_err(|e| corrupt(&e.to_string()))
+        }
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn varint(&mut self) -> Result<u64, StoreError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *self.buf.get(self.pos).ok_or_else(|| corrupt("truncated"))?;
+            self.pos += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(corrupt("varint too long"))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.buf.len())
+            .ok_or_else(|| corrupt("truncated"))?;
+        let s = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn len(&mut self) -> Result<usize, StoreError> {
+        usize::try_from(self.varint()?).map_err(|_| corrupt("length"))
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], StoreError> {
+        let n = self.len()?;
+        self.take(n)
+    }
+
+    fn text(&mut self) -> Result<&'a str, StoreError> {
+        std::str::from_utf8(self.bytes()?).map_err(|_| corrupt("invalid UTF-8"))
+    }
+}
+
+fn decode_raw(raw: &[u8]) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut r = Reader { buf: raw, pos: 0 };
+    let n_strings = r.len()?;
+    let mut strings = Vec::with_capacity(n_strings.min(raw.len()));
+    for _ in 0..n_strings {
+        strings.push(r.text()?);
+    }
+    let string = |i: u64| -> Result<String, StoreError> {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| strings.get(i))
+            .map(|s| (*s).to_string())
+            .ok_or_else(|| corrupt("string index"))
+    };
+    let secs = unzigzag(r.varint()?);
+    let nanos = u32::try_from(r.varint()?).map_err(|_| corrupt("nanos"))?;
+    let base: DateTime<Utc> =
+        DateTime::from_timestamp(secs, nanos).ok_or_else(|| corrupt("base time"))?;
+    let n = r.len()?;
+    let mut events = Vec::with_capacity(n.min(raw.len()));
+    for _ in 0..n {
+        let flags = *r.take(1)?.first().ok_or_else(|| corrupt("truncated"))?;
+        let kind = kind_of(flags & 0b111).ok_or_else(|| corrupt("event kind"))?;
+        let message_id = match (flags >> 5) & 0b11 {
+            ID_UUID => {
+                let b: [u8; 16] = r.take(16)?.try_into().map_err(|_| corrupt("uuid"))?;
+                uuid::Uuid::from_bytes(b).hyphenated().to_string()
+            }
+            ID_DERIVED => format!("{DERIVED_PREFIX}{}", hex::encode(r.take(16)?)),
+            ID_TEXT => r.text()?.to_string(),
+            _ => return Err(corrupt("message id form")),
+        };
+        let name = if flags & (1 << 3) != 0 {
+            Some(string(r.varint()?)?)
+        } else {
+            None
+        };
+        let user_id = if flags & (1 << 4) != 0 {
+            Some(string(r.varint()?)?)
+        } else {
+            None
+        };
+        let offset = r.varint()?;
+        let delta = if offset & 1 == 0 {
+            chrono::Duration::milliseconds(unzigzag(offset >> 1))
+        } else {
+            chrono::Duration::nanoseconds(unzigzag(offset >> 1))
+        };
+        let timestamp = base
+            .checked_add_signed(delta)
+            .ok_or_else(|| corrupt("time offset"))?;
+        let properties = if flags & (1 << 7) != 0 {
+            serde_json::from_slice(r.bytes()?).map_err(|e| corrupt(&e.to_string()))?
+        } else {
+            serde_json::Map::new()
+        };
+        events.push(StoredEvent {
+            message_id,
+            kind,
+            name,
+            user_id,
+            timestamp,
+            properties,
+        });
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ev(id: &str, kind: EventKind, ts: &str, props: serde_json::Value) -> StoredEvent {
+        StoredEvent {
+            message_id: id.into(),
+            kind,
+            name: Some("Report Built".into()),
+            user_id: Some("u1".into()),
+            timestamp: ts.parse().unwrap(),
+            properties: props.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn every_shape_of_event_round_trips_exactly() {
+        let mut anonymous = ev(
+            "Not-A-UUID",
+            EventKind::Page,
+            "2026-03-01T00:00:00.000000001Z",
+            json!({}),
+        );
+        anonymous.name = None;
+        anonymous.user_id = None;
+        let events = vec![
+            ev(
+                "0b7b5c4e-8d36-4c1e-9f5b-3b2f3a9f1c2d",
+                EventKind::Track,
+                "2026-03-01T10:00:00.123Z",
+                json!({"plan": "pro", "n": 1.5, "nested": {"a": [null, true]}}),
+            ),
+            ev(
+                "0B7B5C4E-8D36-4C1E-9F5B-3B2F3A9F1C2D",
+                EventKind::Group,
+                "2026-02-28T23:59:59Z",
+                json!({}),
+            ),
+            ev(
+                "derived-00112233445566778899aabbccddeeff",
+                EventKind::Identify,
+                "2026-03-01T10:00:00Z",
+                json!({}),
+            ),
+            anonymous,
+        ];
+        let bytes = encode(&events).unwrap();
+        assert_eq!(decode(&bytes).unwrap(), events);
+        assert_eq!(decode(&encode(&[]).unwrap()).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn payloads_of_the_first_format_still_decode() {
+        let events = vec![ev(
+            "m1",
+            EventKind::Track,
+            "2026-03-01T10:00:00Z",
+            json!({"a": 1}),
+        )];
+        let json = serde_json::to_vec(&events).unwrap();
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&json).unwrap();
+        let old = enc.finish().unwrap();
+        assert_eq!(decode(&old).unwrap(), events);
+    }
+
+    #[test]
+    fn garbage_is_corrupt_not_a_panic() {
+        for bad in [&[0xFF, 0x01, 1, 2, 3][..], &[0xFF, 0x09], &[1, 2, 3], &[]] {
+            assert!(decode(bad).is_err());
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! The account detail view: score and its explanation, what changed, usage (active and dormant
+//! users, feature adoption, sessions trend), renewal and contract, and the timeline, built from
+//! the account record and its audit entries (alerts opened and changed, outreach and workflow
+//! actions are all audited), so the view costs two reads.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use vitals_scoring::{Decline, Expansion, LifecycleStage, RenewalRisk, ScoreChange};
+
+use crate::model::{AccountRecord, AuditEntry, Band, ScoreRecord};
+
+/// Users and features idle for longer than this are dormant.
+pub const DORMANT_AFTER_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SignalView {
+    pub name: String,
+    /// Normalised 0-100; null when the signal had no data.
+    pub value: Option<f64>,
+    pub raw: Option<f64>,
+    pub weight: f64,
+    pub points: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Changes {
+    /// "score fell 18: seat adoption 41% → 22%".
+    pub sentence: String,
+    #[serde(flatten)]
+    pub change: ScoreChange,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserActivity {
+    pub user_id: String,
+    pub last_active: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeatureUse {
+    pub feature: String,
+    pub last_used: NaiveDate,
+    /// Used within the last [`DORMANT_AFTER_DAYS`] days.
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionsDay {
+    pub day: NaiveDate,
+    pub sessions: u32,
+    pub active_users: u32,
+    pub events: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Usage {
+    /// Users seen in the usage window, active within the last 30 days of it.
+    pub active_users: Vec<UserActivity>,
+    /// Users seen in the usage window (120 days) but idle for more than 30 days.
+    pub dormant_users: Vec<UserActivity>,
+    pub seats: Option<u32>,
+    /// Active users per licensed seat, as scored.
+    pub seat_adoption: Option<f64>,
+    /// Share of key features used, as scored.
+    pub feature_adoption: Option<f64>,
+    /// Features used in the window, most recently used first.
+    pub features: Vec<FeatureUse>,
+    /// Days with activity, oldest first.
+    pub sessions_trend: Vec<SessionsDay>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contract {
+    pub plan: Option<String>,
+    pub tier: Option<String>,
+    pub seats: Option<u32>,
+    pub mrr: Option<f64>,
+    pub arr: Option<f64>,
+    pub started_on: Option<NaiveDate>,
+    pub renewal_date: Option<NaiveDate>,
+    pub days_to_renewal: Option<i64>,
+    pub renewal_risk: Option<RenewalRisk>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    /// `alert`, `outreach`, `workflow` or `other`, from the action name.
+    pub kind: &'static str,
+    pub action: String,
+    pub actor: String,
+    pub summary: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// `GET /v1/accounts/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountDetail {
+    pub account_id: String,
+    pub name: Option<String>,
+    pub owner: Option<String>,
+    pub region: Option<String>,
+    pub product_line: Option<String>,
+    pub as_of: Option<NaiveDate>,
+    pub score: Option<f64>,
+    pub band: Option<Band>,
+    pub confidence: Option<f64>,
+    pub scorecard: Option<String>,
+    pub stage: Option<LifecycleStage>,
+    pub signals: Vec<SignalView>,
+    /// What changed since the previous run; null on the first run.
+    pub changes: Option<Changes>,
+    pub decline: Option<Decline>,
+    pub expansion: Option<Expansion>,
+    pub time_to_value_days: Option<i64>,
+    pub nps: Option<f64>,
+    pub usage: Usage,
+    pub contract: Contract,
+    /// Newest first.
+    pub timeline: Vec<TimelineEntry>,
+}
+
+fn timeline_kind(action: &str) -> &'static str {
+    if action.starts_with("alert") {
+        "alert"
+    } else if action.starts_with("outreach") || action.contains("email") {
+        "outreach"
+    } else if action.starts_with("workflow") || action.contains("task") {
+        "workflow"
+    } else {
+        "other"
+    }
+}
+
+pub fn timeline(entries: &[AuditEntry]) -> Vec<TimelineEntry> {
+    entries
+        .iter()
+        .map(|e| TimelineEntry {
+            at: e.at,
+            kind: timeline_kind(&e.action),
+            action: e.action.clone(),
+            actor: e.actor.clone(),
+            summary: e
+                .detail
+                .get("summary")
+                .or_else(|| e.detail.get("note"))
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            detail: e.detail.clone(),
+        })
+        .collect()
+}
+
+pub fn account_detail(
+    record: &AccountRecord,
+    audit: &[AuditEntry],
+    today: NaiveDate,
+) -> AccountDetail {
+    let p = &record.profile;
+    let scored = record.score.as_ref().map(|s| &s.score);
+    let window = &record.window;
+    let reference = window.through.unwrap_or(today);
+    let idle = |d: &NaiveDate| (reference - *d).num_days() > DORMANT_AFTER_DAYS;
+    let (mut dormant, mut active): (Vec<UserActivity>, Vec<UserActivity>) = window
+        .users_last_active
+        .iter()
+        .map(|(u, d)| UserActivity {
+            user_id: u.clone(),
+            last_active: *d,
+        })
+        .partition(|u| idle(&u.last_active));
+    active.sort_by_key(|u| std::cmp::Reverse(u.last_active));
+    dormant.sort_by_key(|u| std::cmp::Reverse(u.last_active));
+    let mut features: Vec<FeatureUse> = window
+        .features_last_used
+        .iter()
+        .map(|(f, d)| FeatureUse {
+            feature: f.clone(),
+            last_used: *d,
+            active: !idle(d),
+        })
+        .collect();
+    features.sort_by(|a, b| {
+        b.last_used
+            .cmp(&a.last_used)
+            .then_with(|| a.feature.cmp(&b.feature))
+    });
+    AccountDetail {
+        account_id: record.account_id.to_string(),
+        name: p.name.clone(),
+        owner: p.owner.clone(),
+        region: p.region.clone(),
+        product_line: p.product_line.clone(),
+        as_of: record.score.as_ref().map(|s| s.as_of),
+        score: scored.map(|s| s.health.score),
+        band: scored.map(|s| s.health.band),
+        confidence: scored.map(|s| s.health.confidence),
+        scorecard: scored.map(|s| s.health.scorecard.clone()),
+        stage: scored.map(|s| s.stage),
+        signals: scored
+            .map(|s| {
+                s.health
+                    .signals
+                    .iter()
+                    .map(|sig| SignalView {
+                        name: sig.name.clone(),
+                        value: sig.value,
+                        raw: sig.raw,
+                        weight: sig.weight,
+                        points: sig.points,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        changes: scored.and_then(|s| s.change.clone()).map(|c| Changes {
+            sentence: c.sentence(),
+            change: c,
+        }),
+        decline: scored.map(|s| s.decline),
+        expansion: scored.map(|s| s.expansion.clone()),
+        time_to_value_days: scored.and_then(|s| s.time_to_value_days),
+        nps: scored.and_then(|s| s.nps),
+        usage: Usage {
+            active_users: active,
+            dormant_users: dormant,
+            seats: p.seats,
+            seat_adoption: scored.and_then(|s| s.adoption.seats),
+            feature_adoption: scored.and_then(|s| s.adoption.features),
+            features,
+            sessions_trend: window
+                .days
+                .iter()
+                .map(|d| SessionsDay {
+                    day: d.day,
+                    sessions: d.sessions,
+                    active_users: d.active_users,
+                    events: d.events,
+                })
+                .collect(),
+        },
+        contract: Contract {
+            plan: p.plan.clone(),
+            tier: p.tier.clone(),
+            seats: p.seats,
+            mrr: p.mrr,
+            arr: p.arr,
+            started_on: p.started_on,
+            renewal_date: p.renewal_date,
+            days_to_renewal: p.renewal_date.map(|d| (d - today).num_days()),
+            renewal_risk: scored.and_then(|s| s.renewal),
+        },
+        timeline: timeline(audit),
+    }
+}
+
+/// One point of `GET /v1/accounts/{id}/history`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryPoint {
+    pub as_of: NaiveDate,
+    pub score: f64,
+    pub band: Band,
+    pub confidence: f64,
+    /// The day's change sentence, when the score moved.
+    pub change: Option<String>,
+}
+
+pub fn history_points(history: &[ScoreRecord]) -> Vec<HistoryPoint> {
+    history
+        .iter()
+        .map(|r| HistoryPoint {
+            as_of: r.as_of,
+            score: r.score.health.score,
+            band: r.score.health.band,
+            confidence: r.score.health.confidence,
+            change: r
+                .score
+                .change
+                .as_ref()
+                .filter(|c| c.delta != 0.0)
+                .map(|c| c.sentence()),
+        })
+        .collect()
+}

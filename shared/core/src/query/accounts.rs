@@ -1,0 +1,316 @@
+//! Account rows for lists (the accounts endpoint, the dashboard's at-risk and expansion lists):
+//! the filters, the sort orders, and the one-line reason an account needs attention.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use vitals_scoring::{DeclineSeverity, RiskLevel};
+
+use crate::model::{AccountRecord, Band};
+
+/// One account in a list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountRow {
+    pub account_id: String,
+    pub name: Option<String>,
+    pub owner: Option<String>,
+    pub tier: Option<String>,
+    pub region: Option<String>,
+    pub mrr: Option<f64>,
+    /// Absent until the account has been scored once.
+    pub score: Option<f64>,
+    pub band: Option<Band>,
+    pub confidence: Option<f64>,
+    /// Score change since the previous run.
+    pub change: Option<f64>,
+    pub decline: Option<DeclineSeverity>,
+    pub renewal_date: Option<NaiveDate>,
+    pub days_to_renewal: Option<i64>,
+    pub renewal_risk: Option<RiskLevel>,
+    pub expansion: bool,
+    /// Why the account is where it is, in a sentence (decline, what changed, weakest signal).
+    pub reason: String,
+    pub as_of: Option<NaiveDate>,
+}
+
+impl AccountRow {
+    pub fn from_record(record: &AccountRecord, today: NaiveDate) -> Self {
+        let p = &record.profile;
+        let s = record.score.as_ref().map(|s| &s.score);
+        AccountRow {
+            account_id: record.account_id.to_string(),
+            name: p.name.clone(),
+            owner: p.owner.clone(),
+            tier: p.tier.clone().or_else(|| p.plan.clone()),
+            region: p.region.clone(),
+            mrr: p.mrr,
+            score: s.map(|s| s.health.score),
+            band: s.map(|s| s.health.band),
+            confidence: s.map(|s| s.health.confidence),
+            change: s.and_then(|s| s.change.as_ref()).map(|c| c.delta),
+            decline: s.and_then(|s| s.decline.severity()),
+            renewal_date: p.renewal_date,
+            days_to_renewal: p.renewal_date.map(|d| (d - today).num_days()),
+            renewal_risk: s.and_then(|s| s.renewal).map(|r| r.level),
+            expansion: s.is_some_and(|s| s.expansion.candidate),
+            reason: reason(record),
+            as_of: record.score.as_ref().map(|s| s.as_of),
+        }
+    }
+}
+
+/// Why the account stands where it does: a decline first (seed 002's rule), then what changed
+/// since the previous run, then expansion reasons, then its weakest signal.
+pub fn reason(record: &AccountRecord) -> String {
+    let Some(scored) = record.score.as_ref().map(|s| &s.score) else {
+        return "not scored yet".into();
+    };
+    if let (Some(severity), Some(ratio)) = (scored.decline.severity(), scored.decline.ratio) {
+        let word = match severity {
+            DeclineSeverity::Severe => "severe",
+            DeclineSeverity::Moderate => "moderate",
+        };
+        return format!(
+            "{word} usage decline: 14-day activity at {:.0}% of its 90-day average",
+            ratio * 100.0
+        );
+    }
+    if scored.expansion.candidate {
+        let reasons: Vec<String> = scored
+            .expansion
+            .reasons
+            .iter()
+            .map(|r| r.describe())
+            .collect();
+        return format!("expansion signal: {}", reasons.join(", "));
+    }
+    if let Some(change) = scored.change.as_ref().filter(|c| c.delta.abs() >= 1.0) {
+        return change.sentence();
+    }
+    let weakest = scored
+        .health
+        .signals
+        .iter()
+        .filter_map(|s| s.value.map(|v| (s, v)))
+        .filter(|(s, _)| s.weight > 0.0)
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    match weakest {
+        Some((signal, value)) => format!("weakest signal: {} at {value:.0}/100", signal.name),
+        None => format!("score {:.0}", scored.health.score),
+    }
+}
+
+/// Which declines to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclineFilter {
+    /// Any decline (moderate or severe).
+    Any,
+    Moderate,
+    Severe,
+    /// Not declining.
+    None,
+}
+
+impl DeclineFilter {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "any" => Some(DeclineFilter::Any),
+            "moderate" => Some(DeclineFilter::Moderate),
+            "severe" => Some(DeclineFilter::Severe),
+            "none" => Some(DeclineFilter::None),
+            _ => None,
+        }
+    }
+}
+
+/// Filters of the account list; every one set must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountFilter {
+    pub band: Option<Band>,
+    /// Owner email, case-insensitive.
+    pub owner: Option<String>,
+    /// Tier (or plan when no tier), case-insensitive.
+    pub tier: Option<String>,
+    pub region: Option<String>,
+    /// Renewal date within this many days from today (lapsed renewals included).
+    pub renewal_within_days: Option<i64>,
+    pub decline: Option<DeclineFilter>,
+    pub expansion: Option<bool>,
+}
+
+impl AccountFilter {
+    pub fn matches(&self, row: &AccountRow) -> bool {
+        let same = |want: &Option<String>, have: &Option<String>| match want {
+            None => true,
+            Some(w) => have.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(w)),
+        };
+        if self.band.is_some() && row.band != self.band {
+            return false;
+        }
+        if !same(&self.owner, &row.owner)
+            || !same(&self.tier, &row.tier)
+            || !same(&self.region, &row.region)
+        {
+            return false;
+        }
+        if let Some(days) = self.renewal_within_days {
+            if row.days_to_renewal.is_none_or(|d| d > days) {
+                return false;
+            }
+        }
+        if let Some(decline) = self.decline {
+            let ok = match decline {
+                DeclineFilter::Any => row.decline.is_some(),
+                DeclineFilter::Moderate => row.decline == Some(DeclineSeverity::Moderate),
+                DeclineFilter::Severe => row.decline == Some(DeclineSeverity::Severe),
+                DeclineFilter::None => row.decline.is_none(),
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if let Some(expansion) = self.expansion {
+            if row.expansion != expansion {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Sort orders of the account list. Ties break by account id, so pages are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccountSort {
+    /// Lowest score first (worst first): the default, what a CSM looks at each morning.
+    #[default]
+    ScoreAsc,
+    ScoreDesc,
+    /// Biggest drop since the previous run first.
+    Change,
+    /// Soonest renewal first.
+    Renewal,
+    /// Highest MRR first.
+    Mrr,
+    Name,
+    AccountId,
+}
+
+impl AccountSort {
+    pub const NAMES: [&'static str; 7] = [
+        "score",
+        "-score",
+        "change",
+        "renewal",
+        "-mrr",
+        "name",
+        "account_id",
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "score" => Some(AccountSort::ScoreAsc),
+            "-score" => Some(AccountSort::ScoreDesc),
+            "change" => Some(AccountSort::Change),
+            "renewal" => Some(AccountSort::Renewal),
+            "-mrr" => Some(AccountSort::Mrr),
+            "name" => Some(AccountSort::Name),
+            "account_id" => Some(AccountSort::AccountId),
+            _ => None,
+        }
+    }
+
+    /// Sorts rows; accounts missing the sort field go last.
+    pub fn sort(self, rows: &mut [AccountRow]) {
+        use std::cmp::Ordering;
+        fn opt<T: PartialOrd>(a: Option<T>, b: Option<T>, desc: bool) -> Ordering {
+            match (a, b) {
+                (Some(a), Some(b)) => {
+                    let o = a.partial_cmp(&b).unwrap_or(Ordering::Equal);
+                    if desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                }
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            }
+        }
+        rows.sort_by(|a, b| {
+            let primary = match self {
+                AccountSort::ScoreAsc => opt(a.score, b.score, false),
+                AccountSort::ScoreDesc => opt(a.score, b.score, true),
+                AccountSort::Change => opt(a.change, b.change, false),
+                AccountSort::Renewal => opt(a.renewal_date, b.renewal_date, false),
+                AccountSort::Mrr => opt(a.mrr, b.mrr, true),
+                AccountSort::Name => opt(
+                    a.name.as_ref().map(|n| n.to_lowercase()),
+                    b.name.as_ref().map(|n| n.to_lowercase()),
+                    false,
+                ),
+                AccountSort::AccountId => Ordering::Equal,
+            };
+            primary.then_with(|| a.account_id.cmp(&b.account_id))
+        });
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, score: Option<f64>) -> AccountRow {
+        AccountRow {
+            account_id: id.into(),
+            name: None,
+            owner: Some("ana@example.com".into()),
+            tier: Some("Enterprise".into()),
+            region: None,
+            mrr: None,
+            score,
+            band: score.map(|s| {
+                if s < 40.0 {
+                    Band::AtRisk
+                } else {
+                    Band::Monitor
+                }
+            }),
+            confidence: None,
+            change: None,
+            decline: None,
+            renewal_date: None,
+            days_to_renewal: Some(20),
+            renewal_risk: None,
+            expansion: false,
+            reason: String::new(),
+            as_of: None,
+        }
+    }
+
+    #[test]
+    fn default_sort_puts_worst_first_and_unscored_last() {
+        let mut rows = vec![row("b", Some(70.0)), row("c", None), row("a", Some(20.0))];
+        AccountSort::ScoreAsc.sort(&mut rows);
+        let ids: Vec<_> = rows.iter().map(|r| r.account_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn filters_are_case_insensitive_and_all_must_hold() {
+        let r = row("a", Some(20.0));
+        let filter = AccountFilter {
+            band: Some(Band::AtRisk),
+            owner: Some("ANA@example.com".into()),
+            tier: Some("enterprise".into()),
+            renewal_within_days: Some(30),
+            ..Default::default()
+        };
+        assert!(filter.matches(&r));
+        let filter = AccountFilter {
+            renewal_within_days: Some(10),
+            ..filter
+        };
+        assert!(!filter.matches(&r));
+    }
+}

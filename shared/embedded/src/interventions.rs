@@ -1,0 +1,168 @@
+//! Workflow interventions with optimistic concurrency, like alerts: an insert loses to an
+//! existing id, an update loses unless it carries the stored version + 1. Listed newest
+//! created first, for everyone or one account.
+
+use async_trait::async_trait;
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, OptionalExtension};
+use vitals_core::model::{AccountId, Intervention, Page};
+use vitals_core::ports::{InterventionStore, StoreResult};
+
+use crate::codec::{
+    from_json, invalid_cursor, limit_plus_one, paginate, time_key, to_i64, to_json, Cursor,
+};
+use crate::error::{is_unique_violation, DbError};
+use crate::store::SqliteStore;
+
+struct Row {
+    id: String,
+    created_key: String,
+    account_id: String,
+    version: i64,
+    body: String,
+}
+
+impl Row {
+    fn of(i: &Intervention) -> Result<Self, DbError> {
+        Ok(Row {
+            id: i.id.clone(),
+            created_key: time_key(i.created_at),
+            account_id: i.account_id.as_str().to_string(),
+            version: to_i64(i.version, "intervention version")?,
+            body: to_json(i)?,
+        })
+    }
+}
+
+#[async_trait]
+impl InterventionStore for SqliteStore {
+    async fn insert_intervention(&self, intervention: &Intervention) -> StoreResult<()> {
+        let row = Row::of(intervention)?;
+        self.db
+            .write(move |tx| {
+                match tx.execute(
+                    "INSERT INTO interventions (id, created_key, account_id, version, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        row.id,
+                        row.created_key,
+                        row.account_id,
+                        row.version,
+                        row.body
+                    ],
+                ) {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_unique_violation(&e) => Err(DbError::Conflict(format!(
+                        "intervention {} already exists",
+                        row.id
+                    ))),
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn get_intervention(&self, id: &str) -> StoreResult<Option<Intervention>> {
+        let id = id.to_string();
+        let body: Option<String> = self
+            .db
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT body FROM interventions WHERE id = ?1")?
+                    .query_row(params![id], |row| row.get(0))
+                    .optional()?)
+            })
+            .await?;
+        Ok(body.as_deref().map(from_json).transpose()?)
+    }
+
+    async fn update_intervention(&self, intervention: &Intervention) -> StoreResult<()> {
+        let row = Row::of(intervention)?;
+        let Some(previous) = row.version.checked_sub(1).filter(|v| *v >= 0) else {
+            return Err(DbError::Conflict(format!(
+                "intervention {} update must carry a version of at least 1",
+                row.id
+            ))
+            .into());
+        };
+        self.db
+            .write(move |tx| {
+                let updated = tx.execute(
+                    "UPDATE interventions SET created_key = ?2, account_id = ?3, version = ?4,
+                         body = ?5
+                     WHERE id = ?1 AND version = ?6",
+                    params![
+                        row.id,
+                        row.created_key,
+                        row.account_id,
+                        row.version,
+                        row.body,
+                        previous
+                    ],
+                )?;
+                if updated == 0 {
+                    return Err(DbError::Conflict(format!(
+                        "intervention {} is missing or not at version {previous}",
+                        row.id
+                    )));
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn list_interventions(
+        &self,
+        account: Option<&AccountId>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<Intervention>> {
+        let fetch = limit_plus_one(limit)?;
+        let after = match cursor.map(Cursor::decode).transpose()? {
+            None => None,
+            Some(Cursor::Interventions { c, i }) => Some((c, i)),
+            Some(_) => return Err(invalid_cursor().into()),
+        };
+        let mut clauses: Vec<&str> = Vec::new();
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(account) = account {
+            clauses.push("account_id = ?");
+            args.push(Value::Text(account.as_str().to_string()));
+        }
+        if let Some((created_key, id)) = after {
+            clauses.push("(created_key, id) < (?, ?)");
+            args.push(Value::Text(created_key));
+            args.push(Value::Text(id));
+        }
+        args.push(Value::Integer(fetch));
+        let filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT body FROM interventions {filter} ORDER BY created_key DESC, id DESC LIMIT ?"
+        );
+        let bodies: Vec<String> = self
+            .db
+            .read(move |conn| {
+                let rows = conn
+                    .prepare_cached(&sql)?
+                    .query_map(params_from_iter(args), |row| row.get(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        let items = bodies
+            .iter()
+            .map(|b| from_json::<Intervention>(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (items, next) = paginate(items, limit, |last| Cursor::Interventions {
+            c: time_key(last.created_at),
+            i: last.id.clone(),
+        })?;
+        Ok(Page { items, next })
+    }
+}

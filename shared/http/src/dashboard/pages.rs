@@ -1,0 +1,418 @@
+//! The two dashboard pages. Portfolio: KPI cards, score distribution, score trend, at-risk list
+//! with reasons, expansion list, revenue at risk and alerts needing action. Account: score
+//! history, signal breakdown and what changed, active vs dormant users, feature adoption,
+//! sessions, contract and timeline.
+//!
+//! Reads: the portfolio page reads the summaries (1), the open alerts (1) and the account
+//! records for its lists (64 segment streams); the account page reads the account record, then
+//! its history and audit entries at once (3).
+
+use vitals_core::model::{AccountId, AlertQuery, AlertStatus, Band};
+use vitals_core::query::account::{account_detail, history_points};
+use vitals_core::query::accounts::{AccountRow, AccountSort};
+use vitals_core::query::portfolio::{kpis_from_accounts, Kpi};
+
+use super::html::{escape, money, url_segment};
+use super::svg::{self, Bar};
+use crate::authn::Principal;
+use crate::query::{alerts, portfolio as portfolio_query, reads};
+use crate::{ApiError, AppState};
+
+/// Rows in each list of the portfolio page.
+const LIST_ROWS: usize = 15;
+
+fn band_cell(band: Option<Band>) -> String {
+    match band {
+        Some(b) => format!(r#"<span class="band-{0}">{0}</span>"#, b.as_str()),
+        None => r#"<span class="null">not scored</span>"#.into(),
+    }
+}
+
+fn opt_num(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(
+        || r#"<span class="null">–</span>"#.to_string(),
+        |v| format!("{v:.decimals$}"),
+    )
+}
+
+fn account_link(row: &AccountRow) -> String {
+    format!(
+        r#"<a href="/dashboard/accounts/{}">{}</a>"#,
+        url_segment(&row.account_id),
+        escape(row.name.as_deref().unwrap_or(&row.account_id))
+    )
+}
+
+fn kpi_row(name: &str, kpi: &Kpi) -> String {
+    let value = match kpi.value {
+        Some(v) if kpi.unit == "ratio" => format!("{:.0}%", v * 100.0),
+        Some(v) => format!("{v:.1} {}", kpi.unit),
+        None => r#"<span class="null">null</span>"#.into(),
+    };
+    let note = match (&kpi.reason, kpi.source, kpi.n) {
+        (Some(reason), _, _) => escape(reason),
+        (None, Some(source), Some(n)) => format!("from {source}, {n} accounts"),
+        (None, Some(source), None) => format!("from {source}"),
+        _ => String::new(),
+    };
+    format!(
+        r#"<tr><td>{}</td><td>{value}</td><td class="muted">{note}</td></tr>"#,
+        escape(name)
+    )
+}
+
+pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiError> {
+    let view = portfolio_query::load(state, 90).await?;
+    let records = reads::all_accounts(state.storage.as_ref()).await?;
+    let today = state.clock.now().date_naive();
+    let mut kpis = view.kpis.clone();
+    kpis_from_accounts(&mut kpis, &records);
+
+    let mut s = String::new();
+    put!(
+        s,
+        "<h1>Portfolio{}</h1>",
+        view.as_of
+            .map_or(" (not scored yet)".to_string(), |d| format!(" as of {d}"))
+    );
+    let band = |b: &str| view.bands.get(b).copied().unwrap_or(0);
+    let share = view
+        .revenue
+        .at_risk_share
+        .map_or(String::new(), |s| format!(" ({:.0}% of MRR)", s * 100.0));
+    put!(
+        s,
+        r#"<div class="kpis" id="kpis"><div class="kpi"><b>{}</b><span>accounts</span></div><div class="kpi"><b>{:.1}</b><span>mean score</span></div><div class="kpi"><b class="band-at_risk">{}</b><span>at risk</span></div><div class="kpi"><b class="band-monitor">{}</b><span>monitor</span></div><div class="kpi"><b class="band-healthy">{}</b><span>healthy</span></div><div class="kpi" id="revenue-at-risk"><b>{}</b><span>MRR at risk{share}</span></div><div class="kpi"><b>{}</b><span>expansion candidates</span></div></div><br>"#,
+        view.accounts,
+        view.mean_score,
+        band("at_risk"),
+        band("monitor"),
+        band("healthy"),
+        money(view.revenue.mrr_at_risk),
+        view.expansion.candidates
+    );
+
+    let bars: Vec<Bar<'_>> = view
+        .distribution
+        .iter()
+        .map(|b| Bar {
+            label: format!("{}", b.from),
+            value: b.accounts as f64,
+            color: svg::score_color(f64::from(b.from) + 5.0),
+        })
+        .collect();
+    let trend: Vec<(String, f64)> = view
+        .trend
+        .iter()
+        .map(|t| {
+            (
+                t.as_of.map_or_else(String::new, |d| d.to_string()),
+                t.mean_score,
+            )
+        })
+        .collect();
+    put!(
+        s,
+        r#"<div class="grid"><div class="card" id="distribution"><h2>Score distribution</h2>{}</div><div class="card" id="trend"><h2>Mean score, last 90 days</h2>{}</div></div>"#,
+        svg::bar_chart("Accounts per score bucket", &bars, 520, 200),
+        svg::line_chart(
+            "Mean score over time",
+            &trend,
+            100.0,
+            &[(40.0, svg::RED), (80.0, svg::GREEN)],
+            520,
+            200
+        )
+    );
+
+    if who.reads_accounts() {
+        let mut rows: Vec<AccountRow> = records
+            .iter()
+            .filter(|r| who.sees(&r.profile) && r.account_id.as_str() != AccountId::UNATTRIBUTED)
+            .map(|r| AccountRow::from_record(r, today))
+            .collect();
+        AccountSort::ScoreAsc.sort(&mut rows);
+        put!(
+            s,
+            r#"<div class="card" id="at-risk"><h2>At risk</h2><table><tr><th>Account</th><th>Score</th><th>Change</th><th>Why</th><th>Owner</th><th>MRR</th></tr>"#
+        );
+        let at_risk: Vec<&AccountRow> = rows
+            .iter()
+            .filter(|r| r.band == Some(Band::AtRisk))
+            .take(LIST_ROWS)
+            .collect();
+        for row in &at_risk {
+            put!(
+                s,
+                r#"<tr class="at-risk-row"><td>{}</td><td class="band-at_risk">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+                account_link(row),
+                opt_num(row.score, 0),
+                opt_num(row.change, 0),
+                escape(&row.reason),
+                escape(row.owner.as_deref().unwrap_or("")),
+                row.mrr.map_or(String::new(), money)
+            );
+        }
+        if at_risk.is_empty() {
+            s.push_str(r#"<tr><td colspan="6" class="muted">No account at risk.</td></tr>"#);
+        }
+        s.push_str("</table></div>");
+
+        let mut expansion: Vec<&AccountRow> = rows.iter().filter(|r| r.expansion).collect();
+        expansion.sort_by(|a, b| b.score.unwrap_or(0.0).total_cmp(&a.score.unwrap_or(0.0)));
+        put!(
+            s,
+            r#"<div class="card" id="expansion"><h2>Expansion pipeline</h2><table><tr><th>Account</th><th>Score</th><th>Signals</th><th>Owner</th><th>MRR</th></tr>"#
+        );
+        for row in expansion.iter().take(LIST_ROWS) {
+            put!(
+                s,
+                r#"<tr><td>{}</td><td class="band-healthy">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+                account_link(row),
+                opt_num(row.score, 0),
+                escape(&row.reason),
+                escape(row.owner.as_deref().unwrap_or("")),
+                row.mrr.map_or(String::new(), money)
+            );
+        }
+        if expansion.is_empty() {
+            s.push_str(r#"<tr><td colspan="5" class="muted">No expansion candidate.</td></tr>"#);
+        }
+        s.push_str("</table></div>");
+
+        let filter = alerts::AlertFilter {
+            query: AlertQuery {
+                status: Some(AlertStatus::Open),
+                account_id: None,
+            },
+            ..Default::default()
+        };
+        let open = alerts::load_alerts(state, who, &filter, None, 20).await?;
+        let now = state.clock.now();
+        put!(
+            s,
+            r#"<div class="card" id="alerts"><h2>Alerts needing action</h2><table><tr><th>Opened</th><th>Account</th><th>Severity</th><th>Alert</th><th>Owner</th></tr>"#
+        );
+        let mut shown = 0;
+        for alert in open
+            .items
+            .iter()
+            .filter(|a| a.snoozed_until.is_none_or(|u| u <= now))
+        {
+            shown += 1;
+            let note = alert
+                .transitions
+                .first()
+                .and_then(|t| t.note.clone())
+                .unwrap_or_else(|| format!("{} ({})", alert.kind, alert.cause));
+            put!(
+                s,
+                r#"<tr><td>{}</td><td><a href="/dashboard/accounts/{}">{}</a></td><td>{:?}</td><td>{}</td><td>{}</td></tr>"#,
+                alert.opened_at.format("%Y-%m-%d"),
+                url_segment(alert.account_id.as_str()),
+                escape(alert.account_id.as_str()),
+                alert.severity,
+                escape(&note),
+                escape(alert.owner.as_deref().unwrap_or(""))
+            );
+        }
+        if shown == 0 {
+            s.push_str(r#"<tr><td colspan="5" class="muted">Nothing open.</td></tr>"#);
+        }
+        s.push_str("</table></div>");
+    } else {
+        s.push_str(
+            r#"<div class="card muted">Your role (read-only) shows portfolio metrics only.</div>"#,
+        );
+    }
+
+    s.push_str(r#"<div class="card" id="kpi-table"><h2>KPIs</h2><table><tr><th>KPI</th><th>Value</th><th>Note</th></tr>"#);
+    for (name, kpi) in [
+        ("Seat adoption", &kpis.seat_adoption),
+        ("Feature adoption", &kpis.feature_adoption),
+        ("Time to value", &kpis.time_to_value_days),
+        ("High renewal risk", &kpis.renewal_risk_high),
+        ("Medium renewal risk", &kpis.renewal_risk_medium),
+        ("Net revenue retention", &kpis.net_revenue_retention),
+        ("Gross revenue retention", &kpis.gross_revenue_retention),
+        ("Time to intervention", &kpis.time_to_intervention_days),
+        (
+            "Intervention effectiveness",
+            &kpis.intervention_effectiveness,
+        ),
+        ("Churn prediction accuracy", &kpis.churn_prediction_accuracy),
+    ] {
+        s.push_str(&kpi_row(name, kpi));
+    }
+    s.push_str("</table></div>");
+    Ok(s)
+}
+
+pub async fn account(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+) -> Result<(String, String), ApiError> {
+    let storage = state.storage.as_ref();
+    let record = reads::visible_account(storage, who, id).await?;
+    let today = state.clock.now().date_naive();
+    let from = today - chrono::Days::new(180);
+    let (history, audit) = futures::join!(
+        storage.history(&record.account_id, from, today),
+        storage.list_audit(Some(&record.account_id), None, 50)
+    );
+    let history = history_points(&history?);
+    let d = account_detail(&record, &audit?.items, today);
+    let title = d.name.clone().unwrap_or_else(|| d.account_id.clone());
+
+    let mut s = String::new();
+    put!(
+        s,
+        r#"<h1>{} <span class="muted">{}</span></h1>"#,
+        escape(&title),
+        escape(&d.account_id)
+    );
+    put!(
+        s,
+        r#"<div class="kpis"><div class="kpi"><b>{}</b><span>score{}</span></div><div class="kpi"><b>{}</b><span>band</span></div><div class="kpi"><b>{}</b><span>confidence</span></div><div class="kpi"><b>{}</b><span>owner</span></div><div class="kpi"><b>{}</b><span>MRR</span></div><div class="kpi"><b>{}</b><span>renewal{}</span></div></div><br>"#,
+        opt_num(d.score, 0),
+        d.as_of.map_or(String::new(), |a| format!(" as of {a}")),
+        band_cell(d.band),
+        d.confidence
+            .map_or("–".into(), |c| format!("{:.0}%", c * 100.0)),
+        escape(d.owner.as_deref().unwrap_or("–")),
+        d.contract.mrr.map_or("–".into(), money),
+        d.contract
+            .renewal_date
+            .map_or("–".into(), |r| r.to_string()),
+        d.contract
+            .days_to_renewal
+            .map_or(String::new(), |n| format!(" in {n} days"))
+    );
+
+    let points: Vec<(String, f64)> = history
+        .iter()
+        .map(|p| (p.as_of.to_string(), p.score))
+        .collect();
+    let changed = d.changes.as_ref().map_or_else(
+        || r#"<p class="muted">No previous run to compare with.</p>"#.to_string(),
+        |c| {
+            format!(
+                r#"<p id="what-changed"><b>What changed:</b> {}</p>"#,
+                escape(&c.sentence)
+            )
+        },
+    );
+    put!(
+        s,
+        r#"<div class="grid"><div class="card" id="history"><h2>Score history</h2>{}</div><div class="card" id="signals"><h2>Signals</h2>{changed}{}</div></div>"#,
+        svg::line_chart(
+            "Score history",
+            &points,
+            100.0,
+            &[(40.0, svg::RED), (80.0, svg::GREEN)],
+            520,
+            200
+        ),
+        svg::hbars(
+            "Points per signal",
+            &d.signals
+                .iter()
+                .map(|sig| (
+                    sig.name.clone(),
+                    sig.value.unwrap_or(0.0),
+                    match sig.value {
+                        Some(v) => format!(
+                            "{v:.0}/100 × {:.0}% = {:.1} pts",
+                            sig.weight * 100.0,
+                            sig.points
+                        ),
+                        None => "no data".to_string(),
+                    },
+                    sig.value.map_or(svg::GREY, svg::score_color),
+                ))
+                .collect::<Vec<_>>(),
+            100.0,
+            520
+        )
+    );
+
+    let u = &d.usage;
+    let sessions: Vec<Bar<'_>> = u
+        .sessions_trend
+        .iter()
+        .rev()
+        .take(30)
+        .rev()
+        .map(|day| Bar {
+            label: day.day.format("%d").to_string(),
+            value: f64::from(day.sessions),
+            color: svg::BLUE,
+        })
+        .collect();
+    put!(
+        s,
+        r#"<div class="grid"><div class="card" id="users"><h2>Users: active vs dormant</h2>{}<p class="muted">Active: used the product in the last 30 days; dormant: seen in the last 120 days but not the last 30.{}</p></div><div class="card" id="sessions"><h2>Sessions, last 30 active days</h2>{}</div></div>"#,
+        svg::hbars(
+            "Active and dormant users",
+            &[
+                (
+                    "active".to_string(),
+                    u.active_users.len() as f64,
+                    format!("{} users", u.active_users.len()),
+                    svg::GREEN
+                ),
+                (
+                    "dormant".to_string(),
+                    u.dormant_users.len() as f64,
+                    format!("{} users", u.dormant_users.len()),
+                    svg::GREY
+                ),
+            ],
+            (u.active_users.len() + u.dormant_users.len()).max(u.seats.unwrap_or(0) as usize)
+                as f64,
+            520
+        ),
+        u.seats
+            .map_or(String::new(), |seats| format!(" {seats} seats licensed.")),
+        svg::bar_chart("Sessions per day", &sessions, 520, 160)
+    );
+
+    put!(
+        s,
+        r#"<div class="grid"><div class="card" id="features"><h2>Feature adoption{}</h2><table><tr><th>Feature</th><th>Last used</th><th>Status</th></tr>"#,
+        u.feature_adoption.map_or(String::new(), |f| format!(
+            " ({:.0}% of key features)",
+            f * 100.0
+        ))
+    );
+    for f in &u.features {
+        put!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&f.feature),
+            f.last_used,
+            if f.active { "active" } else { "dormant" }
+        );
+    }
+    if u.features.is_empty() {
+        s.push_str(r#"<tr><td colspan="3" class="muted">No feature usage recorded.</td></tr>"#);
+    }
+    s.push_str("</table></div>");
+    s.push_str(r#"<div class="card" id="timeline"><h2>Timeline</h2><table><tr><th>When</th><th>What</th><th>By</th><th>Detail</th></tr>"#);
+    for t in &d.timeline {
+        put!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            t.at.format("%Y-%m-%d %H:%M"),
+            escape(&t.action),
+            escape(&t.actor),
+            escape(t.summary.as_deref().unwrap_or(""))
+        );
+    }
+    if d.timeline.is_empty() {
+        s.push_str(r#"<tr><td colspan="4" class="muted">No alerts, outreach or workflow actions yet.</td></tr>"#);
+    }
+    s.push_str("</table></div></div>");
+    Ok((title, s))
+}

@@ -1,0 +1,119 @@
+//! PostHog capture handlers (`/capture/`, `/batch/`, `/e/`, `/i/v0/e/`): read the body the ways
+//! PostHog's libraries send it (JSON, gzip by header or `?compression=gzip-js`, or a form field
+//! `data` holding base64 JSON), translate through the core's PostHog parser, and ingest.
+
+use std::borrow::Cow;
+
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::Engine;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::json;
+use vitals_core::ingest::posthog::{parse_capture, PostHogOptions};
+
+use crate::body::{body_text, checked_text, gunzip_limited, request_error};
+use crate::error::ApiError;
+use crate::ingest::{authenticate, parse_context, raw_body, respond, run, Reply};
+use crate::AppState;
+
+pub(crate) fn routes() -> Router<AppState> {
+    let mut router = Router::new();
+    for path in [
+        "/capture",
+        "/capture/",
+        "/batch",
+        "/batch/",
+        "/e",
+        "/e/",
+        "/i/v0/e",
+        "/i/v0/e/",
+    ] {
+        router = router.route(path, post(capture));
+    }
+    router
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CaptureQuery {
+    #[serde(default)]
+    compression: Option<String>,
+}
+
+async fn capture(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<CaptureQuery>, axum::extract::rejection::QueryRejection>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let raw = raw_body(raw)?;
+    let compression = query
+        .ok()
+        .and_then(|Query(q)| q.compression)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let is_form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let text: Cow<'_, str> = if is_form {
+        form_data(&raw)?
+    } else if matches!(compression.as_str(), "gzip-js" | "gzip") && raw.starts_with(&[0x1f, 0x8b]) {
+        checked_text(Cow::Owned(gunzip_limited(&raw)?))?
+    } else {
+        body_text(&headers, &raw)?
+    };
+    let cx = parse_context(&state);
+    let parsed = parse_capture(&text, &cx, &PostHogOptions::default()).map_err(request_error)?;
+    authenticate(&state, &headers, parsed.write_key.as_deref())?;
+    let outcome = run(&state, parsed, &cx).await?;
+    let (status, Json(mut body)) = respond(outcome, true)?;
+    if status == StatusCode::OK {
+        body["status"] = json!(1);
+    }
+    Ok((status, Json(body)))
+}
+
+/// The `data` field of a form body: base64 (PostHog's legacy encoding) or plain JSON.
+fn form_data(raw: &[u8]) -> Result<Cow<'static, str>, ApiError> {
+    let form = std::str::from_utf8(raw)
+        .map_err(|_| ApiError::BadRequest("form body is not valid UTF-8".into()))?;
+    let data = form
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("data="))
+        .ok_or_else(|| ApiError::BadRequest("form body: field \"data\" is required".into()))?;
+    let decoded = percent_decode(data)?;
+    let trimmed = decoded.trim();
+    let bytes = if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        decoded.into_bytes()
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(trimmed)
+            .map_err(|_| ApiError::BadRequest("form field \"data\" is not base64 JSON".into()))?
+    };
+    checked_text(Cow::Owned(bytes)).map(|t| Cow::Owned(t.into_owned()))
+}
+
+fn percent_decode(s: &str) -> Result<String, ApiError> {
+    let bad = || ApiError::BadRequest("form field \"data\" is not URL-encoded".into());
+    let mut out = Vec::with_capacity(s.len());
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
+                let text = std::str::from_utf8(hex).map_err(|_| bad())?;
+                out.push(u8::from_str_radix(text, 16).map_err(|_| bad())?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| bad())
+}

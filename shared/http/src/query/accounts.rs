@@ -1,0 +1,215 @@
+//! `GET /v1/accounts` (filters, sort, cursor paging), `GET /v1/accounts/{id}` and
+//! `GET /v1/accounts/{id}/history`, scoped to the caller's own accounts unless admin.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Serialize;
+use vitals_core::model::{AccountId, Band};
+use vitals_core::query::account::{account_detail, history_points, AccountDetail, HistoryPoint};
+use vitals_core::query::accounts::{AccountFilter, AccountRow, AccountSort, DeclineFilter};
+
+use super::{page_limit, parse_param, reads, Caller};
+use crate::authn::Principal;
+use crate::{ApiError, AppState};
+
+/// Timeline entries shown on the account view.
+pub const TIMELINE_LIMIT: usize = 50;
+
+#[derive(Debug, Serialize)]
+pub struct AccountList {
+    pub items: Vec<AccountRow>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+    /// Accounts matching the filters (all pages).
+    pub total: usize,
+}
+
+fn parse_band(v: &str) -> Option<Band> {
+    match v {
+        "at_risk" => Some(Band::AtRisk),
+        "monitor" => Some(Band::Monitor),
+        "healthy" => Some(Band::Healthy),
+        _ => None,
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// The filters and sort of a list request.
+pub(crate) fn list_request(
+    params: &HashMap<String, String>,
+) -> Result<(AccountFilter, AccountSort), ApiError> {
+    let get = |k: &str| params.get(k).map(String::as_str);
+    let text = |k: &str| get(k).filter(|v| !v.is_empty()).map(str::to_string);
+    let filter = AccountFilter {
+        band: parse_param(
+            "band",
+            get("band"),
+            parse_band,
+            "at_risk, monitor or healthy",
+        )?,
+        owner: text("owner"),
+        tier: text("tier"),
+        region: text("region"),
+        renewal_within_days: parse_param(
+            "renewal_within_days",
+            get("renewal_within_days"),
+            |v| v.parse::<i64>().ok().filter(|d| (0..=3650).contains(d)),
+            "an integer from 0 to 3650",
+        )?,
+        decline: parse_param(
+            "decline",
+            get("decline"),
+            DeclineFilter::parse,
+            "any, moderate, severe or none",
+        )?,
+        expansion: parse_param("expansion", get("expansion"), parse_bool, "true or false")?,
+    };
+    let sort = parse_param(
+        "sort",
+        get("sort"),
+        AccountSort::parse,
+        &AccountSort::NAMES.join(", "),
+    )?
+    .unwrap_or_default();
+    Ok((filter, sort))
+}
+
+/// The caller's accounts matching the filter, sorted.
+pub(crate) async fn visible_rows(
+    state: &AppState,
+    who: &Principal,
+    filter: &AccountFilter,
+    sort: AccountSort,
+) -> Result<Vec<AccountRow>, ApiError> {
+    let today = state.clock.now().date_naive();
+    let records = reads::all_accounts(state.storage.as_ref()).await?;
+    let mut rows: Vec<AccountRow> = records
+        .iter()
+        .filter(|r| who.sees(&r.profile) && r.account_id.as_str() != AccountId::UNATTRIBUTED)
+        .map(|r| AccountRow::from_record(r, today))
+        .filter(|r| filter.matches(r))
+        .collect();
+    sort.sort(&mut rows);
+    Ok(rows)
+}
+
+fn decode_cursor(cursor: Option<&str>) -> Result<usize, ApiError> {
+    let Some(cursor) = cursor.filter(|c| !c.is_empty()) else {
+        return Ok(0);
+    };
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("o:")?.parse().ok())
+        .ok_or_else(|| ApiError::BadRequest("cursor: not a cursor this API returned".into()))
+}
+
+fn encode_cursor(offset: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+}
+
+pub async fn list_accounts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<AccountList>, ApiError> {
+    let who = caller.require_accounts()?;
+    let (filter, sort) = list_request(&params)?;
+    let limit = page_limit(params.get("limit").map(String::as_str), 50, 500)?;
+    let offset = decode_cursor(params.get("cursor").map(String::as_str))?;
+    let rows = visible_rows(&state, who, &filter, sort).await?;
+    let total = rows.len();
+    let end = offset.saturating_add(limit).min(total);
+    let items = rows.into_iter().skip(offset).take(limit).collect();
+    Ok(Json(AccountList {
+        items,
+        next_cursor: (end < total).then(|| encode_cursor(end)),
+        total,
+    }))
+}
+
+/// The account view: the record and its timeline, read at once (2 requests).
+pub(crate) async fn load_detail(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+) -> Result<AccountDetail, ApiError> {
+    let account_id = AccountId::new(id).map_err(|_| ApiError::NotFound)?;
+    let storage = state.storage.as_ref();
+    let (record, audit) = futures::join!(
+        reads::visible_account(storage, who, id),
+        storage.list_audit(Some(&account_id), None, TIMELINE_LIMIT)
+    );
+    let record = record?;
+    let audit = audit?;
+    Ok(account_detail(
+        &record,
+        &audit.items,
+        state.clock.now().date_naive(),
+    ))
+}
+
+pub async fn get_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AccountDetail>, ApiError> {
+    Ok(Json(load_detail(&state, &caller.0, &id).await?))
+}
+
+#[derive(Debug, Serialize)]
+pub struct History {
+    pub account_id: String,
+    /// Oldest first.
+    pub points: Vec<HistoryPoint>,
+}
+
+/// The account's score history over the last `days` days (2 requests, read at once).
+pub(crate) async fn load_history(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    days: u32,
+) -> Result<History, ApiError> {
+    let account_id = AccountId::new(id).map_err(|_| ApiError::NotFound)?;
+    let storage = state.storage.as_ref();
+    let to = state.clock.now().date_naive();
+    let from = to - chrono::Days::new(u64::from(days));
+    let (record, history) = futures::join!(
+        reads::visible_account(storage, who, id),
+        storage.history(&account_id, from, to)
+    );
+    record?;
+    Ok(History {
+        account_id: account_id.to_string(),
+        points: history_points(&history?),
+    })
+}
+
+pub async fn get_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<History>, ApiError> {
+    let days = parse_param(
+        "days",
+        params.get("days").map(String::as_str),
+        |v| v.parse::<u32>().ok().filter(|d| (1..=730).contains(d)),
+        "an integer from 1 to 730",
+    )?
+    .unwrap_or(90);
+    Ok(Json(load_history(&state, &caller.0, &id, days).await?))
+}

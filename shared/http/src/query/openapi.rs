@@ -1,0 +1,495 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 document of the query API, written by hand next to the
+//! handlers it describes. `tests/tests/query_roles.rs` checks every documented path answers,
+//! and `scripts/steps/query-schemathesis.sh` checks responses against it on a running server.
+
+use axum::Json;
+use serde_json::{json, Value};
+
+/// `{"type": [t, "null"]}`.
+fn nullable(t: &str) -> Value {
+    json!({"type": [t, "null"]})
+}
+
+fn date_or_null() -> Value {
+    json!({"type": ["string", "null"], "format": "date"})
+}
+
+fn time_or_null() -> Value {
+    json!({"type": ["string", "null"], "format": "date-time"})
+}
+
+fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn json_response(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+fn error(description: &str) -> Value {
+    json_response(description, reference("Error"))
+}
+
+/// The error responses every authenticated operation may give, plus its success.
+fn responses(ok: Value, extra: &[(&str, &str)]) -> Value {
+    let mut r = json!({
+        "200": ok,
+        "400": error("A parameter or the body is invalid; the message names it."),
+        "401": error("No valid bearer token."),
+        "403": error("The caller's role may not do this."),
+        "503": error("Storage is briefly unavailable; retry."),
+    });
+    for (code, description) in extra {
+        r[*code] = error(description);
+    }
+    r
+}
+
+fn query_param(name: &str, description: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+}
+
+fn id_param(description: &str) -> Value {
+    json!({"name": "id", "in": "path", "required": true, "description": description, "schema": {"type": "string", "minLength": 1}})
+}
+
+fn limit_param(max: u32) -> Value {
+    query_param(
+        "limit",
+        "Page size.",
+        json!({"type": "integer", "minimum": 1, "maximum": max}),
+    )
+}
+
+fn cursor_param() -> Value {
+    query_param(
+        "cursor",
+        "`next_cursor` of the previous page.",
+        json!({"type": "string"}),
+    )
+}
+
+fn kpi() -> Value {
+    json!({
+        "type": "object",
+        "required": ["value", "unit", "source", "n", "reason"],
+        "properties": {
+            "value": nullable("number"),
+            "unit": {"type": "string"},
+            "source": {"type": ["string", "null"], "enum": ["summary", "accounts", null]},
+            "n": nullable("integer"),
+            "reason": nullable("string"),
+        }
+    })
+}
+
+fn schemas() -> Value {
+    let band = json!({"type": "string", "enum": ["at_risk", "monitor", "healthy"]});
+    let counts =
+        json!({"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}});
+    let kpi_names = [
+        "seat_adoption",
+        "feature_adoption",
+        "time_to_value_days",
+        "renewal_risk_high",
+        "renewal_risk_medium",
+        "net_revenue_retention",
+        "gross_revenue_retention",
+        "time_to_intervention_days",
+        "intervention_effectiveness",
+        "churn_prediction_accuracy",
+    ];
+    let kpis: serde_json::Map<String, Value> =
+        kpi_names.iter().map(|n| (n.to_string(), kpi())).collect();
+    json!({
+        "Error": {
+            "type": "object",
+            "required": ["success", "error"],
+            "properties": {
+                "success": {"const": false},
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "issues": {"type": "array", "items": {
+                            "type": "object", "required": ["key", "problem"],
+                            "properties": {"key": {"type": "string"}, "problem": {"type": "string"}}
+                        }}
+                    }
+                }
+            }
+        },
+        "Portfolio": {
+            "type": "object",
+            "required": ["as_of", "computed_at", "accounts", "mean_score", "bands", "distribution", "declining", "revenue", "expansion", "kpis", "trend"],
+            "properties": {
+                "as_of": date_or_null(),
+                "computed_at": time_or_null(),
+                "accounts": {"type": "integer", "minimum": 0},
+                "mean_score": {"type": "number"},
+                "bands": counts,
+                "distribution": {"type": "array", "items": {
+                    "type": "object", "required": ["from", "to", "accounts"],
+                    "properties": {"from": {"type": "integer"}, "to": {"type": "integer"}, "accounts": {"type": "integer", "minimum": 0}}
+                }},
+                "declining": counts,
+                "revenue": {
+                    "type": "object", "required": ["mrr_at_risk", "mrr_total", "at_risk_share"],
+                    "properties": {"mrr_at_risk": {"type": "number"}, "mrr_total": nullable("number"), "at_risk_share": nullable("number")}
+                },
+                "expansion": {"type": "object", "required": ["candidates"], "properties": {"candidates": {"type": "integer", "minimum": 0}}},
+                "kpis": {"type": "object", "required": kpi_names, "properties": kpis},
+                "trend": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["as_of", "accounts", "mean_score", "bands", "mrr_at_risk", "expansion_candidates"],
+                    "properties": {
+                        "as_of": date_or_null(),
+                        "accounts": {"type": "integer"},
+                        "mean_score": {"type": "number"},
+                        "bands": counts,
+                        "mrr_at_risk": {"type": "number"},
+                        "expansion_candidates": {"type": "integer"}
+                    }
+                }}
+            }
+        },
+        "AccountRow": {
+            "type": "object",
+            "required": ["account_id", "name", "owner", "score", "band", "reason", "expansion"],
+            "properties": {
+                "account_id": {"type": "string"},
+                "name": nullable("string"),
+                "owner": nullable("string"),
+                "tier": nullable("string"),
+                "region": nullable("string"),
+                "mrr": nullable("number"),
+                "score": nullable("number"),
+                "band": {"oneOf": [band, {"type": "null"}]},
+                "confidence": nullable("number"),
+                "change": nullable("number"),
+                "decline": {"type": ["string", "null"], "enum": ["moderate", "severe", null]},
+                "renewal_date": date_or_null(),
+                "days_to_renewal": nullable("integer"),
+                "renewal_risk": {"type": ["string", "null"], "enum": ["low", "medium", "high", null]},
+                "expansion": {"type": "boolean"},
+                "reason": {"type": "string"},
+                "as_of": date_or_null()
+            }
+        },
+        "AccountList": {
+            "type": "object",
+            "required": ["items", "next_cursor", "total"],
+            "properties": {
+                "items": {"type": "array", "items": reference("AccountRow")},
+                "next_cursor": nullable("string"),
+                "total": {"type": "integer", "minimum": 0}
+            }
+        },
+        "Signal": {
+            "type": "object",
+            "required": ["name", "value", "weight", "points"],
+            "properties": {
+                "name": {"type": "string"},
+                "value": nullable("number"),
+                "raw": nullable("number"),
+                "weight": {"type": "number"},
+                "points": {"type": "number"}
+            }
+        },
+        "AccountDetail": {
+            "type": "object",
+            "required": ["account_id", "name", "score", "band", "confidence", "signals", "changes", "usage", "contract", "timeline"],
+            "properties": {
+                "account_id": {"type": "string"},
+                "name": nullable("string"),
+                "owner": nullable("string"),
+                "as_of": date_or_null(),
+                "score": nullable("number"),
+                "band": {"oneOf": [band, {"type": "null"}]},
+                "confidence": nullable("number"),
+                "scorecard": nullable("string"),
+                "signals": {"type": "array", "items": reference("Signal")},
+                "changes": {"oneOf": [{"type": "null"}, {
+                    "type": "object", "required": ["sentence", "from", "to", "delta", "movers"],
+                    "properties": {
+                        "sentence": {"type": "string"},
+                        "from": {"type": "number"}, "to": {"type": "number"}, "delta": {"type": "number"},
+                        "movers": {"type": "array", "items": {"type": "object"}}
+                    }
+                }]},
+                "decline": {"type": ["object", "null"]},
+                "expansion": {"type": ["object", "null"]},
+                "usage": {
+                    "type": "object",
+                    "required": ["active_users", "dormant_users", "features", "sessions_trend"],
+                    "properties": {
+                        "active_users": {"type": "array", "items": {"type": "object", "required": ["user_id", "last_active"]}},
+                        "dormant_users": {"type": "array", "items": {"type": "object", "required": ["user_id", "last_active"]}},
+                        "seats": nullable("integer"),
+                        "seat_adoption": nullable("number"),
+                        "feature_adoption": nullable("number"),
+                        "features": {"type": "array", "items": {"type": "object", "required": ["feature", "last_used", "active"]}},
+                        "sessions_trend": {"type": "array", "items": {"type": "object", "required": ["day", "sessions", "active_users"]}}
+                    }
+                },
+                "contract": {
+                    "type": "object",
+                    "required": ["renewal_date", "days_to_renewal", "mrr"],
+                    "properties": {
+                        "renewal_date": date_or_null(),
+                        "days_to_renewal": nullable("integer"),
+                        "mrr": nullable("number"),
+                        "arr": nullable("number"),
+                        "seats": nullable("integer"),
+                        "renewal_risk": {"type": ["object", "null"]}
+                    }
+                },
+                "timeline": {"type": "array", "items": {
+                    "type": "object", "required": ["at", "kind", "action", "actor"],
+                    "properties": {
+                        "at": {"type": "string", "format": "date-time"},
+                        "kind": {"type": "string", "enum": ["alert", "outreach", "workflow", "other"]},
+                        "action": {"type": "string"},
+                        "actor": {"type": "string"},
+                        "summary": nullable("string")
+                    }
+                }}
+            }
+        },
+        "History": {
+            "type": "object",
+            "required": ["account_id", "points"],
+            "properties": {
+                "account_id": {"type": "string"},
+                "points": {"type": "array", "items": {
+                    "type": "object", "required": ["as_of", "score", "band", "confidence", "change"],
+                    "properties": {
+                        "as_of": {"type": "string", "format": "date"},
+                        "score": {"type": "number"},
+                        "band": band,
+                        "confidence": {"type": "number"},
+                        "change": nullable("string")
+                    }
+                }}
+            }
+        },
+        "Alert": {
+            "type": "object",
+            "required": ["id", "account_id", "kind", "cause", "severity", "status", "owner", "opened_at", "updated_at", "transitions", "version"],
+            "properties": {
+                "id": {"type": "string"},
+                "account_id": {"type": "string"},
+                "dedupe_key": {"type": "string"},
+                "kind": {"type": "string"},
+                "cause": {"type": "string"},
+                "severity": {"type": "string", "enum": ["warning", "critical"]},
+                "status": {"type": "string", "enum": ["open", "acknowledged", "resolved"]},
+                "owner": nullable("string"),
+                "opened_at": {"type": "string", "format": "date-time"},
+                "updated_at": {"type": "string", "format": "date-time"},
+                "snoozed_until": time_or_null(),
+                "snooze_reason": nullable("string"),
+                "transitions": {"type": "array", "items": {
+                    "type": "object", "required": ["at", "by", "to"],
+                    "properties": {
+                        "at": {"type": "string", "format": "date-time"},
+                        "by": {"type": "string"},
+                        "to": {"type": "string", "enum": ["open", "acknowledged", "resolved"]},
+                        "note": nullable("string")
+                    }
+                }},
+                "details": {},
+                "version": {"type": "integer", "minimum": 1}
+            }
+        },
+        "AlertList": {
+            "type": "object", "required": ["items", "next_cursor"],
+            "properties": {"items": {"type": "array", "items": reference("Alert")}, "next_cursor": nullable("string")}
+        },
+        "AlertAction": {
+            "oneOf": [
+                {"type": "object", "required": ["action", "version"], "additionalProperties": false, "properties": {
+                    "action": {"const": "acknowledge"}, "version": {"type": "integer", "minimum": 0}, "note": nullable("string")}},
+                {"type": "object", "required": ["action", "version"], "additionalProperties": false, "properties": {
+                    "action": {"const": "resolve"}, "version": {"type": "integer", "minimum": 0}, "note": nullable("string")}},
+                {"type": "object", "required": ["action", "version", "reason", "until"], "additionalProperties": false, "properties": {
+                    "action": {"const": "snooze"}, "version": {"type": "integer", "minimum": 0},
+                    "reason": {"type": "string", "minLength": 1}, "until": {"type": "string", "format": "date-time"}}}
+            ]
+        },
+        "AuditEntry": {
+            "type": "object", "required": ["id", "at", "account_id", "actor", "action"],
+            "properties": {
+                "id": {"type": "string"},
+                "at": {"type": "string", "format": "date-time"},
+                "account_id": nullable("string"),
+                "actor": {"type": "string"},
+                "action": {"type": "string"},
+                "detail": {}
+            }
+        },
+        "AuditList": {
+            "type": "object", "required": ["items", "next_cursor"],
+            "properties": {"items": {"type": "array", "items": reference("AuditEntry")}, "next_cursor": nullable("string")}
+        },
+        "Config": {
+            "type": "object", "required": ["version", "author", "created_at", "summary", "body"],
+            "properties": {
+                "version": {"type": "integer", "minimum": 0},
+                "author": nullable("string"),
+                "created_at": time_or_null(),
+                "summary": {"type": "string"},
+                "body": {"type": "string", "description": "The configuration as TOML."}
+            }
+        },
+        "ConfigUpdate": {
+            "type": "object", "required": ["body"], "additionalProperties": false,
+            "properties": {
+                "body": {"type": "string", "description": "The whole configuration as TOML."},
+                "base_version": {"type": ["integer", "null"], "minimum": 0}
+            }
+        }
+    })
+}
+
+/// The OpenAPI document.
+pub fn document() -> Value {
+    let days = |max: u32, what: &str| {
+        query_param(
+            "days",
+            what,
+            json!({"type": "integer", "minimum": 1, "maximum": max}),
+        )
+    };
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Vitals query API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Customer health: portfolio, accounts, alerts, audit log and configuration. \
+                Authenticate with `Authorization: Bearer <token>` (`vitals token` mints one for `vitals serve`; \
+                in AWS, a JWT from the configured issuer). Roles: `csm` and `ae` see their own accounts \
+                (another owner's account answers 404), `admin` everything and the configuration, \
+                `read-only` the portfolio only."
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/v1/portfolio": {"get": {
+                "operationId": "getPortfolio",
+                "summary": "Portfolio summary: distribution, trend, bands, revenue at risk, expansion, KPIs.",
+                "parameters": [days(730, "Trend length in days (default 90).")],
+                "responses": responses(json_response("The portfolio.", reference("Portfolio")), &[])
+            }},
+            "/v1/accounts": {"get": {
+                "operationId": "listAccounts",
+                "summary": "Accounts the caller may see, filtered, sorted and paged.",
+                "parameters": [
+                    query_param("band", "Band.", json!({"type": "string", "enum": ["at_risk", "monitor", "healthy"]})),
+                    query_param("owner", "Owner email.", json!({"type": "string"})),
+                    query_param("tier", "Tier (or plan).", json!({"type": "string"})),
+                    query_param("region", "Region.", json!({"type": "string"})),
+                    query_param("renewal_within_days", "Renewal within this many days.", json!({"type": "integer", "minimum": 0, "maximum": 3650})),
+                    query_param("decline", "Decline severity.", json!({"type": "string", "enum": ["any", "moderate", "severe", "none"]})),
+                    query_param("expansion", "Expansion candidates only (true) or none (false).", json!({"type": "string", "enum": ["true", "false"]})),
+                    query_param("sort", "Sort order (default `score`: worst first).", json!({"type": "string", "enum": ["score", "-score", "change", "renewal", "-mrr", "name", "account_id"]})),
+                    limit_param(500),
+                    cursor_param()
+                ],
+                "responses": responses(json_response("A page of accounts.", reference("AccountList")), &[])
+            }},
+            "/v1/accounts/{id}": {"get": {
+                "operationId": "getAccount",
+                "summary": "One account: score, signals, what changed, usage, contract, timeline.",
+                "parameters": [id_param("Account id.")],
+                "responses": responses(json_response("The account.", reference("AccountDetail")), &[("404", "No such account, or not the caller's.")])
+            }},
+            "/v1/accounts/{id}/history": {"get": {
+                "operationId": "getAccountHistory",
+                "summary": "Daily score history of one account, oldest first.",
+                "parameters": [id_param("Account id."), days(730, "Days of history (default 90).")],
+                "responses": responses(json_response("The history.", reference("History")), &[("404", "No such account, or not the caller's.")])
+            }},
+            "/v1/alerts": {"get": {
+                "operationId": "listAlerts",
+                "summary": "Alerts the caller may see, newest first.",
+                "parameters": [
+                    query_param("status", "Status.", json!({"type": "string", "enum": ["open", "acknowledged", "resolved"]})),
+                    query_param("severity", "Severity.", json!({"type": "string", "enum": ["warning", "critical"]})),
+                    query_param("owner", "Owner email.", json!({"type": "string"})),
+                    query_param("account_id", "Account id.", json!({"type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[^\\x00-\\x1f\\x7f]*\\S[^\\x00-\\x1f\\x7f]*$"})),
+                    limit_param(200),
+                    cursor_param()
+                ],
+                "responses": responses(json_response("A page of alerts.", reference("AlertList")), &[])
+            }},
+            "/v1/alerts/{id}": {
+                "get": {
+                    "operationId": "getAlert",
+                    "summary": "One alert with its transitions.",
+                    "parameters": [id_param("Alert id.")],
+                    "responses": responses(json_response("The alert.", reference("Alert")), &[("404", "No such alert, or not the caller's.")])
+                },
+                "patch": {
+                    "operationId": "updateAlert",
+                    "summary": "Acknowledge, resolve or snooze an alert (CSM of the account, or admin).",
+                    "parameters": [id_param("Alert id.")],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": reference("AlertAction")}}},
+                    "responses": responses(json_response("The updated alert.", reference("Alert")), &[
+                        ("404", "No such alert, or not the caller's."),
+                        ("409", "The alert changed since `version`: reload and retry.")
+                    ])
+                }
+            },
+            "/v1/audit": {"get": {
+                "operationId": "listAudit",
+                "summary": "Workflow audit log, newest first (non-admins: one of their accounts).",
+                "parameters": [
+                    query_param("account_id", "Account id (required unless admin).", json!({"type": "string"})),
+                    limit_param(200),
+                    cursor_param()
+                ],
+                "responses": responses(json_response("A page of audit entries.", reference("AuditList")), &[("404", "No such account, or not the caller's.")])
+            }},
+            "/v1/config": {
+                "get": {
+                    "operationId": "getConfig",
+                    "summary": "The configuration in force (admin).",
+                    "responses": responses(json_response("The latest version (0: defaults).", reference("Config")), &[])
+                },
+                "put": {
+                    "operationId": "putConfig",
+                    "summary": "Apply a new configuration version (admin); refused with every problem listed by key if invalid.",
+                    "requestBody": {"required": true, "content": {
+                        "application/json": {"schema": reference("ConfigUpdate")},
+                        "application/toml": {"schema": {"type": "string"}}
+                    }},
+                    "responses": responses(json_response("The stored version.", reference("Config")), &[("409", "Another version was applied since `base_version`, or nothing changed.")])
+                }
+            },
+            "/openapi.json": {"get": {
+                "operationId": "getOpenApi",
+                "summary": "This document.",
+                "security": [],
+                "responses": {"200": {"description": "OpenAPI 3.1 document.", "content": {"application/json": {"schema": {"type": "object"}}}}}
+            }},
+            "/health": {"get": {
+                "operationId": "getHealth",
+                "summary": "Liveness.",
+                "security": [],
+                "responses": {"200": {"description": "Serving.", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}
+                }}}}}
+            }}
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": schemas()
+        }
+    })
+}
+
+pub async fn get_openapi() -> Json<Value> {
+    Json(document())
+}

@@ -72,6 +72,7 @@ pub enum Command {
     Token(crate::token::TokenArgs),
     /// Inspect and replay the alert dead-letter queue.
     Dlq(crate::dlq::DlqArgs),
+    Backtest(crate::backtest_cmd::BacktestArgs),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,6 +1,7 @@
 //! `vitals`: the whole product on one machine (embedded store), or admin commands against a
 //! deployment (`--backend dynamodb`). Runs the same use cases and HTTP routes as the Lambdas.
 
+mod backtest_cmd;
 mod cli;
 mod config_cmd;
 mod context;
@@ -58,5 +59,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(args) => config_cmd::run(&cli.global, &ctx, args).await,
         Command::Token(args) => token::run(&cli.global, &ctx, args).await,
         Command::Dlq(args) => dlq::run(&ctx, args).await,
+        Command::Backtest(args) => backtest_cmd::run(&ctx, args).await,
     }
 }

@@ -3,6 +3,7 @@
 //! adapters live in their own crates so the same use case runs in Lambda and in `vitals serve`.
 
 pub mod alerts;
+pub mod backtest;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -9,11 +9,13 @@
 //! expansion in [`outlook`], "what changed" in [`explain`], settings in [`config`], and the
 //! entry points ([`score_account`], [`score_batch`]) in [`kernel`].
 
+pub mod churn;
 pub mod config;
 pub mod decline;
 pub mod explain;
 pub mod facts;
 pub mod kernel;
+pub mod metrics;
 pub mod outlook;
 pub mod packed;
 pub mod peers;

@@ -76,7 +76,8 @@ const LAST: &[&str] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Archetype {
     Steady,
-    /// Usage falls from `start` on, to `floor` of its level; churns `churn_after` days later.
+    /// Usage falls from `start` on, to `floor` of its level over three weeks; a deep drop
+    /// (floor under 25 %) ends in churn some weeks later (see [`DemoAccount::churned`]).
     Declining {
         start: NaiveDate,
         floor_pct: u32,
@@ -118,7 +119,13 @@ pub struct DemoAccount {
     pub archetype: Archetype,
     pub users: Vec<DemoUser>,
     pub api_heavy: bool,
+    /// The day the account churned (an `Account Churned` event; no usage afterwards), when
+    /// that falls within the generated period.
+    pub churned: Option<NaiveDate>,
 }
+
+/// Floor below which a declining account churns.
+const CHURN_FLOOR_PCT: u32 = 25;
 
 /// The generated portfolio and the period it covers.
 pub struct Portfolio {
@@ -173,6 +180,7 @@ impl Portfolio {
         let total = (self.last_day - self.first_day).num_days().max(1) as f64;
         let progress = (day - self.first_day).num_days() as f64 / total;
         for a in &self.accounts {
+            out.extend(outcome_messages(a, day));
             let level = usage_level(a, day, progress);
             if level <= 0.0 {
                 continue;
@@ -224,7 +232,28 @@ impl Portfolio {
     }
 }
 
+/// Outcome events of one account on one day: its churn, or its yearly renewal (the one before
+/// the upcoming renewal date) when that falls in the period and it has not churned.
+fn outcome_messages(a: &DemoAccount, day: NaiveDate) -> Vec<Value> {
+    let user = &a.users[0].id;
+    let mut out = Vec::new();
+    if a.churned == Some(day) {
+        out.push(json!({"type": "track", "messageId": format!("{}-churned", a.id), "userId": user,
+            "event": "Account Churned", "timestamp": at_time(day, 9, 0), "context": {"groupId": a.id},
+            "properties": {"reason": "low usage"}}));
+    }
+    if a.churned.is_none() && a.renewal - Duration::days(365) == day {
+        out.push(json!({"type": "track", "messageId": format!("{}-renewed-{day}", a.id), "userId": user,
+            "event": "Account Renewed", "timestamp": at_time(day, 9, 0), "context": {"groupId": a.id},
+            "properties": {"mrr": a.mrr}}));
+    }
+    out
+}
+
 fn usage_level(a: &DemoAccount, day: NaiveDate, progress: f64) -> f64 {
+    if a.churned.is_some_and(|c| day > c) {
+        return 0.0;
+    }
     match a.archetype {
         Archetype::Steady => 1.0,
         Archetype::Expanding => 0.9 + 0.3 * progress,
@@ -263,7 +292,8 @@ fn make_account(
     let archetype = match rng.random_range(0..100) {
         0..=54 => Archetype::Steady,
         55..=71 => Archetype::Declining {
-            start: last_day - Duration::days(rng.random_range(10..60.min(span))),
+            // Anywhere in the period but its first weeks, so some have churned by its end.
+            start: last_day - Duration::days(rng.random_range(10..(span - 20).max(11))),
             floor_pct: rng.random_range(5..45),
         },
         72..=83 => Archetype::Expanding,
@@ -311,7 +341,14 @@ fn make_account(
             }
         })
         .collect();
+    let churned = match archetype {
+        Archetype::Declining { start, floor_pct } if floor_pct < CHURN_FLOOR_PCT => {
+            Some(start + Duration::days(rng.random_range(21..56))).filter(|&c| c <= last_day)
+        }
+        _ => None,
+    };
     DemoAccount {
+        churned,
         name: format!(
             "{} {}",
             NAME_A[rng.random_range(0..NAME_A.len())],
@@ -360,5 +397,46 @@ mod tests {
         assert!(has(|a| matches!(a, Archetype::Expanding)));
         assert!(has(|a| matches!(a, Archetype::New { .. })));
         assert!(has(|a| matches!(a, Archetype::Dormant)));
+    }
+
+    #[test]
+    fn deep_declines_churn_weeks_after_the_drop_and_go_quiet() {
+        let last: NaiveDate = "2026-06-30".parse().unwrap();
+        let mut p = Portfolio::generate(300, 180, last, 42);
+        let churned: Vec<DemoAccount> = p
+            .accounts
+            .iter()
+            .filter(|a| a.churned.is_some())
+            .cloned()
+            .collect();
+        assert!(churned.len() >= 5, "{}", churned.len());
+        for a in &churned {
+            let Archetype::Declining { start, floor_pct } = a.archetype else {
+                panic!("only declining accounts churn");
+            };
+            let c = a.churned.unwrap();
+            assert!(floor_pct < CHURN_FLOOR_PCT && c >= start + Duration::days(21) && c <= last);
+        }
+        let a = &churned[0];
+        let c = a.churned.unwrap();
+        let on = |m: &Vec<Value>, event: &str| {
+            m.iter()
+                .any(|v| v["context"]["groupId"] == a.id.as_str() && v["event"] == event)
+        };
+        assert!(on(&p.day_messages(c), "Account Churned"));
+        let after = p.day_messages(c + Duration::days(1));
+        assert!(!after
+            .iter()
+            .any(|v| v["context"]["groupId"] == a.id.as_str()));
+        let renewals = (0..180)
+            .flat_map(|d| {
+                let day = last - Duration::days(d);
+                p.accounts
+                    .iter()
+                    .flat_map(move |a| outcome_messages(a, day))
+            })
+            .filter(|v| v["event"] == "Account Renewed")
+            .count();
+        assert!(renewals > 0);
     }
 }

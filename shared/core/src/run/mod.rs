@@ -31,6 +31,9 @@ use crate::segment::{Segment, SEGMENT_COUNT};
 pub use events::score_events;
 pub use facts::account_facts;
 
+/// Summary figures that other commands write and each day's summary keeps.
+const CARRIED_FORWARD: &[&str] = &["churn_prediction_accuracy"];
+
 /// Accounts scored between two checkpoints.
 const BATCH: usize = 100;
 /// Accounts read per page when listing a segment.
@@ -301,6 +304,17 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             });
         }
         let mut merged = summary::merge(checkpoints.into_iter().map(|c| c.summary));
+        // Figures written by other commands (the latest backtest's accuracy) carry forward.
+        if let Some(previous) = self.storage.latest_summary().await? {
+            for key in CARRIED_FORWARD {
+                if let Some(v) = previous.extra.get(*key) {
+                    merged
+                        .extra
+                        .entry((*key).to_string())
+                        .or_insert_with(|| v.clone());
+                }
+            }
+        }
         merged.as_of = Some(day);
         merged.computed_at = Some(self.clock.now());
         self.storage.put_summary(&merged).await?;

@@ -1,0 +1,205 @@
+//! `vitals backtest`: how well the health score, the churn model and a naive baseline predicted
+//! the churns recorded in a date range, from the stored score history (what the daily run
+//! computed each day from the events up to that day) and the accounts' outcomes.
+
+use anyhow::Context as _;
+use chrono::NaiveDate;
+use clap::Args;
+use vitals_core::backtest::{
+    run_backtest, BacktestOptions, BacktestReport, RankingReport, DEFAULT_HORIZON_DAYS,
+};
+
+use crate::context::Context;
+
+/// The summary key the dashboard's "churn prediction accuracy" KPI reads.
+const ACCURACY_KEY: &str = "churn_prediction_accuracy";
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    about = "Backtest churn prediction: the health score, a churn model and a baseline over a range"
+)]
+pub struct BacktestArgs {
+    /// First evaluation day.
+    #[arg(long)]
+    pub from: NaiveDate,
+    /// End of the range (inclusive): nothing dated after it is read; evaluation days stop a
+    /// horizon before it.
+    #[arg(long)]
+    pub to: NaiveDate,
+    /// Prediction horizon, e.g. 90d (or a number of days).
+    #[arg(long, value_parser = parse_days, default_value = "90d")]
+    pub horizon: u32,
+    /// Days between evaluation days.
+    #[arg(long, default_value_t = 7)]
+    pub step: u32,
+    /// Alert budget for precision@k: accounts worked per evaluation day.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not store the health score's ROC-AUC in the latest portfolio summary.
+    #[arg(long)]
+    pub no_store: bool,
+}
+
+fn parse_days(s: &str) -> Result<u32, String> {
+    let digits = s.strip_suffix('d').unwrap_or(s);
+    match digits.parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "invalid horizon `{s}`: use a number of days such as 90d (default {DEFAULT_HORIZON_DAYS}d)"
+        )),
+    }
+}
+
+pub async fn run(ctx: &Context, args: &BacktestArgs) -> anyhow::Result<()> {
+    let storage = ctx.backend.storage.as_ref();
+    let mut opts = BacktestOptions::new(args.from, args.to);
+    opts.horizon_days = args.horizon;
+    opts.step_days = args.step.max(1);
+    opts.alert_k = args.k.max(1);
+    let report = run_backtest(storage, &opts)
+        .await
+        .context("backtest failed")?;
+
+    let stored = if args.no_store {
+        None
+    } else {
+        store_accuracy(ctx, &report).await?
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report));
+        match stored {
+            Some(day) => println!(
+                "\nStored the health score's ROC-AUC as `{ACCURACY_KEY}` in the portfolio summary of {day}."
+            ),
+            None if !args.no_store => {
+                println!("\nNothing stored: no portfolio summary yet, or no ROC-AUC (no churns).")
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// Adds the health score's ROC-AUC to the latest portfolio summary; answers its day.
+async fn store_accuracy(
+    ctx: &Context,
+    report: &BacktestReport,
+) -> anyhow::Result<Option<NaiveDate>> {
+    let Some(auc) = report.health_roc_auc() else {
+        return Ok(None);
+    };
+    let storage = ctx.backend.storage.as_ref();
+    let Some(mut summary) = storage
+        .latest_summary()
+        .await
+        .context("reading the latest portfolio summary")?
+    else {
+        return Ok(None);
+    };
+    summary
+        .extra
+        .insert(ACCURACY_KEY.to_string(), serde_json::json!(auc));
+    storage
+        .put_summary(&summary)
+        .await
+        .context("storing the portfolio summary")?;
+    Ok(summary.as_of)
+}
+
+fn fmt(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
+}
+
+fn row(r: &RankingReport) -> String {
+    format!(
+        "{:<20} {:<6} {:>7} {:>5} {:>7} {:>7} {:>6} {:>7} {:>6} {:>9}",
+        r.ranking,
+        r.period,
+        r.samples,
+        r.positives,
+        fmt(r.roc_auc, 3),
+        fmt(r.pr_auc, 3),
+        fmt(r.top_decile_lift, 2),
+        fmt(r.brier, 3),
+        fmt(r.precision_at_k, 2),
+        match r.median_lead_days {
+            Some(d) => format!("{d:.0}d {}/{}", r.warned_churns, r.churns),
+            None => format!("- {}/{}", r.warned_churns, r.churns),
+        },
+    )
+}
+
+/// The text table.
+pub fn render(report: &BacktestReport) -> String {
+    let mut out = String::new();
+    let span = |days: &[NaiveDate]| match (days.first(), days.last()) {
+        (Some(a), Some(b)) => format!("{a}..{b} ({} days)", days.len()),
+        _ => "none".to_string(),
+    };
+    out.push_str(&format!(
+        "Backtest {}..{}, horizon {} days, evaluated every {} days\n",
+        report.from, report.to, report.horizon_days, report.step_days
+    ));
+    out.push_str(&format!(
+        "{} accounts, {} churned within a horizon; model trained on {}, tested on {}\n\n",
+        report.accounts,
+        report.churned_accounts,
+        span(&report.train_days),
+        span(&report.test_days)
+    ));
+    out.push_str(&format!(
+        "{:<20} {:<6} {:>7} {:>5} {:>7} {:>7} {:>6} {:>7} {:>6} {:>9}\n",
+        "ranking",
+        "period",
+        "samples",
+        "churn",
+        "ROC-AUC",
+        "PR-AUC",
+        "lift10",
+        "Brier",
+        format!("P@{}", report.alert_k),
+        "lead"
+    ));
+    for r in &report.rankings {
+        out.push_str(&row(r));
+        out.push('\n');
+    }
+    let top: Vec<String> = report
+        .model
+        .features
+        .iter()
+        .zip(&report.model.weights)
+        .map(|(f, w)| format!("{f} {w:+.2}"))
+        .collect();
+    out.push_str(&format!(
+        "\nchurn model weights (log-odds per unit of 0-1 signal value): {}\n",
+        if top.is_empty() {
+            "none (no training samples)".to_string()
+        } else {
+            top.join(", ")
+        }
+    ));
+    out.push_str(
+        "lead = median days of warning before churn (health score: first at_risk or declining \
+         day; others: first evaluation day in the top decile), warned/churned accounts\n",
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn horizon_parses_days() {
+        assert_eq!(parse_days("90d"), Ok(90));
+        assert_eq!(parse_days("30"), Ok(30));
+        assert!(parse_days("0d").is_err());
+        assert!(parse_days("3w").is_err());
+    }
+}

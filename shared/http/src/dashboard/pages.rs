@@ -31,7 +31,19 @@ fn band_cell(band: Option<Band>) -> String {
 fn opt_num(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(
         || r#"<span class="null">–</span>"#.to_string(),
-        |v| format!("{v:.decimals$}"),
+        |v| {
+            let text = format!("{v:.decimals$}");
+            // A small negative rounds to "-0": show it as 0.
+            if text
+                .trim_start_matches('-')
+                .chars()
+                .all(|c| c == '0' || c == '.')
+            {
+                text.trim_start_matches('-').to_string()
+            } else {
+                text
+            }
+        },
     )
 }
 
@@ -415,4 +427,17 @@ pub async fn account(
     }
     s.push_str("</table></div></div>");
     Ok((title, s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::opt_num;
+
+    #[test]
+    fn numbers_that_round_to_zero_show_no_minus_sign() {
+        assert_eq!(opt_num(Some(-0.2), 0), "0");
+        assert_eq!(opt_num(Some(-0.04), 1), "0.0");
+        assert_eq!(opt_num(Some(-1.6), 0), "-2");
+        assert_eq!(opt_num(Some(3.0), 0), "3");
+    }
 }

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, OptionalExtension};
+use rusqlite::{params, params_from_iter};
 use vitals_core::model::{Alert, AlertQuery, Page};
 use vitals_core::ports::{AlertStore, StoreResult};
 
@@ -68,17 +68,8 @@ impl AlertStore for SqliteStore {
     }
 
     async fn get_alert(&self, id: &str) -> StoreResult<Option<Alert>> {
-        let id = id.to_string();
-        let body: Option<String> = self
-            .db
-            .read(move |conn| {
-                Ok(conn
-                    .prepare_cached("SELECT body FROM alerts WHERE id = ?1")?
-                    .query_row(params![id], |row| row.get(0))
-                    .optional()?)
-            })
-            .await?;
-        Ok(body.as_deref().map(from_json).transpose()?)
+        self.body_of("SELECT body FROM alerts WHERE id = ?1", (id.to_string(),))
+            .await
     }
 
     async fn update_alert(&self, alert: &Alert) -> StoreResult<()> {

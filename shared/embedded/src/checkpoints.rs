@@ -1,12 +1,12 @@
 //! Scoring-run checkpoints, one per (run, segment), so a crashed run resumes where it stopped.
 
 use async_trait::async_trait;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use vitals_core::model::Checkpoint;
 use vitals_core::ports::{CheckpointStore, StoreResult};
 use vitals_core::segment::Segment;
 
-use crate::codec::{expiry_after, from_json, to_json};
+use crate::codec::{expiry_after, to_json};
 use crate::store::{SqliteStore, CHECKPOINT_RETENTION_DAYS};
 
 #[async_trait]
@@ -16,17 +16,11 @@ impl CheckpointStore for SqliteStore {
         run_id: &str,
         segment: Segment,
     ) -> StoreResult<Option<Checkpoint>> {
-        let run = run_id.to_string();
-        let body: Option<String> = self
-            .db
-            .read(move |conn| {
-                Ok(conn
-                    .prepare_cached("SELECT body FROM checkpoints WHERE run_id = ?1 AND seg = ?2")?
-                    .query_row(params![run, segment.0], |row| row.get(0))
-                    .optional()?)
-            })
-            .await?;
-        Ok(body.as_deref().map(from_json).transpose()?)
+        self.body_of(
+            "SELECT body FROM checkpoints WHERE run_id = ?1 AND seg = ?2",
+            (run_id.to_string(), segment.0),
+        )
+        .await
     }
 
     async fn put_checkpoint(&self, checkpoint: &Checkpoint) -> StoreResult<()> {
@@ -50,20 +44,10 @@ impl CheckpointStore for SqliteStore {
     }
 
     async fn list_checkpoints(&self, run_id: &str) -> StoreResult<Vec<Checkpoint>> {
-        let run = run_id.to_string();
-        let bodies: Vec<String> = self
-            .db
-            .read(move |conn| {
-                let rows = conn
-                    .prepare_cached("SELECT body FROM checkpoints WHERE run_id = ?1 ORDER BY seg")?
-                    .query_map(params![run], |row| row.get(0))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
-            .await?;
-        Ok(bodies
-            .iter()
-            .map(|b| from_json(b))
-            .collect::<Result<Vec<_>, _>>()?)
+        self.bodies_of(
+            "SELECT body FROM checkpoints WHERE run_id = ?1 ORDER BY seg",
+            (run_id.to_string(),),
+        )
+        .await
     }
 }

@@ -2,11 +2,11 @@
 //! change at the same time cannot both win.
 
 use async_trait::async_trait;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use vitals_core::model::ConfigVersion;
 use vitals_core::ports::{ConfigStore, StoreResult};
 
-use crate::codec::{from_json, to_i64, to_json};
+use crate::codec::{to_i64, to_json};
 use crate::error::{is_unique_violation, DbError};
 use crate::store::SqliteStore;
 
@@ -41,35 +41,19 @@ impl ConfigStore for SqliteStore {
         let Ok(number) = i64::try_from(version) else {
             return Ok(None);
         };
-        let body: Option<String> = self
-            .db
-            .read(move |conn| {
-                Ok(conn
-                    .prepare_cached("SELECT body FROM config_versions WHERE version = ?1")?
-                    .query_row(params![number], |row| row.get(0))
-                    .optional()?)
-            })
-            .await?;
-        Ok(body.as_deref().map(from_json).transpose()?)
+        self.body_of(
+            "SELECT body FROM config_versions WHERE version = ?1",
+            (number,),
+        )
+        .await
     }
 
     async fn list_config_versions(&self, limit: usize) -> StoreResult<Vec<ConfigVersion>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let bodies: Vec<String> = self
-            .db
-            .read(move |conn| {
-                let rows = conn
-                    .prepare_cached(
-                        "SELECT body FROM config_versions ORDER BY version DESC LIMIT ?1",
-                    )?
-                    .query_map(params![limit], |row| row.get(0))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
-            .await?;
-        Ok(bodies
-            .iter()
-            .map(|b| from_json(b))
-            .collect::<Result<Vec<_>, _>>()?)
+        self.bodies_of(
+            "SELECT body FROM config_versions ORDER BY version DESC LIMIT ?1",
+            (limit,),
+        )
+        .await
     }
 }

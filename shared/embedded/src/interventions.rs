@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, OptionalExtension};
+use rusqlite::{params, params_from_iter};
 use vitals_core::model::{AccountId, Intervention, Page};
 use vitals_core::ports::{InterventionStore, StoreResult};
 
@@ -64,17 +64,11 @@ impl InterventionStore for SqliteStore {
     }
 
     async fn get_intervention(&self, id: &str) -> StoreResult<Option<Intervention>> {
-        let id = id.to_string();
-        let body: Option<String> = self
-            .db
-            .read(move |conn| {
-                Ok(conn
-                    .prepare_cached("SELECT body FROM interventions WHERE id = ?1")?
-                    .query_row(params![id], |row| row.get(0))
-                    .optional()?)
-            })
-            .await?;
-        Ok(body.as_deref().map(from_json).transpose()?)
+        self.body_of(
+            "SELECT body FROM interventions WHERE id = ?1",
+            (id.to_string(),),
+        )
+        .await
     }
 
     async fn update_intervention(&self, intervention: &Intervention) -> StoreResult<()> {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use vitals_core::StoreError;
 
 use crate::db::Db;
@@ -39,6 +39,54 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
+    /// The JSON body of the one row `sql` selects (`SELECT body ...`), decoded; `None` when no
+    /// row matches.
+    pub(crate) async fn body_of<T, P>(
+        &self,
+        sql: &'static str,
+        params: P,
+    ) -> Result<Option<T>, StoreError>
+    where
+        T: serde::de::DeserializeOwned,
+        P: rusqlite::Params + Send + 'static,
+    {
+        let body: Option<String> = self
+            .db
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached(sql)?
+                    .query_row(params, |row| row.get(0))
+                    .optional()?)
+            })
+            .await?;
+        Ok(body.as_deref().map(crate::codec::from_json).transpose()?)
+    }
+
+    /// The JSON bodies of the rows `sql` selects, decoded, in the query's order.
+    pub(crate) async fn bodies_of<T, P>(
+        &self,
+        sql: &'static str,
+        params: P,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        T: serde::de::DeserializeOwned,
+        P: rusqlite::Params + Send + 'static,
+    {
+        let bodies: Vec<String> = self
+            .db
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached(sql)?
+                    .query_map(params, |row| row.get(0))?
+                    .collect::<Result<Vec<String>, _>>()?)
+            })
+            .await?;
+        Ok(bodies
+            .iter()
+            .map(|b| crate::codec::from_json(b))
+            .collect::<Result<Vec<T>, _>>()?)
+    }
+
     /// Opens the store at `path`, creating the file and its directory if needed and applying
     /// any missing schema migrations. Blocks: call it at startup, not from request handlers.
     pub fn open(path: &Path) -> Result<Self, StoreError> {

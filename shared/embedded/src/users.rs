@@ -1,11 +1,11 @@
 //! People at customer accounts, findable by user id and by the account they are linked to.
 
 use async_trait::async_trait;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use vitals_core::model::{AccountId, UserProfile};
 use vitals_core::ports::{StoreResult, UserStore};
 
-use crate::codec::{from_json, to_json};
+use crate::codec::to_json;
 use crate::store::SqliteStore;
 
 #[async_trait]
@@ -29,36 +29,18 @@ impl UserStore for SqliteStore {
     }
 
     async fn get_user(&self, user_id: &str) -> StoreResult<Option<UserProfile>> {
-        let id = user_id.to_string();
-        let body: Option<String> = self
-            .db
-            .read(move |conn| {
-                Ok(conn
-                    .prepare_cached("SELECT body FROM users WHERE user_id = ?1")?
-                    .query_row(params![id], |row| row.get(0))
-                    .optional()?)
-            })
-            .await?;
-        Ok(body.as_deref().map(from_json).transpose()?)
+        self.body_of(
+            "SELECT body FROM users WHERE user_id = ?1",
+            (user_id.to_string(),),
+        )
+        .await
     }
 
     async fn users_of_account(&self, account: &AccountId) -> StoreResult<Vec<UserProfile>> {
-        let id = account.as_str().to_string();
-        let bodies: Vec<String> = self
-            .db
-            .read(move |conn| {
-                let rows = conn
-                    .prepare_cached(
-                        "SELECT body FROM users WHERE account_id = ?1 ORDER BY user_id",
-                    )?
-                    .query_map(params![id], |row| row.get(0))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
-            .await?;
-        Ok(bodies
-            .iter()
-            .map(|b| from_json(b))
-            .collect::<Result<Vec<_>, _>>()?)
+        self.bodies_of(
+            "SELECT body FROM users WHERE account_id = ?1 ORDER BY user_id",
+            (account.as_str().to_string(),),
+        )
+        .await
     }
 }

@@ -2,14 +2,12 @@
 //! unless it carries the stored version + 1. Listed newest opened first.
 
 use async_trait::async_trait;
+use rusqlite::params;
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter};
 use vitals_core::model::{Alert, AlertQuery, Page};
 use vitals_core::ports::{AlertStore, StoreResult};
 
-use crate::codec::{
-    from_json, invalid_cursor, limit_plus_one, paginate, time_key, to_i64, to_json, Cursor,
-};
+use crate::codec::{invalid_cursor, limit_plus_one, paginate, time_key, to_i64, to_json, Cursor};
 use crate::error::{is_unique_violation, DbError};
 use crate::store::SqliteStore;
 
@@ -121,43 +119,16 @@ impl AlertStore for SqliteStore {
             Some(Cursor::Alerts { o, i }) => Some((o, i)),
             Some(_) => return Err(invalid_cursor().into()),
         };
-        let mut clauses: Vec<&str> = Vec::new();
-        let mut args: Vec<Value> = Vec::new();
+        let mut filters = Vec::new();
         if let Some(status) = query.status {
-            clauses.push("status = ?");
-            args.push(Value::Text(status.as_str().to_string()));
+            filters.push(("status", Value::Text(status.as_str().to_string())));
         }
         if let Some(account) = &query.account_id {
-            clauses.push("account_id = ?");
-            args.push(Value::Text(account.as_str().to_string()));
+            filters.push(("account_id", Value::Text(account.as_str().to_string())));
         }
-        if let Some((opened_key, id)) = after {
-            clauses.push("(opened_key, id) < (?, ?)");
-            args.push(Value::Text(opened_key));
-            args.push(Value::Text(id));
-        }
-        args.push(Value::Integer(fetch));
-        let filter = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
-        let sql =
-            format!("SELECT body FROM alerts {filter} ORDER BY opened_key DESC, id DESC LIMIT ?");
-        let bodies: Vec<String> = self
-            .db
-            .read(move |conn| {
-                let rows = conn
-                    .prepare_cached(&sql)?
-                    .query_map(params_from_iter(args), |row| row.get(0))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
+        let alerts: Vec<Alert> = self
+            .newest_first("alerts", "opened_key", filters, after, fetch)
             .await?;
-        let alerts = bodies
-            .iter()
-            .map(|b| from_json::<Alert>(b))
-            .collect::<Result<Vec<_>, _>>()?;
         let (items, next) = paginate(alerts, limit, |last| Cursor::Alerts {
             o: time_key(last.opened_at),
             i: last.id.clone(),

@@ -2,13 +2,12 @@
 //! one account.
 
 use async_trait::async_trait;
-use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 use vitals_core::model::{AccountId, AuditEntry, Page};
 use vitals_core::ports::{AuditLog, StoreResult};
 
 use crate::codec::{
-    expiry_after, from_json, invalid_cursor, limit_plus_one, paginate, time_key, to_json, Cursor,
+    expiry_after, invalid_cursor, limit_plus_one, paginate, time_key, to_json, Cursor,
 };
 use crate::store::SqliteStore;
 
@@ -47,39 +46,13 @@ impl AuditLog for SqliteStore {
             Some(Cursor::Audit { t, i }) => Some((t, i)),
             Some(_) => return Err(invalid_cursor().into()),
         };
-        let mut clauses: Vec<&str> = Vec::new();
-        let mut args: Vec<Value> = Vec::new();
-        if let Some(account) = account {
-            clauses.push("account_id = ?");
-            args.push(Value::Text(account.as_str().to_string()));
-        }
-        if let Some((at_key, id)) = after {
-            clauses.push("(at_key, id) < (?, ?)");
-            args.push(Value::Text(at_key));
-            args.push(Value::Text(id));
-        }
-        args.push(Value::Integer(fetch));
-        let filter = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
-        let sql =
-            format!("SELECT body FROM audit_log {filter} ORDER BY at_key DESC, id DESC LIMIT ?");
-        let bodies: Vec<String> = self
-            .db
-            .read(move |conn| {
-                let rows = conn
-                    .prepare_cached(&sql)?
-                    .query_map(params_from_iter(args), |row| row.get(0))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
+        let filters = account
+            .map(|a| ("account_id", Value::Text(a.as_str().to_string())))
+            .into_iter()
+            .collect();
+        let entries: Vec<AuditEntry> = self
+            .newest_first("audit_log", "at_key", filters, after, fetch)
             .await?;
-        let entries = bodies
-            .iter()
-            .map(|b| from_json::<AuditEntry>(b))
-            .collect::<Result<Vec<_>, _>>()?;
         let (items, next) = paginate(entries, limit, |last| Cursor::Audit {
             t: time_key(last.at),
             i: last.id.clone(),

@@ -3,14 +3,12 @@
 //! created first, for everyone or one account.
 
 use async_trait::async_trait;
+use rusqlite::params;
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter};
 use vitals_core::model::{AccountId, Intervention, Page};
 use vitals_core::ports::{InterventionStore, StoreResult};
 
-use crate::codec::{
-    from_json, invalid_cursor, limit_plus_one, paginate, time_key, to_i64, to_json, Cursor,
-};
+use crate::codec::{invalid_cursor, limit_plus_one, paginate, time_key, to_i64, to_json, Cursor};
 use crate::error::{is_unique_violation, DbError};
 use crate::store::SqliteStore;
 
@@ -119,40 +117,13 @@ impl InterventionStore for SqliteStore {
             Some(Cursor::Interventions { c, i }) => Some((c, i)),
             Some(_) => return Err(invalid_cursor().into()),
         };
-        let mut clauses: Vec<&str> = Vec::new();
-        let mut args: Vec<Value> = Vec::new();
-        if let Some(account) = account {
-            clauses.push("account_id = ?");
-            args.push(Value::Text(account.as_str().to_string()));
-        }
-        if let Some((created_key, id)) = after {
-            clauses.push("(created_key, id) < (?, ?)");
-            args.push(Value::Text(created_key));
-            args.push(Value::Text(id));
-        }
-        args.push(Value::Integer(fetch));
-        let filter = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
-        let sql = format!(
-            "SELECT body FROM interventions {filter} ORDER BY created_key DESC, id DESC LIMIT ?"
-        );
-        let bodies: Vec<String> = self
-            .db
-            .read(move |conn| {
-                let rows = conn
-                    .prepare_cached(&sql)?
-                    .query_map(params_from_iter(args), |row| row.get(0))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
+        let filters = account
+            .map(|a| ("account_id", Value::Text(a.as_str().to_string())))
+            .into_iter()
+            .collect();
+        let items: Vec<Intervention> = self
+            .newest_first("interventions", "created_key", filters, after, fetch)
             .await?;
-        let items = bodies
-            .iter()
-            .map(|b| from_json::<Intervention>(b))
-            .collect::<Result<Vec<_>, _>>()?;
         let (items, next) = paginate(items, limit, |last| Cursor::Interventions {
             c: time_key(last.created_at),
             i: last.id.clone(),

@@ -62,6 +62,52 @@ impl SqliteStore {
         Ok(body.as_deref().map(crate::codec::from_json).transpose()?)
     }
 
+    /// Rows of `table` newest first by (`order_key`, `id`), those whose columns equal `filters`,
+    /// after the keyset position `after` (a previous page's last row), at most `fetch` rows;
+    /// their JSON bodies decoded. The listing shape alerts, audit and interventions share.
+    pub(crate) async fn newest_first<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &'static str,
+        order_key: &'static str,
+        filters: Vec<(&'static str, rusqlite::types::Value)>,
+        after: Option<(String, String)>,
+        fetch: i64,
+    ) -> Result<Vec<T>, StoreError> {
+        use rusqlite::types::Value;
+        let mut clauses: Vec<String> = Vec::new();
+        let mut args: Vec<Value> = Vec::new();
+        for (column, value) in filters {
+            clauses.push(format!("{column} = ?"));
+            args.push(value);
+        }
+        if let Some((key, id)) = after {
+            clauses.push(format!("({order_key}, id) < (?, ?)"));
+            args.push(Value::Text(key));
+            args.push(Value::Text(id));
+        }
+        args.push(Value::Integer(fetch));
+        let filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let sql =
+            format!("SELECT body FROM {table} {filter} ORDER BY {order_key} DESC, id DESC LIMIT ?");
+        let bodies: Vec<String> = self
+            .db
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached(&sql)?
+                    .query_map(rusqlite::params_from_iter(args), |row| row.get(0))?
+                    .collect::<Result<Vec<String>, _>>()?)
+            })
+            .await?;
+        Ok(bodies
+            .iter()
+            .map(|b| crate::codec::from_json(b))
+            .collect::<Result<Vec<T>, _>>()?)
+    }
+
     /// The JSON bodies of the rows `sql` selects, decoded, in the query's order.
     pub(crate) async fn bodies_of<T, P>(
         &self,

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Vitals' benchmarks against the budgets of BRIEF §5, each printing a table:
 #
-#   scripts/bench.sh            # scoring (kernel vs DuckDB, run I/O units, 100k-account run)
-#   scripts/bench.sh --quick    # the same on smaller data (20k-account run)
+#   scripts/bench.sh                  # all of them: scoring, then ingest write units
+#   scripts/bench.sh --quick          # the same on smaller data (20k-account run)
+#   scripts/bench.sh scoring          # scoring only (kernel vs DuckDB, run I/O units, 100k-account run)
+#   scripts/bench.sh ingest-writes    # DynamoDB write units per 1,000 ingested events (Zipf mixes)
 #
 # Installs DynamoDB Local and Python tools into .tools/ like the test command, starts the
 # emulator on a free loopback port for the I/O figures, and stops it on exit.
@@ -13,11 +15,21 @@ cd "$ROOT"
 source "$ROOT/scripts/lib/emulators.sh"
 
 accounts=100000
-if [[ "${1:-}" == --quick ]]; then
-    accounts=20000
-fi
+only=""
+for arg in "$@"; do
+    case "$arg" in
+    --quick) accounts=20000 ;;
+    scoring | ingest-writes) only="$arg" ;;
+    *) die "unknown argument: $arg (expected --quick, scoring or ingest-writes)" ;;
+    esac
+done
 
 install_dynamodb_local
 install_python_tools
 start_emulators
-cargo bench -p vitals-tests --bench scoring -- --accounts "$accounts"
+if [[ -z "$only" || "$only" == scoring ]]; then
+    cargo bench -p vitals-tests --bench scoring -- --accounts "$accounts"
+fi
+if [[ -z "$only" || "$only" == ingest-writes ]]; then
+    cargo bench -p vitals-tests --bench ingest_writes
+fi

@@ -1,16 +1,15 @@
 //! Scoring benchmarks against BRIEF §5, printed as one table:
-//! - the scoring kernel in account-days per second on one core, and the same computation in
-//!   DuckDB (installed from PyPI into `.tools/venv` on first use) on the same rows, with the ratio;
+//! - the scoring kernel in account-days per second on one core, and the same computations in
+//!   DuckDB (installed from PyPI into `.tools/venv` on first use) on the same accounts, with the
+//!   ratios (see `scoring/kernel.rs` for what is compared with what);
 //! - read and write units per account scored by the daily run, as DynamoDB Local reports them
 //!   (needs `VITALS_TEST_DYNAMODB_ENDPOINT`; `scripts/bench.sh` starts the emulator);
 //! - the wall time of a daily run over 100,000 accounts on the embedded store.
 //!
 //! Run: `bash scripts/bench.sh` (or `cargo bench -p vitals-tests --bench scoring -- [--accounts N]`).
 
-use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{Days, NaiveDate, TimeZone, Utc};
 use vitals_core::clock::FixedClock;
@@ -21,7 +20,11 @@ use vitals_core::model::{
 use vitals_core::ports::Storage;
 use vitals_core::run::DailyRun;
 use vitals_embedded::{QueueSettings, SqliteQueue, SqliteStore};
-use vitals_scoring::{score_account, AccountFacts, DayActivity, ScoringConfig, UsageWindow};
+use vitals_scoring::{AccountFacts, DayActivity, UsageWindow};
+
+/// The kernel rows: Rust against DuckDB.
+#[path = "scoring/kernel.rs"]
+mod kernel;
 
 fn as_of() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 6, 30).unwrap_or_default()
@@ -101,152 +104,6 @@ struct Row {
     what: &'static str,
     figure: String,
     budget: &'static str,
-}
-
-fn kernel(rows: &mut Vec<Row>, accounts: u64) {
-    let data: Vec<(UsageWindow, AccountFacts)> = (0..accounts)
-        .map(|i| {
-            let (w, seats) = window(i);
-            (w, facts(seats))
-        })
-        .collect();
-    let account_days: u64 = data.iter().map(|(w, _)| w.days.len() as u64).sum();
-    let config = ScoringConfig::default();
-    let mut best = Duration::MAX;
-    let mut checksum = 0.0;
-    for _ in 0..5 {
-        let start = Instant::now();
-        for (w, f) in &data {
-            checksum += score_account(&config, f, w, as_of() - Days::new(1), None)
-                .health
-                .score;
-        }
-        best = best.min(start.elapsed());
-    }
-    let rate = account_days as f64 / best.as_secs_f64();
-    // The numbers alone (every signal measured, normalised and weighed, decline judged), without
-    // building the explanation's strings: the computation the DuckDB query is compared with.
-    let mut numbers_best = Duration::MAX;
-    let mut numbers_checksum = 0.0;
-    for _ in 0..5 {
-        let start = Instant::now();
-        for (w, f) in &data {
-            let m = vitals_scoring::measure(&config, f, w, as_of() - Days::new(1));
-            numbers_checksum += vitals_scoring::score_numbers(&config, &m, None)
-                .weighted
-                .score;
-        }
-        numbers_best = numbers_best.min(start.elapsed());
-    }
-    let numbers_rate = account_days as f64 / numbers_best.as_secs_f64();
-    rows.push(Row {
-        what: "scoring kernel (numbers: measure + weigh, 1 core)",
-        figure: format!(
-            "{:.1} M account-days/s (checksum {:.0})",
-            numbers_rate / 1e6,
-            numbers_checksum / 5.0
-        ),
-        budget: ">= 100 M account-days/s",
-    });
-    rows.push(Row {
-        what: "scoring kernel (explained score, 1 core)",
-        figure: format!("{:.1} M account-days/s ({accounts} accounts, {account_days} account-days, checksum {:.0})", rate / 1e6, checksum / 5.0),
-        budget: ">= 100 M account-days/s",
-    });
-    match duckdb(&data) {
-        Ok((seconds, duck_days)) => {
-            let duck_rate = duck_days as f64 / seconds;
-            rows.push(Row {
-                what: "same usage computation in DuckDB (1 thread)",
-                figure: format!("{:.1} M account-days/s", duck_rate / 1e6),
-                budget: "",
-            });
-            rows.push(Row {
-                what: "kernel (numbers) / DuckDB",
-                figure: format!(
-                    "{:.1}x (explained: {:.1}x)",
-                    numbers_rate / duck_rate,
-                    rate / duck_rate
-                ),
-                budget: ">= 10x",
-            });
-        }
-        Err(e) => rows.push(Row {
-            what: "DuckDB comparison",
-            figure: format!("not run: {e}"),
-            budget: ">= 10x",
-        }),
-    }
-}
-
-/// Writes the windows' daily rows as CSV and times the DuckDB query on them.
-fn duckdb(data: &[(UsageWindow, AccountFacts)]) -> Result<(f64, u64), String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let python = root.join(".tools/venv/bin/python");
-    if !python.exists() {
-        let made = std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(root.join(".tools/venv"))
-            .status();
-        if !made.is_ok_and(|s| s.success()) {
-            return Err("cannot create .tools/venv".into());
-        }
-    }
-    let has_duckdb = std::process::Command::new(&python)
-        .args(["-c", "import duckdb"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_duckdb {
-        let installed = std::process::Command::new(&python)
-            .args(["-m", "pip", "install", "-q", "duckdb"])
-            .status();
-        if !installed.is_ok_and(|s| s.success()) {
-            return Err("pip install duckdb failed".into());
-        }
-    }
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let csv = dir.path().join("days.csv");
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&csv).map_err(|e| e.to_string())?);
-    let origin = as_of();
-    writeln!(
-        out,
-        "account,day_index,active_users,sessions,session_seconds,api_calls,events,seats"
-    )
-    .map_err(|e| e.to_string())?;
-    for (i, (w, f)) in data.iter().enumerate() {
-        for d in &w.days {
-            let index = (d.day - origin).num_days();
-            writeln!(
-                out,
-                "{i},{index},{},{},{},{},{},{}",
-                d.active_users,
-                d.sessions,
-                d.session_seconds,
-                d.api_calls,
-                d.events,
-                f.seats_licensed.unwrap_or(1)
-            )
-            .map_err(|e| e.to_string())?;
-        }
-    }
-    out.flush().map_err(|e| e.to_string())?;
-    drop(out);
-    let script = root.join("scripts/bench/duckdb_kernel.py");
-    let output = std::process::Command::new(&python)
-        .arg(script)
-        .arg(&csv)
-        .arg("-1")
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !output.status.success() {
-        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
-    }
-    let reply: serde_json::Value =
-        serde_json::from_slice(&output.stdout).map_err(|e| e.to_string())?;
-    Ok((
-        reply["seconds"].as_f64().unwrap_or(f64::NAN),
-        reply["account_days"].as_u64().unwrap_or(0),
-    ))
 }
 
 /// Fills a store with `accounts` scored-yesterday accounts and today's events for each.
@@ -418,7 +275,7 @@ fn main() {
     let run_accounts = flag("--accounts", 100_000);
     let mut rows = Vec::new();
     eprintln!("kernel: {kernel_accounts} accounts ...");
-    kernel(&mut rows, kernel_accounts);
+    kernel::kernel(&mut rows, kernel_accounts);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

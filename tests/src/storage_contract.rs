@@ -14,10 +14,12 @@ use std::future::Future;
 use vitals_core::model::{
     AccountId, AccountProfile, AccountRecord, ActionRecord, ActionStatus, Alert, AlertQuery,
     AlertStatus, AlertTransition, AuditEntry, Checkpoint, ConfigVersion, EventChunk, EventKind,
-    Intervention, Page, PortfolioSummary, ScoreRecord, Severity, StoredEvent, UserProfile,
+    Intervention, Page, PortfolioSummary, ScoreRecord, SegmentListing, Severity, StoredEvent,
+    UserProfile,
 };
 use vitals_core::notify::{Draft, Notification, NotificationKind};
 use vitals_core::ports::Storage;
+use vitals_core::query::listing::ListingBuilder;
 use vitals_core::segment::Segment;
 use vitals_core::StoreError;
 use vitals_scoring::{score_account, AccountFacts, DayActivity, ScoringConfig, UsageWindow};
@@ -77,6 +79,11 @@ macro_rules! storage_contract_tests {
             checkpoints_list_by_segment_per_run,
             summary_latest_is_the_newest_day,
             summaries_range_is_inclusive_and_oldest_first,
+            segment_listings_come_in_segment_order_and_a_rewrite_replaces,
+            a_segment_listing_too_large_for_one_item_round_trips,
+            account_listing_carries_the_trend_up_to_the_newest_summary,
+            churn_model_latest_is_the_newest_day,
+            churn_model_without_a_fit_round_trips_its_reason,
             unicode_and_longest_ids_round_trip_everywhere,
         );
     };
@@ -1664,6 +1671,140 @@ pub async fn summaries_range_is_inclusive_and_oldest_first<S: Storage>(store: &S
 }
 
 // ---------------------------------------------------------------------------------------------
+// Account listings (the precomputed account list)
+
+/// A segment's listing built as the daily run builds it, from real scored records.
+pub fn segment_listing(segment: Segment, as_of: NaiveDate, ids: &[AccountId]) -> SegmentListing {
+    let records: Vec<AccountRecord> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| AccountRecord {
+            account_id: id.clone(),
+            profile: profile(&format!("Account {i} of {id}")),
+            window: window(as_of, 10 + i as u32),
+            score: Some(score_record(id, as_of, 10.0 + i as f64)),
+        })
+        .collect();
+    ListingBuilder::new(segment, as_of, &records).finish()
+}
+
+pub async fn segment_listings_come_in_segment_order_and_a_rewrite_replaces<S: Storage>(store: &S) {
+    let empty = store.account_listing().await.must("account_listing");
+    assert!(
+        empty.segments.is_empty() && empty.trend.is_empty(),
+        "{empty:?}"
+    );
+    let d = day("2026-03-01");
+    // Rows of any id a user may send (a listing holds what it is given).
+    let awkward = awkward_account_ids();
+    let listings = [
+        segment_listing(Segment(5), d, &ids_in_segment("a", Segment(5), 3)),
+        segment_listing(Segment(1), d, &ids_in_segment("b", Segment(1), 2)),
+        segment_listing(Segment(63), d, &awkward),
+        segment_listing(Segment(9), d, &[]),
+    ];
+    for listing in &listings {
+        store
+            .put_segment_listing(listing)
+            .await
+            .must("put_segment_listing");
+    }
+    let next = day("2026-03-02");
+    let rewritten = segment_listing(Segment(5), next, &ids_in_segment("c", Segment(5), 1));
+    store
+        .put_segment_listing(&rewritten)
+        .await
+        .must("put_segment_listing rewriting a segment");
+    let got = store.account_listing().await.must("account_listing");
+    assert_eq!(
+        got.segments,
+        vec![
+            listings[1].clone(),
+            rewritten,
+            listings[3].clone(),
+            listings[2].clone()
+        ],
+        "segment order, rows exactly as written, the rewrite replacing the segment's rows"
+    );
+}
+
+pub async fn a_segment_listing_too_large_for_one_item_round_trips<S: Storage>(store: &S) {
+    let d = day("2026-03-01");
+    let one = segment_listing(Segment(7), d, &ids_in_segment("r", Segment(7), 1));
+    // Rows that compress poorly: distinct names and reasons, as real portfolios have.
+    let rows: Vec<_> = (0..20_000u64)
+        .map(|i| {
+            let mut row = one.rows[0].clone();
+            let noise = |salt: u64| vitals_core::segment::fnv1a64(&(i ^ salt << 40).to_le_bytes());
+            row.account_id = format!("acct-{i:06}-{:016x}", noise(1));
+            row.name = Some(format!("Customer {:x}", noise(2)));
+            row.reason = format!("weakest signal at {:x}{:x}", noise(3), noise(4));
+            row.mrr = Some((noise(5) % 100_000) as f64 / 7.0);
+            row
+        })
+        .collect();
+    let big = SegmentListing {
+        segment: Segment(7),
+        as_of: d,
+        rows,
+    };
+    store
+        .put_segment_listing(&big)
+        .await
+        .must("put_segment_listing of a large segment");
+    let got = store.account_listing().await.must("account_listing");
+    assert_eq!(got.segments.len(), 1);
+    assert!(
+        got.segments[0] == big,
+        "a large listing reads back whole and in order ({} rows of {})",
+        got.segments[0].rows.len(),
+        big.rows.len()
+    );
+    // The next run's smaller listing replaces it whole, leftover parts ignored.
+    let next = segment_listing(
+        Segment(7),
+        day("2026-03-02"),
+        &ids_in_segment("s", Segment(7), 2),
+    );
+    store
+        .put_segment_listing(&next)
+        .await
+        .must("put_segment_listing shrinking a segment");
+    let got = store.account_listing().await.must("account_listing");
+    assert_eq!(got.segments, vec![next]);
+}
+
+pub async fn account_listing_carries_the_trend_up_to_the_newest_summary<S: Storage>(store: &S) {
+    let newest = day("2026-06-01");
+    let back = |days: u64| newest - chrono::Days::new(days);
+    for (d, n) in [(back(91), 1), (back(90), 2), (newest, 3), (back(10), 4)] {
+        store.put_summary(&summary(d, n)).await.must("put_summary");
+    }
+    let got = store.account_listing().await.must("account_listing");
+    assert_eq!(
+        got.trend,
+        vec![
+            summary(back(90), 2),
+            summary(back(10), 4),
+            summary(newest, 3)
+        ],
+        "the 90 days up to the newest summary, oldest first, a backfilled day included"
+    );
+    // A figure added to the newest summary later (the backtest's accuracy) shows at once.
+    let mut with_accuracy = summary(newest, 3);
+    with_accuracy
+        .extra
+        .insert("churn_prediction_accuracy".into(), json!(0.81));
+    store
+        .put_summary(&with_accuracy)
+        .await
+        .must("put_summary rewriting the newest day");
+    let got = store.account_listing().await.must("account_listing");
+    assert_eq!(got.trend.last(), Some(&with_accuracy));
+    assert_eq!(got.trend.len(), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Identifiers
 
 /// Ids users really send: non-ASCII, key-separator characters, and the longest allowed.
@@ -1947,5 +2088,107 @@ pub async fn interventions_list_newest_first_per_account_in_full_pages<S: Storag
             .await
             .is_err(),
         "an invalid cursor is refused"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Churn model fits
+
+/// A fit with every part filled in: model (with a missing-value indicator), calibration and
+/// the hold-out check.
+pub fn churn_model(as_of: NaiveDate, l2: f64) -> vitals_core::churn::ChurnModelRecord {
+    use vitals_core::churn::{ChurnModelRecord, HoldoutCheck, TrainingSummary};
+    use vitals_scoring::calibration::{reliability, Platt};
+    use vitals_scoring::churn::{ChurnModel, Features};
+
+    let samples: Vec<Features> = (0..30)
+        .map(|i| {
+            let mut f = Features::new();
+            f.insert("usage_depth".into(), f64::from(i) / 30.0);
+            if i % 4 != 0 {
+                f.insert("sentiment".into(), f64::from(i % 7) / 7.0);
+            }
+            f
+        })
+        .collect();
+    let labels: Vec<bool> = (0..30).map(|i| i < 8).collect();
+    let model = ChurnModel::fit(&samples, &labels, l2);
+    let probabilities: Vec<f64> = samples.iter().map(|f| model.predict(f)).collect();
+    ChurnModelRecord {
+        as_of,
+        fitted_at: at(1_772_691_000),
+        horizon_days: 90,
+        model: Some(model),
+        calibration: Some(Platt {
+            slope: 0.8125,
+            intercept: -0.25,
+        }),
+        unavailable: None,
+        training: TrainingSummary {
+            from: Some(day("2025-03-01")),
+            to: Some(day("2025-09-27")),
+            samples: 30,
+            positives: 8,
+            churned_accounts: 8,
+        },
+        holdout: Some(HoldoutCheck {
+            from: day("2025-10-04"),
+            to: day("2025-12-06"),
+            samples: 30,
+            positives: 8,
+            roc_auc: Some(0.9375),
+            brier_raw: Some(0.125),
+            ece_raw: None,
+            brier_calibrated: Some(0.1),
+            ece_calibrated: Some(0.05),
+            reliability: reliability(&probabilities, &labels, 10),
+        }),
+    }
+}
+
+pub async fn churn_model_latest_is_the_newest_day<S: Storage>(store: &S) {
+    assert_eq!(
+        store.latest_churn_model().await.must("latest_churn_model"),
+        None,
+        "no model before the first fit"
+    );
+    store
+        .put_churn_model(&churn_model(day("2026-03-05"), 1.0))
+        .await
+        .must("put_churn_model");
+    store
+        .put_churn_model(&churn_model(day("2026-03-01"), 2.0))
+        .await
+        .must("put_churn_model of an older day (backfill)");
+    assert_eq!(
+        store.latest_churn_model().await.must("latest_churn_model"),
+        Some(churn_model(day("2026-03-05"), 1.0)),
+        "the newest day is the latest, every field round-trips exactly"
+    );
+    store
+        .put_churn_model(&churn_model(day("2026-03-05"), 3.0))
+        .await
+        .must("put_churn_model rewriting the newest day");
+    assert_eq!(
+        store.latest_churn_model().await.must("latest_churn_model"),
+        Some(churn_model(day("2026-03-05"), 3.0)),
+        "a refit of the same day overwrites"
+    );
+}
+
+pub async fn churn_model_without_a_fit_round_trips_its_reason<S: Storage>(store: &S) {
+    let mut record = churn_model(day("2026-03-05"), 1.0);
+    record.model = None;
+    record.calibration = None;
+    record.holdout = None;
+    record.training = Default::default();
+    record.unavailable = Some("2 churned account(s); the model needs at least 5".into());
+    store
+        .put_churn_model(&record)
+        .await
+        .must("put_churn_model without a model");
+    assert_eq!(
+        store.latest_churn_model().await.must("latest_churn_model"),
+        Some(record)
     );
 }

@@ -1,4 +1,5 @@
-//! The dispatch function's handler as a library, so integration tests can drive it with SQS
-//! batches exactly as Lambda does.
+//! The dispatch function's handler and its cold-start secret loading as a library, so
+//! integration tests can drive them exactly as Lambda does.
 
 pub mod handler;
+pub mod secrets;

@@ -3,12 +3,14 @@
 //! messages so the rest of a batch is not redelivered.
 //!
 //! Configuration: the latest applied `vitals.toml` version in the table (defaults without
-//! one). Channel secrets come from the environment variables the config names (`*_env`).
+//! one). A secret the config names (`*_env = "NAME"`) comes from the environment variable NAME,
+//! else from Secrets Manager as `{VITALS_SECRETS_PREFIX}NAME`, fetched once here at cold start.
 
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use dispatch::handler::{self, Deps};
+use dispatch::secrets;
 use lambda_runtime::{service_fn, LambdaEvent};
 use vitals_core::clock::SystemClock;
 use vitals_core::config::VitalsConfig;
@@ -42,9 +44,23 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     if let Some(endpoint) = &env.endpoint_url {
         sdk = sdk.endpoint_url(endpoint);
     }
-    let ses = Ses::new(aws_sdk_sesv2::Client::new(&sdk.load().await));
-    let notifier =
-        HttpNotifier::from_config(&config.alerts, Arc::new(ses), |k| std::env::var(k).ok())?;
+    let sdk = sdk.load().await;
+    let process_env = |k: &str| std::env::var(k).ok();
+    let secret_values = match &env.secrets_prefix {
+        Some(prefix) => {
+            let client = secrets::sdk::Client::new(&sdk);
+            secrets::fetch(&client, prefix, &config.alerts, process_env).await?
+        }
+        None => secrets::SecretValues::default(),
+    };
+    // Names only: `SecretValues` never prints a value.
+    tracing::info!(secrets = ?secret_values, "channel secrets loaded from Secrets Manager");
+    let ses = Ses::new(aws_sdk_sesv2::Client::new(&sdk));
+    let notifier = HttpNotifier::from_config(
+        &config.alerts,
+        Arc::new(ses),
+        secret_values.lookup(process_env),
+    )?;
     let deps = Deps {
         storage: backend.storage.as_ref(),
         queue: backend.alert_queue.as_ref(),

@@ -43,7 +43,7 @@ pub struct BacktestArgs {
     pub no_store: bool,
 }
 
-fn parse_days(s: &str) -> Result<u32, String> {
+pub(crate) fn parse_days(s: &str) -> Result<u32, String> {
     let digits = s.strip_suffix('d').unwrap_or(s);
     match digits.parse::<u32>() {
         Ok(n) if n > 0 => Ok(n),

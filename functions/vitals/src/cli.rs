@@ -73,6 +73,7 @@ pub enum Command {
     /// Inspect and replay the alert dead-letter queue.
     Dlq(crate::dlq::DlqArgs),
     Backtest(crate::backtest_cmd::BacktestArgs),
+    Calibrate(crate::calibrate_cmd::CalibrateArgs),
 }
 
 #[derive(Debug, Clone, Args)]

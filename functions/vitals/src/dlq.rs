@@ -71,6 +71,9 @@ fn about(body: &str) -> String {
         Ok(vitals_core::alerts::dispatch::DispatchMessage::FollowUp(f)) => {
             format!("follow-up {}", f.intervention_id)
         }
+        Ok(vitals_core::alerts::dispatch::DispatchMessage::SnoozeEnded(s)) => {
+            format!("snooze ended {}", s.alert_id)
+        }
         Err(e) => format!("unreadable: {e}"),
     }
 }

@@ -2,6 +2,7 @@
 //! deployment (`--backend dynamodb`). Runs the same use cases and HTTP routes as the Lambdas.
 
 mod backtest_cmd;
+mod calibrate_cmd;
 mod cli;
 mod config_cmd;
 mod context;
@@ -60,5 +61,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(args) => token::run(&cli.global, &ctx, args).await,
         Command::Dlq(args) => dlq::run(&ctx, args).await,
         Command::Backtest(args) => backtest_cmd::run(&ctx, args).await,
+        Command::Calibrate(args) => calibrate_cmd::run(&ctx, args).await,
     }
 }

@@ -7,9 +7,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 use vitals_aws::{create_queue_pair, create_table, dynamodb_client, sdk_config, sqs_client};
-use vitals_aws::{DynamoStore, SqsQueue};
+use vitals_aws::{CapacityMeter, DynamoStore, SqsQueue};
 use vitals_core::model::{
     AccountId, AccountProfile, AccountRecord, Alert, AlertQuery, AlertStatus, AuditEntry,
     ConfigVersion, EventChunk, EventKind, Severity, StoredEvent,
@@ -110,6 +111,87 @@ async fn chunks_are_batched_and_a_resent_batch_overwrites() {
         .await
         .unwrap();
     assert_eq!(segment_day.len(), 60);
+}
+
+/// `n` accounts of one segment, in order: their chunks of a day share a pack item.
+fn accounts_of_one_segment(n: usize) -> Vec<AccountId> {
+    let segment = acct("acme").segment();
+    let mut accounts: Vec<AccountId> = (0..)
+        .map(|i| acct(&format!("acct-{i}")))
+        .filter(|a| a.segment() == segment)
+        .take(n)
+        .collect();
+    accounts.sort();
+    accounts
+}
+
+async fn item_count(client: &aws_sdk_dynamodb::Client, table: &str) -> i32 {
+    client
+        .scan()
+        .table_name(table)
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .send()
+        .await
+        .unwrap()
+        .count()
+}
+
+#[tokio::test]
+async fn a_request_mixing_accounts_writes_one_item_per_segment_day_and_a_retry_overwrites_it() {
+    let Some(endpoint) = endpoint("VITALS_TEST_DYNAMODB_ENDPOINT") else {
+        return;
+    };
+    let client = dynamodb_client(&sdk_config(Some(&endpoint)).await);
+    let table = unique("vitals-packs");
+    create_table(&client, &table).await.unwrap();
+    let meter = Arc::new(CapacityMeter::default());
+    let store = DynamoStore::new(client.clone(), &table).with_capacity_meter(meter.clone());
+    let day: NaiveDate = "2026-03-01".parse().unwrap();
+    let chunks: Vec<EventChunk> = accounts_of_one_segment(20)
+        .iter()
+        .map(|a| chunk(a, day, &format!("{a}-m1")))
+        .collect();
+    store.put_chunks(&chunks).await.unwrap();
+    let written = meter.take();
+    assert_eq!(written.requests, 1);
+    assert!(
+        written.write_units <= 2.0,
+        "20 small account-days cost {} write units, not one each",
+        written.write_units
+    );
+    store.put_chunks(&chunks).await.unwrap();
+    assert_eq!(item_count(&client, &table).await, 1, "the retry overwrote");
+    let got = store
+        .chunks_for_segment_day(chunks[0].segment(), day)
+        .await
+        .unwrap();
+    assert_eq!(got, chunks);
+}
+
+#[tokio::test]
+async fn a_chunk_resent_in_a_differently_composed_request_reads_back_once() {
+    let Some(store) = store().await else { return };
+    let day: NaiveDate = "2026-03-01".parse().unwrap();
+    let [a, b, c] = <[AccountId; 3]>::try_from(accounts_of_one_segment(3)).unwrap();
+    let resent = chunk(&a, day, "a-m1");
+    store
+        .put_chunks(&[resent.clone(), chunk(&b, day, "b-m1")])
+        .await
+        .unwrap();
+    store
+        .put_chunks(&[chunk(&c, day, "c-m1"), resent.clone()])
+        .await
+        .unwrap();
+    let got = store
+        .chunks_for_segment_day(a.segment(), day)
+        .await
+        .unwrap();
+    let accounts: Vec<&str> = got.iter().map(|x| x.account_id.as_str()).collect();
+    assert_eq!(accounts, [a.as_str(), b.as_str(), c.as_str()]);
+    assert_eq!(
+        store.chunks_for_account_day(&a, day).await.unwrap(),
+        vec![resent]
+    );
 }
 
 #[tokio::test]

@@ -105,16 +105,19 @@ async fn fake_store(script: Arc<Script>) -> (DynamoStore, Seen) {
     )
 }
 
+/// `n` chunks on `n` different days: each is its own item (a call's chunks of one day and
+/// segment would share one).
 fn chunks(n: usize) -> Vec<EventChunk> {
-    let day: NaiveDate = "2026-03-01".parse().unwrap();
+    let first: NaiveDate = "2026-03-01".parse().unwrap();
     (0..n)
         .map(|i| {
+            let day = first + chrono::Days::new(i as u64);
             let event = StoredEvent {
                 message_id: format!("m-{i}"),
                 kind: EventKind::Track,
                 name: None,
                 user_id: None,
-                timestamp: chrono::DateTime::from_timestamp(1_772_323_200, 0).unwrap(),
+                timestamp: day.and_hms_opt(0, 0, 0).unwrap().and_utc(),
                 properties: serde_json::Map::new(),
             };
             EventChunk::new(AccountId::new("acme").unwrap(), day, vec![event])

@@ -4,6 +4,8 @@
 
 pub mod alerts;
 pub mod backtest;
+pub mod calibrate;
+pub mod churn;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -389,6 +389,33 @@ pub struct PortfolioSummary {
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
+/// One segment's rows of the account list as its latest scoring run left them. The daily run
+/// writes one per segment, so the account list and the dashboard read every segment's rows in
+/// one request instead of scanning account records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentListing {
+    pub segment: Segment,
+    /// The day of the run that wrote it.
+    pub as_of: NaiveDate,
+    /// In account id order.
+    pub rows: Vec<crate::query::accounts::AccountRow>,
+}
+
+/// What the account list and the portfolio dashboard read, at once.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountListing {
+    /// By segment; a segment no run has listed yet is absent.
+    pub segments: Vec<SegmentListing>,
+    /// The summaries of the [`AccountListing::TREND_DAYS`] days up to the newest summary
+    /// (inclusive), oldest first; empty before the first run.
+    pub trend: Vec<PortfolioSummary>,
+}
+
+impl AccountListing {
+    /// Length of the portfolio trend the listing carries (the dashboard's trend chart).
+    pub const TREND_DAYS: u32 = 90;
+}
+
 /// One page of a listing, with an opaque cursor for the next.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {

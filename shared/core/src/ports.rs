@@ -9,10 +9,12 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use std::time::Duration;
 
+use crate::churn::ChurnModelRecord;
 use crate::error::{QueueError, StoreError};
 use crate::model::{
-    AccountId, AccountProfile, AccountRecord, Alert, AlertQuery, AuditEntry, Checkpoint,
-    ConfigVersion, EventChunk, Intervention, Page, PortfolioSummary, ScoreRecord, UserProfile,
+    AccountId, AccountListing, AccountProfile, AccountRecord, Alert, AlertQuery, AuditEntry,
+    Checkpoint, ConfigVersion, EventChunk, Intervention, Page, PortfolioSummary, ScoreRecord,
+    SegmentListing, UserProfile,
 };
 use crate::segment::Segment;
 
@@ -166,6 +168,20 @@ pub trait SummaryStore: Send + Sync {
     /// Summaries with `from <= as_of <= to`, oldest first (the portfolio trend).
     async fn summaries(&self, from: NaiveDate, to: NaiveDate)
         -> StoreResult<Vec<PortfolioSummary>>;
+    /// Replaces the segment's stored account listing (the daily run writes one per segment).
+    async fn put_segment_listing(&self, listing: &SegmentListing) -> StoreResult<()>;
+    /// Every segment's listing, in segment order, and the portfolio trend up to the newest
+    /// summary, read in one request (a second only for a listing too large for one item).
+    async fn account_listing(&self) -> StoreResult<AccountListing>;
+}
+
+/// The churn risk model the daily run fits: one record per fit, by the run day it was fitted on.
+#[async_trait]
+pub trait ChurnModelStore: Send + Sync {
+    /// Stores a fit; a fit of the same day overwrites.
+    async fn put_churn_model(&self, model: &ChurnModelRecord) -> StoreResult<()>;
+    /// The fit of the latest day, if any.
+    async fn latest_churn_model(&self) -> StoreResult<Option<ChurnModelRecord>>;
 }
 
 /// Every storage concern at once: what a backend implements and what the binaries hold.
@@ -180,6 +196,7 @@ pub trait Storage:
     + ConfigStore
     + CheckpointStore
     + SummaryStore
+    + ChurnModelStore
 {
 }
 
@@ -194,6 +211,7 @@ impl<T> Storage for T where
         + ConfigStore
         + CheckpointStore
         + SummaryStore
+        + ChurnModelStore
 {
 }
 

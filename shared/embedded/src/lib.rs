@@ -10,6 +10,7 @@ mod accounts;
 mod alerts;
 mod audit;
 mod checkpoints;
+mod churn_models;
 mod codec;
 mod config;
 mod db;

@@ -22,7 +22,7 @@ impl Schema {
 
 pub(crate) const STORE: Schema = Schema {
     component: "store",
-    steps: &[STORE_V1, STORE_V2],
+    steps: &[STORE_V1, STORE_V2, STORE_V3, STORE_V4],
 };
 
 pub(crate) const QUEUE: Schema = Schema {
@@ -123,6 +123,23 @@ CREATE TABLE interventions (
 );
 CREATE INDEX interventions_by_created ON interventions (created_key, id);
 CREATE INDEX interventions_by_account ON interventions (account_id, created_key, id);
+";
+
+/// Each segment's account listing, as its latest scoring run wrote it (the account list reads
+/// these instead of every account record).
+const STORE_V3: &str = "
+CREATE TABLE segment_listings (
+    seg   INTEGER PRIMARY KEY,
+    body  TEXT    NOT NULL
+);
+";
+
+/// Churn model fits, one per run day (the latest is the model in force).
+const STORE_V4: &str = "
+CREATE TABLE churn_models (
+    as_of  TEXT PRIMARY KEY,
+    body   TEXT NOT NULL
+);
 ";
 
 /// `seq` orders messages and survives a trip through the dead-letter table, so a receipt

@@ -1,9 +1,10 @@
-//! Precomputed portfolio summaries, one per day; the newest day is the latest.
+//! Precomputed portfolio summaries, one per day (the newest day is the latest), and each
+//! segment's account listing. The listing and the trend are read in one transaction.
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::{params, OptionalExtension};
-use vitals_core::model::PortfolioSummary;
+use vitals_core::model::{AccountListing, PortfolioSummary, SegmentListing};
 use vitals_core::ports::{StoreResult, SummaryStore};
 use vitals_core::StoreError;
 
@@ -71,5 +72,56 @@ impl SummaryStore for SqliteStore {
             .iter()
             .map(|b| from_json(b))
             .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    async fn put_segment_listing(&self, listing: &SegmentListing) -> StoreResult<()> {
+        let seg = i64::from(listing.segment.0);
+        let body = to_json(listing)?;
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO segment_listings (seg, body) VALUES (?1, ?2)
+                     ON CONFLICT (seg) DO UPDATE SET body = excluded.body",
+                    params![seg, body],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn account_listing(&self) -> StoreResult<AccountListing> {
+        let trend_days = format!("-{} days", AccountListing::TREND_DAYS);
+        let (listings, summaries): (Vec<String>, Vec<String>) = self
+            .db
+            .read(move |conn| {
+                // One snapshot: a run finishing between the two reads is seen whole or not at all.
+                let tx = conn.unchecked_transaction()?;
+                let listings = tx
+                    .prepare_cached("SELECT body FROM segment_listings ORDER BY seg")?
+                    .query_map([], |row| row.get(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                let summaries = tx
+                    .prepare_cached(
+                        "SELECT body FROM portfolio_summaries
+                         WHERE as_of >= (SELECT date(MAX(as_of), ?1) FROM portfolio_summaries)
+                         ORDER BY as_of",
+                    )?
+                    .query_map(params![trend_days], |row| row.get(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                tx.finish()?;
+                Ok((listings, summaries))
+            })
+            .await?;
+        Ok(AccountListing {
+            segments: listings
+                .iter()
+                .map(|b| from_json(b))
+                .collect::<Result<Vec<_>, _>>()?,
+            trend: summaries
+                .iter()
+                .map(|b| from_json(b))
+                .collect::<Result<Vec<_>, _>>()?,
+        })
     }
 }

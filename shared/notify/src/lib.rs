@@ -1,6 +1,12 @@
 //! Delivery adapters of `vitals_core::notify::Notifier`: Slack incoming webhooks (Block Kit),
-//! email (outbox directory or SES), generic webhooks signed with HMAC-SHA256, and CRM/helpdesk
-//! tasks through webhook templates. Every HTTP destination passes the SSRF check of [`ssrf`].
+//! email (outbox directory, SMTP or SES), generic webhooks signed with HMAC-SHA256, and
+//! CRM/helpdesk tasks through webhook templates. Every HTTP destination passes the SSRF check of
+//! [`ssrf`].
+//!
+//! Secrets (Slack URLs, signing keys, the SMTP password) are given inline or named by `*_env`;
+//! a named secret is looked up through the function the caller passes (the environment in
+//! `vitals serve`; the environment, then Secrets Manager, in the dispatch Lambda). They are held
+//! as [`Secret`], whose `Debug` and `Display` print `***`.
 //!
 //! Failures keep the retryable/permanent split of [`NotifyError`]: timeouts, connection errors,
 //! 429 and 5xx are retryable; 3xx (redirects are never followed), other 4xx, template errors
@@ -9,18 +15,22 @@
 pub mod email;
 pub mod sign;
 pub mod slack;
+pub mod smtp;
 pub mod ssrf;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use vitals_core::alerts::rules::ChannelConfig;
+use vitals_core::config::alerts::EmailConfig;
 use vitals_core::config::AlertsConfig;
 use vitals_core::notify::{Delivered, Notification, Notifier, NotifyError, Secret};
 
 pub use email::{Email, EmailTransport, Outbox};
+pub use smtp::Smtp;
 pub use ssrf::AllowList;
 
 /// How long one HTTP delivery may take.
@@ -29,10 +39,73 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why a notifier could not be built from the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SetupError {
-    #[error("alerts.channels.{channel}: environment variable {var} is not set")]
+    #[error("alerts.channels.{channel}: secret {var} is not set (environment variable, or Secrets Manager in Lambda)")]
     MissingEnv { channel: String, var: String },
     #[error("alerts.channels.{0}: no URL")]
     MissingUrl(String),
+    #[error("alerts.email.smtp.password_env: secret {0} is not set")]
+    MissingSmtpPassword(String),
+    #[error("alerts.email.smtp: {0}")]
+    Smtp(String),
+}
+
+/// The secret names `[alerts]` refers to (`url_env`, `secret_env`, `password_env`): what the
+/// dispatch Lambda fetches from Secrets Manager at cold start.
+pub fn secret_names(config: &AlertsConfig) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for channel in config.all_channels().values() {
+        match channel {
+            ChannelConfig::Slack {
+                url: None,
+                url_env: Some(var),
+            }
+            | ChannelConfig::Webhook {
+                secret: None,
+                secret_env: Some(var),
+                ..
+            } => {
+                names.insert(var.clone());
+            }
+            _ => {}
+        }
+    }
+    if let Some(var) = config
+        .email
+        .smtp
+        .as_ref()
+        .filter(|s| s.password.is_none())
+        .and_then(|s| s.password_env.clone())
+    {
+        names.insert(var);
+    }
+    names
+}
+
+/// The email transport of `vitals serve`: SMTP when `[alerts.email.smtp]` is set, else the
+/// outbox directory (`alerts.email.outbox`, else `default_outbox`).
+pub fn email_transport(
+    config: &EmailConfig,
+    default_outbox: &Path,
+    secret: impl Fn(&str) -> Option<String>,
+) -> Result<Arc<dyn EmailTransport>, SetupError> {
+    let Some(smtp) = &config.smtp else {
+        let dir = config
+            .outbox
+            .clone()
+            .unwrap_or_else(|| default_outbox.to_path_buf());
+        return Ok(Arc::new(Outbox::new(dir)));
+    };
+    let password = match (&smtp.password, &smtp.password_env) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(var)) => Some(
+            secret(var)
+                .filter(|v| !v.is_empty())
+                .map(Secret::new)
+                .ok_or_else(|| SetupError::MissingSmtpPassword(var.clone()))?,
+        ),
+        (None, None) => None,
+    };
+    Ok(Arc::new(Smtp::new(smtp, password)?))
 }
 
 /// A channel with its secrets resolved.
@@ -73,7 +146,7 @@ impl std::fmt::Debug for HttpNotifier {
 
 impl HttpNotifier {
     /// Builds the notifier from `[alerts]`, reading `*_env` secrets with `env` (e.g.
-    /// `|k| std::env::var(k).ok()`).
+    /// `|k| std::env::var(k).ok()`, or that and then the values fetched from Secrets Manager).
     pub fn from_config(
         config: &AlertsConfig,
         email: Arc<dyn EmailTransport>,
@@ -306,7 +379,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "alerts.channels.hook: environment variable HOOK_SECRET is not set"
+            "alerts.channels.hook: secret HOOK_SECRET is not set (environment variable, or Secrets Manager in Lambda)"
         );
     }
 

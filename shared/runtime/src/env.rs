@@ -25,6 +25,9 @@ pub struct FunctionEnv {
     pub retention_days: u32,
     /// `AWS_ENDPOINT_URL`: an emulator, for local runs of the functions.
     pub endpoint_url: Option<String>,
+    /// `VITALS_SECRETS_PREFIX`: the dispatch function reads a secret the configuration names
+    /// (`secret_env = "X"`) from Secrets Manager as `{prefix}X` when no variable `X` is set.
+    pub secrets_prefix: Option<String>,
 }
 
 impl FunctionEnv {
@@ -49,6 +52,7 @@ impl FunctionEnv {
             write_keys: non_empty("VITALS_WRITE_KEYS").unwrap_or_default(),
             retention_days,
             endpoint_url: non_empty("AWS_ENDPOINT_URL"),
+            secrets_prefix: non_empty("VITALS_SECRETS_PREFIX"),
         })
     }
 
@@ -85,6 +89,7 @@ mod tests {
             ("VITALS_TABLE", "t"),
             ("VITALS_RETENTION_DAYS", "365"),
             ("VITALS_WRITE_KEYS", "a,b"),
+            ("VITALS_SECRETS_PREFIX", "vitals/"),
         ]
         .into();
         let env = FunctionEnv::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
@@ -96,6 +101,7 @@ mod tests {
             ),
             ("t", 365, "a,b")
         );
+        assert_eq!(env.secrets_prefix.as_deref(), Some("vitals/"));
         assert!(env.alert_queue().is_err());
     }
 }

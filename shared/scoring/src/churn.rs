@@ -47,7 +47,8 @@ pub struct ChurnModel {
     pub samples: usize,
 }
 
-fn sigmoid(z: f64) -> f64 {
+/// The logistic function, computed without overflow for large `|z|`.
+pub fn sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
         1.0 / (1.0 + (-z).exp())
     } else {

@@ -88,27 +88,51 @@ pub fn score_batch(
     accounts: &[AccountInput<'_>],
     as_of: NaiveDate,
 ) -> Vec<AccountScore> {
-    if !needs_peers(config) {
-        return accounts
-            .iter()
-            .map(|a| {
-                let m = measure(config, a.facts, a.window, as_of);
-                score_measured(config, a.facts, &m, a.previous, None)
-            })
-            .collect();
-    }
-    let measured: Vec<Measurement> = accounts
-        .iter()
-        .map(|a| measure(config, a.facts, a.window, as_of))
-        .collect();
-    let mut collector = PeerCollector::default();
-    measured.iter().for_each(|m| collector.add(m));
-    let peers = collector.finish();
+    let measured = measure_batch(config, accounts, as_of);
+    let peers = needs_peers(config).then(|| {
+        let mut collector = PeerCollector::default();
+        measured.iter().for_each(|m| collector.add(m));
+        collector.finish()
+    });
     accounts
         .iter()
         .zip(&measured)
-        .map(|(a, m)| score_measured(config, a.facts, m, a.previous, Some(&peers)))
+        .map(|(a, m)| score_measured(config, a.facts, m, a.previous, peers.as_ref()))
         .collect()
+}
+
+/// Accounts whose user maps [`measure_batch`] walks side by side.
+const INTERLEAVED: usize = 4;
+
+/// First pass over many accounts: [`measure`] of each, in order. Faster than one at a time
+/// when the windows are not in cache: walking a user map is a chain of dependent loads, so
+/// the maps of [`INTERLEAVED`] accounts are walked together and their loads wait on memory
+/// at the same time.
+pub fn measure_batch(
+    config: &ScoringConfig,
+    accounts: &[AccountInput<'_>],
+    as_of: NaiveDate,
+) -> Vec<Measurement> {
+    let from = signals::first_day(as_of, config.lookback_days);
+    let mut measured = Vec::with_capacity(accounts.len());
+    let mut groups = accounts.chunks_exact(INTERLEAVED);
+    for group in groups.by_ref() {
+        let windows = std::array::from_fn(|i| group[i].window);
+        let users: [u32; INTERLEAVED] = tally::active_users_together(windows, from, as_of);
+        for (a, active_users) in group.iter().zip(users) {
+            measured.push(measure_with_users(
+                config,
+                a.facts,
+                a.window,
+                as_of,
+                active_users,
+            ));
+        }
+    }
+    for a in groups.remainder() {
+        measured.push(measure(config, a.facts, a.window, as_of));
+    }
+    measured
 }
 
 /// Whether any scorecard normalises against peers (and so a run needs two passes).
@@ -125,6 +149,18 @@ pub fn measure(
     facts: &AccountFacts,
     window: &UsageWindow,
     as_of: NaiveDate,
+) -> Measurement {
+    let active_users = signals::active_users(window, as_of, config.lookback_days);
+    measure_with_users(config, facts, window, as_of, active_users)
+}
+
+/// [`measure`], given the distinct users active in the look-back.
+fn measure_with_users(
+    config: &ScoringConfig,
+    facts: &AccountFacts,
+    window: &UsageWindow,
+    as_of: NaiveDate,
+    active_users: u32,
 ) -> Measurement {
     let spans = Spans {
         lookback: config.lookback_days,
@@ -151,7 +187,6 @@ pub fn measure(
     } else {
         decline::against_own_history(&usage, &config.decline, first_active, as_of)
     };
-    let active_users = signals::active_users(window, as_of, config.lookback_days);
     let seats = signals::seat_basis(facts, active_users);
     let engaged = tally::tally_engagement(&window.signal_days, as_of, config.engagement.days);
     let engagement_seen = window.engagement_since.is_some_and(|d| d <= as_of);

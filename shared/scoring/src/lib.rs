@@ -9,6 +9,7 @@
 //! expansion in [`outlook`], "what changed" in [`explain`], settings in [`config`], and the
 //! entry points ([`score_account`], [`score_batch`]) in [`kernel`].
 
+pub mod calibration;
 pub mod churn;
 pub mod config;
 pub mod decline;
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod outlook;
 pub mod packed;
 pub mod peers;
+pub mod proposed_weights;
 pub mod scorecard;
 pub mod signals;
 pub mod tally;

@@ -3,8 +3,8 @@
 //! account-days per second per core) is spent here.
 
 use crate::signals::first_day;
-use crate::window::{DaySignals, DayUsage, TicketCounts};
-use chrono::{Datelike, NaiveDate};
+use crate::window::{DaySignals, DayUsage, TicketCounts, UsageWindow};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// The periods one pass sums, in days ending on (and including) the scoring day.
@@ -118,6 +118,30 @@ fn tally_any_order(days: &[DayUsage], e: &Edges) -> UsageTally {
     t
 }
 
+/// Distinct users active between `from` and `as_of` (inclusive) in each of several windows,
+/// as [`crate::signals::active_users`] counts them for one. The maps are walked side by side
+/// so their loads overlap: see [`crate::kernel::measure_batch`].
+pub fn active_users_together<const N: usize>(
+    windows: [&UsageWindow; N],
+    from: NaiveDate,
+    as_of: NaiveDate,
+) -> [u32; N] {
+    let mut walks = windows.map(|w| w.users_last_active.values());
+    let mut counts = [0usize; N];
+    loop {
+        let mut more = false;
+        for (walk, count) in walks.iter_mut().zip(counts.iter_mut()) {
+            if let Some(d) = walk.next() {
+                more = true;
+                *count += usize::from(*d >= from && *d <= as_of);
+            }
+        }
+        if !more {
+            return counts.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        }
+    }
+}
+
 /// Non-product signal sums: engagement over its period, invoices over the whole window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EngagementTally {
@@ -136,17 +160,17 @@ pub fn tally_engagement(
     as_of: NaiveDate,
     days: u32,
 ) -> EngagementTally {
-    let today = as_of.num_days_from_ce();
+    // Dates compare as one packed integer: cheaper than counting days per entry.
+    let engaged_from = (days > 0).then(|| first_day(as_of, days));
     let mut engaged = DaySignals::default();
     let mut t = EngagementTally::default();
     for d in signal_days {
-        let age = today.wrapping_sub(d.day.num_days_from_ce()) as u32;
-        if age > i32::MAX as u32 {
+        if d.day > as_of {
             continue;
         }
         t.invoices_overdue = t.invoices_overdue.saturating_add(d.invoices_overdue);
         t.invoices_paid = t.invoices_paid.saturating_add(d.invoices_paid);
-        if age < days {
+        if engaged_from.is_some_and(|from| d.day >= from) {
             engaged.accumulate(d);
         }
     }
@@ -236,6 +260,53 @@ mod tests {
         days.reverse();
         assert_eq!(tally_usage(&days, as_of, SPANS), sorted);
         assert_eq!(sorted.active_days, 30);
+    }
+
+    #[test]
+    fn the_engagement_period_ends_its_days_minus_one_days_back() {
+        let as_of = day("2026-06-01");
+        let at = |age: u64| DaySignals {
+            day: as_of - chrono::Days::new(age),
+            checkins: 1,
+            ..Default::default()
+        };
+        let future = DaySignals {
+            day: day("2026-06-02"),
+            checkins: 100,
+            invoices_paid: 1,
+            ..Default::default()
+        };
+        let days = [at(90), at(89), at(0), future];
+        assert_eq!(tally_engagement(&days, as_of, 90).checkins, 2);
+        assert_eq!(tally_engagement(&days, as_of, 1).checkins, 1);
+        assert_eq!(tally_engagement(&days, as_of, 0).checkins, 0);
+        assert_eq!(tally_engagement(&days, as_of, 90).invoices_paid, 0);
+    }
+
+    #[test]
+    fn users_counted_together_match_one_window_at_a_time() {
+        let as_of = day("2026-06-01");
+        let windows: Vec<UsageWindow> = (0..5u64)
+            .map(|n| {
+                let mut w = UsageWindow::default();
+                for u in 0..n * 7 {
+                    w.users_last_active
+                        .insert(format!("u{u}"), as_of - chrono::Days::new(u * 3 % 50));
+                }
+                w.users_last_active
+                    .insert("tomorrow".into(), day("2026-06-02"));
+                w
+            })
+            .collect();
+        let from = first_day(as_of, 30);
+        let together = active_users_together(
+            [&windows[0], &windows[1], &windows[2], &windows[4]],
+            from,
+            as_of,
+        );
+        let alone = [0, 1, 2, 4].map(|i| crate::signals::active_users(&windows[i], as_of, 30));
+        assert_eq!(together, alone);
+        assert_eq!(together[0], 0);
     }
 
     #[test]

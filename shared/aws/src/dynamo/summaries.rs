@@ -1,9 +1,11 @@
 //! Portfolio summaries: one item per day; the latest is the last in the partition, so
-//! dashboards read one small item instead of scanning accounts.
+//! dashboards read one small item instead of scanning accounts. Storing a summary also rewrites
+//! the trend kept with the account listing ([`super::listings`]), so the dashboard reads both
+//! at once.
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use vitals_core::model::PortfolioSummary;
+use vitals_core::model::{AccountListing, PortfolioSummary, SegmentListing};
 use vitals_core::ports::{StoreResult, SummaryStore};
 
 use super::schema::{queries, records};
@@ -13,7 +15,11 @@ use super::DynamoStore;
 impl SummaryStore for DynamoStore {
     async fn put_summary(&self, summary: &PortfolioSummary) -> StoreResult<()> {
         let item = records::encode_summary(summary)?;
-        self.put("put summary", item, None).await
+        self.put("put summary", item, None).await?;
+        match summary.as_of {
+            Some(day) => self.refresh_trend(day).await,
+            None => Ok(()),
+        }
     }
 
     async fn latest_summary(&self) -> StoreResult<Option<PortfolioSummary>> {
@@ -36,5 +42,13 @@ impl SummaryStore for DynamoStore {
             .into_iter()
             .map(records::decode_summary)
             .collect()
+    }
+
+    async fn put_segment_listing(&self, listing: &SegmentListing) -> StoreResult<()> {
+        self.write_segment_listing(listing).await
+    }
+
+    async fn account_listing(&self) -> StoreResult<AccountListing> {
+        self.read_account_listing().await
     }
 }

@@ -22,6 +22,8 @@ pub struct EffectivenessReport {
     pub follow_ups: u32,
     /// Outreach found answered.
     pub responded: u32,
+    /// Snoozed alerts whose snooze ended (a reminder queued for each).
+    pub snoozes_ended: u32,
 }
 
 /// Runs for scoring day `as_of` (call it after the day's scores are written).
@@ -75,6 +77,16 @@ pub async fn record<S: Storage + ?Sized>(
             None => break,
         }
     }
+    // In Lambda this daily hook is what ends snoozes (`vitals serve` also checks every minute).
+    let woken = super::lifecycle::AlertLifecycle::new(storage, clock)
+        .wake_snoozed(queue)
+        .await
+        .map_err(|e| match e {
+            super::lifecycle::LifecycleError::Queue(q) => AlertsError::Queue(q),
+            super::lifecycle::LifecycleError::Store(s) => AlertsError::Store(s),
+            other => AlertsError::Store(StoreError::Rejected(other.to_string())),
+        })?;
+    report.snoozes_ended = u32::try_from(woken.len()).unwrap_or(u32::MAX);
     Ok(report)
 }
 

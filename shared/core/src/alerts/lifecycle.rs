@@ -1,13 +1,19 @@
 //! An alert's lifecycle, changed by people: open → acknowledged → resolved, and snooze until a
 //! date with a reason. Every change is kept on the alert (`transitions`, who and when) and in
 //! the audit log. Writes are optimistic (version + 1) and re-read on a lost race.
+//!
+//! A snooze quiets an alert: while it lasts, the same problem notifies nobody (dispatch skips
+//! it) and the dashboard leaves it out of the open alerts. When it ends, [`AlertLifecycle::
+//! wake_snoozed`] (run by `vitals serve` every minute and by the daily run) clears it and
+//! queues a reminder to whoever the alert was announced to.
 
 use chrono::{DateTime, Utc};
 
+use super::dispatch::{DispatchMessage, SnoozeEnded};
 use crate::clock::Clock;
-use crate::error::StoreError;
-use crate::model::{Alert, AlertStatus, AlertTransition, AuditEntry};
-use crate::ports::{AlertStore, AuditLog};
+use crate::error::{QueueError, StoreError};
+use crate::model::{Alert, AlertQuery, AlertStatus, AlertTransition, AuditEntry};
+use crate::ports::{AlertStore, AuditLog, Queue};
 
 /// Why a lifecycle change was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,12 +24,17 @@ pub enum LifecycleError {
     /// HTTP 409: e.g. acknowledging a resolved alert.
     #[error("an alert that is {from} cannot become {to}", from = .from.as_str(), to = .to.as_str())]
     InvalidTransition { from: AlertStatus, to: AlertStatus },
+    /// HTTP 409: e.g. resolving a resolved alert.
+    #[error("the alert is already {}", .0.as_str())]
+    Already(AlertStatus),
     /// HTTP 422: a snooze needs a future date and a reason.
     #[error("invalid snooze: {0}")]
     InvalidSnooze(String),
     /// HTTP 503 when retryable, else 500.
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
 }
 
 /// How often a lost optimistic race is retried before giving up with `Conflict`.
@@ -39,7 +50,7 @@ impl<'a, S: AlertStore + AuditLog + ?Sized> AlertLifecycle<'a, S> {
         AlertLifecycle { storage, clock }
     }
 
-    /// open → acknowledged. Acknowledging an acknowledged alert changes nothing.
+    /// open → acknowledged.
     pub async fn acknowledge(
         &self,
         alert_id: &str,
@@ -49,7 +60,9 @@ impl<'a, S: AlertStore + AuditLog + ?Sized> AlertLifecycle<'a, S> {
         self.change(alert_id, by, "alert.acknowledged", |alert, now| {
             match alert.status {
                 AlertStatus::Open => {}
-                AlertStatus::Acknowledged => return Ok(false),
+                AlertStatus::Acknowledged => {
+                    return Err(LifecycleError::Already(AlertStatus::Acknowledged))
+                }
                 AlertStatus::Resolved => {
                     return Err(LifecycleError::InvalidTransition {
                         from: alert.status,
@@ -69,7 +82,7 @@ impl<'a, S: AlertStore + AuditLog + ?Sized> AlertLifecycle<'a, S> {
         .await
     }
 
-    /// open or acknowledged → resolved. Resolving a resolved alert changes nothing.
+    /// open or acknowledged → resolved.
     pub async fn resolve(
         &self,
         alert_id: &str,
@@ -78,7 +91,7 @@ impl<'a, S: AlertStore + AuditLog + ?Sized> AlertLifecycle<'a, S> {
     ) -> Result<Alert, LifecycleError> {
         self.change(alert_id, by, "alert.resolved", |alert, now| {
             if alert.status == AlertStatus::Resolved {
-                return Ok(false);
+                return Err(LifecycleError::Already(AlertStatus::Resolved));
             }
             alert.status = AlertStatus::Resolved;
             alert.snoozed_until = None;
@@ -112,10 +125,7 @@ impl<'a, S: AlertStore + AuditLog + ?Sized> AlertLifecycle<'a, S> {
         }
         self.change(alert_id, by, "alert.snoozed", |alert, now| {
             if alert.status == AlertStatus::Resolved {
-                return Err(LifecycleError::InvalidTransition {
-                    from: alert.status,
-                    to: alert.status,
-                });
+                return Err(LifecycleError::Already(AlertStatus::Resolved));
             }
             alert.snoozed_until = Some(until);
             alert.snooze_reason = Some(reason.to_string());
@@ -128,6 +138,87 @@ impl<'a, S: AlertStore + AuditLog + ?Sized> AlertLifecycle<'a, S> {
             Ok(true)
         })
         .await
+    }
+
+    /// Ends every snooze that is over: queues a [`SnoozeEnded`] reminder per alert, then clears
+    /// the snooze (a transition by `vitals`, audited as `alert.snooze_ended`). Queueing comes
+    /// first, so a failure in between queues the reminder again (same delivery key) rather than
+    /// losing it. Returns the ids of the alerts woken.
+    pub async fn wake_snoozed(&self, queue: &dyn Queue) -> Result<Vec<String>, LifecycleError> {
+        let now = self.clock.now();
+        let mut due: Vec<SnoozeEnded> = Vec::new();
+        for status in [AlertStatus::Open, AlertStatus::Acknowledged] {
+            let query = AlertQuery {
+                status: Some(status),
+                account_id: None,
+            };
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = self
+                    .storage
+                    .list_alerts(&query, cursor.as_deref(), 100)
+                    .await?;
+                due.extend(
+                    page.items
+                        .into_iter()
+                        .filter_map(|a| match a.snoozed_until {
+                            Some(until) if until <= now => Some(SnoozeEnded {
+                                alert_id: a.id,
+                                until,
+                                reason: a.snooze_reason,
+                            }),
+                            _ => None,
+                        }),
+                );
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+        }
+        let mut woken = Vec::new();
+        for ended in due {
+            let message = DispatchMessage::SnoozeEnded(ended.clone())
+                .to_outgoing()
+                .map_err(|e| QueueError::Rejected(e.to_string()))?;
+            queue.send(&[message]).await?;
+            let note = format!(
+                "snooze until {} ended{}",
+                ended.until.to_rfc3339(),
+                ended
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            );
+            let result = self
+                .change(
+                    &ended.alert_id,
+                    "vitals",
+                    "alert.snooze_ended",
+                    |alert, now| {
+                        // Snoozed again or resolved since it was listed: not this snooze's end.
+                        if alert.snoozed_until != Some(ended.until) {
+                            return Ok(false);
+                        }
+                        alert.snoozed_until = None;
+                        alert.snooze_reason = None;
+                        alert.transitions.push(AlertTransition {
+                            at: now,
+                            by: "vitals".into(),
+                            to: alert.status,
+                            note: Some(note.clone()),
+                        });
+                        Ok(true)
+                    },
+                )
+                .await;
+            match result {
+                Ok(_) | Err(LifecycleError::NotFound(_)) => woken.push(ended.alert_id),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(woken)
     }
 
     async fn change(

@@ -15,8 +15,11 @@ pub struct EmailConfig {
     /// Sender when the account has no owner address.
     pub default_from: String,
     /// `vitals serve`: write emails as `.eml` files to this directory (default
-    /// `<data>/outbox`) instead of sending them.
+    /// `<data>/outbox`) instead of sending them. Ignored when `smtp` is set.
     pub outbox: Option<PathBuf>,
+    /// `vitals serve`: send through this SMTP server instead of the outbox.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<SmtpConfig>,
 }
 
 impl Default for EmailConfig {
@@ -24,6 +27,77 @@ impl Default for EmailConfig {
         EmailConfig {
             default_from: "success@example.com".into(),
             outbox: None,
+            smtp: None,
+        }
+    }
+}
+
+/// `[alerts.email.smtp]`: a mail server (submission with STARTTLS by default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default = "submission_port")]
+    pub port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Inline password (prefer `password_env`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// Environment variable holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// Upgrade the connection with STARTTLS (required, certificate verified). `false` sends in
+    /// plain text: only for a relay on the same host, and never with credentials.
+    #[serde(default = "yes")]
+    pub starttls: bool,
+    /// Envelope sender (`MAIL FROM`); default: the email's `From` (the owner's address for
+    /// outreach). Set it when the server only relays for one account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+fn submission_port() -> u16 {
+    587
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl EmailConfig {
+    /// Problems of `[alerts.email]`, each naming its key.
+    pub fn validate(&self, issues: &mut Vec<crate::config::ConfigIssue>) {
+        let Some(smtp) = &self.smtp else {
+            return;
+        };
+        let mut issue = |key: &str, problem: &str| {
+            issues.push(crate::config::ConfigIssue {
+                key: format!("alerts.email.smtp.{key}"),
+                problem: problem.into(),
+            })
+        };
+        if smtp.host.trim().is_empty() {
+            issue("host", "must name the mail server");
+        }
+        if smtp.port == 0 {
+            issue("port", "must be between 1 and 65535");
+        }
+        let has_password = smtp.password.is_some() || smtp.password_env.is_some();
+        if has_password && smtp.username.is_none() {
+            issue("username", "is required with a password");
+        }
+        if smtp.username.is_some() && !has_password {
+            issue(
+                "password_env",
+                "a username needs `password_env` (or `password`)",
+            );
+        }
+        if has_password && !smtp.starttls {
+            issue(
+                "starttls",
+                "must be true when credentials are set: they are never sent in plain text",
+            );
         }
     }
 }

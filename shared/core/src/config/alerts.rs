@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::ConfigIssue;
 pub use crate::alerts::rules::{
-    Action, ChannelConfig, Condition, DeclineLevel, EmailConfig, OutreachMode, TemplateConfig,
-    Trigger, Workflow, CONDITION_FIELDS,
+    Action, ChannelConfig, Condition, DeclineLevel, EmailConfig, OutreachMode, SmtpConfig,
+    TemplateConfig, Trigger, Workflow, CONDITION_FIELDS,
 };
 use crate::model::{Band, Severity};
 
@@ -376,6 +376,7 @@ impl AlertsConfig {
                 }
             }
         }
+        self.email.validate(issues);
     }
 }
 

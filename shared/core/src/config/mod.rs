@@ -3,6 +3,7 @@
 
 pub mod alerts;
 mod auth;
+mod churn;
 mod signals;
 mod versions;
 
@@ -12,6 +13,7 @@ use vitals_scoring::ScoringConfig;
 
 pub use alerts::AlertsConfig;
 pub use auth::AuthConfig;
+pub use churn::ChurnConfig;
 pub use signals::SignalMapping;
 pub use versions::{apply_config, changed_keys, ApplyError};
 
@@ -30,6 +32,8 @@ pub struct VitalsConfig {
     pub alerts: AlertsConfig,
     /// API tokens and roles.
     pub auth: AuthConfig,
+    /// The churn risk model the daily run refits.
+    pub churn: ChurnConfig,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -159,6 +163,7 @@ impl VitalsConfig {
         self.signals.validate(&mut issues);
         self.alerts.validate(&mut issues);
         self.auth.validate(&mut issues);
+        self.churn.validate(&mut issues);
         issues
     }
 

@@ -110,6 +110,18 @@ pub fn encode(events: &[StoredEvent]) -> Result<Vec<u8>, StoreError> {
     Ok(out)
 }
 
+/// The body of [`encode`] before deflate, for a container that deflates many chunks at once
+/// (the DynamoDB adapter packs a request's chunks of one segment-day into one item: one deflate
+/// stream over all of them is 4-19% smaller than one per chunk on Zipf account mixes).
+pub fn encode_body(events: &[StoredEvent]) -> Result<Vec<u8>, StoreError> {
+    encode_raw(events)
+}
+
+/// Reads a body written by [`encode_body`].
+pub fn decode_body(body: &[u8]) -> Result<Vec<StoredEvent>, StoreError> {
+    decode_raw(body)
+}
+
 fn encode_raw(events: &[StoredEvent]) -> Result<Vec<u8>, StoreError> {
     let mut strings: Vec<&str> = Vec::new();
     let mut index: HashMap<&str, u64> = HashMap::new();

@@ -1,9 +1,10 @@
 //! Segment's message format, parsed and validated one item at a time so that a bad item is
 //! rejected with a reason while the rest of its batch is accepted.
 //!
-//! The hot path borrows: a batch is split into raw JSON spans ([`RawValue`]) whose length is the
-//! item's size, each item's fields are read as raw spans, and only what is stored (ids, name,
-//! properties, traits) is copied out. Context is scanned for `groupId` only.
+//! This is the reference path: an item's raw JSON span ([`RawValue`], whose length is the item's
+//! size) is read field by field, and only what is stored (ids, name, properties, traits) is copied
+//! out; context is scanned for `groupId` only. The one-pass batch reader
+//! ([`super::one_pass`]) reuses its checks and hands it every item it is unsure of.
 
 use std::borrow::Cow;
 
@@ -162,7 +163,16 @@ pub fn parse_raw_message(
     batch: &BatchDefaults,
     cx: &ParseContext,
 ) -> Result<Message, ItemError> {
-    let text = raw.get();
+    parse_item_text(raw.get(), kind_hint, batch, cx)
+}
+
+/// [`parse_raw_message`] on the item's JSON text (a complete JSON value, as a raw span holds).
+pub(crate) fn parse_item_text(
+    text: &str,
+    kind_hint: Option<EventKind>,
+    batch: &BatchDefaults,
+    cx: &ParseContext,
+) -> Result<Message, ItemError> {
     let size = text.len();
     if size > MAX_EVENT_BYTES {
         return Err(item_err(
@@ -318,6 +328,11 @@ pub(crate) fn raw_id(raw: Option<&RawValue>, field: &str) -> Result<Option<Strin
     } else {
         raw_string(raw, field).map_err(|_| item_err(field, "must be a string or a number"))?
     };
+    id_text(s, field)
+}
+
+/// An id's text, validated; empty means absent.
+pub(crate) fn id_text(s: Cow<'_, str>, field: &str) -> Result<Option<String>, ItemError> {
     check_id(&s, field)?;
     Ok((!s.is_empty()).then(|| s.into_owned()))
 }
@@ -330,15 +345,39 @@ pub(crate) fn check_id(s: &str, field: &str) -> Result<(), ItemError> {
             format!("is longer than {MAX_ID_BYTES} bytes"),
         ));
     }
-    if s.chars().any(char::is_control) {
+    // Most ids are printable ASCII, which a byte test tells without decoding characters.
+    if !is_printable_ascii(s.as_bytes()) && s.chars().any(char::is_control) {
         return Err(item_err(field, "must not contain control characters"));
     }
     Ok(())
 }
 
+/// Whether every byte is printable ASCII (0x20 to 0x7e), eight bytes at a time.
+fn is_printable_ascii(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        // Some byte below 0x20, or some byte above 0x7e (0x7f and up carry into the high bit).
+        let below = x.wrapping_sub(ONES * 0x20) & !x;
+        let above = x.wrapping_add(ONES) | x;
+        if (below | above) & HIGH != 0 {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|b| (0x20..0x7f).contains(b))
+}
+
 pub(crate) fn raw_name(raw: Option<&RawValue>, field: &str) -> Result<Option<String>, ItemError> {
     let Some(raw) = raw else { return Ok(None) };
-    let s = raw_string(raw, field)?;
+    name_text(raw_string(raw, field)?, field)
+}
+
+/// An event or page name's text, validated; blank means absent.
+pub(crate) fn name_text(s: Cow<'_, str>, field: &str) -> Result<Option<String>, ItemError> {
     if s.len() > MAX_NAME_BYTES {
         return Err(item_err(
             field,
@@ -393,6 +432,9 @@ pub(crate) fn raw_time(
 }
 
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    if let Some(t) = super::timestamp::parse_common_rfc3339(s) {
+        return Some(t);
+    }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .ok()
@@ -550,6 +592,41 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.kind, EventKind::Identify);
+    }
+
+    #[test]
+    fn printable_ascii_is_told_from_every_other_byte() {
+        for byte in 0..=255u8 {
+            for len in [1, 7, 8, 9, 17] {
+                for at in [0, len / 2, len - 1] {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = byte;
+                    let expected = (0x20..0x7f).contains(&byte);
+                    assert_eq!(
+                        is_printable_ascii(&bytes),
+                        expected,
+                        "{byte:#x} at {at} of {len}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ids_with_control_characters_are_refused() {
+        for bad in [r"u\u0001", r"u\u001f", r"u\u007f", r"u\u0085", r"\u0000"] {
+            let item: Value = serde_json::from_str(&format!(
+                r#"{{"type": "track", "event": "x", "userId": "{bad}"}}"#
+            ))
+            .unwrap();
+            let err = parse(&item).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "userId: must not contain control characters"
+            );
+        }
+        let fine = json!({"type": "track", "event": "x", "userId": "Zoë ~ 東京"});
+        assert_eq!(parse(&fine).unwrap().user_id.as_deref(), Some("Zoë ~ 東京"));
     }
 
     #[test]

@@ -8,9 +8,13 @@
 
 pub mod codec;
 pub mod import;
+mod json_cursor;
+mod json_scan;
 pub mod message;
+mod one_pass;
 pub mod posthog;
 pub mod segment;
+mod timestamp;
 pub mod traits;
 
 use std::collections::{BTreeMap, HashMap};
@@ -318,23 +322,16 @@ pub fn explicit_account(m: &Message) -> Option<AccountId> {
 
 /// Groups accepted messages into chunks per (account, day): one chunk, or several when the
 /// account-day's events exceed [`MAX_CHUNK_SOURCE_BYTES`]. Splitting is deterministic (events in
-/// message id order, cut by size), so a retried request writes the same chunks. Properties are
-/// moved out of the messages, not cloned.
+/// message id order, cut by size), so a retried request writes the same chunks. Message ids,
+/// names and properties are moved out of the messages, not cloned: afterwards the messages only
+/// serve to apply traits.
 pub fn coalesce(messages: &mut [Message], accounts: &[AccountId]) -> Vec<EventChunk> {
     let mut groups: HashMap<(&AccountId, NaiveDate), Vec<(StoredEvent, usize)>> = HashMap::new();
     for (m, account) in messages.iter_mut().zip(accounts) {
-        let stored = StoredEvent {
-            message_id: m.message_id.clone(),
-            kind: m.kind,
-            name: m.name.clone(),
-            user_id: m.actor().map(str::to_string),
-            timestamp: m.timestamp,
-            properties: std::mem::take(&mut m.properties),
-        };
         groups
             .entry((account, m.timestamp.date_naive()))
             .or_default()
-            .push((stored, m.size));
+            .push((stored_event(m), m.size));
     }
     let mut keys: Vec<(&AccountId, NaiveDate)> = groups.keys().copied().collect();
     keys.sort();
@@ -347,15 +344,13 @@ pub fn coalesce(messages: &mut [Message], accounts: &[AccountId]) -> Vec<EventCh
         events.sort_by(|a, b| a.0.message_id.cmp(&b.0.message_id));
         events.dedup_by(|a, b| a.0.message_id == b.0.message_id);
         let (account, day) = key;
-        let mut piece = Vec::new();
+        let total = events.len();
+        let mut piece = Vec::with_capacity(total);
         let mut bytes = 0usize;
-        for (event, size) in events {
+        for (done, (event, size)) in events.into_iter().enumerate() {
             if !piece.is_empty() && bytes + size > MAX_CHUNK_SOURCE_BYTES {
-                chunks.push(EventChunk::new(
-                    account.clone(),
-                    day,
-                    std::mem::take(&mut piece),
-                ));
+                let full = std::mem::replace(&mut piece, Vec::with_capacity(total - done));
+                chunks.push(EventChunk::new(account.clone(), day, full));
                 bytes = 0;
             }
             bytes += size;
@@ -366,6 +361,18 @@ pub fn coalesce(messages: &mut [Message], accounts: &[AccountId]) -> Vec<EventCh
         }
     }
     chunks
+}
+
+/// The stored form of a message, its id, name and properties moved out.
+fn stored_event(m: &mut Message) -> StoredEvent {
+    StoredEvent {
+        message_id: std::mem::take(&mut m.message_id),
+        kind: m.kind,
+        name: m.name.take(),
+        user_id: m.actor().map(str::to_string),
+        timestamp: m.timestamp,
+        properties: std::mem::take(&mut m.properties),
+    }
 }
 
 #[cfg(test)]
@@ -408,5 +415,47 @@ mod tests {
         assert_eq!(a.len(), 3, "20 × 30 KB in pieces of at most 256 KB");
         assert_eq!(a, b);
         assert_eq!(a.iter().map(|c| c.events.len()).sum::<usize>(), 20);
+    }
+
+    #[test]
+    fn each_account_day_is_one_chunk_and_a_repeated_message_is_kept_once() {
+        let acme = AccountId::new("acme").unwrap();
+        let globex = AccountId::new("globex").unwrap();
+        let mut later = msg("m2", 100);
+        later.timestamp = "2026-03-02T09:00:00Z".parse().unwrap();
+        let mut repeat = msg("m1", 100);
+        repeat.name = Some("Repeated".into());
+        let mut ms = vec![
+            msg("m3", 100),
+            later,
+            msg("m1", 100),
+            repeat,
+            msg("m9", 100),
+        ];
+        let accounts = vec![
+            globex.clone(),
+            acme.clone(),
+            acme.clone(),
+            acme.clone(),
+            globex.clone(),
+        ];
+        let chunks = coalesce(&mut ms, &accounts);
+        let shape: Vec<(&str, String, Vec<&str>)> = chunks
+            .iter()
+            .map(|c| {
+                let ids = c.events.iter().map(|e| e.message_id.as_str()).collect();
+                (c.account_id.as_str(), c.day.to_string(), ids)
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                ("acme", "2026-03-01".to_string(), vec!["m1"]),
+                ("acme", "2026-03-02".to_string(), vec!["m2"]),
+                ("globex", "2026-03-01".to_string(), vec!["m3", "m9"]),
+            ]
+        );
+        // The first of the two copies is the one kept.
+        assert_eq!(chunks[0].events[0].name.as_deref(), Some("Report Built"));
     }
 }

@@ -1,6 +1,8 @@
 //! Segment HTTP Tracking API request bodies (`/v1/batch` and the single-message endpoints) →
-//! [`ParsedBatch`]. The body is read once into borrowed raw spans; each item is then validated on
-//! its own so a bad item is listed while the others are accepted.
+//! [`ParsedBatch`]. Each item is validated on its own so a bad item is listed while the others are
+//! accepted. A well-formed batch is read in one pass ([`super::one_pass`]); anything that path is
+//! unsure of is split into borrowed raw spans here, each parsed field by field, which names every
+//! problem.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -97,8 +99,20 @@ pub(crate) fn items_of<'a>(
     Ok(items)
 }
 
-/// Parses a `/v1/batch` (or `/v1/import`) body.
+/// Parses a `/v1/batch` (or `/v1/import`) body: in one pass when the body is well formed
+/// (see [`super::one_pass`]), else span by span, which names every problem.
 pub fn parse_batch(text: &str, cx: &ParseContext) -> Result<ParsedBatch, RequestError> {
+    match super::one_pass::parse_batch(text, cx) {
+        Ok(parsed) => Ok(parsed),
+        Err(super::json_cursor::Undecided) => parse_batch_by_spans(text, cx),
+    }
+}
+
+/// The batch split into raw item spans, each parsed and validated on its own.
+pub(crate) fn parse_batch_by_spans(
+    text: &str,
+    cx: &ParseContext,
+) -> Result<ParsedBatch, RequestError> {
     expect_object(text, "a JSON object with a \"batch\" array")?;
     let body: RawBatch<'_> = serde_json::from_str(text).map_err(|e| body_error(&e))?;
     let write_key = write_key(body.write_key, "writeKey")?;
@@ -169,7 +183,12 @@ pub fn parse_single(
 }
 
 pub(crate) fn rejection(index: usize, item: &RawValue, error: String) -> Rejection {
-    let message_id = serde_json::from_str::<RawMessageId<'_>>(item.get())
+    rejection_of_text(index, item.get(), error)
+}
+
+/// A refused item, named by its `messageId` when it has a readable one.
+pub(crate) fn rejection_of_text(index: usize, item: &str, error: String) -> Rejection {
+    let message_id = serde_json::from_str::<RawMessageId<'_>>(item)
         .ok()
         .and_then(|m| m.message_id)
         .and_then(|r| raw_string(r, "messageId").ok())

@@ -100,9 +100,15 @@ impl Principal {
 
     /// Whether the account is visible to this principal.
     pub fn sees(&self, profile: &AccountProfile) -> bool {
+        self.sees_owned_by(profile.owner.as_deref())
+    }
+
+    /// Whether an account owned by `owner` is visible to this principal (list rows carry the
+    /// owner, not the whole profile).
+    pub fn sees_owned_by(&self, owner: Option<&str>) -> bool {
         match self.role {
             Role::Admin => true,
-            Role::Csm | Role::Ae => self.owns(profile.owner.as_deref()),
+            Role::Csm | Role::Ae => self.owns(owner),
             Role::ReadOnly => false,
         }
     }

@@ -1,12 +1,14 @@
 //! The account detail view: score and its explanation, what changed, usage (active and dormant
 //! users, feature adoption, sessions trend), renewal and contract, and the timeline, built from
 //! the account record and its audit entries (alerts opened and changed, outreach and workflow
-//! actions are all audited), so the view costs two reads.
+//! actions are all audited), so the view costs two reads; the churn prediction applies the
+//! latest churn model (cached in the process, see `churn::cache`) to the current score.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use vitals_scoring::{Decline, Expansion, LifecycleStage, RenewalRisk, ScoreChange};
 
+use crate::churn::{account_churn_risk, ChurnModelRecord, ChurnRisk};
 use crate::model::{AccountRecord, AuditEntry, Band, ScoreRecord};
 
 /// Users and features idle for longer than this are dormant.
@@ -116,8 +118,33 @@ pub struct AccountDetail {
     pub nps: Option<f64>,
     pub usage: Usage,
     pub contract: Contract,
+    /// Probability of churn within the model's horizon, with its main contributors; null when
+    /// there is no prediction, `churn_risk_unavailable` saying why.
+    pub churn_risk: Option<ChurnRisk>,
+    pub churn_risk_unavailable: Option<String>,
     /// Newest first.
     pub timeline: Vec<TimelineEntry>,
+}
+
+impl AccountDetail {
+    /// Fills in the churn prediction of the latest model (`None`: no model stored yet).
+    pub fn with_churn_risk(
+        mut self,
+        record: &AccountRecord,
+        model: Option<&ChurnModelRecord>,
+    ) -> Self {
+        match account_churn_risk(record, model) {
+            Ok(risk) => {
+                self.churn_risk = Some(risk);
+                self.churn_risk_unavailable = None;
+            }
+            Err(why) => {
+                self.churn_risk = None;
+                self.churn_risk_unavailable = Some(why);
+            }
+        }
+        self
+    }
 }
 
 fn timeline_kind(action: &str) -> &'static str {
@@ -249,6 +276,8 @@ pub fn account_detail(
             days_to_renewal: p.renewal_date.map(|d| (d - today).num_days()),
             renewal_risk: scored.and_then(|s| s.renewal),
         },
+        churn_risk: None,
+        churn_risk_unavailable: Some(crate::churn::risk::NO_MODEL_YET.to_string()),
         timeline: timeline(audit),
     }
 }

@@ -2,13 +2,14 @@
 //! the filters, the sort orders, and the one-line reason an account needs attention.
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vitals_scoring::{DeclineSeverity, RiskLevel};
 
 use crate::model::{AccountRecord, Band};
 
-/// One account in a list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One account in a list. Also what the daily run stores per account in a segment's listing
+/// ([`crate::model::SegmentListing`]); `days_to_renewal` is brought up to date when read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountRow {
     pub account_id: String,
     pub name: Option<String>,
@@ -55,6 +56,12 @@ impl AccountRow {
             reason: reason(record),
             as_of: record.score.as_ref().map(|s| s.as_of),
         }
+    }
+
+    /// The row as seen on `today` (a stored row's days to renewal count from its run's day).
+    pub fn on(mut self, today: NaiveDate) -> Self {
+        self.days_to_renewal = self.renewal_date.map(|d| (d - today).num_days());
+        self
     }
 }
 

@@ -7,15 +7,16 @@
 //! `adoption_features_sum`/`_n`, `ttv_days_sum`/`ttv_n`, `renewal_risk_high`,
 //! `renewal_risk_medium`; and later features `nrr`, `grr`, `time_to_intervention_days`,
 //! `intervention_effectiveness`, `churn_prediction_accuracy`. When the caller already holds the
-//! account records (the dashboard reads them for its lists), [`kpis_from_accounts`] fills the
-//! first three from them instead.
+//! account rows (the dashboard reads the listing for its lists), [`kpis_from_rows`] fills the
+//! renewal-risk counts from them when the summary lacks them.
 
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use vitals_scoring::RiskLevel;
 
-use crate::model::{AccountRecord, PortfolioSummary};
+use super::accounts::AccountRow;
+use crate::model::PortfolioSummary;
 
 /// One bucket of the score histogram.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -201,53 +202,16 @@ fn kpis_from_summary(summary: &PortfolioSummary) -> Kpis {
     }
 }
 
-/// Fills the adoption, time-to-value and renewal-risk KPIs that the summary lacks from account
-/// records the caller already read (scored accounts only).
-pub fn kpis_from_accounts(kpis: &mut Kpis, records: &[AccountRecord]) {
-    let scored: Vec<_> = records
-        .iter()
-        .filter_map(|r| r.score.as_ref().map(|s| &s.score))
-        .collect();
-    let mean = |values: Vec<f64>, unit: &'static str| {
-        if values.is_empty() {
-            Kpi::missing(unit, "no scored account has this figure yet")
-        } else {
-            let n = values.len();
-            Kpi::value(
-                values.iter().sum::<f64>() / n as f64,
-                unit,
-                "accounts",
-                Some(n as u64),
-            )
-        }
-    };
-    if kpis.seat_adoption.value.is_none() {
-        kpis.seat_adoption = mean(
-            scored.iter().filter_map(|s| s.adoption.seats).collect(),
-            "ratio",
-        );
-    }
-    if kpis.feature_adoption.value.is_none() {
-        kpis.feature_adoption = mean(
-            scored.iter().filter_map(|s| s.adoption.features).collect(),
-            "ratio",
-        );
-    }
-    if kpis.time_to_value_days.value.is_none() {
-        kpis.time_to_value_days = mean(
-            scored
-                .iter()
-                .filter_map(|s| s.time_to_value_days.map(|d| d as f64))
-                .collect(),
-            "days",
-        );
-    }
+/// Fills the renewal-risk KPIs that the summary lacks (one written before the run summed them)
+/// from account rows the caller already read (scored accounts only).
+pub fn kpis_from_rows(kpis: &mut Kpis, rows: &[AccountRow]) {
+    let scored = rows.iter().filter(|r| r.score.is_some()).count() as u64;
     let level_count = |level: RiskLevel| {
-        let n = scored
+        let n = rows
             .iter()
-            .filter(|s| s.renewal.is_some_and(|r| r.level == level))
+            .filter(|r| r.score.is_some() && r.renewal_risk == Some(level))
             .count();
-        Kpi::value(n as f64, "accounts", "accounts", Some(scored.len() as u64))
+        Kpi::value(n as f64, "accounts", "accounts", Some(scored))
     };
     if kpis.renewal_risk_high.value.is_none() {
         kpis.renewal_risk_high = level_count(RiskLevel::High);

@@ -25,6 +25,7 @@ use crate::model::{
     AccountId, AccountRecord, Checkpoint, EventChunk, PortfolioSummary, ScoreRecord,
 };
 use crate::ports::{OutgoingMessage, Queue, Storage};
+use crate::query::listing::ListingBuilder;
 use crate::rollup::day_activity_with_signals;
 use crate::segment::{Segment, SEGMENT_COUNT};
 
@@ -202,6 +203,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         };
         let (mut by_account, unattributed) = self.chunks_by_account(segment, day).await?;
         let accounts = self.accounts_of(segment, &by_account).await?;
+        let mut listing = ListingBuilder::new(segment, day, accounts.values());
         let mut report = RunReport {
             segments_run: 1,
             ..Default::default()
@@ -248,6 +250,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             self.storage.put_history(&history).await?;
             self.storage.put_scoring_states(&saved).await?;
             for record in &saved {
+                listing.add(record);
                 if let Some(s) = &record.score {
                     summary::add_account(&mut checkpoint.summary, &record.profile, &s.score);
                 }
@@ -272,6 +275,8 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
                 serde_json::json!(now + unattributed as f64),
             );
         }
+        // Before the segment counts as done, so a crash in between lists it again on resume.
+        self.storage.put_segment_listing(&listing.finish()).await?;
         checkpoint.done = true;
         checkpoint.updated_at = self.clock.now();
         self.storage.put_checkpoint(&checkpoint).await?;
@@ -279,7 +284,8 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
     }
 
     /// What follows a completed day: intervention effectiveness (score change 14 and 30 days
-    /// after each intervention) and follow-ups for outreach without a response. Idempotent.
+    /// after each intervention), follow-ups for outreach without a response, and the churn
+    /// model's refit when due. Idempotent.
     pub async fn after_day(&self, day: NaiveDate) -> Result<(), RunError> {
         crate::alerts::effectiveness::record(
             self.storage,
@@ -290,6 +296,10 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         )
         .await
         .map_err(|e| RunError::FollowUp(e.to_string()))?;
+        // The churn model learns from the day's history once it is saved (when due).
+        crate::churn::refresh_churn_model(self.storage, &self.config.churn, self.clock, day)
+            .await
+            .map_err(|e| RunError::FollowUp(format!("churn model: {e}")))?;
         Ok(())
     }
 

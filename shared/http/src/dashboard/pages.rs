@@ -3,14 +3,16 @@
 //! history, signal breakdown and what changed, active vs dormant users, feature adoption,
 //! sessions, contract and timeline.
 //!
-//! Reads: the portfolio page reads the summaries (1), the open alerts (1) and the account
-//! records for its lists (64 segment streams); the account page reads the account record, then
+//! Reads: the portfolio page reads the precomputed listing with the trend (1) and the open
+//! alerts (1), at once; the account page reads the account record, then
 //! its history and audit entries at once (3).
 
-use vitals_core::model::{AccountId, AlertQuery, AlertStatus, Band};
-use vitals_core::query::account::{account_detail, history_points};
-use vitals_core::query::accounts::{AccountRow, AccountSort};
-use vitals_core::query::portfolio::{kpis_from_accounts, Kpi};
+use vitals_core::churn::cache::ModelCache;
+use vitals_core::model::{AlertQuery, AlertStatus, Band};
+use vitals_core::query::account::{account_detail, history_points, AccountDetail};
+use vitals_core::query::accounts::{AccountFilter, AccountRow, AccountSort};
+use vitals_core::query::listing::visible_rows;
+use vitals_core::query::portfolio::{kpis_from_rows, portfolio_view, Kpi};
 
 use super::html::{escape, money, url_segment};
 use super::svg::{self, Bar};
@@ -74,11 +76,45 @@ fn kpi_row(name: &str, kpi: &Kpi) -> String {
 }
 
 pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiError> {
-    let view = portfolio_query::load(state, 90).await?;
-    let records = reads::all_accounts(state.storage.as_ref()).await?;
     let today = state.clock.now().date_naive();
+    let open_filter = alerts::AlertFilter {
+        query: AlertQuery {
+            status: Some(AlertStatus::Open),
+            account_id: None,
+        },
+        ..Default::default()
+    };
+    let open_alerts = async {
+        if who.reads_accounts() {
+            alerts::load_alerts(state, who, &open_filter, None, 20)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (listed, open) = futures::join!(
+        reads::listed_rows(state.storage.as_ref(), today),
+        open_alerts
+    );
+    let listed = listed?;
+    let open = open?;
+    // The trend comes with the listing; read the summaries only when it has none yet.
+    let view = if listed.trend.is_empty() {
+        portfolio_query::load(state, portfolio_query::DEFAULT_TREND_DAYS).await?
+    } else {
+        portfolio_view(&listed.trend, None)
+    };
+    // Portfolio-wide figures: from every row, whoever asks.
     let mut kpis = view.kpis.clone();
-    kpis_from_accounts(&mut kpis, &records);
+    kpis_from_rows(&mut kpis, &listed.rows);
+    let rows = visible_rows(
+        listed.rows,
+        who,
+        &AccountFilter::default(),
+        AccountSort::ScoreAsc,
+        today,
+    );
 
     let mut s = String::new();
     put!(
@@ -137,13 +173,7 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
         )
     );
 
-    if who.reads_accounts() {
-        let mut rows: Vec<AccountRow> = records
-            .iter()
-            .filter(|r| who.sees(&r.profile) && r.account_id.as_str() != AccountId::UNATTRIBUTED)
-            .map(|r| AccountRow::from_record(r, today))
-            .collect();
-        AccountSort::ScoreAsc.sort(&mut rows);
+    if let Some(open) = open {
         put!(
             s,
             r#"<div class="card" id="at-risk"><h2>At risk</h2><table><tr><th>Account</th><th>Score</th><th>Change</th><th>Why</th><th>Owner</th><th>MRR</th></tr>"#
@@ -192,14 +222,6 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
         }
         s.push_str("</table></div>");
 
-        let filter = alerts::AlertFilter {
-            query: AlertQuery {
-                status: Some(AlertStatus::Open),
-                account_id: None,
-            },
-            ..Default::default()
-        };
-        let open = alerts::load_alerts(state, who, &filter, None, 20).await?;
         let now = state.clock.now();
         put!(
             s,
@@ -269,12 +291,14 @@ pub async fn account(
     let record = reads::visible_account(storage, who, id).await?;
     let today = state.clock.now().date_naive();
     let from = today - chrono::Days::new(180);
-    let (history, audit) = futures::join!(
+    let (history, audit, churn_model) = futures::join!(
         storage.history(&record.account_id, from, today),
-        storage.list_audit(Some(&record.account_id), None, 50)
+        storage.list_audit(Some(&record.account_id), None, 50),
+        ModelCache::shared().latest(&state.storage)
     );
     let history = history_points(&history?);
-    let d = account_detail(&record, &audit?.items, today);
+    let d = account_detail(&record, &audit?.items, today)
+        .with_churn_risk(&record, churn_model?.as_deref());
     let title = d.name.clone().unwrap_or_else(|| d.account_id.clone());
 
     let mut s = String::new();
@@ -301,6 +325,8 @@ pub async fn account(
             .days_to_renewal
             .map_or(String::new(), |n| format!(" in {n} days"))
     );
+
+    s.push_str(&churn_risk_card(&d));
 
     let points: Vec<(String, f64)> = history
         .iter()
@@ -427,6 +453,60 @@ pub async fn account(
     }
     s.push_str("</table></div></div>");
     Ok((title, s))
+}
+
+/// The churn prediction beside the score: probability over the horizon, the model's day and
+/// the signals that push it most (red raises the risk, green lowers it), or why there is none.
+fn churn_risk_card(d: &AccountDetail) -> String {
+    let mut s = String::from(r#"<div class="card" id="churn-risk"><h2>Churn risk</h2>"#);
+    match &d.churn_risk {
+        Some(risk) => {
+            put!(
+                s,
+                r#"<p><b>{:.0}%</b> chance of churning within {} days <span class="muted">(model of {}{}, signals as of {})</span></p>"#,
+                risk.probability * 100.0,
+                risk.horizon_days,
+                risk.model_as_of,
+                if risk.calibrated { ", calibrated" } else { "" },
+                risk.as_of
+            );
+            let bars: Vec<(String, f64, String, &str)> = risk
+                .contributors
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.clone(),
+                        c.effect.abs(),
+                        format!(
+                            "{} risk ({:+.2} log-odds)",
+                            if c.effect > 0.0 { "raises" } else { "lowers" },
+                            c.effect
+                        ),
+                        if c.effect > 0.0 { svg::RED } else { svg::GREEN },
+                    )
+                })
+                .collect();
+            let max = bars.iter().map(|b| b.1).fold(0.0, f64::max);
+            if bars.is_empty() {
+                s.push_str(
+                    r#"<p class="muted">No signal stands out from the average account.</p>"#,
+                );
+            } else {
+                s.push_str(&svg::hbars("Churn risk contributors", &bars, max, 520));
+            }
+        }
+        None => put!(
+            s,
+            r#"<p class="muted">No prediction: {}.</p>"#,
+            escape(
+                d.churn_risk_unavailable
+                    .as_deref()
+                    .unwrap_or("no churn model")
+            )
+        ),
+    }
+    s.push_str("</div><br>");
+    s
 }
 
 #[cfg(test)]

@@ -8,9 +8,11 @@ use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
+use vitals_core::churn::cache::ModelCache;
 use vitals_core::model::{AccountId, Band};
 use vitals_core::query::account::{account_detail, history_points, AccountDetail, HistoryPoint};
 use vitals_core::query::accounts::{AccountFilter, AccountRow, AccountSort, DeclineFilter};
+use vitals_core::query::listing;
 
 use super::{page_limit, parse_param, reads, Caller};
 use crate::authn::Principal;
@@ -85,7 +87,8 @@ pub(crate) fn list_request(
     Ok((filter, sort))
 }
 
-/// The caller's accounts matching the filter, sorted.
+/// The caller's accounts matching the filter, sorted, from the precomputed listing (one
+/// request): rows are as of each segment's latest run.
 pub(crate) async fn visible_rows(
     state: &AppState,
     who: &Principal,
@@ -93,15 +96,8 @@ pub(crate) async fn visible_rows(
     sort: AccountSort,
 ) -> Result<Vec<AccountRow>, ApiError> {
     let today = state.clock.now().date_naive();
-    let records = reads::all_accounts(state.storage.as_ref()).await?;
-    let mut rows: Vec<AccountRow> = records
-        .iter()
-        .filter(|r| who.sees(&r.profile) && r.account_id.as_str() != AccountId::UNATTRIBUTED)
-        .map(|r| AccountRow::from_record(r, today))
-        .filter(|r| filter.matches(r))
-        .collect();
-    sort.sort(&mut rows);
-    Ok(rows)
+    let listed = reads::listed_rows(state.storage.as_ref(), today).await?;
+    Ok(listing::visible_rows(listed.rows, who, filter, sort, today))
 }
 
 fn decode_cursor(cursor: Option<&str>) -> Result<usize, ApiError> {
@@ -140,7 +136,8 @@ pub async fn list_accounts(
     }))
 }
 
-/// The account view: the record and its timeline, read at once (2 requests).
+/// The account view: the record and its timeline, read at once (2 requests), and the latest
+/// churn model from the process cache (one more request per process every few minutes).
 pub(crate) async fn load_detail(
     state: &AppState,
     who: &Principal,
@@ -148,17 +145,17 @@ pub(crate) async fn load_detail(
 ) -> Result<AccountDetail, ApiError> {
     let account_id = AccountId::new(id).map_err(|_| ApiError::NotFound)?;
     let storage = state.storage.as_ref();
-    let (record, audit) = futures::join!(
+    let (record, audit, churn_model) = futures::join!(
         reads::visible_account(storage, who, id),
-        storage.list_audit(Some(&account_id), None, TIMELINE_LIMIT)
+        storage.list_audit(Some(&account_id), None, TIMELINE_LIMIT),
+        ModelCache::shared().latest(&state.storage)
     );
     let record = record?;
     let audit = audit?;
-    Ok(account_detail(
-        &record,
-        &audit.items,
-        state.clock.now().date_naive(),
-    ))
+    Ok(
+        account_detail(&record, &audit.items, state.clock.now().date_naive())
+            .with_churn_risk(&record, churn_model?.as_deref()),
+    )
 }
 
 pub async fn get_account(

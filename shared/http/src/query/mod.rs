@@ -2,10 +2,9 @@
 //! document. Every route here authenticates its caller ([`Caller`]) and scopes what it reads by
 //! role: a CSM or AE sees only accounts they own, and another owner's account answers 404.
 //!
-//! Storage requests per call (DynamoDB): portfolio 1 (2 before the first run), account detail 2,
-//! history 2, alerts 1 per page, audit 1 per page (2 with an account filter for non-admins),
-//! config 1 (PUT: 2). The account list reads every segment's account records (64 Query
-//! streams): see [`reads::all_accounts`].
+//! Storage requests per call (DynamoDB): portfolio 1 (2 before the first run), account list 1
+//! (the precomputed listing, [`reads::listed_rows`]), account detail 2, history 2, alerts 1 per
+//! page, audit 1 per page (2 with an account filter for non-admins), config 1 (PUT: 2).
 
 pub(crate) mod accounts;
 pub(crate) mod alerts;

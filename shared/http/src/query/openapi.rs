@@ -200,7 +200,7 @@ fn schemas() -> Value {
         },
         "AccountDetail": {
             "type": "object",
-            "required": ["account_id", "name", "score", "band", "confidence", "signals", "changes", "usage", "contract", "timeline"],
+            "required": ["account_id", "name", "score", "band", "confidence", "signals", "changes", "usage", "contract", "churn_risk", "churn_risk_unavailable", "timeline"],
             "properties": {
                 "account_id": {"type": "string"},
                 "name": nullable("string"),
@@ -246,6 +246,11 @@ fn schemas() -> Value {
                         "renewal_risk": {"type": ["object", "null"]}
                     }
                 },
+                "churn_risk": {"oneOf": [{"type": "null"}, reference("ChurnRisk")]},
+                "churn_risk_unavailable": {
+                    "type": ["string", "null"],
+                    "description": "Why churn_risk is null (no model yet, too few churns, account churned or not scored); null when there is a prediction."
+                },
                 "timeline": {"type": "array", "items": {
                     "type": "object", "required": ["at", "kind", "action", "actor"],
                     "properties": {
@@ -254,6 +259,25 @@ fn schemas() -> Value {
                         "action": {"type": "string"},
                         "actor": {"type": "string"},
                         "summary": nullable("string")
+                    }
+                }}
+            }
+        },
+        "ChurnRisk": {
+            "type": "object",
+            "description": "The latest churn model applied to the account's current signals.",
+            "required": ["probability", "horizon_days", "model_as_of", "as_of", "calibrated", "contributors"],
+            "properties": {
+                "probability": {"type": "number", "minimum": 0, "maximum": 1, "description": "Probability of churning within horizon_days."},
+                "horizon_days": {"type": "integer", "minimum": 1},
+                "model_as_of": {"type": "string", "format": "date", "description": "The day the model was fitted (its version)."},
+                "as_of": {"type": "string", "format": "date", "description": "The day of the score whose signals were used."},
+                "calibrated": {"type": "boolean", "description": "Whether Platt scaling corrected the model's output."},
+                "contributors": {"type": "array", "items": {
+                    "type": "object", "required": ["name", "effect"],
+                    "properties": {
+                        "name": {"type": "string", "description": "A signal, or {signal}_missing when it had no data."},
+                        "effect": {"type": "number", "description": "Change in the log-odds of churn against an average account; positive raises the risk."}
                     }
                 }}
             }

@@ -9,8 +9,8 @@ use vitals_core::query::portfolio::{portfolio_view, PortfolioView};
 use super::{parse_param, reads, Caller};
 use crate::{ApiError, AppState};
 
-/// Default trend length in days.
-pub const DEFAULT_TREND_DAYS: u32 = 90;
+/// Default trend length in days: the trend the precomputed listing carries for the dashboard.
+pub const DEFAULT_TREND_DAYS: u32 = vitals_core::model::AccountListing::TREND_DAYS;
 
 pub async fn get_portfolio(
     State(state): State<AppState>,

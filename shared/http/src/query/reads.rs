@@ -1,10 +1,13 @@
 //! The storage reads behind the query routes and dashboard pages, in one place so their cost is
 //! easy to see (and the benchmark counts them).
 
+use std::collections::BTreeSet;
+
 use chrono::NaiveDate;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use vitals_core::model::{AccountId, AccountRecord, PortfolioSummary};
 use vitals_core::ports::Storage;
+use vitals_core::query::accounts::AccountRow;
 use vitals_core::segment::Segment;
 use vitals_core::StoreError;
 
@@ -16,12 +19,46 @@ const SEGMENT_PAGE: usize = 500;
 /// Segments read at once.
 const SEGMENT_CONCURRENCY: usize = 16;
 
-/// Every account record, read segment by segment (64 Query streams, 16 at a time). On DynamoDB
-/// this costs ~0.5 RRU per 4 KB of records, i.e. about 0.5 RRU per account, and 64 requests
-/// (more for segments over one page): the account list and the dashboard's lists pay it, the
-/// portfolio and account views do not.
-pub async fn all_accounts(storage: &dyn Storage) -> Result<Vec<AccountRecord>, StoreError> {
-    let per_segment: Vec<Vec<AccountRecord>> = stream::iter(Segment::all())
+/// Every account's list row and the portfolio trend, as the latest run left them.
+#[derive(Debug, Clone, Default)]
+pub struct Listed {
+    /// Unscoped and unfiltered: [`vitals_core::query::listing::visible_rows`] cuts them.
+    pub rows: Vec<AccountRow>,
+    /// The summaries of the 90 days up to the newest, oldest first; empty before the first run
+    /// (or, on DynamoDB, until a summary is stored after upgrading to listings).
+    pub trend: Vec<PortfolioSummary>,
+}
+
+/// The precomputed listing: one request (two on DynamoDB when a segment's listing is split).
+/// A segment no run has listed yet (a store scored before listings existed) is read from its
+/// account records instead, one Query stream per such segment, until the next run lists it.
+pub async fn listed_rows(storage: &dyn Storage, today: NaiveDate) -> Result<Listed, StoreError> {
+    let listing = storage.account_listing().await?;
+    let listed: BTreeSet<Segment> = listing.segments.iter().map(|s| s.segment).collect();
+    let unlisted: Vec<Segment> = Segment::all().filter(|s| !listed.contains(s)).collect();
+    let mut rows: Vec<AccountRow> = listing.segments.into_iter().flat_map(|s| s.rows).collect();
+    if !unlisted.is_empty() {
+        let records = accounts_of_segments(storage, unlisted).await?;
+        rows.extend(
+            records
+                .iter()
+                .filter(|r| r.account_id.as_str() != AccountId::UNATTRIBUTED)
+                .map(|r| AccountRow::from_record(r, today)),
+        );
+    }
+    Ok(Listed {
+        rows,
+        trend: listing.trend,
+    })
+}
+
+/// The account records of some segments, segment by segment (one Query stream each, 16 at a
+/// time): ~0.5 RRU per account on DynamoDB. Only the fallback for unlisted segments pays it.
+async fn accounts_of_segments(
+    storage: &dyn Storage,
+    segments: Vec<Segment>,
+) -> Result<Vec<AccountRecord>, StoreError> {
+    let per_segment: Vec<Vec<AccountRecord>> = stream::iter(segments)
         .map(|segment| async move {
             let mut out = Vec::new();
             let mut cursor: Option<String> = None;

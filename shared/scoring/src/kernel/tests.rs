@@ -224,3 +224,150 @@ fn a_peer_group_below_the_minimum_scores_absolutely() {
     assert_eq!(batch[0].normalise, Normalise::Absolute);
     assert_eq!(batch[0], score_account(&c, &facts, &w, day(AS_OF), None));
 }
+
+/// Accounts of every kind the kernel branches on: mature with champions and surveys, onboarding,
+/// first-year with tickets and invoices, an enterprise one, an empty one.
+fn pinned_accounts() -> Vec<(AccountFacts, UsageWindow)> {
+    let as_of = day(AS_OF);
+    let c = config();
+    let mut rich = busy_window(&c);
+    rich.surveys.push(crate::SurveyResponse {
+        day: ago(as_of, 10),
+        kind: crate::SurveyKind::Nps,
+        answer: 9,
+    });
+    rich.surveys.push(crate::SurveyResponse {
+        day: ago(as_of, 40),
+        kind: crate::SurveyKind::Csat,
+        answer: 2,
+    });
+    let mut signals = crate::DaySignals {
+        day: ago(as_of, 5),
+        checkins: 1,
+        invoices_overdue: 1,
+        ..Default::default()
+    };
+    signals.tickets_opened.high = 2;
+    signals.tickets_resolved.high = 1;
+    rich.signal_days.push(signals);
+    rich.engagement_since = Some(ago(as_of, 5));
+    rich.invoices_since = Some(ago(as_of, 5));
+    let declining = window_with(as_of, 0..120, |age| if age < 14 { 3 } else { 9 });
+    let onboarding = window_with(as_of, 0..12, |age| (age % 4) as u32);
+    let first_year = window_with(as_of, 0..120, |age| ((age * 7) % 11) as u32);
+    vec![
+        (mature_facts(), rich),
+        (
+            AccountFacts {
+                tier: Some("Enterprise".into()),
+                ..mature_facts()
+            },
+            declining,
+        ),
+        (
+            AccountFacts {
+                contract_start: Some(ago(as_of, 12)),
+                seats_licensed: None,
+                ..mature_facts()
+            },
+            onboarding,
+        ),
+        (
+            AccountFacts {
+                contract_start: Some(ago(as_of, 200)),
+                invoice_overdue: Some(false),
+                ..mature_facts()
+            },
+            first_year,
+        ),
+        (AccountFacts::default(), UsageWindow::default()),
+    ]
+}
+
+/// Pins the kernel's exact output, so an optimisation that changes any number fails here.
+#[test]
+fn scores_stay_exactly_as_pinned() {
+    let c = config();
+    let got: Vec<(f64, f64, Vec<Option<f64>>)> = pinned_accounts()
+        .iter()
+        .map(|(f, w)| {
+            let s = score_account(&c, f, w, day(AS_OF), None);
+            let values = s.health.signals.iter().map(|x| x.value).collect();
+            (s.health.score, s.health.confidence, values)
+        })
+        .collect();
+    let pinned = vec![
+        (
+            81.6,
+            1.0,
+            vec![
+                Some(93.0),
+                Some(100.0),
+                Some(100.0),
+                Some(80.0),
+                Some(46.33333333333333),
+                Some(57.5),
+                Some(60.0),
+            ],
+        ),
+        (
+            39.1,
+            0.8,
+            vec![
+                Some(86.35000000000001),
+                Some(0.0),
+                Some(0.0),
+                Some(26.666666666666668),
+                None,
+                None,
+                Some(100.0),
+                Some(0.0),
+            ],
+        ),
+        (
+            38.8,
+            0.65,
+            vec![Some(65.5), Some(0.0), None, Some(55.38461538461539), None],
+        ),
+        (
+            51.7,
+            0.8,
+            vec![
+                Some(81.53333333333333),
+                Some(0.0),
+                Some(0.0),
+                Some(73.30827067669172),
+                None,
+                None,
+                Some(100.0),
+            ],
+        ),
+        (50.0, 0.0, vec![None, None, None, None, None]),
+    ];
+    assert_eq!(got, pinned);
+}
+
+#[test]
+fn measuring_a_batch_gives_what_measuring_each_account_gives() {
+    let c = config();
+    let accounts = pinned_accounts();
+    // nine accounts: two interleaved groups of four and one left over
+    let inputs: Vec<AccountInput<'_>> = accounts
+        .iter()
+        .chain(accounts.iter().take(4))
+        .map(|(f, w)| AccountInput {
+            facts: f,
+            window: w,
+            previous: None,
+        })
+        .collect();
+    let one_by_one: Vec<Measurement> = inputs
+        .iter()
+        .map(|a| measure(&c, a.facts, a.window, day(AS_OF)))
+        .collect();
+    assert_eq!(measure_batch(&c, &inputs, day(AS_OF)), one_by_one);
+    let scores = score_batch(&c, &inputs, day(AS_OF));
+    for (a, s) in inputs.iter().zip(&scores) {
+        assert_eq!(*s, score_account(&c, a.facts, a.window, day(AS_OF), None));
+    }
+}

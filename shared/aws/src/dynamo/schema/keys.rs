@@ -36,13 +36,10 @@ pub(crate) fn chunk_pk(day: NaiveDate, segment: Segment) -> String {
     format!("CHUNK#{}#{segment}", date(day))
 }
 
-pub(crate) fn chunk_sk(account: &AccountId, chunk_id: &str) -> String {
-    format!("{account}#{chunk_id}")
-}
-
-/// Sort-key prefix of one account's chunks within a day's segment partition.
-pub(crate) fn chunk_sk_prefix(account: &AccountId) -> String {
-    format!("{account}#")
+/// A pack of chunks, named by a digest of what it holds (32 hex digits). Items of the first
+/// layout, `{account_id}#{chunk_id}` with a 24-digit chunk id, can never collide with it.
+pub(crate) fn chunk_pack_sk(digest: &str) -> String {
+    format!("PACK#{digest}")
 }
 
 pub(crate) fn accounts_pk(segment: Segment) -> String {
@@ -136,6 +133,9 @@ pub(crate) const CHECKPOINT_RETENTION_DAYS: u32 = 90;
 
 pub(crate) const SUMMARY_PK: &str = "SUMMARY";
 
+/// Churn model fits, sorted by the run day they were fitted on.
+pub(crate) const CHURN_MODEL_PK: &str = "CHURNMODEL";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,7 +154,7 @@ mod tests {
         let a = acct("acme");
         let d = day("2026-03-04");
         assert_eq!(chunk_pk(d, Segment(7)), "CHUNK#2026-03-04#07");
-        assert_eq!(chunk_sk(&a, "abc123"), "acme#abc123");
+        assert_eq!(chunk_pack_sk("0123abcd"), "PACK#0123abcd");
         assert_eq!(accounts_pk(Segment(42)), "ACCOUNTS#42");
         assert_eq!(account_sk(&a), "ACCOUNT#acme");
         assert_eq!(user_pk("u1"), "USER#u1");

@@ -1,7 +1,9 @@
 //! The table layout of `docs/architecture.md`, in one module: key formats ([`keys`]), item
-//! shapes ([`records`]), attribute names, and which index and key condition each listing uses
-//! ([`queries`]). Nothing outside this module spells a key or an attribute name.
+//! shapes ([`records`]; event chunk packs in [`chunks`]), attribute names, and which index and
+//! key condition each listing uses ([`queries`]). Nothing outside this module spells a key or an
+//! attribute name.
 
+pub(crate) mod chunks;
 pub(crate) mod keys;
 pub(crate) mod packed;
 pub(crate) mod queries;

@@ -106,11 +106,6 @@ pub(crate) fn chunks_of_segment_day(segment: Segment, day: NaiveDate) -> QuerySp
     QuerySpec::new(Index::Table, keys::chunk_pk(day, segment))
 }
 
-pub(crate) fn chunks_of_account_day(account: &AccountId, day: NaiveDate) -> QuerySpec {
-    QuerySpec::new(Index::Table, keys::chunk_pk(day, account.segment()))
-        .range(SortRange::BeginsWith(keys::chunk_sk_prefix(account)))
-}
-
 pub(crate) fn accounts_of_segment(segment: Segment) -> QuerySpec {
     QuerySpec::new(Index::Table, keys::accounts_pk(segment))
 }
@@ -168,6 +163,10 @@ pub(crate) fn checkpoints(run_id: &str) -> QuerySpec {
 
 pub(crate) fn latest_summary() -> QuerySpec {
     QuerySpec::new(Index::Table, keys::SUMMARY_PK.to_owned()).newest_first()
+}
+
+pub(crate) fn latest_churn_model() -> QuerySpec {
+    QuerySpec::new(Index::Table, keys::CHURN_MODEL_PK.to_owned()).newest_first()
 }
 
 /// `None` when the range is empty (`from > to`).

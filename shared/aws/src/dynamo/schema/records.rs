@@ -2,12 +2,11 @@
 //! by `serde_dynamo` from these private structs; the domain types are flattened in, so their
 //! fields are top-level attributes (`status`, `version`, `account_id` are used in expressions).
 
-use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use vitals_core::model::{
     AccountId, AccountProfile, AccountRecord, Alert, AuditEntry, Checkpoint, ConfigVersion,
-    EventChunk, Intervention, PortfolioSummary, ScoreRecord, UserProfile,
+    Intervention, PortfolioSummary, ScoreRecord, UserProfile,
 };
 use vitals_core::segment::Segment;
 
@@ -44,78 +43,6 @@ pub(crate) fn encode<T: Serialize>(record: &T) -> StoreResult<Item> {
 
 pub(crate) fn decode<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(format!("decode item: {e}")))
-}
-
-/// Raw bytes stored as a DynamoDB binary (`B`) attribute rather than a list of numbers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Binary(Vec<u8>);
-
-impl Serialize for Binary {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Binary {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Binary;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("binary data")
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Binary, E> {
-                Ok(Binary(v.to_vec()))
-            }
-            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Binary, E> {
-                Ok(Binary(v))
-            }
-        }
-        d.deserialize_byte_buf(Visitor)
-    }
-}
-
-// ---- event chunks ----
-
-#[derive(Serialize, Deserialize)]
-struct ChunkItem {
-    pk: String,
-    sk: String,
-    account_id: AccountId,
-    day: NaiveDate,
-    chunk_id: String,
-    /// Number of events in the payload.
-    n: usize,
-    payload: Binary,
-    expires_at: i64,
-}
-
-pub(crate) fn encode_chunk(chunk: &EventChunk, retention_days: u32) -> StoreResult<(Key, Item)> {
-    let key = Key::new(
-        keys::chunk_pk(chunk.day, chunk.segment()),
-        keys::chunk_sk(&chunk.account_id, &chunk.chunk_id),
-    );
-    let item = encode(&ChunkItem {
-        pk: key.pk.clone(),
-        sk: key.sk.clone(),
-        account_id: chunk.account_id.clone(),
-        day: chunk.day,
-        chunk_id: chunk.chunk_id.clone(),
-        n: chunk.events.len(),
-        payload: Binary(chunk.encode_events()?),
-        expires_at: keys::expiry_of_day(chunk.day, retention_days),
-    })?;
-    Ok((key, item))
-}
-
-pub(crate) fn decode_chunk(item: Item) -> StoreResult<EventChunk> {
-    let stored: ChunkItem = decode(item)?;
-    Ok(EventChunk {
-        events: EventChunk::decode_events(&stored.payload.0)?,
-        account_id: stored.account_id,
-        day: stored.day,
-        chunk_id: stored.chunk_id,
-    })
 }
 
 // ---- accounts ----
@@ -410,12 +337,36 @@ pub(crate) fn decode_summary(item: Item) -> StoreResult<PortfolioSummary> {
     decode(item)
 }
 
+// ---- churn model fits ----
+
+#[derive(Serialize)]
+struct ChurnModelItem<'a> {
+    pk: &'static str,
+    sk: String,
+    #[serde(flatten)]
+    model: &'a vitals_core::churn::ChurnModelRecord,
+}
+
+pub(crate) fn encode_churn_model(
+    model: &vitals_core::churn::ChurnModelRecord,
+) -> StoreResult<Item> {
+    encode(&ChurnModelItem {
+        pk: keys::CHURN_MODEL_PK,
+        sk: keys::date(model.as_of),
+        model,
+    })
+}
+
+pub(crate) fn decode_churn_model(item: Item) -> StoreResult<vitals_core::churn::ChurnModelRecord> {
+    decode(item)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_sdk_dynamodb::types::AttributeValue;
     use chrono::{TimeZone, Utc};
-    use vitals_core::model::{AlertStatus, EventKind, Severity, StoredEvent};
+    use vitals_core::model::{AlertStatus, Severity};
 
     fn s(item: &Item, name: &str) -> String {
         match &item[name] {
@@ -456,29 +407,6 @@ mod tests {
         assert_eq!(s(&item, "status"), "open");
         assert_eq!(item["version"], AttributeValue::N("1".into()));
         assert_eq!(decode_alert(item).unwrap(), a);
-    }
-
-    #[test]
-    fn a_chunk_payload_is_one_binary_attribute_and_reads_back_equal() {
-        let event = StoredEvent {
-            message_id: "m1".into(),
-            kind: EventKind::Track,
-            name: Some("Report Built".into()),
-            user_id: Some("u1".into()),
-            timestamp: Utc.with_ymd_and_hms(2026, 2, 3, 4, 5, 6).unwrap(),
-            properties: serde_json::Map::new(),
-        };
-        let day = "2026-02-03".parse().unwrap();
-        let chunk = EventChunk::new(AccountId::new("acme").unwrap(), day, vec![event]);
-        let (key, item) = encode_chunk(&chunk, 730).unwrap();
-        assert_eq!(key.pk, format!("CHUNK#2026-02-03#{}", chunk.segment()));
-        assert!(matches!(item["payload"], AttributeValue::B(_)));
-        assert_eq!(item["n"], AttributeValue::N("1".into()));
-        assert_eq!(
-            item["expires_at"],
-            AttributeValue::N(keys::expiry_of_day(day, 730).to_string())
-        );
-        assert_eq!(decode_chunk(item).unwrap(), chunk);
     }
 
     #[test]

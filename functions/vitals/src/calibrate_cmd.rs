@@ -1,0 +1,203 @@
+//! `vitals calibrate`: proposes scorecard weights from the outcomes of a date range and shows
+//! the backtest of the current against the proposed weights side by side. Nothing is written
+//! unless `--apply` is given; then the proposal becomes the next configuration version, as
+//! `vitals config apply` would store it (who, when, what changed).
+
+use anyhow::Context as _;
+use chrono::NaiveDate;
+use clap::Args;
+use vitals_core::backtest::{
+    BacktestOptions, BacktestReport, RankingReport, HEALTH_SCORE, PERIOD_ALL, PERIOD_TEST,
+};
+use vitals_core::calibrate::{
+    apply_proposal, calibrate_weights, CalibrationReport, ProposalSource,
+};
+use vitals_core::clock::SystemClock;
+use vitals_core::config::ApplyError;
+
+use crate::backtest_cmd::parse_days;
+use crate::context::Context;
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    about = "Propose scorecard weights from outcomes, with the backtest of current vs proposed"
+)]
+pub struct CalibrateArgs {
+    /// First evaluation day.
+    #[arg(long)]
+    pub from: NaiveDate,
+    /// End of the range (inclusive): nothing dated after it is read.
+    #[arg(long)]
+    pub to: NaiveDate,
+    /// Prediction horizon, e.g. 90d (or a number of days).
+    #[arg(long, value_parser = parse_days, default_value = "90d")]
+    pub horizon: u32,
+    /// Days between evaluation days.
+    #[arg(long, default_value_t = 7)]
+    pub step: u32,
+    /// Alert budget for precision@k: accounts worked per evaluation day.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Store the proposed weights as a new configuration version.
+    #[arg(long)]
+    pub apply: bool,
+    /// Who applies it (default: $USER).
+    #[arg(long, requires = "apply")]
+    pub author: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(ctx: &Context, args: &CalibrateArgs) -> anyhow::Result<()> {
+    let storage = ctx.backend.storage.as_ref();
+    let mut opts = BacktestOptions::new(args.from, args.to);
+    opts.horizon_days = args.horizon;
+    opts.step_days = args.step.max(1);
+    opts.alert_k = args.k.max(1);
+    let report = calibrate_weights(storage, &ctx.config, &opts)
+        .await
+        .context("calibration failed")?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report));
+    }
+    if !args.apply {
+        if !args.json {
+            println!("\nNothing written. Run again with --apply to store these weights as a new configuration version.");
+        }
+        return Ok(());
+    }
+    let author = args
+        .author
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "cli".into());
+    match apply_proposal(storage, &SystemClock, &report, &author).await {
+        Ok(v) => eprintln!(
+            "Applied the proposed weights as configuration version {} ({}) by {}",
+            v.version, v.summary, v.author
+        ),
+        Err(ApplyError::Unchanged(v)) => {
+            eprintln!("Nothing to apply: the proposal is identical to version {v}")
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("cannot apply the proposed weights")),
+    }
+    Ok(())
+}
+
+fn fmt(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
+}
+
+fn lead(r: Option<&RankingReport>) -> String {
+    match r {
+        Some(r) => match r.median_lead_days {
+            Some(d) => format!("{d:.0}d {}/{}", r.warned_churns, r.churns),
+            None => format!("- {}/{}", r.warned_churns, r.churns),
+        },
+        None => "-".into(),
+    }
+}
+
+/// One figure of the health score's ranking, current vs proposed.
+fn side_by_side(
+    out: &mut String,
+    name: &str,
+    current: &BacktestReport,
+    proposed: &BacktestReport,
+    period: &str,
+) {
+    let pick = |r: &BacktestReport| r.ranking(HEALTH_SCORE, period).cloned();
+    let (c, p) = (pick(current), pick(proposed));
+    let row = |label: &str, f: &dyn Fn(&RankingReport) -> String| {
+        format!(
+            "  {label:<22} {:>12} {:>12}\n",
+            c.as_ref().map_or("-".into(), f),
+            p.as_ref().map_or("-".into(), f)
+        )
+    };
+    out.push_str(&format!("{name}\n"));
+    out.push_str(&format!(
+        "  {:<22} {:>12} {:>12}\n",
+        "", "current", "proposed"
+    ));
+    out.push_str(&row("ROC-AUC", &|r| fmt(r.roc_auc, 3)));
+    out.push_str(&row("PR-AUC", &|r| fmt(r.pr_auc, 3)));
+    out.push_str(&row("top-decile lift", &|r| fmt(r.top_decile_lift, 2)));
+    out.push_str(&row(&format!("precision@{}", current.alert_k), &|r| {
+        fmt(r.precision_at_k, 2)
+    }));
+    out.push_str(&format!(
+        "  {:<22} {:>12} {:>12}\n",
+        "lead (median, warned)",
+        lead(c.as_ref()),
+        lead(p.as_ref())
+    ));
+}
+
+/// The text report.
+pub fn render(report: &CalibrationReport) -> String {
+    let mut out = String::new();
+    let r = &report.current;
+    out.push_str(&format!(
+        "Calibration {}..{}, horizon {} days: {} accounts, {} churned within a horizon\n",
+        r.from, r.to, r.horizon_days, r.accounts, r.churned_accounts
+    ));
+    let span = |days: &[NaiveDate]| match (days.first(), days.last()) {
+        (Some(a), Some(b)) => format!("{a}..{b}"),
+        _ => "none".to_string(),
+    };
+    out.push_str(&format!(
+        "Weights fitted on {}, compared on every day and on the held-out days {}\n\n",
+        span(&r.train_days),
+        span(&r.test_days)
+    ));
+    for p in &report.proposals {
+        let source = match p.source {
+            ProposalSource::Scorecard => "fitted on its own samples",
+            ProposalSource::AllScorecards => {
+                "too few churns of its own: fitted on every scorecard's samples"
+            }
+            ProposalSource::Unchanged => "no churn in the training days: unchanged",
+        };
+        out.push_str(&format!(
+            "scorecard {} ({} training samples, {} churning; {source})\n",
+            p.scorecard, p.samples, p.positives
+        ));
+        out.push_str(&format!(
+            "  {:<20} {:>8} {:>9}\n",
+            "signal", "current", "proposed"
+        ));
+        let signals: std::collections::BTreeSet<_> =
+            p.current.keys().chain(p.proposed.keys()).collect();
+        for s in signals {
+            out.push_str(&format!(
+                "  {:<20} {:>8} {:>9}\n",
+                s.as_str(),
+                fmt(p.current.get(s).copied(), 3),
+                fmt(p.proposed.get(s).copied(), 3)
+            ));
+        }
+        out.push('\n');
+    }
+    side_by_side(
+        &mut out,
+        "health score, every evaluation day",
+        &report.current,
+        &report.proposed,
+        PERIOD_ALL,
+    );
+    side_by_side(
+        &mut out,
+        "health score, held-out days (not used to fit the proposal)",
+        &report.current,
+        &report.proposed,
+        PERIOD_TEST,
+    );
+    if !report.changes_anything() {
+        out.push_str("\nThe proposal keeps the current weights.\n");
+    }
+    out
+}

@@ -1,0 +1,227 @@
+//! Backtest: how well did the health score, a churn model and a naive baseline predict the
+//! churns that happened?
+//!
+//! For every evaluation day `d` (every `step_days` from `from`, as long as `d + horizon <= to`)
+//! and every account with a score history entry as of `d` (the latest entry of the week up to
+//! `d`: the daily run computed it from events up to that day), the sample's label is "the
+//! account churned within `(d, d + horizon]`". Accounts that had already churned by `d` are left
+//! out. Nothing dated after `to` is read: history is asked for up to `to`, outcomes after `to`
+//! are ignored and chunks are read up to the last evaluation day, so adding data after `to`
+//! cannot change a backtest that ends at `to`.
+//!
+//! Three rankings are compared:
+//! - `health_score`: risk = 100 - score;
+//! - `churn_model`: an L2 logistic regression on the signal values, fitted on the samples of the
+//!   first evaluation days (`train_share`) and scored on the later ones (time-based split; the
+//!   last training labels look up to `horizon` past the first test day, as any label must);
+//! - `baseline_30d_events`: fewer product events (track, page, screen) in the 30 days up to `d`
+//!   = more risk, counted from the stored chunks.
+//!
+//! Metrics pool every (account, day) sample of a period; precision@k is the mean over the
+//! period's evaluation days of the share of churners among the `k` riskiest accounts. Lead time
+//! is measured per churned account: for the health score, the first day in the `horizon` before
+//! the churn that its daily history entry was `at_risk` or flagged declining; for the other
+//! rankings, the first evaluation day in that span the account was in the day's top decile.
+
+use crate::error::StoreError;
+use crate::model::ScoreRecord;
+use crate::ports::{AccountStore, EventStore, ScoreHistoryStore};
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use vitals_scoring::churn::{ChurnModel, Features};
+use vitals_scoring::scorecard::weigh_values;
+use vitals_scoring::signals::SIGNAL_COUNT;
+use vitals_scoring::{Band, ScoringConfig, Signal};
+
+mod ranking;
+mod replay;
+
+pub use replay::Replay;
+
+/// Default prediction horizon.
+pub const DEFAULT_HORIZON_DAYS: u32 = 90;
+/// Ranking names in reports.
+pub const HEALTH_SCORE: &str = "health_score";
+pub const CHURN_MODEL: &str = "churn_model";
+pub const BASELINE: &str = "baseline_30d_events";
+/// Period names in reports: every evaluation day, or only the model's test days.
+pub const PERIOD_ALL: &str = "all";
+pub const PERIOD_TEST: &str = "test";
+
+const BASELINE_DAYS: u64 = 30;
+const PAGE: usize = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    #[error("invalid backtest range: {0}")]
+    Range(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What to backtest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BacktestOptions {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub horizon_days: u32,
+    /// Days between evaluation days.
+    pub step_days: u32,
+    /// Share of evaluation days (the earliest) the churn model is fitted on.
+    pub train_share: f64,
+    /// The alert budget for precision@k: accounts a team can work per evaluation day.
+    pub alert_k: usize,
+    /// L2 penalty of the churn model.
+    pub l2: f64,
+}
+
+impl BacktestOptions {
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Self {
+        BacktestOptions {
+            from,
+            to,
+            horizon_days: DEFAULT_HORIZON_DAYS,
+            step_days: 7,
+            train_share: 0.5,
+            alert_k: 10,
+            l2: 1.0,
+        }
+    }
+}
+
+/// One ranking's figures over one period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankingReport {
+    pub ranking: String,
+    pub period: String,
+    /// (account, evaluation day) samples.
+    pub samples: usize,
+    /// Samples whose account churned within the horizon.
+    pub positives: usize,
+    pub roc_auc: Option<f64>,
+    pub pr_auc: Option<f64>,
+    pub top_decile_lift: Option<f64>,
+    /// For rankings that are probabilities (the churn model) only.
+    pub brier: Option<f64>,
+    pub precision_at_k: Option<f64>,
+    pub median_lead_days: Option<f64>,
+    /// Churned accounts of the period that were warned before churning, of `churns`.
+    pub warned_churns: usize,
+    pub churns: usize,
+}
+
+/// The result of a backtest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub horizon_days: u32,
+    pub step_days: u32,
+    pub alert_k: usize,
+    pub train_days: Vec<NaiveDate>,
+    pub test_days: Vec<NaiveDate>,
+    /// Accounts with at least one sample.
+    pub accounts: usize,
+    /// Of them, accounts that churned within the horizon of an evaluation day.
+    pub churned_accounts: usize,
+    pub rankings: Vec<RankingReport>,
+    /// The churn model fitted on the training days.
+    pub model: ChurnModel,
+}
+
+impl BacktestReport {
+    pub fn ranking(&self, ranking: &str, period: &str) -> Option<&RankingReport> {
+        self.rankings
+            .iter()
+            .find(|r| r.ranking == ranking && r.period == period)
+    }
+
+    /// The headline figure: ROC-AUC of the health score over every evaluation day.
+    pub fn health_roc_auc(&self) -> Option<f64> {
+        self.ranking(HEALTH_SCORE, PERIOD_ALL)
+            .and_then(|r| r.roc_auc)
+    }
+}
+
+struct Account {
+    history: Vec<ScoreRecord>,
+    /// Churn days up to `to`, oldest first.
+    churns: Vec<NaiveDate>,
+    /// Product events per day (deduplicated by message id), up to the last evaluation day.
+    events: BTreeMap<NaiveDate, u64>,
+}
+
+struct Sample {
+    account: usize,
+    day: usize,
+    label: bool,
+    /// Index of the sample's history entry in its account's history.
+    entry: usize,
+    features: Features,
+    baseline_risk: f64,
+}
+
+fn add_days(d: NaiveDate, n: u64) -> Option<NaiveDate> {
+    d.checked_add_days(Days::new(n))
+}
+
+fn sub_days(d: NaiveDate, n: u64) -> Option<NaiveDate> {
+    d.checked_sub_days(Days::new(n))
+}
+
+/// The evaluation days of a range: every `step` days from `from` while the horizon fits.
+pub fn evaluation_days(opts: &BacktestOptions) -> Vec<NaiveDate> {
+    let mut days = Vec::new();
+    let step = u64::from(opts.step_days.max(1));
+    let mut d = opts.from;
+    while let Some(end) = add_days(d, u64::from(opts.horizon_days)) {
+        if end > opts.to {
+            break;
+        }
+        days.push(d);
+        match add_days(d, step) {
+            Some(next) => d = next,
+            None => break,
+        }
+    }
+    days
+}
+
+/// Runs a backtest on stored score history, outcomes and events.
+pub async fn run_backtest<S>(
+    store: &S,
+    opts: &BacktestOptions,
+) -> Result<BacktestReport, BacktestError>
+where
+    S: AccountStore + ScoreHistoryStore + EventStore + ?Sized,
+{
+    Ok(Replay::load(store, opts, true).await?.report(None))
+}
+
+/// The health score of a history entry: as recorded, or re-weighed with the scorecard of the
+/// same name in `rescore` (the entry's normalised signal values are kept, so only the weights
+/// change; an entry whose scorecard `rescore` lacks keeps its recorded score).
+pub fn health_of(entry: &ScoreRecord, rescore: Option<&ScoringConfig>) -> (f64, Band) {
+    let health = entry.health();
+    let card = rescore.and_then(|c| {
+        c.scorecards
+            .iter()
+            .find(|card| card.name == health.scorecard)
+            .map(|card| (c, card))
+    });
+    let Some((config, card)) = card else {
+        return (health.score, health.band);
+    };
+    let mut values = [None; SIGNAL_COUNT];
+    for signal in &health.signals {
+        if let Some(s) = Signal::from_name(&signal.name) {
+            values[s.index()] = signal.value;
+        }
+    }
+    let weighted = weigh_values(Some(card), &values, &config.bands);
+    (weighted.score, weighted.band)
+}
+
+#[cfg(test)]
+mod tests;

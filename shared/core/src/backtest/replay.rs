@@ -1,0 +1,272 @@
+//! Replaying a range: reading accounts, outcomes, history (and events for the baseline) up to
+//! its end, and building the (account, evaluation day) samples every ranking is judged on.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use chrono::NaiveDate;
+use vitals_scoring::churn::{features_of, ChurnModel, Features};
+use vitals_scoring::ScoringConfig;
+
+use super::ranking::Ctx;
+use super::{
+    add_days, evaluation_days, health_of, sub_days, Account, BacktestError, BacktestOptions,
+    BacktestReport, Sample, BASELINE, BASELINE_DAYS, CHURN_MODEL, HEALTH_SCORE, PAGE, PERIOD_ALL,
+    PERIOD_TEST,
+};
+use crate::model::{AccountId, EventKind, OutcomeKind};
+use crate::ports::{AccountStore, EventStore, ScoreHistoryStore};
+use crate::segment::Segment;
+
+/// The replayed history of a range: every (account, evaluation day) sample with its label,
+/// signal values and history entry, ready to be ranked one way or another.
+pub struct Replay {
+    opts: BacktestOptions,
+    days: Vec<NaiveDate>,
+    accounts: Vec<Account>,
+    samples: Vec<Sample>,
+    train_len: usize,
+}
+
+impl Replay {
+    /// Reads accounts, outcomes and history up to `opts.to` (and, with `count_events`, the
+    /// product events the baseline counts) and builds the samples.
+    pub async fn load<S>(
+        store: &S,
+        opts: &BacktestOptions,
+        count_events: bool,
+    ) -> Result<Replay, BacktestError>
+    where
+        S: AccountStore + ScoreHistoryStore + EventStore + ?Sized,
+    {
+        if opts.from > opts.to {
+            return Err(BacktestError::Range(format!(
+                "--from {} is after --to {}",
+                opts.from, opts.to
+            )));
+        }
+        let days = evaluation_days(opts);
+        let Some(&last_day) = days.last() else {
+            return Err(BacktestError::Range(format!(
+                "{}..{} is shorter than the {}-day horizon: no evaluation day has its whole \
+                 horizon in the range",
+                opts.from, opts.to, opts.horizon_days
+            )));
+        };
+        let step = u64::from(opts.step_days.max(1));
+        let history_from = sub_days(opts.from, step).unwrap_or(opts.from);
+
+        // Accounts, their outcomes and history (nothing after `to`).
+        let mut ids: Vec<AccountId> = Vec::new();
+        let mut accounts: Vec<Account> = Vec::new();
+        for segment in Segment::all() {
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = store.list_segment(segment, cursor.as_deref(), PAGE).await?;
+                for record in page.items {
+                    let history = store
+                        .history(&record.account_id, history_from, opts.to)
+                        .await?
+                        .into_iter()
+                        .filter(|h| h.as_of <= opts.to)
+                        .collect();
+                    let mut churns: Vec<NaiveDate> = record
+                        .profile
+                        .outcomes
+                        .iter()
+                        .filter(|o| o.kind == OutcomeKind::Churned && o.on <= opts.to)
+                        .map(|o| o.on)
+                        .collect();
+                    churns.sort();
+                    churns.dedup();
+                    ids.push(record.account_id);
+                    accounts.push(Account {
+                        history,
+                        churns,
+                        events: BTreeMap::new(),
+                    });
+                }
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+        }
+        if count_events {
+            count_product_events(store, &ids, &mut accounts, opts.from, last_day).await?;
+        }
+
+        let horizon = u64::from(opts.horizon_days);
+        let mut samples: Vec<Sample> = Vec::new();
+        for (day_idx, &d) in days.iter().enumerate() {
+            let Some(horizon_end) = add_days(d, horizon) else {
+                continue;
+            };
+            let week_start = sub_days(d, step.saturating_sub(1)).unwrap_or(d);
+            for (a, account) in accounts.iter().enumerate() {
+                if account.churns.iter().any(|&c| c <= d) {
+                    continue;
+                }
+                let Some(entry) = account
+                    .history
+                    .iter()
+                    .rposition(|h| h.as_of <= d && h.as_of >= week_start)
+                else {
+                    continue;
+                };
+                let label = account.churns.iter().any(|&c| c > d && c <= horizon_end);
+                let since = sub_days(d, BASELINE_DAYS - 1).unwrap_or(d);
+                let events: u64 = account.events.range(since..=d).map(|(_, n)| n).sum();
+                samples.push(Sample {
+                    account: a,
+                    day: day_idx,
+                    label,
+                    entry,
+                    features: features_of(account.history[entry].health()),
+                    baseline_risk: -(events as f64),
+                });
+            }
+        }
+        // Time-based split.
+        let train_len = ((days.len() as f64 * opts.train_share.clamp(0.0, 1.0)).ceil() as usize)
+            .clamp(1, days.len());
+        Ok(Replay {
+            opts: opts.clone(),
+            days,
+            accounts,
+            samples,
+            train_len,
+        })
+    }
+
+    /// The evaluation days, oldest first.
+    pub fn days(&self) -> &[NaiveDate] {
+        &self.days
+    }
+
+    /// Every sample as (evaluation day index, signal values, churned within the horizon).
+    pub fn labelled(&self) -> impl Iterator<Item = (usize, &Features, bool)> + '_ {
+        self.samples.iter().map(|s| (s.day, &s.features, s.label))
+    }
+
+    /// Distinct accounts that churned within the horizon of a sampled day.
+    pub fn churned_accounts(&self) -> usize {
+        self.samples
+            .iter()
+            .filter(|s| s.label)
+            .map(|s| s.account)
+            .collect::<BTreeSet<_>>()
+            .len()
+    }
+
+    /// Signal values and labels of the training days (the earliest `train_share` of them).
+    pub fn training_set(&self) -> (Vec<Features>, Vec<bool>) {
+        self.samples
+            .iter()
+            .filter(|s| s.day < self.train_len)
+            .map(|s| (s.features.clone(), s.label))
+            .unzip()
+    }
+
+    /// [`Replay::training_set`] by the scorecard that scored each sample.
+    pub fn training_sets_by_scorecard(&self) -> BTreeMap<String, (Vec<Features>, Vec<bool>)> {
+        let mut out: BTreeMap<String, (Vec<Features>, Vec<bool>)> = BTreeMap::new();
+        for s in self.samples.iter().filter(|s| s.day < self.train_len) {
+            let card = &self.accounts[s.account].history[s.entry].health().scorecard;
+            let set = out.entry(card.clone()).or_default();
+            set.0.push(s.features.clone());
+            set.1.push(s.label);
+        }
+        out
+    }
+
+    /// The report: the health score as recorded, or re-weighed with `rescore`'s scorecards.
+    pub fn report(&self, rescore: Option<&ScoringConfig>) -> BacktestReport {
+        let opts = &self.opts;
+        let samples = &self.samples;
+        let train: Vec<&Sample> = samples.iter().filter(|s| s.day < self.train_len).collect();
+        let test: Vec<&Sample> = samples.iter().filter(|s| s.day >= self.train_len).collect();
+        let model = ChurnModel::fit(
+            &train.iter().map(|s| s.features.clone()).collect::<Vec<_>>(),
+            &train.iter().map(|s| s.label).collect::<Vec<_>>(),
+            opts.l2,
+        );
+        let all: Vec<&Sample> = samples.iter().collect();
+
+        let ctx = Ctx {
+            days: &self.days,
+            accounts: &self.accounts,
+            horizon: u64::from(opts.horizon_days),
+            alert_k: opts.alert_k,
+            rescore,
+        };
+        let health =
+            |s: &Sample| 100.0 - health_of(&self.accounts[s.account].history[s.entry], rescore).0;
+        let baseline = |s: &Sample| s.baseline_risk;
+        let churn = |s: &Sample| model.predict(&s.features);
+        let rankings = vec![
+            ctx.report(HEALTH_SCORE, PERIOD_ALL, &all, &health, false),
+            ctx.report(BASELINE, PERIOD_ALL, &all, &baseline, false),
+            ctx.report(HEALTH_SCORE, PERIOD_TEST, &test, &health, false),
+            ctx.report(CHURN_MODEL, PERIOD_TEST, &test, &churn, true),
+            ctx.report(BASELINE, PERIOD_TEST, &test, &baseline, false),
+        ];
+
+        let sampled: BTreeSet<usize> = samples.iter().map(|s| s.account).collect();
+        BacktestReport {
+            from: opts.from,
+            to: opts.to,
+            horizon_days: opts.horizon_days,
+            step_days: opts.step_days.max(1),
+            alert_k: opts.alert_k,
+            train_days: self.days[..self.train_len].to_vec(),
+            test_days: self.days[self.train_len..].to_vec(),
+            accounts: sampled.len(),
+            churned_accounts: self.churned_accounts(),
+            rankings,
+            model,
+        }
+    }
+}
+
+/// Product events per account-day (each message id once), from `BASELINE_DAYS` before `from`
+/// up to the last evaluation day.
+async fn count_product_events<S>(
+    store: &S,
+    ids: &[AccountId],
+    accounts: &mut [Account],
+    from: NaiveDate,
+    last_day: NaiveDate,
+) -> Result<(), BacktestError>
+where
+    S: EventStore + ?Sized,
+{
+    let index: BTreeMap<&AccountId, usize> = ids.iter().enumerate().map(|(i, a)| (a, i)).collect();
+    let mut day = sub_days(from, BASELINE_DAYS).unwrap_or(from);
+    while day <= last_day {
+        let mut seen: BTreeMap<usize, HashSet<String>> = BTreeMap::new();
+        for segment in Segment::all() {
+            for chunk in store.chunks_for_segment_day(segment, day).await? {
+                let Some(&i) = index.get(&chunk.account_id) else {
+                    continue;
+                };
+                let ids = seen.entry(i).or_default();
+                for e in chunk.events {
+                    if matches!(
+                        e.kind,
+                        EventKind::Track | EventKind::Page | EventKind::Screen
+                    ) {
+                        ids.insert(e.message_id);
+                    }
+                }
+            }
+        }
+        for (i, ids) in seen {
+            accounts[i].events.insert(day, ids.len() as u64);
+        }
+        match add_days(day, 1) {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    Ok(())
+}

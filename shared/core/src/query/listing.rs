@@ -1,0 +1,158 @@
+//! The precomputed account listing: each segment's list rows as its latest scoring run left
+//! them ([`ListingBuilder`], used by the daily run), and the rows a caller may see, read back
+//! from it ([`visible_rows`]). The account list and the dashboard's lists read these in one
+//! request instead of scanning every account record (BRIEF §5: ≤ 2 requests per view).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use super::access::Principal;
+use super::accounts::{AccountFilter, AccountRow, AccountSort};
+use crate::model::{AccountId, AccountRecord, SegmentListing};
+use crate::segment::Segment;
+
+/// One segment's rows, kept up to date while the run scores its accounts.
+#[derive(Debug, Clone)]
+pub struct ListingBuilder {
+    segment: Segment,
+    as_of: NaiveDate,
+    rows: BTreeMap<String, AccountRow>,
+}
+
+impl ListingBuilder {
+    /// Starts from the segment's accounts as stored: an account the run does not score again
+    /// (scored by an earlier attempt of a resumed run) keeps this row.
+    pub fn new<'r>(
+        segment: Segment,
+        as_of: NaiveDate,
+        records: impl IntoIterator<Item = &'r AccountRecord>,
+    ) -> Self {
+        let mut builder = ListingBuilder {
+            segment,
+            as_of,
+            rows: BTreeMap::new(),
+        };
+        for record in records {
+            builder.add(record);
+        }
+        builder
+    }
+
+    /// Puts the account's row, replacing the one it had.
+    pub fn add(&mut self, record: &AccountRecord) {
+        if record.account_id.as_str() == AccountId::UNATTRIBUTED {
+            return;
+        }
+        self.rows.insert(
+            record.account_id.to_string(),
+            AccountRow::from_record(record, self.as_of),
+        );
+    }
+
+    pub fn finish(self) -> SegmentListing {
+        SegmentListing {
+            segment: self.segment,
+            as_of: self.as_of,
+            rows: self.rows.into_values().collect(),
+        }
+    }
+}
+
+/// The rows `who` may see as of `today`, filtered and sorted: what the account list pages
+/// through and the dashboard's lists are cut from.
+pub fn visible_rows(
+    rows: impl IntoIterator<Item = AccountRow>,
+    who: &Principal,
+    filter: &AccountFilter,
+    sort: AccountSort,
+    today: NaiveDate,
+) -> Vec<AccountRow> {
+    let mut visible: Vec<AccountRow> = rows
+        .into_iter()
+        .filter(|r| r.account_id != AccountId::UNATTRIBUTED)
+        .filter(|r| who.sees_owned_by(r.owner.as_deref()))
+        .map(|r| r.on(today))
+        .filter(|r| filter.matches(r))
+        .collect();
+    sort.sort(&mut visible);
+    visible
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::model::AccountProfile;
+    use crate::query::access::Role;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, d).unwrap()
+    }
+
+    fn record(id: &str, owner: &str, name: &str) -> AccountRecord {
+        let mut record = AccountRecord::new(AccountId::new(id).unwrap());
+        record.profile = AccountProfile {
+            name: Some(name.into()),
+            owner: Some(owner.into()),
+            renewal_date: Some(day(31)),
+            ..AccountProfile::default()
+        };
+        record
+    }
+
+    #[test]
+    fn a_rescored_account_replaces_its_row_and_unattributed_events_get_none() {
+        let stored = [
+            record("b", "ana@example.com", "Before"),
+            record("a", "ana@example.com", "Alpha"),
+            record(AccountId::UNATTRIBUTED, "ana@example.com", "nobody"),
+        ];
+        let mut builder = ListingBuilder::new(Segment(3), day(1), &stored);
+        builder.add(&record("b", "bob@example.com", "After"));
+        let listing = builder.finish();
+        assert_eq!(listing.segment, Segment(3));
+        let rows: Vec<_> = listing
+            .rows
+            .iter()
+            .map(|r| (r.account_id.as_str(), r.name.as_deref().unwrap()))
+            .collect();
+        assert_eq!(rows, [("a", "Alpha"), ("b", "After")]);
+    }
+
+    #[test]
+    fn owners_see_their_own_rows_with_renewal_counted_from_today() {
+        let listing = ListingBuilder::new(
+            Segment(0),
+            day(1),
+            &[
+                record("a", "Ana@Example.com", "A"),
+                record("b", "bob@example.com", "B"),
+            ],
+        )
+        .finish();
+        assert_eq!(listing.rows[0].days_to_renewal, Some(30));
+        let see = |who: Principal| -> Vec<String> {
+            visible_rows(
+                listing.rows.clone(),
+                &who,
+                &AccountFilter::default(),
+                AccountSort::AccountId,
+                day(11),
+            )
+            .into_iter()
+            .map(|r| format!("{}:{:?}", r.account_id, r.days_to_renewal))
+            .collect()
+        };
+        assert_eq!(
+            see(Principal::new("ana@example.com", Role::Csm)),
+            ["a:Some(20)"]
+        );
+        assert_eq!(
+            see(Principal::new("bob@example.com", Role::Ae)),
+            ["b:Some(20)"]
+        );
+        assert_eq!(see(Principal::new("x", Role::Admin)).len(), 2);
+        assert!(see(Principal::new("x", Role::ReadOnly)).is_empty());
+    }
+}

@@ -136,7 +136,7 @@ async fn populate<S: Storage + ?Sized>(store: &S, accounts: u64) {
                 name: Some("Report Built".into()),
                 user_id: Some(format!("u{}", k % seats.max(1))),
                 timestamp: Utc.from_utc_datetime(&day.and_hms_opt(10, k, 0).unwrap_or_default()),
-                properties: serde_json::Map::new(),
+                properties: Default::default(),
             })
             .collect();
         chunks.push(EventChunk::new(id.clone(), day, events));
@@ -145,6 +145,7 @@ async fn populate<S: Storage + ?Sized>(store: &S, accounts: u64) {
             profile,
             window,
             score: None,
+            trail: Default::default(),
         });
         if records.len() == 1000 {
             store

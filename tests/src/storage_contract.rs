@@ -45,6 +45,7 @@ macro_rules! storage_contract_tests {
             profile_write_keeps_scoring_state,
             scoring_state_write_keeps_profile,
             scoring_state_creates_the_account,
+            scoring_state_keeps_the_score_trail,
             scoring_states_in_one_call_keep_profiles,
             segment_listing_is_in_account_order_and_pages_without_gaps,
             segment_listing_rejects_an_invalid_cursor,
@@ -82,6 +83,7 @@ macro_rules! storage_contract_tests {
             segment_listings_come_in_segment_order_and_a_rewrite_replaces,
             a_segment_listing_too_large_for_one_item_round_trips,
             account_listing_carries_the_trend_up_to_the_newest_summary,
+            listing_version_changes_with_every_listing_or_summary_write,
             churn_model_latest_is_the_newest_day,
             churn_model_without_a_fit_round_trips_its_reason,
             unicode_and_longest_ids_round_trip_everywhere,
@@ -161,7 +163,7 @@ pub fn event(message_id: &str, user: &str, t: DateTime<Utc>) -> StoredEvent {
         name: Some("Report Viewed".into()),
         user_id: Some(user.to_string()),
         timestamp: t,
-        properties,
+        properties: properties.into(),
     }
 }
 
@@ -268,6 +270,7 @@ pub fn scoring_state(account: &AccountId, events: f64) -> AccountRecord {
         profile: profile("stale profile the run read earlier"),
         window: window(as_of, events as u32),
         score: Some(score_record(account, as_of, events)),
+        trail: Default::default(),
     }
 }
 
@@ -720,6 +723,71 @@ pub async fn scoring_state_creates_the_account<S: Storage>(store: &S) {
         .await
         .must("list_segment");
     assert_eq!(listed.items, vec![state], "created account is listed");
+}
+
+pub async fn scoring_state_keeps_the_score_trail<S: Storage>(store: &S) {
+    use vitals_core::model::{Band, ScoreTrail};
+    let a = acct("trailed");
+    store
+        .put_profile(&a, &profile("Trailed Inc"))
+        .await
+        .must("put_profile");
+    let before = store.get_account(&a).await.must("get_account");
+    assert_eq!(
+        before.map(|r| r.trail),
+        Some(ScoreTrail::default()),
+        "an account never scored reads an empty trail"
+    );
+    // A full 180-day trail with a missed day and every band.
+    let mut trail = ScoreTrail::default();
+    for back in (0..181).filter(|back| *back != 7) {
+        let score = (back % 101) as f64 + 0.5;
+        let band = match score {
+            s if s < 40.0 => Band::AtRisk,
+            s if s > 80.0 => Band::Healthy,
+            _ => Band::Monitor,
+        };
+        trail.record(day("2026-03-01") - chrono::Days::new(back), score, band);
+    }
+    let state = AccountRecord {
+        trail,
+        ..scoring_state(&a, 40.0)
+    };
+    store
+        .put_scoring_state(&state)
+        .await
+        .must("put_scoring_state");
+    let got = store
+        .get_account(&a)
+        .await
+        .must("get_account")
+        .unwrap_or_else(|| panic!("account missing"));
+    assert_eq!(got.trail, state.trail, "trail round-trips");
+    assert_eq!(got.trail.len(), 179);
+    let listed = store
+        .list_segment(a.segment(), None, 10)
+        .await
+        .must("list_segment");
+    assert_eq!(
+        listed.items.iter().map(|r| &r.trail).collect::<Vec<_>>(),
+        vec![&state.trail],
+        "listed with its trail"
+    );
+
+    let cleared = AccountRecord {
+        trail: ScoreTrail::default(),
+        ..state
+    };
+    store
+        .put_scoring_state(&cleared)
+        .await
+        .must("put_scoring_state again");
+    let got = store.get_account(&a).await.must("get_account");
+    assert_eq!(
+        got.map(|r| r.trail),
+        Some(ScoreTrail::default()),
+        "trail replaced"
+    );
 }
 
 pub async fn scoring_states_in_one_call_keep_profiles<S: Storage>(store: &S) {
@@ -1683,6 +1751,7 @@ pub fn segment_listing(segment: Segment, as_of: NaiveDate, ids: &[AccountId]) ->
             profile: profile(&format!("Account {i} of {id}")),
             window: window(as_of, 10 + i as u32),
             score: Some(score_record(id, as_of, 10.0 + i as f64)),
+            trail: Default::default(),
         })
         .collect();
     ListingBuilder::new(segment, as_of, &records).finish()
@@ -1802,6 +1871,45 @@ pub async fn account_listing_carries_the_trend_up_to_the_newest_summary<S: Stora
     let got = store.account_listing().await.must("account_listing");
     assert_eq!(got.trend.last(), Some(&with_accuracy));
     assert_eq!(got.trend.len(), 3);
+}
+
+/// Query processes keep a decoded listing while this token is unchanged, so every write a
+/// list view shows must change it, and reads alone must not.
+pub async fn listing_version_changes_with_every_listing_or_summary_write<S: Storage>(store: &S) {
+    let version = || async { store.listing_version().await.must("listing_version") };
+    assert_eq!(
+        version().await,
+        None,
+        "no version before anything is listed"
+    );
+    let listing = segment_listing(
+        Segment(3),
+        day("2026-03-01"),
+        &ids_in_segment("v", Segment(3), 2),
+    );
+    store
+        .put_segment_listing(&listing)
+        .await
+        .must("put_segment_listing");
+    let after_listing = version().await.expect("a version once a segment is listed");
+    store.account_listing().await.must("account_listing");
+    assert_eq!(
+        version().await.as_deref(),
+        Some(after_listing.as_str()),
+        "reading leaves the version alone"
+    );
+    store
+        .put_summary(&summary(day("2026-03-01"), 1))
+        .await
+        .must("put_summary");
+    let after_summary = version().await.expect("a version after a summary");
+    assert_ne!(after_summary, after_listing, "a summary write changes it");
+    store
+        .put_segment_listing(&listing)
+        .await
+        .must("put_segment_listing again");
+    let rewritten = version().await.expect("a version after a rewrite");
+    assert_ne!(rewritten, after_summary, "rewriting a listing changes it");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -91,6 +91,7 @@ async fn store() -> Arc<SqliteStore> {
                 score: score_account(&config, &facts, &window, day(0), None),
             }),
             window,
+            trail: Default::default(),
         };
         store.put_profile(&id, &profile).await.unwrap();
         store.put_scoring_state(&record).await.unwrap();

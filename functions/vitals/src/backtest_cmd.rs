@@ -26,9 +26,10 @@ pub struct BacktestArgs {
     /// horizon before it.
     #[arg(long)]
     pub to: NaiveDate,
-    /// Prediction horizon, e.g. 90d (or a number of days).
-    #[arg(long, value_parser = parse_days, default_value = "90d")]
-    pub horizon: u32,
+    /// Prediction horizon, e.g. 90d (or a number of days); default: `[churn] horizon_days`
+    /// of the configuration (90 days unless set).
+    #[arg(long, value_parser = parse_days)]
+    pub horizon: Option<u32>,
     /// Days between evaluation days.
     #[arg(long, default_value_t = 7)]
     pub step: u32,
@@ -56,7 +57,7 @@ pub(crate) fn parse_days(s: &str) -> Result<u32, String> {
 pub async fn run(ctx: &Context, args: &BacktestArgs) -> anyhow::Result<()> {
     let storage = ctx.backend.storage.as_ref();
     let mut opts = BacktestOptions::new(args.from, args.to);
-    opts.horizon_days = args.horizon;
+    opts.horizon_days = args.horizon.unwrap_or(ctx.config.churn.horizon_days);
     opts.step_days = args.step.max(1);
     opts.alert_k = args.k.max(1);
     let report = run_backtest(storage, &opts)

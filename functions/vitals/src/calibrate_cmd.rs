@@ -29,9 +29,10 @@ pub struct CalibrateArgs {
     /// End of the range (inclusive): nothing dated after it is read.
     #[arg(long)]
     pub to: NaiveDate,
-    /// Prediction horizon, e.g. 90d (or a number of days).
-    #[arg(long, value_parser = parse_days, default_value = "90d")]
-    pub horizon: u32,
+    /// Prediction horizon, e.g. 90d (or a number of days); default: `[churn] horizon_days`
+    /// of the configuration (90 days unless set).
+    #[arg(long, value_parser = parse_days)]
+    pub horizon: Option<u32>,
     /// Days between evaluation days.
     #[arg(long, default_value_t = 7)]
     pub step: u32,
@@ -52,7 +53,7 @@ pub struct CalibrateArgs {
 pub async fn run(ctx: &Context, args: &CalibrateArgs) -> anyhow::Result<()> {
     let storage = ctx.backend.storage.as_ref();
     let mut opts = BacktestOptions::new(args.from, args.to);
-    opts.horizon_days = args.horizon;
+    opts.horizon_days = args.horizon.unwrap_or(ctx.config.churn.horizon_days);
     opts.step_days = args.step.max(1);
     opts.alert_k = args.k.max(1);
     let report = calibrate_weights(storage, &ctx.config, &opts)

@@ -20,6 +20,10 @@ use cli::{Cli, Command};
 use context::Context;
 use vitals_runtime::backend::Durability;
 
+/// The allocator the ingest Lambda runs with (see functions/ingest), for `vitals serve` too.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

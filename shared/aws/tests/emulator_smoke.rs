@@ -56,7 +56,7 @@ fn chunk(account: &AccountId, day: NaiveDate, message: &str) -> EventChunk {
         name: Some("Report Viewed".into()),
         user_id: Some("u1".into()),
         timestamp: time(0),
-        properties: serde_json::Map::new(),
+        properties: Default::default(),
     };
     EventChunk::new(account.clone(), day, vec![event])
 }

@@ -118,7 +118,7 @@ fn chunks(n: usize) -> Vec<EventChunk> {
                 name: None,
                 user_id: None,
                 timestamp: day.and_hms_opt(0, 0, 0).unwrap().and_utc(),
-                properties: serde_json::Map::new(),
+                properties: Default::default(),
             };
             EventChunk::new(AccountId::new("acme").unwrap(), day, vec![event])
         })

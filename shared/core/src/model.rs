@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 pub use vitals_scoring::{AccountScore, Band, HealthScore, UsageWindow};
 
 use crate::segment::Segment;
+pub use crate::trail::{ScoreTrail, TrailPoint};
 
 /// Reason an identifier was refused.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -107,12 +108,13 @@ pub struct StoredEvent {
     /// Skew-corrected event time.
     #[serde(rename = "t")]
     pub timestamp: DateTime<Utc>,
+    /// The properties object as compact JSON, parsed where read.
     #[serde(
         rename = "p",
         default,
-        skip_serializing_if = "serde_json::Map::is_empty"
+        skip_serializing_if = "crate::ingest::properties::Properties::is_empty"
     )]
-    pub properties: serde_json::Map<String, serde_json::Value>,
+    pub properties: crate::ingest::properties::Properties,
 }
 
 /// The events of one account on one day from one accepted request. Its id is derived from the
@@ -234,6 +236,9 @@ pub struct AccountRecord {
     pub window: UsageWindow,
     #[serde(default)]
     pub score: Option<ScoreRecord>,
+    /// The last 180 days of score, for charts that should not read the history.
+    #[serde(default, skip_serializing_if = "ScoreTrail::is_empty")]
+    pub trail: ScoreTrail,
 }
 
 impl AccountRecord {
@@ -243,6 +248,7 @@ impl AccountRecord {
             profile: AccountProfile::default(),
             window: UsageWindow::default(),
             score: None,
+            trail: ScoreTrail::default(),
         }
     }
 }

@@ -173,6 +173,11 @@ pub trait SummaryStore: Send + Sync {
     /// Every segment's listing, in segment order, and the portfolio trend up to the newest
     /// summary, read in one request (a second only for a listing too large for one item).
     async fn account_listing(&self) -> StoreResult<AccountListing>;
+    /// A token that changes whenever a segment listing or a summary is stored (`None` before
+    /// the first), read with one small request: a reader keeps a decoded listing until it
+    /// changes. A token read before [`SummaryStore::account_listing`] never names newer data
+    /// than that listing holds.
+    async fn listing_version(&self) -> StoreResult<Option<String>>;
 }
 
 /// The churn risk model the daily run fits: one record per fit, by the run day it was fitted on.

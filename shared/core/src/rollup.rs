@@ -97,6 +97,7 @@ pub fn day_activity_with_signals<'a>(
                 let seconds = event
                     .properties
                     .get(&mapping.session_duration_property)
+                    .as_ref()
                     .and_then(serde_json::Value::as_f64)
                     .filter(|s| s.is_finite() && *s > 0.0)
                     .unwrap_or(0.0);
@@ -122,15 +123,16 @@ fn add_signal(
     signals: &SignalMapping,
 ) {
     let bump = |n: &mut u32| *n = n.saturating_add(1);
+    // Properties are kept as JSON text; the few signals that read them parse them here.
     match signal {
         MappedSignal::TicketOpened => activity
             .tickets_opened
-            .add(signals.ticket_severity(&event.properties)),
+            .add(signals.ticket_severity(&event.properties.to_map())),
         MappedSignal::TicketResolved => activity
             .tickets_resolved
-            .add(signals.ticket_severity(&event.properties)),
+            .add(signals.ticket_severity(&event.properties.to_map())),
         MappedSignal::Survey(fixed) => {
-            if let Some((kind, answer)) = signals.survey_answer(fixed, &event.properties) {
+            if let Some((kind, answer)) = signals.survey_answer(fixed, &event.properties.to_map()) {
                 match kind {
                     SurveyKind::Nps => activity.nps.push(answer),
                     SurveyKind::Csat => activity.csat.push(answer),
@@ -170,7 +172,7 @@ mod tests {
             name: Some(name.into()),
             user_id: Some(user.into()),
             timestamp: "2026-03-01T10:00:00Z".parse::<DateTime<Utc>>().unwrap(),
-            properties: serde_json::Map::new(),
+            properties: Default::default(),
         }
     }
 

@@ -17,6 +17,7 @@ struct AccountRow {
     profile: Option<String>,
     window: Option<String>,
     score: Option<String>,
+    trail: Option<String>,
 }
 
 impl AccountRow {
@@ -26,6 +27,7 @@ impl AccountRow {
             profile: row.get(1)?,
             window: row.get(2)?,
             score: row.get(3)?,
+            trail: row.get(4)?,
         })
     }
 
@@ -47,11 +49,17 @@ impl AccountRow {
                 .transpose()?
                 .unwrap_or_default(),
             score: self.score.as_deref().map(from_json).transpose()?,
+            trail: self
+                .trail
+                .as_deref()
+                .map(from_json)
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 }
 
-const COLUMNS: &str = "account_id, profile, usage_window, score";
+const COLUMNS: &str = "account_id, profile, usage_window, score, trail";
 
 #[async_trait]
 impl AccountStore for SqliteStore {
@@ -85,19 +93,24 @@ impl AccountStore for SqliteStore {
                     r.account_id.segment().0,
                     to_json(&r.window)?,
                     r.score.as_ref().map(to_json).transpose()?,
+                    // An empty trail is stored as none, as on DynamoDB.
+                    (!r.trail.is_empty())
+                        .then(|| to_json(&r.trail))
+                        .transpose()?,
                 ))
             })
             .collect::<StoreResult<Vec<_>>>()?;
         self.db
             .write(move |tx| {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO accounts (account_id, seg, usage_window, score)
-                     VALUES (?1, ?2, ?3, ?4)
+                    "INSERT INTO accounts (account_id, seg, usage_window, score, trail)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (account_id) DO UPDATE SET
-                         usage_window = excluded.usage_window, score = excluded.score",
+                         usage_window = excluded.usage_window, score = excluded.score,
+                         trail = excluded.trail",
                 )?;
-                for (id, seg, window, score) in &rows {
-                    stmt.execute(params![id, seg, window, score])?;
+                for (id, seg, window, score, trail) in &rows {
+                    stmt.execute(params![id, seg, window, score, trail])?;
                 }
                 Ok(())
             })

@@ -22,7 +22,14 @@ impl Schema {
 
 pub(crate) const STORE: Schema = Schema {
     component: "store",
-    steps: &[STORE_V1, STORE_V2, STORE_V3, STORE_V4],
+    steps: &[
+        STORE_V1,
+        STORE_V2,
+        STORE_V3,
+        STORE_V4,
+        STORE_LISTING_VERSION,
+        STORE_TRAIL,
+    ],
 };
 
 pub(crate) const QUEUE: Schema = Schema {
@@ -140,6 +147,20 @@ CREATE TABLE churn_models (
     as_of  TEXT PRIMARY KEY,
     body   TEXT NOT NULL
 );
+";
+
+/// One counter, bumped in the transaction that stores a listing or a summary.
+const STORE_LISTING_VERSION: &str = "
+CREATE TABLE listing_version (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    version  INTEGER NOT NULL
+);
+";
+
+/// Each account's score trail (the last 180 days of score, drawn by the dashboard); accounts
+/// scored before it existed have none until their next run.
+const STORE_TRAIL: &str = "
+ALTER TABLE accounts ADD COLUMN trail TEXT;
 ";
 
 /// `seq` orders messages and survives a trip through the dead-letter table, so a receipt

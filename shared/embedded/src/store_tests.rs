@@ -42,7 +42,7 @@ fn event(message_id: &str, name: &str) -> StoredEvent {
         name: Some(name.to_string()),
         user_id: Some("u1".to_string()),
         timestamp: at("2026-03-01T10:00:00Z"),
-        properties: serde_json::Map::new(),
+        properties: Default::default(),
     }
 }
 

@@ -28,6 +28,7 @@ impl SummaryStore for SqliteStore {
                      ON CONFLICT (as_of) DO UPDATE SET body = excluded.body",
                     params![as_of, body],
                 )?;
+                bump_listing_version(tx)?;
                 Ok(())
             })
             .await?;
@@ -84,10 +85,24 @@ impl SummaryStore for SqliteStore {
                      ON CONFLICT (seg) DO UPDATE SET body = excluded.body",
                     params![seg, body],
                 )?;
+                bump_listing_version(tx)?;
                 Ok(())
             })
             .await?;
         Ok(())
+    }
+
+    async fn listing_version(&self) -> StoreResult<Option<String>> {
+        let version: Option<i64> = self
+            .db
+            .read(|conn| {
+                Ok(conn
+                    .prepare_cached("SELECT version FROM listing_version WHERE id = 1")?
+                    .query_row([], |row| row.get(0))
+                    .optional()?)
+            })
+            .await?;
+        Ok(version.map(|v| v.to_string()))
     }
 
     async fn account_listing(&self) -> StoreResult<AccountListing> {
@@ -124,4 +139,14 @@ impl SummaryStore for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()?,
         })
     }
+}
+
+/// Marks the listing as changed, in the transaction that changed it.
+fn bump_listing_version(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO listing_version (id, version) VALUES (1, 1)
+         ON CONFLICT (id) DO UPDATE SET version = version + 1",
+        [],
+    )?;
+    Ok(())
 }

@@ -122,6 +122,7 @@ delegate! {
         summaries(from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<PortfolioSummary>>;
         put_segment_listing(listing: &SegmentListing) -> StoreResult<()>;
         account_listing() -> StoreResult<AccountListing>;
+        listing_version() -> StoreResult<Option<String>>;
     }
 }
 delegate! {
@@ -180,6 +181,11 @@ async fn populate(store: &SqliteStore, accounts: usize) {
             ..AccountFacts::default()
         };
         let scored = score_account(&config, &facts, &window, as_of, None);
+        // The same 90 days the history holds, as the daily run keeps them on the record.
+        let mut trail = ScoreTrail::default();
+        for back in 0..90 {
+            trail.record(day(-back), scored.health.score, scored.health.band);
+        }
         let record = AccountRecord {
             account_id: id.clone(),
             profile: profile.clone(),
@@ -190,6 +196,7 @@ async fn populate(store: &SqliteStore, accounts: usize) {
                 computed_at: Utc::now(),
                 score: scored.clone(),
             }),
+            trail,
         };
         store.put_profile(&id, &profile).await.unwrap();
         store.put_scoring_state(&record).await.unwrap();

@@ -10,6 +10,7 @@ use chrono::{Days, NaiveDate};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use std::time::Instant;
+use vitals_scoring::kernel::measure_batch;
 use vitals_scoring::tally::{tally_usage, Spans};
 use vitals_scoring::{
     measure, score_account, score_batch, score_numbers, AccountFacts, AccountInput, DayActivity,
@@ -133,6 +134,11 @@ fn kernel(c: &mut Criterion) {
                 black_box(score_numbers(&config, &m, None));
             }
         };
+        let batch_numbers = || {
+            for m in measure_batch(&config, black_box(&inputs), as_of()) {
+                black_box(score_numbers(&config, &m, None));
+            }
+        };
         let full = || {
             black_box(score_batch(&config, black_box(&inputs), as_of()));
         };
@@ -148,6 +154,11 @@ fn kernel(c: &mut Criterion) {
             kernel_numbers,
         );
         report(
+            &format!("{set} kernel: measure_batch + score_numbers"),
+            days,
+            batch_numbers,
+        );
+        report(
             &format!("{set} full: score_batch, explained, with change"),
             days,
             full,
@@ -157,6 +168,7 @@ fn kernel(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("kernel_{set}"));
         group.throughput(Throughput::Elements(days));
         group.bench_function("measure_and_score_numbers", |b| b.iter(kernel_numbers));
+        group.bench_function("measure_batch_and_score_numbers", |b| b.iter(batch_numbers));
         group.bench_function("score_batch_explained", |b| b.iter(full));
         group.bench_function("tally_usage", |b| b.iter(hot_loop));
         group.finish();

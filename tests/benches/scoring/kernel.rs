@@ -104,7 +104,10 @@ pub fn kernel(rows: &mut Vec<Row>, accounts: u64) {
         sums
     });
 
-    let (usage_rate, full_rate) = (rate(account_days, usage_took), rate(account_days, full_took));
+    let (usage_rate, full_rate) = (
+        rate(account_days, usage_took),
+        rate(account_days, full_took),
+    );
     let size = format!("{accounts} accounts, {account_days} account-days");
     rows.push(Row {
         what: "(b) kernel, full score as numbers (1 core)",
@@ -121,10 +124,7 @@ pub fn kernel(rows: &mut Vec<Row>, accounts: u64) {
     });
     rows.push(Row {
         what: "    score_batch, explained (names, lists)",
-        figure: format!(
-            "{:.1} M account-days/s",
-            rate(account_days, explained_took)
-        ),
+        figure: format!("{:.1} M account-days/s", rate(account_days, explained_took)),
         budget: "",
     });
     rows.push(Row {
@@ -165,7 +165,11 @@ pub fn kernel(rows: &mut Vec<Row>, accounts: u64) {
 
 /// (a): the usage tallies, usage depth and the decline ratio against the account's own
 /// history. Sums: usage depth, decline ratio, accounts declining.
-fn usage_part(config: &ScoringConfig, data: &[(UsageWindow, AccountFacts)], day: NaiveDate) -> Sums {
+fn usage_part(
+    config: &ScoringConfig,
+    data: &[(UsageWindow, AccountFacts)],
+    day: NaiveDate,
+) -> Sums {
     let spans = Spans {
         lookback: config.lookback_days,
         short: config.decline.short_days,
@@ -265,8 +269,7 @@ fn duckdb(
 fn params(c: &ScoringConfig) -> Result<Value, String> {
     let mut cards = Vec::new();
     for card in &c.scorecards {
-        if !card.when.attributes.is_empty()
-            || card.normalise != vitals_scoring::Normalise::Absolute
+        if !card.when.attributes.is_empty() || card.normalise != vitals_scoring::Normalise::Absolute
         {
             return Err(format!("scorecard {} is beyond the SQL version", card.name));
         }

@@ -24,6 +24,7 @@ use crate::error::store_error;
 
 const LISTING_PK: &str = "LISTING";
 const TREND_SK: &str = "TREND";
+const VERSION_SK: &str = "VERSION";
 /// DynamoDB's limit of keys per `BatchGetItem` call.
 const BATCH_GET_KEYS: usize = 100;
 /// Packed rows per item at most: DynamoDB's item limit is 400 KB, keys and names included.
@@ -58,6 +59,16 @@ struct PartItem<R> {
     rows: Packed<R>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     expires_at: Option<i64>,
+}
+
+/// A random token rewritten after every listing or summary write ([`SummaryStore::listing_version`]).
+///
+/// [`SummaryStore::listing_version`]: vitals_core::ports::SummaryStore::listing_version
+#[derive(Serialize, Deserialize)]
+struct VersionItem {
+    pk: String,
+    sk: String,
+    token: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -142,7 +153,31 @@ impl DynamoStore {
         if !items.is_empty() {
             self.batch_put("put segment listing parts", items).await?;
         }
-        self.put("put segment listing", first.1, None).await
+        self.put("put segment listing", first.1, None).await?;
+        self.bump_listing_version().await
+    }
+
+    /// Marks the listing as changed, after the change is written: a reader that sees the new
+    /// token reads (consistently) at least that change.
+    pub(crate) async fn bump_listing_version(&self) -> StoreResult<()> {
+        let token = format!("{:032x}", rand::random::<u128>());
+        let item = encode(&VersionItem {
+            pk: LISTING_PK.to_owned(),
+            sk: VERSION_SK.to_owned(),
+            token,
+        })?;
+        self.put("put listing version", item, None).await
+    }
+
+    /// The current token: one strongly consistent `GetItem` of a few bytes.
+    pub(crate) async fn read_listing_version(&self) -> StoreResult<Option<String>> {
+        let item = self
+            .get("read listing version", &key(VERSION_SK.to_owned()), true)
+            .await?;
+        Ok(item
+            .map(decode::<VersionItem>)
+            .transpose()?
+            .map(|v| v.token))
     }
 
     /// Rewrites the trend item from the stored summaries (after a summary was stored).
@@ -234,8 +269,11 @@ impl DynamoStore {
                 .collect::<StoreResult<Vec<Item>>>()?;
             let mut attempt = 1;
             loop {
+                // Consistent, so the listing is at least as new as a version token read
+                // before it (readers keep a listing until the token changes).
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(pending))
+                    .consistent_read(true)
                     .build()
                     .map_err(|e| StoreError::Rejected(format!("{op}: {e}")))?;
                 let out = self

@@ -16,10 +16,10 @@ impl SummaryStore for DynamoStore {
     async fn put_summary(&self, summary: &PortfolioSummary) -> StoreResult<()> {
         let item = records::encode_summary(summary)?;
         self.put("put summary", item, None).await?;
-        match summary.as_of {
-            Some(day) => self.refresh_trend(day).await,
-            None => Ok(()),
+        if let Some(day) = summary.as_of {
+            self.refresh_trend(day).await?;
         }
+        self.bump_listing_version().await
     }
 
     async fn latest_summary(&self) -> StoreResult<Option<PortfolioSummary>> {
@@ -50,5 +50,9 @@ impl SummaryStore for DynamoStore {
 
     async fn account_listing(&self) -> StoreResult<AccountListing> {
         self.read_account_listing().await
+    }
+
+    async fn listing_version(&self) -> StoreResult<Option<String>> {
+        self.read_listing_version().await
     }
 }

@@ -19,7 +19,8 @@ use crate::backtest::{BacktestError, BacktestOptions, Replay};
 use crate::clock::Clock;
 use crate::config::ChurnConfig;
 use crate::error::StoreError;
-use crate::ports::{AccountStore, ChurnModelStore, EventStore, ScoreHistoryStore};
+use crate::ports::{AccountStore, ChurnModelStore, EventStore, ScoreHistoryStore, SummaryStore};
+use crate::run::CHURNED_ACCOUNTS_KEY;
 
 /// Share of the sampled days (the earliest) the weights are fitted on; the rest check
 /// calibration.
@@ -53,7 +54,7 @@ pub async fn refresh_churn_model<S>(
     day: NaiveDate,
 ) -> Result<Option<ChurnModelRecord>, ChurnFitError>
 where
-    S: AccountStore + ScoreHistoryStore + EventStore + ChurnModelStore + ?Sized,
+    S: AccountStore + ScoreHistoryStore + EventStore + ChurnModelStore + SummaryStore + ?Sized,
 {
     if let Some(latest) = store.latest_churn_model().await? {
         let due = latest
@@ -64,9 +65,59 @@ where
             return Ok(None);
         }
     }
-    let record = fit_churn_model(store, config, clock.now(), day).await?;
+    let record = match too_few_churns(store, config, clock.now(), day).await? {
+        Some(skipped) => skipped,
+        None => fit_churn_model(store, config, clock.now(), day).await?,
+    };
     store.put_churn_model(&record).await?;
     Ok(Some(record))
+}
+
+/// A record without a model when the day's portfolio summary shows fewer accounts with a
+/// recorded churn than `min_churns`: no fit could succeed, so the history of every account
+/// (about 0.7 read units per account on DynamoDB) is not read. `None` when a fit may succeed
+/// or the day has no summary.
+async fn too_few_churns<S>(
+    store: &S,
+    config: &ChurnConfig,
+    fitted_at: DateTime<Utc>,
+    day: NaiveDate,
+) -> Result<Option<ChurnModelRecord>, ChurnFitError>
+where
+    S: SummaryStore + ?Sized,
+{
+    let Some(summary) = store.latest_summary().await? else {
+        return Ok(None);
+    };
+    if summary.as_of != Some(day) {
+        return Ok(None);
+    }
+    let known = summary
+        .extra
+        .get(CHURNED_ACCOUNTS_KEY)
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or(0.0);
+    if known >= f64::from(config.min_churns) {
+        return Ok(None);
+    }
+    let churned = known as usize;
+    Ok(Some(ChurnModelRecord {
+        as_of: day,
+        fitted_at,
+        horizon_days: config.horizon_days,
+        model: None,
+        calibration: None,
+        unavailable: Some(format!(
+            "{churned} account(s) with a recorded churn up to {day}; the model needs at least \
+             {} (churn.min_churns)",
+            config.min_churns
+        )),
+        training: TrainingSummary {
+            churned_accounts: churned,
+            ..TrainingSummary::default()
+        },
+        holdout: None,
+    }))
 }
 
 /// Fits the model as of `day` (see the module documentation). With fewer than `min_churns`

@@ -17,6 +17,7 @@ use std::io::{Read, Write};
 
 use chrono::{DateTime, Utc};
 
+use super::properties::Properties;
 use crate::error::StoreError;
 use crate::model::{EventKind, StoredEvent};
 
@@ -184,9 +185,7 @@ fn encode_raw(events: &[StoredEvent]) -> Result<Vec<u8>, StoreError> {
         };
         put_varint(&mut body, offset);
         if !e.properties.is_empty() {
-            let json = serde_json::to_vec(&e.properties)
-                .map_err(|err| StoreError::Rejected(format!("encode chunk: {err}")))?;
-            put_bytes(&mut body, &json);
+            put_bytes(&mut body, e.properties.as_json().as_bytes());
         }
     }
     Ok(body)
@@ -308,9 +307,11 @@ fn decode_raw(raw: &[u8]) -> Result<Vec<StoredEvent>, StoreError> {
             .checked_add_signed(delta)
             .ok_or_else(|| corrupt("time offset"))?;
         let properties = if flags & (1 << 7) != 0 {
-            serde_json::from_slice(r.bytes()?).map_err(|e| corrupt(&e.to_string()))?
+            let (properties, _) =
+                Properties::from_object_text(r.text()?).map_err(|e| corrupt(&e.to_string()))?;
+            properties
         } else {
-            serde_json::Map::new()
+            Properties::default()
         };
         events.push(StoredEvent {
             message_id,
@@ -325,77 +326,5 @@ fn decode_raw(raw: &[u8]) -> Result<Vec<StoredEvent>, StoreError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn ev(id: &str, kind: EventKind, ts: &str, props: serde_json::Value) -> StoredEvent {
-        StoredEvent {
-            message_id: id.into(),
-            kind,
-            name: Some("Report Built".into()),
-            user_id: Some("u1".into()),
-            timestamp: ts.parse().unwrap(),
-            properties: props.as_object().cloned().unwrap_or_default(),
-        }
-    }
-
-    #[test]
-    fn every_shape_of_event_round_trips_exactly() {
-        let mut anonymous = ev(
-            "Not-A-UUID",
-            EventKind::Page,
-            "2026-03-01T00:00:00.000000001Z",
-            json!({}),
-        );
-        anonymous.name = None;
-        anonymous.user_id = None;
-        let events = vec![
-            ev(
-                "0b7b5c4e-8d36-4c1e-9f5b-3b2f3a9f1c2d",
-                EventKind::Track,
-                "2026-03-01T10:00:00.123Z",
-                json!({"plan": "pro", "n": 1.5, "nested": {"a": [null, true]}}),
-            ),
-            ev(
-                "0B7B5C4E-8D36-4C1E-9F5B-3B2F3A9F1C2D",
-                EventKind::Group,
-                "2026-02-28T23:59:59Z",
-                json!({}),
-            ),
-            ev(
-                "derived-00112233445566778899aabbccddeeff",
-                EventKind::Identify,
-                "2026-03-01T10:00:00Z",
-                json!({}),
-            ),
-            anonymous,
-        ];
-        let bytes = encode(&events).unwrap();
-        assert_eq!(decode(&bytes).unwrap(), events);
-        assert_eq!(decode(&encode(&[]).unwrap()).unwrap(), vec![]);
-    }
-
-    #[test]
-    fn payloads_of_the_first_format_still_decode() {
-        let events = vec![ev(
-            "m1",
-            EventKind::Track,
-            "2026-03-01T10:00:00Z",
-            json!({"a": 1}),
-        )];
-        let json = serde_json::to_vec(&events).unwrap();
-        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-        enc.write_all(&json).unwrap();
-        let old = enc.finish().unwrap();
-        assert_eq!(decode(&old).unwrap(), events);
-    }
-
-    #[test]
-    fn garbage_is_corrupt_not_a_panic() {
-        for bad in [&[0xFF, 0x01, 1, 2, 3][..], &[0xFF, 0x09], &[1, 2, 3], &[]] {
-            assert!(decode(bad).is_err());
-        }
-    }
-}
+#[path = "codec_tests.rs"]
+mod tests;

@@ -13,6 +13,7 @@ use serde::de::Deserialize;
 use serde_json::{Map, Value};
 
 use super::json_scan::{first_special_byte, skip_value, skip_whitespace};
+use super::properties::Properties;
 use super::MAX_BATCH_ITEMS;
 
 /// The one-pass path cannot decide: the span-by-span path must.
@@ -46,7 +47,8 @@ pub(crate) struct Item<'a> {
     pub(crate) name: Option<Text<'a>>,
     pub(crate) group_id: Option<Text<'a>>,
     pub(crate) previous_id: Option<Text<'a>>,
-    pub(crate) properties: Option<Lenient<Map<String, Value>>>,
+    /// The object's compact text and key count.
+    pub(crate) properties: Option<Lenient<(Properties, usize)>>,
     pub(crate) traits: Option<Lenient<Map<String, Value>>>,
     pub(crate) context: Option<Lenient<Context<'a>>>,
     pub(crate) timestamp: Option<Text<'a>>,
@@ -207,6 +209,23 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// A properties object, kept as compact text: copied when it already is, else built by
+    /// serde_json and written out.
+    fn properties_field(&mut self) -> Result<Option<Lenient<(Properties, usize)>>, Undecided> {
+        match self.peek() {
+            Some(b'{') => {}
+            Some(b'n') if self.null() => return Ok(None),
+            _ => return self.skip().map(|()| Some(Lenient::Other)),
+        }
+        if let Some((properties, keys, len)) = Properties::canonical_prefix(&self.text[self.at..]) {
+            self.at += len;
+            return Ok(Some(Lenient::Value((properties, keys))));
+        }
+        let map: Map<String, Value> = self.value()?;
+        let keys = map.len();
+        Ok(Some(Lenient::Value((Properties::from(&map), keys))))
+    }
+
     /// An item's context: its `groupId`, the rest skipped. Anything but an object is `Other`.
     fn context(&mut self) -> Result<Option<Lenient<Context<'a>>>, Undecided> {
         match self.peek() {
@@ -299,7 +318,7 @@ impl<'a> Cursor<'a> {
                         return Err(Undecided);
                     }
                     match bit {
-                        11 => item.properties = self.map_field()?,
+                        11 => item.properties = self.properties_field()?,
                         12 => item.traits = self.map_field()?,
                         13 => item.context = self.context()?,
                         _ => self.skip()?,

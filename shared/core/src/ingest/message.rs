@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::properties::Properties;
 use crate::model::EventKind;
 
 /// Largest accepted single event, in bytes of JSON (Segment's limit).
@@ -42,7 +43,8 @@ pub struct Message {
     /// `context.groupId` (track, page, screen): the account the event is about.
     pub context_group_id: Option<String>,
     pub previous_id: Option<String>,
-    pub properties: Map<String, Value>,
+    /// The properties object as compact JSON (see [`Properties`]).
+    pub properties: Properties,
     pub traits: Map<String, Value>,
     /// Skew-corrected event time.
     pub timestamp: DateTime<Utc>,
@@ -209,7 +211,7 @@ pub(crate) fn parse_item_text(
     if kind == EventKind::Alias && previous_id.is_none() {
         return Err(item_err("previousId", "is required for alias"));
     }
-    let properties = raw_map(item.properties, "properties")?;
+    let properties = raw_properties(item.properties)?;
     let traits = raw_map(item.traits, "traits")?;
     let context_group_id = match item.context {
         None => None,
@@ -406,16 +408,37 @@ pub(crate) fn raw_map(
     check_map(map, field)
 }
 
+/// `properties`: an object of at most [`MAX_PROPERTIES`] keys, kept as its compact text.
+pub(crate) fn raw_properties(raw: Option<&RawValue>) -> Result<Properties, ItemError> {
+    const FIELD: &str = "properties";
+    let Some(raw) = raw else {
+        return Ok(Properties::default());
+    };
+    let text = raw.get();
+    if !text.starts_with('{') {
+        return Err(item_err(FIELD, "must be an object"));
+    }
+    let (properties, keys) =
+        Properties::from_object_text(text).map_err(|e| item_err(FIELD, clean(&e)))?;
+    check_key_count(keys, FIELD)?;
+    Ok(properties)
+}
+
+pub(crate) fn check_key_count(keys: usize, field: &str) -> Result<(), ItemError> {
+    if keys > MAX_PROPERTIES {
+        return Err(item_err(
+            field,
+            format!("has {keys} keys; the limit is {MAX_PROPERTIES}"),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_map(
     map: Map<String, Value>,
     field: &str,
 ) -> Result<Map<String, Value>, ItemError> {
-    if map.len() > MAX_PROPERTIES {
-        return Err(item_err(
-            field,
-            format!("has {} keys; the limit is {MAX_PROPERTIES}", map.len()),
-        ));
-    }
+    check_key_count(map.len(), field)?;
     Ok(map)
 }
 

@@ -6,6 +6,7 @@
 //! the same chunks; the daily rollup dedupes by message id across chunks. Events are written
 //! before profiles, and a 2xx is only returned once everything is stored.
 
+mod chunking;
 pub mod codec;
 pub mod import;
 mod json_cursor;
@@ -13,22 +14,23 @@ mod json_scan;
 pub mod message;
 mod one_pass;
 pub mod posthog;
+pub mod properties;
 pub mod segment;
 mod timestamp;
 pub mod traits;
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::SignalMapping;
 use crate::error::StoreError;
-use crate::model::{
-    AccountId, AccountProfile, EventChunk, EventKind, Outcome, StoredEvent, UserProfile,
-};
+use crate::model::{AccountId, AccountProfile, EventChunk, EventKind, Outcome, UserProfile};
 use crate::ports::Storage;
 use crate::rollup::MappedSignal;
+use chunking::push_index;
+pub use chunking::{coalesce, explicit_account, explicit_accounts};
 pub use message::{
     BatchDefaults, ItemError, Message, ParseContext, MAX_BATCH_BYTES, MAX_EVENT_BYTES,
 };
@@ -112,7 +114,9 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
             rejected,
             ..
         } = batch;
-        let accounts = self.attribute(&messages).await?;
+        let (table, of_message) = self.attribute(&messages).await?;
+        // Each message borrows its account from the table: no account id is copied per event.
+        let accounts: Vec<&AccountId> = of_message.iter().map(|&i| &table[i]).collect();
         let unattributed = accounts
             .iter()
             .filter(|a| a.as_str() == AccountId::UNATTRIBUTED)
@@ -166,38 +170,50 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
     }
 
     /// The account of each message: its group, else `context.groupId`, else the account its user
-    /// was linked to by a `group` call (in this batch or before), else `~unattributed`.
-    async fn attribute(&self, messages: &[Message]) -> Result<Vec<AccountId>, StoreError> {
-        let mut links: HashMap<&str, Option<AccountId>> = HashMap::new();
-        for m in messages.iter().filter(|m| m.kind == EventKind::Group) {
-            if let (Some(user), Some(group)) = (m.actor(), explicit_account(m)) {
-                links.insert(user, Some(group));
+    /// was linked to by a `group` call (in this batch or before), else `~unattributed`. Each
+    /// distinct account is in the table once; messages have its index.
+    async fn attribute(
+        &self,
+        messages: &[Message],
+    ) -> Result<(Vec<AccountId>, Vec<usize>), StoreError> {
+        let (mut table, explicit) = explicit_accounts(messages);
+        let mut links: HashMap<&str, Option<usize>> = HashMap::new();
+        for (m, found) in messages.iter().zip(&explicit) {
+            if let (EventKind::Group, Some(user), Some(i)) = (m.kind, m.actor(), found) {
+                links.insert(user, Some(*i));
             }
         }
+        let mut unattributed = None;
         let mut out = Vec::with_capacity(messages.len());
-        for m in messages {
-            if let Some(account) = explicit_account(m) {
-                out.push(account);
+        for (m, found) in messages.iter().zip(explicit) {
+            if let Some(i) = found {
+                out.push(i);
                 continue;
             }
             let linked = match m.actor() {
                 Some(user) => match links.get(user) {
-                    Some(found) => found.clone(),
+                    Some(found) => *found,
                     None => {
                         let found = self
                             .storage
                             .get_user(user)
                             .await?
-                            .and_then(|u| u.account_id);
-                        links.insert(user, found.clone());
+                            .and_then(|u| u.account_id)
+                            .map(|a| push_index(&mut table, a));
+                        links.insert(user, found);
                         found
                     }
                 },
                 None => None,
             };
-            out.push(linked.unwrap_or_else(AccountId::unattributed));
+            let i = match linked {
+                Some(i) => i,
+                None => *unattributed
+                    .get_or_insert_with(|| push_index(&mut table, AccountId::unattributed())),
+            };
+            out.push(i);
         }
-        Ok(out)
+        Ok((table, out))
     }
 
     /// Applies `group` traits to account profiles (and links the user), and `identify` traits to
@@ -308,154 +324,5 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
             );
         }
         Ok(profiles.entry(account.clone()).or_default())
-    }
-}
-
-/// The account a message names itself: `groupId` on group calls, `context.groupId` otherwise.
-pub fn explicit_account(m: &Message) -> Option<AccountId> {
-    let id = match m.kind {
-        EventKind::Group => m.group_id.as_deref(),
-        _ => m.context_group_id.as_deref().or(m.group_id.as_deref()),
-    }?;
-    AccountId::new(id).ok()
-}
-
-/// Groups accepted messages into chunks per (account, day): one chunk, or several when the
-/// account-day's events exceed [`MAX_CHUNK_SOURCE_BYTES`]. Splitting is deterministic (events in
-/// message id order, cut by size), so a retried request writes the same chunks. Message ids,
-/// names and properties are moved out of the messages, not cloned: afterwards the messages only
-/// serve to apply traits.
-pub fn coalesce(messages: &mut [Message], accounts: &[AccountId]) -> Vec<EventChunk> {
-    let mut groups: HashMap<(&AccountId, NaiveDate), Vec<(StoredEvent, usize)>> = HashMap::new();
-    for (m, account) in messages.iter_mut().zip(accounts) {
-        groups
-            .entry((account, m.timestamp.date_naive()))
-            .or_default()
-            .push((stored_event(m), m.size));
-    }
-    let mut keys: Vec<(&AccountId, NaiveDate)> = groups.keys().copied().collect();
-    keys.sort();
-    let mut chunks = Vec::with_capacity(keys.len());
-    for key in keys {
-        let Some(mut events) = groups.remove(&key) else {
-            continue;
-        };
-        // The same message twice in one request is one event.
-        events.sort_by(|a, b| a.0.message_id.cmp(&b.0.message_id));
-        events.dedup_by(|a, b| a.0.message_id == b.0.message_id);
-        let (account, day) = key;
-        let total = events.len();
-        let mut piece = Vec::with_capacity(total);
-        let mut bytes = 0usize;
-        for (done, (event, size)) in events.into_iter().enumerate() {
-            if !piece.is_empty() && bytes + size > MAX_CHUNK_SOURCE_BYTES {
-                let full = std::mem::replace(&mut piece, Vec::with_capacity(total - done));
-                chunks.push(EventChunk::new(account.clone(), day, full));
-                bytes = 0;
-            }
-            bytes += size;
-            piece.push(event);
-        }
-        if !piece.is_empty() {
-            chunks.push(EventChunk::new(account.clone(), day, piece));
-        }
-    }
-    chunks
-}
-
-/// The stored form of a message, its id, name and properties moved out.
-fn stored_event(m: &mut Message) -> StoredEvent {
-    StoredEvent {
-        message_id: std::mem::take(&mut m.message_id),
-        kind: m.kind,
-        name: m.name.take(),
-        user_id: m.actor().map(str::to_string),
-        timestamp: m.timestamp,
-        properties: std::mem::take(&mut m.properties),
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    fn msg(id: &str, size: usize) -> Message {
-        Message {
-            kind: EventKind::Track,
-            message_id: id.into(),
-            user_id: Some("u".into()),
-            anonymous_id: None,
-            name: Some("Report Built".into()),
-            group_id: None,
-            context_group_id: Some("acme".into()),
-            previous_id: None,
-            properties: Default::default(),
-            traits: Default::default(),
-            timestamp: "2026-03-01T10:00:00Z".parse().unwrap(),
-            size,
-        }
-    }
-
-    #[test]
-    fn a_large_account_day_is_split_the_same_way_every_time() {
-        let acme = AccountId::new("acme").unwrap();
-        let make = |order: &[usize]| {
-            let mut ms: Vec<Message> = order
-                .iter()
-                .map(|i| msg(&format!("m{i:03}"), 30 * 1024))
-                .collect();
-            let accounts = vec![acme.clone(); ms.len()];
-            coalesce(&mut ms, &accounts)
-        };
-        let forward: Vec<usize> = (0..20).collect();
-        let backward: Vec<usize> = (0..20).rev().collect();
-        let a = make(&forward);
-        let b = make(&backward);
-        assert_eq!(a.len(), 3, "20 × 30 KB in pieces of at most 256 KB");
-        assert_eq!(a, b);
-        assert_eq!(a.iter().map(|c| c.events.len()).sum::<usize>(), 20);
-    }
-
-    #[test]
-    fn each_account_day_is_one_chunk_and_a_repeated_message_is_kept_once() {
-        let acme = AccountId::new("acme").unwrap();
-        let globex = AccountId::new("globex").unwrap();
-        let mut later = msg("m2", 100);
-        later.timestamp = "2026-03-02T09:00:00Z".parse().unwrap();
-        let mut repeat = msg("m1", 100);
-        repeat.name = Some("Repeated".into());
-        let mut ms = vec![
-            msg("m3", 100),
-            later,
-            msg("m1", 100),
-            repeat,
-            msg("m9", 100),
-        ];
-        let accounts = vec![
-            globex.clone(),
-            acme.clone(),
-            acme.clone(),
-            acme.clone(),
-            globex.clone(),
-        ];
-        let chunks = coalesce(&mut ms, &accounts);
-        let shape: Vec<(&str, String, Vec<&str>)> = chunks
-            .iter()
-            .map(|c| {
-                let ids = c.events.iter().map(|e| e.message_id.as_str()).collect();
-                (c.account_id.as_str(), c.day.to_string(), ids)
-            })
-            .collect();
-        assert_eq!(
-            shape,
-            vec![
-                ("acme", "2026-03-01".to_string(), vec!["m1"]),
-                ("acme", "2026-03-02".to_string(), vec!["m2"]),
-                ("globex", "2026-03-01".to_string(), vec!["m3", "m9"]),
-            ]
-        );
-        // The first of the two copies is the one kept.
-        assert_eq!(chunks[0].events[0].name.as_deref(), Some("Report Built"));
     }
 }

@@ -1,6 +1,7 @@
 //! The fast path of `/v1/batch`: the body is read once, each item straight into borrowed fields
-//! (its properties and traits into their maps, its context skipped but for `groupId`), instead
-//! of being split into raw spans that are parsed again field by field.
+//! (its properties checked and kept as compact JSON text, its traits read into a map, its
+//! context skipped but for `groupId`), instead of being split into raw spans that are parsed
+//! again field by field.
 //!
 //! It only handles what it can decide for sure. Anything unusual in the body (a syntax error, a
 //! duplicate key, an escaped top-level key, a `batch` that is not an array...) makes it give up
@@ -13,9 +14,10 @@ use serde_json::{Map, Value};
 
 use super::json_cursor::{read_body, Item, Lenient, Text, Undecided};
 use super::message::{
-    check_map, corrected, derived_message_id, id_text, name_text, parse_item_text, parse_kind,
-    parse_time, BatchDefaults, Message, ParseContext,
+    check_key_count, check_map, corrected, derived_message_id, id_text, name_text, parse_item_text,
+    parse_kind, parse_time, BatchDefaults, Message, ParseContext,
 };
+use super::properties::Properties;
 use super::segment::rejection_of_text;
 use super::{ParsedBatch, MAX_EVENT_BYTES};
 use crate::model::EventKind;
@@ -127,7 +129,14 @@ fn begin_message(
     {
         return Err(Undecided);
     }
-    let properties = map(item.properties, "properties")?;
+    let properties = match item.properties {
+        None => Properties::default(),
+        Some(Lenient::Value((p, keys))) => {
+            check_key_count(keys, "properties").map_err(|_| Undecided)?;
+            p
+        }
+        Some(Lenient::Other) => return Err(Undecided),
+    };
     let traits = map(item.traits, "traits")?;
     let context_group_id = match item.context {
         None => None,

@@ -16,6 +16,7 @@ use super::message::{
     check_id, check_map, clean, corrected, derived_message_id, item_err, raw_id, raw_map, raw_name,
     raw_string, raw_time, ItemError, Message, MAX_EVENT_BYTES,
 };
+use super::properties::Properties;
 use super::segment::{expect_object, items_of, rejection};
 use super::{ParseContext, ParsedBatch, RequestError};
 use crate::model::EventKind;
@@ -199,7 +200,7 @@ fn parse_event(
         group_id: None,
         context_group_id,
         previous_id: None,
-        properties: Map::new(),
+        properties: Default::default(),
         traits: Map::new(),
         timestamp,
         size,
@@ -262,7 +263,7 @@ fn parse_event(
         _ => {}
     }
     props.retain(|k, _| !k.starts_with('$') && k != "token" && k != "distinct_id");
-    m.properties = props;
+    m.properties = Properties::from(&props);
     Ok((m, item_key))
 }
 
@@ -341,7 +342,10 @@ mod tests {
         let track = &p.messages[0];
         assert_eq!(track.context_group_id.as_deref(), Some("acme"));
         assert_eq!(track.message_id, "0190a0b6-6a4e-7c3a-9a0b-0c1d2e3f4a5b");
-        assert_eq!(track.properties.keys().collect::<Vec<_>>(), vec!["format"]);
+        assert_eq!(
+            track.properties.to_map().keys().collect::<Vec<_>>(),
+            vec!["format"]
+        );
         assert_eq!(p.messages[1].kind, EventKind::Identify);
         assert_eq!(p.messages[1].traits["email"], "ann@acme.com");
         let group = &p.messages[2];

@@ -61,18 +61,19 @@ impl ListingBuilder {
 
 /// The rows `who` may see as of `today`, filtered and sorted: what the account list pages
 /// through and the dashboard's lists are cut from.
-pub fn visible_rows(
-    rows: impl IntoIterator<Item = AccountRow>,
+pub fn visible_rows<'a>(
+    rows: impl IntoIterator<Item = &'a AccountRow>,
     who: &Principal,
     filter: &AccountFilter,
     sort: AccountSort,
     today: NaiveDate,
 ) -> Vec<AccountRow> {
+    // Scope before copying: the rows are shared (a kept listing) and a CSM sees few of them.
     let mut visible: Vec<AccountRow> = rows
         .into_iter()
         .filter(|r| r.account_id != AccountId::UNATTRIBUTED)
         .filter(|r| who.sees_owned_by(r.owner.as_deref()))
-        .map(|r| r.on(today))
+        .map(|r| r.clone().on(today))
         .filter(|r| filter.matches(r))
         .collect();
     sort.sort(&mut visible);
@@ -134,7 +135,7 @@ mod tests {
         assert_eq!(listing.rows[0].days_to_renewal, Some(30));
         let see = |who: Principal| -> Vec<String> {
             visible_rows(
-                listing.rows.clone(),
+                &listing.rows,
                 &who,
                 &AccountFilter::default(),
                 AccountSort::AccountId,

@@ -31,6 +31,7 @@ use crate::segment::{Segment, SEGMENT_COUNT};
 
 pub use events::score_events;
 pub use facts::account_facts;
+pub use summary::CHURNED_ACCOUNTS_KEY;
 
 /// Summary figures that other commands write and each day's summary keeps.
 const CARRIED_FORWARD: &[&str] = &["churn_prediction_accuracy"];
@@ -365,6 +366,9 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             previous.as_ref().map(|p| &p.health),
             previous.as_ref().map(|p| p.active_users),
         );
+        record
+            .trail
+            .record(day, scored.health.score, scored.health.band);
         record.score = Some(ScoreRecord {
             account_id: record.account_id.clone(),
             as_of: day,

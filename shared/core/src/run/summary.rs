@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use vitals_scoring::{AccountScore, Band, RiskLevel};
 
-use crate::model::{AccountProfile, PortfolioSummary};
+use crate::model::{AccountProfile, OutcomeKind, PortfolioSummary};
+
+/// Summary key: accounts with a recorded churn outcome.
+pub const CHURNED_ACCOUNTS_KEY: &str = "churned_accounts";
 
 /// Adds one scored account to a (partial) summary.
 pub fn add_account(
@@ -37,6 +40,15 @@ pub fn add_account(
         bump(&mut summary.extra, &key, 1.0);
     }
     bump(&mut summary.extra, "mrr_total", profile.mrr.unwrap_or(0.0));
+    // An upper bound of the churns the churn model could learn from on this day (an outcome
+    // may be dated later in a backfill): the refit skips its history reads below the minimum.
+    if profile
+        .outcomes
+        .iter()
+        .any(|o| o.kind == OutcomeKind::Churned)
+    {
+        bump(&mut summary.extra, CHURNED_ACCOUNTS_KEY, 1.0);
+    }
     // KPI sums (means are computed when read, so partial summaries merge by adding).
     if let Some(seats) = scored.adoption.seats {
         bump(&mut summary.extra, "adoption_seats_sum", seats);

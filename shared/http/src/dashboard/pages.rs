@@ -4,11 +4,14 @@
 //! sessions, contract and timeline.
 //!
 //! Reads: the portfolio page reads the precomputed listing with the trend (1) and the open
-//! alerts (1), at once; the account page reads the account record, then
-//! its history and audit entries at once (3).
+//! alerts (1), at once; the account page reads the account record and its audit entries at
+//! once (2), drawing the score chart from the record's trail (an account scored before trails
+//! existed reads its history instead, until its next run: 3).
 
+use chrono::NaiveDate;
 use vitals_core::churn::cache::ModelCache;
-use vitals_core::model::{AlertQuery, AlertStatus, Band};
+use vitals_core::model::{AccountId, AccountRecord, AlertQuery, AlertStatus, Band};
+use vitals_core::ports::Storage;
 use vitals_core::query::account::{account_detail, history_points, AccountDetail};
 use vitals_core::query::accounts::{AccountFilter, AccountRow, AccountSort};
 use vitals_core::query::listing::visible_rows;
@@ -93,10 +96,7 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
             Ok(None)
         }
     };
-    let (listed, open) = futures::join!(
-        reads::listed_rows(state.storage.as_ref(), today),
-        open_alerts
-    );
+    let (listed, open) = futures::join!(reads::listed_rows(&state.storage, today), open_alerts);
     let listed = listed?;
     let open = open?;
     // The trend comes with the listing; read the summaries only when it has none yet.
@@ -109,7 +109,7 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
     let mut kpis = view.kpis.clone();
     kpis_from_rows(&mut kpis, &listed.rows);
     let rows = visible_rows(
-        listed.rows,
+        &listed.rows,
         who,
         &AccountFilter::default(),
         AccountSort::ScoreAsc,
@@ -288,15 +288,19 @@ pub async fn account(
     id: &str,
 ) -> Result<(String, String), ApiError> {
     let storage = state.storage.as_ref();
-    let record = reads::visible_account(storage, who, id).await?;
-    let today = state.clock.now().date_naive();
-    let from = today - chrono::Days::new(180);
-    let (history, audit, churn_model) = futures::join!(
-        storage.history(&record.account_id, from, today),
-        storage.list_audit(Some(&record.account_id), None, 50),
+    if !who.reads_accounts() {
+        return Err(ApiError::Forbidden);
+    }
+    let account = AccountId::new(id).map_err(|_| ApiError::NotFound)?;
+    // The timeline is read beside the record and only shown once the record says who may see it.
+    let (record, audit, churn_model) = futures::join!(
+        reads::visible_account(storage, who, id),
+        storage.list_audit(Some(&account), None, 50),
         ModelCache::shared().latest(&state.storage)
     );
-    let history = history_points(&history?);
+    let record = record?;
+    let today = state.clock.now().date_naive();
+    let points = score_points(storage, &record, today).await?;
     let d = account_detail(&record, &audit?.items, today)
         .with_churn_risk(&record, churn_model?.as_deref());
     let title = d.name.clone().unwrap_or_else(|| d.account_id.clone());
@@ -328,10 +332,6 @@ pub async fn account(
 
     s.push_str(&churn_risk_card(&d));
 
-    let points: Vec<(String, f64)> = history
-        .iter()
-        .map(|p| (p.as_of.to_string(), p.score))
-        .collect();
     let changed = d.changes.as_ref().map_or_else(
         || r#"<p class="muted">No previous run to compare with.</p>"#.to_string(),
         |c| {
@@ -453,6 +453,30 @@ pub async fn account(
     }
     s.push_str("</table></div></div>");
     Ok((title, s))
+}
+
+/// The score chart's points over the last 180 days: the record's trail, or the score history
+/// for an account last scored before trails existed (one more request, until its next run).
+async fn score_points(
+    storage: &dyn Storage,
+    record: &AccountRecord,
+    today: NaiveDate,
+) -> Result<Vec<(String, f64)>, ApiError> {
+    let from = today - chrono::Days::new(180);
+    if !record.trail.is_empty() || record.score.is_none() {
+        return Ok(record
+            .trail
+            .points()
+            .iter()
+            .filter(|p| (from..=today).contains(&p.day))
+            .map(|p| (p.day.to_string(), f64::from(p.score)))
+            .collect());
+    }
+    let history = storage.history(&record.account_id, from, today).await?;
+    Ok(history_points(&history)
+        .iter()
+        .map(|p| (p.as_of.to_string(), p.score))
+        .collect())
 }
 
 /// The churn prediction beside the score: probability over the horizon, the model's day and

@@ -96,8 +96,14 @@ pub(crate) async fn visible_rows(
     sort: AccountSort,
 ) -> Result<Vec<AccountRow>, ApiError> {
     let today = state.clock.now().date_naive();
-    let listed = reads::listed_rows(state.storage.as_ref(), today).await?;
-    Ok(listing::visible_rows(listed.rows, who, filter, sort, today))
+    let listed = reads::listed_rows(&state.storage, today).await?;
+    Ok(listing::visible_rows(
+        &listed.rows,
+        who,
+        filter,
+        sort,
+        today,
+    ))
 }
 
 fn decode_cursor(cursor: Option<&str>) -> Result<usize, ApiError> {

@@ -2,6 +2,7 @@
 //! easy to see (and the benchmark counts them).
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
 
 use chrono::NaiveDate;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -9,6 +10,7 @@ use vitals_core::model::{AccountId, AccountRecord, PortfolioSummary};
 use vitals_core::ports::Storage;
 use vitals_core::query::accounts::AccountRow;
 use vitals_core::segment::Segment;
+use vitals_core::store_cache::PerStore;
 use vitals_core::StoreError;
 
 use crate::authn::Principal;
@@ -29,16 +31,45 @@ pub struct Listed {
     pub trend: Vec<PortfolioSummary>,
 }
 
-/// The precomputed listing: one request (two on DynamoDB when a segment's listing is split).
+/// Decoded listings by store, each kept while the store's listing version is unchanged.
+fn kept_listings() -> &'static PerStore<Arc<KeptListing>> {
+    static KEPT: OnceLock<PerStore<Arc<KeptListing>>> = OnceLock::new();
+    KEPT.get_or_init(PerStore::default)
+}
+
+struct KeptListing {
+    version: String,
+    listed: Arc<Listed>,
+}
+
+/// The precomputed listing. A process keeps the decoded listing and asks the store only
+/// whether it changed (one small read, [`SummaryStore::listing_version`]); when it did, or on
+/// the first view, it reads the listing too: two requests (three on DynamoDB when a segment's
+/// listing is split). Decoding every row is what a big portfolio's list view would otherwise
+/// pay on each request.
+///
 /// A segment no run has listed yet (a store scored before listings existed) is read from its
-/// account records instead, one Query stream per such segment, until the next run lists it.
-pub async fn listed_rows(storage: &dyn Storage, today: NaiveDate) -> Result<Listed, StoreError> {
+/// account records instead, one Query stream per such segment, until the next run lists it;
+/// such a listing is not kept, as records change without changing the listing version.
+///
+/// [`SummaryStore::listing_version`]: vitals_core::ports::SummaryStore::listing_version
+pub async fn listed_rows(
+    storage: &Arc<dyn Storage>,
+    today: NaiveDate,
+) -> Result<Arc<Listed>, StoreError> {
+    let version = storage.listing_version().await?;
+    if let Some(version) = &version {
+        if let Some(kept) = kept_listings().get(storage, |k, _| &k.version == version) {
+            return Ok(Arc::clone(&kept.listed));
+        }
+    }
     let listing = storage.account_listing().await?;
     let listed: BTreeSet<Segment> = listing.segments.iter().map(|s| s.segment).collect();
     let unlisted: Vec<Segment> = Segment::all().filter(|s| !listed.contains(s)).collect();
     let mut rows: Vec<AccountRow> = listing.segments.into_iter().flat_map(|s| s.rows).collect();
-    if !unlisted.is_empty() {
-        let records = accounts_of_segments(storage, unlisted).await?;
+    let complete = unlisted.is_empty();
+    if !complete {
+        let records = accounts_of_segments(storage.as_ref(), unlisted).await?;
         rows.extend(
             records
                 .iter()
@@ -46,10 +77,20 @@ pub async fn listed_rows(storage: &dyn Storage, today: NaiveDate) -> Result<List
                 .map(|r| AccountRow::from_record(r, today)),
         );
     }
-    Ok(Listed {
+    let listed = Arc::new(Listed {
         rows,
         trend: listing.trend,
-    })
+    });
+    if let (Some(version), true) = (version, complete) {
+        kept_listings().put(
+            storage,
+            Arc::new(KeptListing {
+                version,
+                listed: Arc::clone(&listed),
+            }),
+        );
+    }
+    Ok(listed)
 }
 
 /// The account records of some segments, segment by segment (one Query stream each, 16 at a

@@ -301,7 +301,7 @@ mod tests {
                 name: Some("Report Built".into()),
                 user_id: Some(format!("{account}-u1")),
                 timestamp: Utc.with_ymd_and_hms(2026, 2, 3, 4, 5, 6).unwrap(),
-                properties: serde_json::Map::new(),
+                properties: Default::default(),
             })
             .collect();
         EventChunk::new(AccountId::new(account).unwrap(), day(), events)

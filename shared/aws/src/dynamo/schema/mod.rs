@@ -26,6 +26,7 @@ const ACCOUNT_ID: &str = "account_id";
 const PROFILE: &str = "profile";
 const WINDOW: &str = "window";
 const SCORE: &str = "score";
+const TRAIL: &str = "trail";
 const STATUS: &str = "status";
 const VERSION: &str = "version";
 
@@ -142,15 +143,28 @@ pub(crate) fn set_scoring_state(
     e.name("account_id", ACCOUNT_ID)
         .name("window", WINDOW)
         .name("score", SCORE)
+        .name("trail", TRAIL)
         .value("account_id", &record.account_id)?
         .value("window", &packed::Packed(&record.window))?;
-    e.text = match &record.score {
+    let mut set = vec!["#account_id = :account_id", "#window = :window"];
+    let mut remove = Vec::new();
+    match &record.score {
         Some(score) => {
             e.value("score", &packed::Packed(score))?;
-            "SET #account_id = :account_id, #window = :window, #score = :score".into()
+            set.push("#score = :score");
         }
-        None => "SET #account_id = :account_id, #window = :window REMOVE #score".into(),
-    };
+        None => remove.push("#score"),
+    }
+    if record.trail.is_empty() {
+        remove.push("#trail");
+    } else {
+        e.value("trail", &packed::Packed(&record.trail))?;
+        set.push("#trail = :trail");
+    }
+    e.text = format!("SET {}", set.join(", "));
+    if !remove.is_empty() {
+        e.text.push_str(&format!(" REMOVE {}", remove.join(", ")));
+    }
     Ok(e)
 }
 
@@ -171,7 +185,7 @@ mod tests {
     fn scoring_state_without_a_score_removes_the_stored_one() {
         let record = AccountRecord::new(AccountId::new("acme").unwrap());
         let e = set_scoring_state(&record).unwrap();
-        assert!(e.text.ends_with("REMOVE #score"), "{}", e.text);
+        assert!(e.text.ends_with("REMOVE #score, #trail"), "{}", e.text);
         assert!(!e.text.contains("#profile"));
         assert!(!e.values.contains_key(":score"));
     }

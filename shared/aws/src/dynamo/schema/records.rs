@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use vitals_core::model::{
     AccountId, AccountProfile, AccountRecord, Alert, AuditEntry, Checkpoint, ConfigVersion,
-    Intervention, PortfolioSummary, ScoreRecord, UserProfile,
+    Intervention, PortfolioSummary, ScoreRecord, ScoreTrail, UserProfile,
 };
 use vitals_core::segment::Segment;
 
@@ -58,6 +58,9 @@ struct AccountItem {
     window: Option<Packed<vitals_core::model::UsageWindow>>,
     #[serde(default)]
     score: Option<Packed<ScoreRecord>>,
+    /// Absent on items written before the trail existed: they read as an empty trail.
+    #[serde(default)]
+    trail: Option<Packed<ScoreTrail>>,
 }
 
 pub(crate) fn account_key(account: &AccountId) -> Key {
@@ -74,6 +77,7 @@ pub(crate) fn decode_account(item: Item) -> StoreResult<AccountRecord> {
         profile: stored.profile.unwrap_or_default(),
         window: stored.window.map(|w| w.0).unwrap_or_default(),
         score: stored.score.map(|s| s.0),
+        trail: stored.trail.map(|t| t.0).unwrap_or_default(),
     })
 }
 
@@ -437,6 +441,50 @@ mod tests {
         assert_eq!(record.profile.name.as_deref(), Some("Acme"));
         assert_eq!(record.window, Default::default());
         assert_eq!(record.score, None);
+        assert!(
+            record.trail.is_empty(),
+            "items from before the trail read an empty one"
+        );
+    }
+
+    #[test]
+    fn an_account_item_keeps_its_score_trail_packed_and_small() {
+        use vitals_core::model::Band;
+        let mut record = AccountRecord::new(AccountId::new("acme").unwrap());
+        // 180 days of a score drifting by up to ±3 points a day, with one decimal.
+        let first = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let (mut score, mut seed): (f64, u64) = (62.0, 1);
+        for d in 0..180u64 {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            score = (score + ((seed >> 33) % 61) as f64 / 10.0 - 3.0).clamp(0.0, 100.0);
+            let score = (score * 10.0).round() / 10.0;
+            let band = if score < 40.0 {
+                Band::AtRisk
+            } else {
+                Band::Monitor
+            };
+            record
+                .trail
+                .record(first + chrono::Days::new(d), score, band);
+        }
+        let update = super::super::set_scoring_state(&record).unwrap();
+        let packed = match &update.values[":trail"] {
+            AttributeValue::B(bytes) => bytes.as_ref().len(),
+            other => panic!("trail is {other:?}"),
+        };
+        // The bytes it adds to the item: the attribute name and its binary value.
+        let added = "trail".len() + packed;
+        println!("a 180-day trail adds {added} bytes to an account item");
+        assert!(added < 400, "{added} bytes");
+
+        let mut item = encode(&serde_json::json!({
+            "pk": "ACCOUNTS#01", "sk": "ACCOUNT#acme", "account_id": "acme"
+        }))
+        .unwrap();
+        item.insert("trail".into(), update.values[":trail"].clone());
+        assert_eq!(decode_account(item).unwrap().trail, record.trail);
     }
 
     #[test]

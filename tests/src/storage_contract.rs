@@ -1891,7 +1891,9 @@ pub async fn listing_version_changes_with_every_listing_or_summary_write<S: Stor
         .put_segment_listing(&listing)
         .await
         .must("put_segment_listing");
-    let after_listing = version().await.expect("a version once a segment is listed");
+    let after_listing = version()
+        .await
+        .unwrap_or_else(|| panic!("a version once a segment is listed"));
     store.account_listing().await.must("account_listing");
     assert_eq!(
         version().await.as_deref(),
@@ -1902,13 +1904,17 @@ pub async fn listing_version_changes_with_every_listing_or_summary_write<S: Stor
         .put_summary(&summary(day("2026-03-01"), 1))
         .await
         .must("put_summary");
-    let after_summary = version().await.expect("a version after a summary");
+    let after_summary = version()
+        .await
+        .unwrap_or_else(|| panic!("a version after a summary"));
     assert_ne!(after_summary, after_listing, "a summary write changes it");
     store
         .put_segment_listing(&listing)
         .await
         .must("put_segment_listing again");
-    let rewritten = version().await.expect("a version after a rewrite");
+    let rewritten = version()
+        .await
+        .unwrap_or_else(|| panic!("a version after a rewrite"));
     assert_ne!(rewritten, after_summary, "rewriting a listing changes it");
 }
 

@@ -2,7 +2,7 @@
 //! account record, so it needs no score-history read; an account scored before trails existed
 //! still gets its chart, from the history. In-memory embedded store, router driven in process.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 

@@ -146,6 +146,16 @@ pub struct AccountFilter {
 
 impl AccountFilter {
     pub fn matches(&self, row: &AccountRow) -> bool {
+        self.matches_with(row, row.days_to_renewal)
+    }
+
+    /// [`AccountFilter::matches`] for the row as of `today` (what [`AccountRow::on`] would
+    /// give), without copying it.
+    pub fn matches_on(&self, row: &AccountRow, today: NaiveDate) -> bool {
+        self.matches_with(row, row.renewal_date.map(|d| (d - today).num_days()))
+    }
+
+    fn matches_with(&self, row: &AccountRow, days_to_renewal: Option<i64>) -> bool {
         let same = |want: &Option<String>, have: &Option<String>| match want {
             None => true,
             Some(w) => have.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(w)),
@@ -160,7 +170,7 @@ impl AccountFilter {
             return false;
         }
         if let Some(days) = self.renewal_within_days {
-            if row.days_to_renewal.is_none_or(|d| d > days) {
+            if days_to_renewal.is_none_or(|d| d > days) {
                 return false;
             }
         }
@@ -226,7 +236,7 @@ impl AccountSort {
     }
 
     /// Sorts rows; accounts missing the sort field go last.
-    pub fn sort(self, rows: &mut [AccountRow]) {
+    pub fn sort<R: std::borrow::Borrow<AccountRow>>(self, rows: &mut [R]) {
         use std::cmp::Ordering;
         fn opt<T: PartialOrd>(a: Option<T>, b: Option<T>, desc: bool) -> Ordering {
             match (a, b) {
@@ -244,6 +254,7 @@ impl AccountSort {
             }
         }
         rows.sort_by(|a, b| {
+            let (a, b) = (a.borrow(), b.borrow());
             let primary = match self {
                 AccountSort::ScoreAsc => opt(a.score, b.score, false),
                 AccountSort::ScoreDesc => opt(a.score, b.score, true),

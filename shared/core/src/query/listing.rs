@@ -60,21 +60,20 @@ impl ListingBuilder {
 }
 
 /// The rows `who` may see as of `today`, filtered and sorted: what the account list pages
-/// through and the dashboard's lists are cut from.
+/// through and the dashboard's lists are cut from. Borrowed from the (shared, kept) listing so
+/// that only what is shown is copied: see [`AccountRow::on`] for a shown row's days to renewal.
 pub fn visible_rows<'a>(
     rows: impl IntoIterator<Item = &'a AccountRow>,
     who: &Principal,
     filter: &AccountFilter,
     sort: AccountSort,
     today: NaiveDate,
-) -> Vec<AccountRow> {
-    // Scope before copying: the rows are shared (a kept listing) and a CSM sees few of them.
-    let mut visible: Vec<AccountRow> = rows
+) -> Vec<&'a AccountRow> {
+    let mut visible: Vec<&AccountRow> = rows
         .into_iter()
         .filter(|r| r.account_id != AccountId::UNATTRIBUTED)
         .filter(|r| who.sees_owned_by(r.owner.as_deref()))
-        .map(|r| r.clone().on(today))
-        .filter(|r| filter.matches(r))
+        .filter(|r| filter.matches_on(r, today))
         .collect();
     sort.sort(&mut visible);
     visible
@@ -142,7 +141,10 @@ mod tests {
                 day(11),
             )
             .into_iter()
-            .map(|r| format!("{}:{:?}", r.account_id, r.days_to_renewal))
+            .map(|r| {
+                let r = r.clone().on(day(11));
+                format!("{}:{:?}", r.account_id, r.days_to_renewal)
+            })
             .collect()
         };
         assert_eq!(

@@ -180,6 +180,7 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
         );
         let at_risk: Vec<&AccountRow> = rows
             .iter()
+            .copied()
             .filter(|r| r.band == Some(Band::AtRisk))
             .take(LIST_ROWS)
             .collect();
@@ -200,7 +201,8 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
         }
         s.push_str("</table></div>");
 
-        let mut expansion: Vec<&AccountRow> = rows.iter().filter(|r| r.expansion).collect();
+        let mut expansion: Vec<&AccountRow> =
+            rows.iter().copied().filter(|r| r.expansion).collect();
         expansion.sort_by(|a, b| b.score.unwrap_or(0.0).total_cmp(&a.score.unwrap_or(0.0)));
         put!(
             s,

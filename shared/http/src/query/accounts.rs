@@ -87,23 +87,27 @@ pub(crate) fn list_request(
     Ok((filter, sort))
 }
 
-/// The caller's accounts matching the filter, sorted, from the precomputed listing (one
-/// request): rows are as of each segment's latest run.
-pub(crate) async fn visible_rows(
+/// One page of the caller's accounts matching the filter, sorted, from the precomputed listing
+/// (see [`reads::listed_rows`] for its reads), and how many match: rows are as of each
+/// segment's latest run, days to renewal as of today.
+pub(crate) async fn visible_page(
     state: &AppState,
     who: &Principal,
     filter: &AccountFilter,
     sort: AccountSort,
-) -> Result<Vec<AccountRow>, ApiError> {
+    offset: usize,
+    limit: usize,
+) -> Result<(Vec<AccountRow>, usize), ApiError> {
     let today = state.clock.now().date_naive();
     let listed = reads::listed_rows(&state.storage, today).await?;
-    Ok(listing::visible_rows(
-        &listed.rows,
-        who,
-        filter,
-        sort,
-        today,
-    ))
+    let rows = listing::visible_rows(&listed.rows, who, filter, sort, today);
+    let page = rows
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|r| (*r).clone().on(today))
+        .collect();
+    Ok((page, rows.len()))
 }
 
 fn decode_cursor(cursor: Option<&str>) -> Result<usize, ApiError> {
@@ -131,10 +135,8 @@ pub async fn list_accounts(
     let (filter, sort) = list_request(&params)?;
     let limit = page_limit(params.get("limit").map(String::as_str), 50, 500)?;
     let offset = decode_cursor(params.get("cursor").map(String::as_str))?;
-    let rows = visible_rows(&state, who, &filter, sort).await?;
-    let total = rows.len();
+    let (items, total) = visible_page(&state, who, &filter, sort, offset, limit).await?;
     let end = offset.saturating_add(limit).min(total);
-    let items = rows.into_iter().skip(offset).take(limit).collect();
     Ok(Json(AccountList {
         items,
         next_cursor: (end < total).then(|| encode_cursor(end)),

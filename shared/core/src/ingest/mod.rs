@@ -8,6 +8,8 @@
 
 mod chunking;
 pub mod codec;
+#[cfg(test)]
+mod damage;
 pub mod import;
 mod json_cursor;
 mod json_scan;

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use crate::ingest::damage::Damage;
 use serde_json::json;
 
 /// What properties were before: the parsed map, written back by serde_json.
@@ -60,27 +61,9 @@ fn text_that_is_not_a_valid_object_is_refused_as_serde_json_refuses_it() {
 fn damaged_objects_are_stored_exactly_as_the_map_would_be_or_refused() {
     let seed = r#"{"a":[1,-2.5,1e3,"x"],"b":{"c":null,"d":true},"e":"caf\u00e9 \"q\"","f":-0}"#;
     let alphabet = b"{}[]:,\"\\ 0-1.eE+tufalsnuab";
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut damage = Damage::new(0x2545_F491_4F6C_DD1D);
     for _ in 0..20_000 {
-        let mut b = seed.as_bytes().to_vec();
-        for _ in 0..=(next() % 3) {
-            let at = (next() % b.len() as u64) as usize;
-            let c = alphabet[(next() % alphabet.len() as u64) as usize];
-            match next() % 3 {
-                0 => b[at] = c,
-                1 => b.insert(at, c),
-                _ => {
-                    b.remove(at);
-                }
-            }
-        }
-        if let Ok(text) = String::from_utf8(b) {
+        if let Some(text) = damage.apply(seed, alphabet, 3) {
             let expected = via_map(&text);
             match via_text(&text) {
                 Ok(found) => assert_eq!(Ok(found), expected, "{text}"),

@@ -7,6 +7,7 @@
 //! how to open each backend.
 
 pub mod queue_contract;
+pub mod receiver;
 pub mod storage_contract;
 pub mod support;
 

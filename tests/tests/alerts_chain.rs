@@ -5,12 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use axum::routing::post;
-use axum::Json;
 use chrono::{TimeZone, Utc};
-use serde_json::{json, Value};
+use serde_json::json;
 use vitals_core::alerts::dispatch::{Dispatch, DispatchMessage, MAX_ALERT_CHAIN_DEPTH};
 use vitals_core::alerts::rules::{Action, ChannelConfig, DeclineLevel, Trigger, Workflow};
 use vitals_core::clock::FixedClock;
@@ -21,24 +19,11 @@ use vitals_core::score_event::{ScoreEvent, ScoreEventKind};
 use vitals_embedded::SqliteStore;
 use vitals_notify::{HttpNotifier, Outbox};
 use vitals_scoring::Band;
+use vitals_tests::receiver::Receiver;
 
-async fn hook() -> (Arc<Mutex<Vec<Value>>>, String) {
-    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let g = got.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        post(move |Json(body): Json<Value>| {
-            let g = g.clone();
-            async move {
-                g.lock().unwrap().push(body);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (got, url)
+async fn hook() -> (Receiver, String) {
+    let (receiver, base) = Receiver::start(&[]).await;
+    (receiver, format!("{base}/hook"))
 }
 
 fn acct() -> AccountId {
@@ -108,7 +93,7 @@ struct World {
     store: SqliteStore,
     config: AlertsConfig,
     notifier: HttpNotifier,
-    hook: Arc<Mutex<Vec<Value>>>,
+    hook: Receiver,
 }
 
 async fn world(workflows: Vec<Workflow>) -> World {
@@ -185,8 +170,7 @@ impl World {
     fn hook_workflows(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .hook
-            .lock()
-            .unwrap()
+            .jsons()
             .iter()
             .map(|b| b["workflow"].as_str().unwrap().to_string())
             .collect();
@@ -215,7 +199,7 @@ async fn alerts_opened_by_other_workflows_start_alert_fired_workflows_several_le
     // The same message again (a redelivery) repeats nothing.
     w.dispatch().await;
     assert_eq!(w.alert_kinds().await.len(), 3);
-    assert_eq!(w.hook.lock().unwrap().len(), 2);
+    assert_eq!(w.hook.received().len(), 2);
 }
 
 #[tokio::test]

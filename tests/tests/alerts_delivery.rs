@@ -4,13 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde_json::{json, Value};
 use vitals_core::alerts::dispatch::{Dispatch, DispatchMessage};
@@ -27,53 +23,12 @@ use vitals_core::score_event::{ScoreEvent, ScoreEventKind};
 use vitals_embedded::{QueueSettings, SqliteQueue, SqliteStore};
 use vitals_notify::{sign, HttpNotifier, Outbox};
 use vitals_scoring::Band;
+use vitals_tests::receiver::Receiver;
 
-// ---------------------------------------------------------------------------------------------
-// A loopback receiver that answers from a script and records what it got.
-
-#[derive(Clone, Default)]
-struct Receiver {
-    got: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
-    /// Statuses for the next requests; 200 once exhausted.
-    script: Arc<Mutex<Vec<u16>>>,
-    always: Arc<Mutex<Option<u16>>>,
-}
-
-impl Receiver {
-    async fn start(script: &[u16]) -> (Receiver, String) {
-        let r = Receiver {
-            script: Arc::new(Mutex::new(script.iter().rev().copied().collect())),
-            ..Receiver::default()
-        };
-        let app = axum::Router::new()
-            .route("/{*path}", post(receive))
-            .with_state(r.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (r, format!("http://{addr}/hook"))
-    }
-
-    fn requests(&self) -> Vec<(HeaderMap, Bytes)> {
-        self.got.lock().unwrap().clone()
-    }
-
-    fn json(&self, i: usize) -> Value {
-        serde_json::from_slice(&self.requests()[i].1).unwrap()
-    }
-
-    fn set_always(&self, status: Option<u16>) {
-        *self.always.lock().unwrap() = status;
-    }
-}
-
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    r.got.lock().unwrap().push((headers, body));
-    let status = match *r.always.lock().unwrap() {
-        Some(s) => s,
-        None => r.script.lock().unwrap().pop().unwrap_or(200),
-    };
-    StatusCode::from_u16(status).unwrap()
+/// A receiver and its `/hook` URL.
+async fn start_hook(script: &[u16]) -> (Receiver, String) {
+    let (r, base) = Receiver::start(script).await;
+    (r, format!("{base}/hook"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -249,7 +204,7 @@ async fn enqueue(w: &World, e: &ScoreEvent) {
 #[tokio::test]
 async fn slack_receiver_gets_block_kit_with_account_score_drivers_draft_and_link() {
     let w = world(5);
-    let (slack, url) = Receiver::start(&[]).await;
+    let (slack, url) = start_hook(&[]).await;
     let mut config = loopback_config();
     config.channels.insert(
         "cs-slack".into(),
@@ -335,7 +290,7 @@ async fn slack_receiver_gets_block_kit_with_account_score_drivers_draft_and_link
 #[tokio::test]
 async fn webhook_receiver_verifies_the_hmac_signature() {
     let w = world(5);
-    let (hook, url) = Receiver::start(&[]).await;
+    let (hook, url) = start_hook(&[]).await;
     let mut config = loopback_config();
     config.channels.insert(
         "crm".into(),
@@ -393,7 +348,7 @@ async fn webhook_receiver_verifies_the_hmac_signature() {
 #[tokio::test]
 async fn private_destinations_are_refused_unless_allowed() {
     let w = world(5);
-    let (hook, url) = Receiver::start(&[]).await;
+    let (hook, url) = start_hook(&[]).await;
     let mut config = AlertsConfig::default();
     config.channels.insert(
         "hook".into(),
@@ -438,7 +393,7 @@ async fn private_destinations_are_refused_unless_allowed() {
 #[tokio::test]
 async fn a_receiver_failing_twice_gets_retries_then_one_delivery_without_duplicates() {
     let w = world(5);
-    let (hook, url) = Receiver::start(&[500, 503]).await;
+    let (hook, url) = start_hook(&[500, 503]).await;
     let mut config = loopback_config();
     config.channels.insert(
         "hook".into(),
@@ -509,7 +464,7 @@ async fn a_receiver_failing_twice_gets_retries_then_one_delivery_without_duplica
 #[tokio::test]
 async fn an_always_failing_receiver_ends_in_the_dead_letter_queue_and_replays_from_it() {
     let w = world(3);
-    let (hook, url) = Receiver::start(&[]).await;
+    let (hook, url) = start_hook(&[]).await;
     hook.set_always(Some(500));
     let mut config = loopback_config();
     config.channels.insert(

@@ -9,8 +9,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::routing::post;
-use axum::Json;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use vitals_core::alerts::dispatch::{Dispatch, DispatchMessage};
@@ -29,6 +27,7 @@ use vitals_http::tower::ServiceExt;
 use vitals_http::{full_router, AppState, LocalTokens, Role, WriteKeys};
 use vitals_notify::{HttpNotifier, Outbox};
 use vitals_scoring::Band;
+use vitals_tests::receiver::Receiver;
 
 const CSM: &str = "ana@vendor.com";
 
@@ -53,23 +52,9 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 /// The CS team's webhook: records every notification.
-async fn hook() -> (Arc<Mutex<Vec<Value>>>, String) {
-    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let g = got.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        post(move |Json(body): Json<Value>| {
-            let g = g.clone();
-            async move {
-                g.lock().unwrap().push(body);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (got, url)
+async fn hook() -> (Receiver, String) {
+    let (receiver, base) = Receiver::start(&[]).await;
+    (receiver, format!("{base}/hook"))
 }
 
 struct World {
@@ -79,7 +64,7 @@ struct World {
     clock: Arc<TestClock>,
     config: AlertsConfig,
     notifier: HttpNotifier,
-    hook: Arc<Mutex<Vec<Value>>>,
+    hook: Receiver,
     tokens: Arc<LocalTokens>,
 }
 
@@ -226,7 +211,7 @@ impl World {
     }
 
     fn notifications(&self) -> Vec<Value> {
-        self.hook.lock().unwrap().clone()
+        self.hook.jsons()
     }
 
     /// `PATCH /v1/alerts/{id}` as the owning CSM at time `now`.

@@ -7,45 +7,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::http::HeaderMap;
-use axum::routing::post;
 use dispatch::secrets::{self, sdk};
 use vitals_core::alerts::rules::ChannelConfig;
 use vitals_core::config::AlertsConfig;
 use vitals_core::model::AccountId;
 use vitals_core::notify::{Notification, NotificationKind, Notifier};
 use vitals_notify::{sign, HttpNotifier, Outbox, SetupError};
+use vitals_tests::receiver::{Received, Receiver};
 use vitals_tests::support::emulator_sdk_config;
 use vitals_tests::{emulator_endpoint, unique_name};
-
-type Got = Arc<Mutex<Vec<(String, HeaderMap, Bytes)>>>;
-
-/// A receiver on loopback recording the path, headers and body of every POST.
-async fn receiver() -> (Got, String) {
-    let got: Got = Arc::default();
-    let g = got.clone();
-    let app = axum::Router::new().route(
-        "/{*path}",
-        post(
-            move |axum::extract::Path(path): axum::extract::Path<String>,
-                  headers: HeaderMap,
-                  body: Bytes| {
-                let g = g.clone();
-                async move {
-                    g.lock().unwrap().push((path, headers, body));
-                    "ok"
-                }
-            },
-        ),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (got, base)
-}
 
 async fn put_secret(client: &sdk::Client, name: &str, value: &str) {
     client
@@ -113,7 +85,7 @@ async fn webhook_keys_and_slack_urls_come_from_secrets_manager_and_never_show() 
     };
     let client = sdk::Client::new(&emulator_sdk_config(&endpoint).await);
     let prefix = format!("{}/", unique_name("vitals"));
-    let (got, base) = receiver().await;
+    let (got, base) = Receiver::start(&[]).await;
     let signing_key = "whsec-from-secrets-manager-5f1c";
     let slack_url = format!("{base}/services/T000/B000/SLACKTOKEN42");
     put_secret(&client, &format!("{prefix}CRM_SIGNING_KEY"), signing_key).await;
@@ -144,9 +116,13 @@ async fn webhook_keys_and_slack_urls_come_from_secrets_manager_and_never_show() 
     notifier.deliver(&notification("crm")).await.unwrap();
     notifier.deliver(&notification("cs-slack")).await.unwrap();
 
-    let requests = got.lock().unwrap().clone();
+    let requests = got.received();
     assert_eq!(requests.len(), 2);
-    let (path, headers, body) = &requests[0];
+    let Received {
+        path,
+        headers,
+        body,
+    } = &requests[0];
     assert_eq!(path, "crm");
     let header = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_string();
     let now = chrono::Utc::now().timestamp();
@@ -161,7 +137,7 @@ async fn webhook_keys_and_slack_urls_come_from_secrets_manager_and_never_show() 
         Ok(()),
         "signed with the key from Secrets Manager"
     );
-    assert_eq!(requests[1].0, "services/T000/B000/SLACKTOKEN42");
+    assert_eq!(requests[1].path, "services/T000/B000/SLACKTOKEN42");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

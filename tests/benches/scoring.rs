@@ -6,7 +6,8 @@
 //!   (needs `VITALS_TEST_DYNAMODB_ENDPOINT`; `scripts/bench.sh` starts the emulator);
 //! - the wall time of a daily run over 100,000 accounts on the embedded store.
 //!
-//! Run: `bash scripts/bench.sh` (or `cargo bench -p vitals-tests --bench scoring -- [--accounts N]`).
+//! Run: `bash scripts/bench.sh` (or `cargo bench -p vitals-tests --bench scoring -- [--accounts N]
+//! [--kernel-accounts N] [--kernel-only]`; `--kernel-only` prints the kernel rows alone).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -274,9 +275,14 @@ fn main() {
     };
     let kernel_accounts = flag("--kernel-accounts", 20_000);
     let run_accounts = flag("--accounts", 100_000);
+    let kernel_only = args.iter().any(|a| a == "--kernel-only");
     let mut rows = Vec::new();
     eprintln!("kernel: {kernel_accounts} accounts ...");
     kernel::kernel(&mut rows, kernel_accounts);
+    if kernel_only {
+        print_table(rows);
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -285,6 +291,10 @@ fn main() {
     runtime.block_on(run_io_units(&mut rows));
     eprintln!("daily run over {run_accounts} accounts on the embedded store ...");
     runtime.block_on(embedded_run(&mut rows, run_accounts));
+    print_table(rows);
+}
+
+fn print_table(rows: Vec<Row>) {
     println!();
     println!(
         "{:<52} | {:<70} | budget (BRIEF §5)",

@@ -4,14 +4,14 @@
 //! for a run that streams accounts in two passes.
 
 use crate::config::{Normalise, ScoringConfig};
-use crate::decline::{self, Decline};
+use crate::decline::Decline;
 use crate::explain::{self, ScoreChange};
-use crate::facts::{self, AccountFacts, LifecycleStage};
+use crate::facts::{AccountFacts, LifecycleStage};
 use crate::outlook::{self, Adoption, Expansion, RenewalRisk};
 use crate::peers::{PeerBenchmarks, PeerCollector};
-use crate::scorecard::{self, Weighted};
-use crate::signals::{self, Measured, Signal, SIGNAL_COUNT};
-use crate::tally::{self, Spans, UsageTally};
+use crate::scorecard::{self, CardWeights, Weighted};
+use crate::signals::{Measured, Signal, SIGNAL_COUNT};
+use crate::tally::UsageTally;
 use crate::{HealthScore, UsageWindow};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -88,7 +88,8 @@ pub fn score_batch(
     accounts: &[AccountInput<'_>],
     as_of: NaiveDate,
 ) -> Vec<AccountScore> {
-    let measured = measure_batch(config, accounts, as_of);
+    let plan = DayPlan::new(config, as_of);
+    let measured = plan.measure_batch(accounts);
     let peers = needs_peers(config).then(|| {
         let mut collector = PeerCollector::default();
         measured.iter().for_each(|m| collector.add(m));
@@ -101,38 +102,13 @@ pub fn score_batch(
         .collect()
 }
 
-/// Accounts whose user maps [`measure_batch`] walks side by side.
-const INTERLEAVED: usize = 4;
-
-/// First pass over many accounts: [`measure`] of each, in order. Faster than one at a time
-/// when the windows are not in cache: walking a user map is a chain of dependent loads, so
-/// the maps of [`INTERLEAVED`] accounts are walked together and their loads wait on memory
-/// at the same time.
+/// First pass over many accounts: [`measure`] of each, in order ([`DayPlan::measure_batch`]).
 pub fn measure_batch(
     config: &ScoringConfig,
     accounts: &[AccountInput<'_>],
     as_of: NaiveDate,
 ) -> Vec<Measurement> {
-    let from = signals::first_day(as_of, config.lookback_days);
-    let mut measured = Vec::with_capacity(accounts.len());
-    let mut groups = accounts.chunks_exact(INTERLEAVED);
-    for group in groups.by_ref() {
-        let windows = std::array::from_fn(|i| group[i].window);
-        let users: [u32; INTERLEAVED] = tally::active_users_together(windows, from, as_of);
-        for (a, active_users) in group.iter().zip(users) {
-            measured.push(measure_with_users(
-                config,
-                a.facts,
-                a.window,
-                as_of,
-                active_users,
-            ));
-        }
-    }
-    for a in groups.remainder() {
-        measured.push(measure(config, a.facts, a.window, as_of));
-    }
-    measured
+    DayPlan::new(config, as_of).measure_batch(accounts)
 }
 
 /// Whether any scorecard normalises against peers (and so a run needs two passes).
@@ -143,96 +119,15 @@ pub fn needs_peers(config: &ScoringConfig) -> bool {
         .any(|c| c.normalise == Normalise::PeerPercentile)
 }
 
-/// First pass: measures every signal and the decline rule for one account.
+/// First pass: measures every signal and the decline rule for one account. Scoring many
+/// accounts on one day, make one [`DayPlan`] and use its `measure`.
 pub fn measure(
     config: &ScoringConfig,
     facts: &AccountFacts,
     window: &UsageWindow,
     as_of: NaiveDate,
 ) -> Measurement {
-    let active_users = signals::active_users(window, as_of, config.lookback_days);
-    measure_with_users(config, facts, window, as_of, active_users)
-}
-
-/// [`measure`], given the distinct users active in the look-back.
-fn measure_with_users(
-    config: &ScoringConfig,
-    facts: &AccountFacts,
-    window: &UsageWindow,
-    as_of: NaiveDate,
-    active_users: u32,
-) -> Measurement {
-    let spans = Spans {
-        lookback: config.lookback_days,
-        short: config.decline.short_days,
-        long: config.decline.long_days,
-    };
-    let usage = tally::tally_usage(&window.days, as_of, spans);
-    let first_active = window
-        .first_active
-        .or(window.days.first().map(|d| d.day))
-        .filter(|d| *d <= as_of);
-    let has_history = first_active.is_some();
-    let start = facts::account_start(facts, first_active);
-    let stage = facts::lifecycle_stage(start, as_of, config.onboarding.days);
-    let decline = if stage == LifecycleStage::Onboarding {
-        decline::against_benchmark(
-            &usage,
-            &config.decline,
-            &config.onboarding,
-            start,
-            facts.seats(),
-            as_of,
-        )
-    } else {
-        decline::against_own_history(&usage, &config.decline, first_active, as_of)
-    };
-    let seats = signals::seat_basis(facts, active_users);
-    let engaged = tally::tally_engagement(&window.signal_days, as_of, config.engagement.days);
-    let engagement_seen = window.engagement_since.is_some_and(|d| d <= as_of);
-    let invoices_known = window.invoices_since.is_some_and(|d| d <= as_of);
-    let overdue = signals::overdue_invoices(facts, &engaged, invoices_known);
-    let days_to_renewal = facts.renewal_date.map(|r| (r - as_of).num_days());
-    let days_since_champion = signals::days_since_champion(facts, window, as_of);
-
-    let mut measured = [Measured::MISSING; SIGNAL_COUNT];
-    measured[Signal::UsageDepth.index()] = signals::usage_depth(
-        &usage,
-        &config.targets,
-        seats,
-        config.lookback_days,
-        has_history,
-    );
-    measured[Signal::Breadth.index()] = signals::breadth(config, window, as_of, has_history);
-    measured[Signal::SeatAdoption.index()] =
-        signals::seat_adoption(facts, active_users, &config.targets, has_history);
-    measured[Signal::Trend.index()] = signals::trend(decline.ratio, &config.targets);
-    measured[Signal::Engagement.index()] =
-        signals::engagement(&engaged, &config.engagement, engagement_seen);
-    measured[Signal::Sentiment.index()] = signals::sentiment(window, as_of, config.sentiment_days);
-    measured[Signal::Contract.index()] =
-        signals::contract(facts, &config.contract, days_to_renewal, overdue);
-    measured[Signal::ChampionActivity.index()] =
-        signals::champion_activity(facts, &config.champion, days_since_champion);
-
-    Measurement {
-        as_of,
-        stage,
-        start,
-        scorecard: scorecard::choose_scorecard(config, facts, stage).unwrap_or(0),
-        signals: measured,
-        decline,
-        usage,
-        active_users,
-        days_to_renewal,
-        time_to_value_days: outlook::time_to_value(
-            start,
-            window.first_value_on.filter(|d| *d <= as_of),
-        ),
-        nps: signals::net_promoter_score(window, as_of, config.sentiment_days),
-        days_since_champion,
-        overdue_invoices: overdue,
-    }
+    DayPlan::new(config, as_of).measure(facts, window)
 }
 
 /// A score as numbers only: what a run needs to band, rank and alert, without the
@@ -246,14 +141,27 @@ pub struct ScoreNumbers {
 }
 
 /// Second pass, numbers only: normalises (against `peers` where the scorecard asks for it
-/// and the group is large enough) and weighs.
+/// and the group is large enough) and weighs. Many accounts: [`DayPlan::score_numbers`].
 pub fn score_numbers(
     config: &ScoringConfig,
     m: &Measurement,
     peers: Option<&PeerBenchmarks>,
 ) -> ScoreNumbers {
-    let card = config.scorecards.get(m.scorecard);
-    let wants_peers = card.is_some_and(|c| c.normalise == Normalise::PeerPercentile);
+    let weights = CardWeights::of(config.scorecards.get(m.scorecard));
+    numbers_with(config, &weights, m, peers)
+}
+
+/// [`score_numbers`] with the scorecard's weights read out.
+fn numbers_with(
+    config: &ScoringConfig,
+    weights: &CardWeights,
+    m: &Measurement,
+    peers: Option<&PeerBenchmarks>,
+) -> ScoreNumbers {
+    let wants_peers = config
+        .scorecards
+        .get(m.scorecard)
+        .is_some_and(|c| c.normalise == Normalise::PeerPercentile);
     let mut used_peers = false;
     let mut values = [None; SIGNAL_COUNT];
     for (i, s) in m.signals.iter().enumerate() {
@@ -270,7 +178,7 @@ pub fn score_numbers(
         }
     }
     ScoreNumbers {
-        weighted: scorecard::weigh_values(card, &values, &config.bands),
+        weighted: weights.weigh(&values, &config.bands),
         values,
         normalise: if used_peers {
             Normalise::PeerPercentile
@@ -330,5 +238,8 @@ pub fn score_measured(
     }
 }
 
+mod plan;
 #[cfg(test)]
 mod tests;
+
+pub use plan::DayPlan;

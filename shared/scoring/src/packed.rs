@@ -7,7 +7,7 @@
 //! empty and trailing empty fields dropped: `1:2026-01-01,3,5,600,,40;1,2,2,90;3,1`.
 //! Reading also accepts the plain list of [`DayUsage`] objects, for hand-written fixtures.
 
-use crate::window::DayUsage;
+use crate::window::{DayUsage, UsageDays};
 use chrono::NaiveDate;
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserializer, Serializer};
@@ -15,20 +15,20 @@ use std::fmt;
 
 const PREFIX: &str = "1:";
 
-pub fn serialize<S: Serializer>(days: &[DayUsage], serializer: S) -> Result<S::Ok, S::Error> {
+pub fn serialize<S: Serializer>(days: &UsageDays, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&pack(days))
 }
 
-pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<DayUsage>, D::Error> {
+pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<UsageDays, D::Error> {
     deserializer.deserialize_any(DaysVisitor)
 }
 
-/// The packed text of `days` (oldest first, as the window keeps them).
-pub fn pack(days: &[DayUsage]) -> String {
+/// The packed text of `days`.
+pub fn pack(days: &UsageDays) -> String {
     let mut out = String::with_capacity(PREFIX.len() + days.len() * 20);
     out.push_str(PREFIX);
     let mut previous: Option<NaiveDate> = None;
-    for d in days {
+    for d in days.iter() {
         if previous.is_some() {
             out.push(';');
         }
@@ -72,15 +72,15 @@ fn push_number(out: &mut String, mut n: u64) {
 }
 
 /// Reads packed text back (gaps are never negative, so days come back in order).
-pub fn unpack(text: &str) -> Result<Vec<DayUsage>, String> {
+pub fn unpack(text: &str) -> Result<UsageDays, String> {
     if text.is_empty() {
-        return Ok(Vec::new());
+        return Ok(UsageDays::default());
     }
     let body = text
         .strip_prefix(PREFIX)
         .ok_or_else(|| format!("packed usage days must start with {PREFIX:?}"))?;
     if body.is_empty() {
-        return Ok(Vec::new());
+        return Ok(UsageDays::default());
     }
     let mut days = Vec::with_capacity(body.bytes().filter(|&b| b == b';').count() + 1);
     let mut previous: Option<NaiveDate> = None;
@@ -121,13 +121,13 @@ pub fn unpack(text: &str) -> Result<Vec<DayUsage>, String> {
         });
         previous = Some(day);
     }
-    Ok(days)
+    Ok(days.into())
 }
 
 struct DaysVisitor;
 
 impl<'de> Visitor<'de> for DaysVisitor {
-    type Value = Vec<DayUsage>;
+    type Value = UsageDays;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("packed usage days (text) or a list of day objects")
@@ -142,17 +142,16 @@ impl<'de> Visitor<'de> for DaysVisitor {
         while let Some(d) = seq.next_element::<DayUsage>()? {
             days.push(d);
         }
-        // The window keeps days oldest first; a hand-written list may not.
-        days.sort_by_key(|d| d.day);
-        Ok(days)
+        // Kept oldest first, whatever order a hand-written list has.
+        Ok(days.into_iter().collect())
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Vec::new())
+        Ok(UsageDays::default())
     }
 
     fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Vec::new())
+        Ok(UsageDays::default())
     }
 }
 
@@ -177,18 +176,19 @@ mod tests {
 
     #[test]
     fn packs_gaps_and_leaves_zeros_empty() {
-        let days = vec![
+        let days: UsageDays = vec![
             usage("2026-01-01", 3, 5, 600, 0, 40),
             usage("2026-01-02", 2, 2, 90, 0, 0),
             usage("2026-01-05", 1, 0, 0, 0, 0),
-        ];
+        ]
+        .into();
         assert_eq!(pack(&days), "1:2026-01-01,3,5,600,,40;1,2,2,90;3,1");
         assert_eq!(unpack(&pack(&days)).unwrap(), days);
     }
 
     #[test]
     fn empty_days_pack_to_the_prefix_and_read_back_empty() {
-        assert_eq!(pack(&[]), "1:");
+        assert_eq!(pack(&UsageDays::default()), "1:");
         assert!(unpack("1:").unwrap().is_empty());
         assert!(unpack("").unwrap().is_empty());
     }
@@ -206,7 +206,7 @@ mod tests {
         let json = r#"{"days":[{"d":"2026-01-03","u":1},{"d":"2026-01-01","u":2,"e":7}]}"#;
         let w: crate::UsageWindow = serde_json::from_str(json).unwrap();
         assert_eq!(
-            w.days,
+            w.days.iter().collect::<Vec<_>>(),
             vec![
                 usage("2026-01-01", 2, 0, 0, 0, 7),
                 usage("2026-01-03", 1, 0, 0, 0, 0)

@@ -53,50 +53,83 @@ pub struct Weighted {
     pub configured: [bool; SIGNAL_COUNT],
 }
 
-/// Weighs normalised values (0-100, `None` when missing) by the scorecard. A missing signal's
-/// weight goes to the present ones in proportion to theirs; `confidence` is the share of the
-/// configured weight that was present.
+/// A scorecard's weights by signal index, read out of its configuration once so weighing an
+/// account is arithmetic on arrays.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CardWeights {
+    /// The configured weight (0 when not configured).
+    raw: [f64; SIGNAL_COUNT],
+    configured: [bool; SIGNAL_COUNT],
+    /// Sum of the configured weights.
+    total: f64,
+}
+
+impl CardWeights {
+    /// The weights of `card`; without a card nothing is configured.
+    pub fn of(card: Option<&Scorecard>) -> CardWeights {
+        let mut w = CardWeights {
+            raw: [0.0; SIGNAL_COUNT],
+            configured: [false; SIGNAL_COUNT],
+            total: 0.0,
+        };
+        // Signal order, as every sum below adds them, so results are bit-for-bit stable.
+        for (signal, &weight) in card.iter().flat_map(|c| c.weights.iter()) {
+            if weight.is_finite() && weight > 0.0 {
+                let i = signal.index();
+                w.configured[i] = true;
+                w.raw[i] = weight;
+                w.total += weight;
+            }
+        }
+        w
+    }
+
+    /// Weighs normalised values (0-100, `None` when missing). A missing signal's weight goes
+    /// to the present ones in proportion to theirs; `confidence` is the share of the
+    /// configured weight that was present.
+    pub fn weigh(&self, values: &[Option<f64>; SIGNAL_COUNT], bands: &Bands) -> Weighted {
+        let mut present = 0.0;
+        for i in 0..SIGNAL_COUNT {
+            if self.configured[i] && values[i].is_some() {
+                present += self.raw[i];
+            }
+        }
+        let mut weights = [0.0; SIGNAL_COUNT];
+        let mut sum = 0.0;
+        if present > 0.0 {
+            for i in 0..SIGNAL_COUNT {
+                if let (true, Some(v)) = (self.configured[i], values[i]) {
+                    weights[i] = self.raw[i] / present;
+                    sum += v * weights[i];
+                }
+            }
+        }
+        let score = if present > 0.0 {
+            round1(sum.clamp(0.0, 100.0))
+        } else {
+            NO_DATA_SCORE
+        };
+        Weighted {
+            score,
+            band: band(score, bands),
+            confidence: if self.total > 0.0 {
+                present / self.total
+            } else {
+                0.0
+            },
+            weights,
+            configured: self.configured,
+        }
+    }
+}
+
+/// Weighs normalised values by the scorecard: [`CardWeights::weigh`].
 pub fn weigh_values(
     card: Option<&Scorecard>,
     values: &[Option<f64>; SIGNAL_COUNT],
     bands: &Bands,
 ) -> Weighted {
-    let mut configured = [false; SIGNAL_COUNT];
-    let mut raw_weights = [0.0; SIGNAL_COUNT];
-    let (mut total, mut present) = (0.0, 0.0);
-    for (signal, &w) in card.iter().flat_map(|c| c.weights.iter()) {
-        if w.is_finite() && w > 0.0 {
-            let i = signal.index();
-            configured[i] = true;
-            raw_weights[i] = w;
-            total += w;
-            if values[i].is_some() {
-                present += w;
-            }
-        }
-    }
-    let mut weights = [0.0; SIGNAL_COUNT];
-    let mut sum = 0.0;
-    if present > 0.0 {
-        for i in 0..SIGNAL_COUNT {
-            if let (true, Some(v)) = (configured[i], values[i]) {
-                weights[i] = raw_weights[i] / present;
-                sum += v * weights[i];
-            }
-        }
-    }
-    let score = if present > 0.0 {
-        round1(sum.clamp(0.0, 100.0))
-    } else {
-        NO_DATA_SCORE
-    };
-    Weighted {
-        score,
-        band: band(score, bands),
-        confidence: if total > 0.0 { present / total } else { 0.0 },
-        weights,
-        configured,
-    }
+    CardWeights::of(card).weigh(values, bands)
 }
 
 /// Weighs like [`weigh_values`] and explains each configured signal: raw value, normalised

@@ -228,20 +228,17 @@ pub fn usage_depth(
 pub fn breadth(
     config: &ScoringConfig,
     window: &UsageWindow,
-    as_of: NaiveDate,
+    lookback: Period,
     has_history: bool,
 ) -> Measured {
     if !has_history {
         return Measured::MISSING;
     }
-    let from = first_day(as_of, config.lookback_days);
-    let recent = |d: &NaiveDate| *d >= from && *d <= as_of;
+    let recent = |d: NaiveDate| lookback.contains(d);
     let share = if config.key_features.is_empty() {
         let used = window
             .features_last_used
-            .values()
-            .filter(|d| recent(d))
-            .count();
+            .count_between(lookback.from, lookback.to);
         used as f64 / config.targets.distinct_features.max(1.0)
     } else {
         let used = config
@@ -260,14 +257,11 @@ pub fn breadth(
     Measured::new(Some(share.min(1.0)), key)
 }
 
-/// Distinct users active in the look-back ending on `as_of`.
-pub fn active_users(window: &UsageWindow, as_of: NaiveDate, lookback: u32) -> u32 {
-    let from = first_day(as_of, lookback);
+/// Distinct users active in the look-back.
+pub fn active_users(window: &UsageWindow, lookback: Period) -> u32 {
     let n = window
         .users_last_active
-        .values()
-        .filter(|d| **d >= from && **d <= as_of)
-        .count();
+        .count_between(lookback.from, lookback.to);
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
@@ -323,6 +317,9 @@ pub fn engagement(e: &EngagementTally, rules: &EngagementRules, seen: bool) -> M
 /// Sentiment: the mean of the survey answers within `days`, each on a 0-100 scale (NPS 0-10,
 /// CSAT 1-5, CES 1-7). Missing without answers.
 pub fn sentiment(window: &UsageWindow, as_of: NaiveDate, days: u32) -> Measured {
+    if window.surveys.is_empty() {
+        return Measured::MISSING;
+    }
     let from = first_day(as_of, days);
     let (mut sum, mut n) = (0.0, 0u32);
     for s in window
@@ -342,6 +339,9 @@ pub fn sentiment(window: &UsageWindow, as_of: NaiveDate, days: u32) -> Measured 
 
 /// Net Promoter Score (-100..100) of the NPS answers within `days`, for the account view.
 pub fn net_promoter_score(window: &UsageWindow, as_of: NaiveDate, days: u32) -> Option<f64> {
+    if window.surveys.is_empty() {
+        return None;
+    }
     let from = first_day(as_of, days);
     let (mut promoters, mut detractors, mut n) = (0u32, 0u32, 0u32);
     for s in window
@@ -409,8 +409,8 @@ pub fn days_since_champion(
         .champions
         .iter()
         .filter_map(|c| window.users_last_active.get(c.as_str()))
-        .filter(|d| **d <= as_of)
-        .map(|d| (as_of - *d).num_days())
+        .filter(|d| *d <= as_of)
+        .map(|d| (as_of - d).num_days())
         .min()
 }
 
@@ -447,6 +447,27 @@ pub fn champion_activity(
         absolute: Some(value),
         // fewer days is better; keep ranks distinct beyond the flat ends
         rank_key: Some(value - d / 1000.0),
+    }
+}
+
+/// Days from `from` to `to`, both included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Period {
+    /// The `n` days (at least one) ending on, and including, `as_of`.
+    pub fn ending(as_of: NaiveDate, n: u32) -> Period {
+        Period {
+            from: first_day(as_of, n),
+            to: as_of,
+        }
+    }
+
+    pub fn contains(&self, d: NaiveDate) -> bool {
+        d >= self.from && d <= self.to
     }
 }
 

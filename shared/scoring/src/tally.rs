@@ -2,8 +2,8 @@
 //! the decline rule need. No allocation, no strings, no maps: the performance budget (100M
 //! account-days per second per core) is spent here.
 
-use crate::signals::first_day;
-use crate::window::{DaySignals, DayUsage, TicketCounts, UsageWindow};
+use crate::signals::{first_day, Period};
+use crate::window::{day_number, DaySignals, TicketCounts, UsageDays};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -34,112 +34,90 @@ pub struct UsageTally {
     pub long_user_days: u64,
 }
 
-/// Sums `days` relative to `as_of`; days after `as_of` are ignored, so a window rolled past
-/// the scoring day still gives the as-of answer for the days it kept. Days in the window's
-/// order (oldest first, as rolling and unpacking keep them) take the fast path: the period
-/// edges are found by binary search and each period is a plain sum; any other order is summed
-/// day by day with the same result.
-#[inline]
-pub fn tally_usage(days: &[DayUsage], as_of: NaiveDate, spans: Spans) -> UsageTally {
-    let edges = Edges::new(as_of, spans);
-    if days.is_sorted_by(|a, b| a.day < b.day) {
-        tally_sorted(days, &edges)
-    } else {
-        tally_any_order(days, &edges)
-    }
+/// The periods of [`Spans`] as dates for one scoring day, worked out once for every account
+/// scored that day, and as [`day_number`]s for searching the day column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Periods {
+    pub as_of: NaiveDate,
+    /// The usage signals' look-back.
+    pub lookback: Period,
+    spans: Spans,
+    /// `as_of` and the first days of the look-back, the recent and the trailing period.
+    numbers: [u32; 4],
 }
 
-/// First days of each period, and the last day counted.
-struct Edges {
-    as_of: NaiveDate,
-    lookback_from: NaiveDate,
-    short_from: NaiveDate,
-    long_from: NaiveDate,
-}
-
-impl Edges {
-    fn new(as_of: NaiveDate, spans: Spans) -> Edges {
-        Edges {
+impl Periods {
+    pub fn new(as_of: NaiveDate, spans: Spans) -> Periods {
+        let lookback = Period::ending(as_of, spans.lookback);
+        let short_from = first_day(as_of, spans.short);
+        let long_from = first_day(as_of, spans.short.saturating_add(spans.long));
+        Periods {
             as_of,
-            lookback_from: first_day(as_of, spans.lookback),
-            short_from: first_day(as_of, spans.short),
-            long_from: first_day(as_of, spans.short.saturating_add(spans.long)),
+            lookback,
+            spans,
+            numbers: [as_of, lookback.from, short_from, long_from].map(day_number),
         }
+    }
+
+    /// How many days the look-back and the decline rule's two periods cover.
+    pub fn spans_in_days(&self) -> (usize, usize) {
+        let s = self.spans;
+        (s.lookback as usize, s.short.saturating_add(s.long) as usize)
     }
 }
 
-fn tally_sorted(days: &[DayUsage], e: &Edges) -> UsageTally {
-    let end = days.partition_point(|d| d.day <= e.as_of);
-    let days = &days[..end];
-    let lookback = days.partition_point(|d| d.day < e.lookback_from);
-    let short = days.partition_point(|d| d.day < e.short_from);
-    let long = days.partition_point(|d| d.day < e.long_from);
-    let mut t = UsageTally {
-        active_days: u32::try_from(days.len() - lookback).unwrap_or(u32::MAX),
-        ..UsageTally::default()
+/// Sums `days` relative to `as_of`; days after `as_of` are ignored, so a window rolled past
+/// the scoring day still gives the as-of answer for the days it kept.
+pub fn tally_usage(days: &UsageDays, as_of: NaiveDate, spans: Spans) -> UsageTally {
+    tally_periods(days, &Periods::new(as_of, spans))
+}
+
+/// [`tally_usage`] with the periods worked out: finds where each period starts in the day
+/// column, then sums the counter columns it needs over it.
+#[inline]
+pub fn tally_periods(days: &UsageDays, p: &Periods) -> UsageTally {
+    let [as_of, lookback_from, short_from, long_from] = p.numbers;
+    let all = days.day_numbers();
+    let end = match all.last() {
+        Some(last) if *last > as_of => all.partition_point(|d| *d <= as_of),
+        _ => all.len(),
     };
-    for d in &days[lookback..] {
-        t.user_days += u64::from(d.active_users);
-        t.sessions += u64::from(d.sessions);
-        t.session_seconds += u64::from(d.session_seconds);
-        t.api_calls += u64::from(d.api_calls);
-        t.events += u64::from(d.events);
+    let dates = &all[..end];
+    let s = p.spans;
+    let lookback = first_at_or_after(dates, lookback_from, s.lookback);
+    let short = first_at_or_after(dates, short_from, s.short);
+    let long = first_at_or_after(dates, long_from, s.short.saturating_add(s.long)).min(short);
+    let users = &days.active_users()[..end];
+    UsageTally {
+        active_days: u32::try_from(end - lookback).unwrap_or(u32::MAX),
+        user_days: sum(&users[lookback..]),
+        sessions: sum(&days.sessions()[lookback..end]),
+        session_seconds: sum(&days.session_seconds()[lookback..end]),
+        api_calls: sum(&days.api_calls()[lookback..end]),
+        events: sum(&days.events()[lookback..end]),
+        short_user_days: sum(&users[short..]),
+        long_user_days: sum(&users[long..short]),
     }
-    t.short_user_days = days[short..]
-        .iter()
-        .map(|d| u64::from(d.active_users))
-        .sum();
-    t.long_user_days = days[long.min(short)..short]
-        .iter()
-        .map(|d| u64::from(d.active_users))
-        .sum();
-    t
 }
 
-fn tally_any_order(days: &[DayUsage], e: &Edges) -> UsageTally {
-    // Dates compare as one packed integer, so each day costs a few comparisons.
-    let mut t = UsageTally::default();
-    for d in days {
-        let day = d.day;
-        let past = day <= e.as_of;
-        let in_lookback = u64::from(past & (day >= e.lookback_from));
-        let in_short = u64::from(past & (day >= e.short_from));
-        let in_long = u64::from((day < e.short_from) & (day >= e.long_from));
-        let users = u64::from(d.active_users);
-        t.active_days += in_lookback as u32;
-        t.user_days += in_lookback * users;
-        t.sessions += in_lookback * u64::from(d.sessions);
-        t.session_seconds += in_lookback * u64::from(d.session_seconds);
-        t.api_calls += in_lookback * u64::from(d.api_calls);
-        t.events += in_lookback * u64::from(d.events);
-        t.short_user_days += in_short * users;
-        t.long_user_days += in_long * users;
+/// Where the days from `from` on start in the ordered `dates`. A period of `span` days holds
+/// at most `span` distinct days, so in a window active every day the answer is `span` from
+/// the end: that guess is checked with two reads, and a binary search on the side it points
+/// to finds the answer otherwise (also when days repeat).
+#[inline]
+fn first_at_or_after(dates: &[u32], from: u32, span: u32) -> usize {
+    let guess = dates.len().saturating_sub(span.max(1) as usize);
+    match dates.get(guess) {
+        None => dates.len(),
+        Some(d) if *d < from => guess + 1 + dates[guess + 1..].partition_point(|x| *x < from),
+        Some(_) if guess == 0 || dates[guess - 1] < from => guess,
+        Some(_) => dates[..guess].partition_point(|x| *x < from),
     }
-    t
 }
 
-/// Distinct users active between `from` and `as_of` (inclusive) in each of several windows,
-/// as [`crate::signals::active_users`] counts them for one. The maps are walked side by side
-/// so their loads overlap: see [`crate::kernel::measure_batch`].
-pub fn active_users_together<const N: usize>(
-    windows: [&UsageWindow; N],
-    from: NaiveDate,
-    as_of: NaiveDate,
-) -> [u32; N] {
-    let mut walks = windows.map(|w| w.users_last_active.values());
-    let mut counts = [0usize; N];
-    loop {
-        let mut more = false;
-        for (walk, count) in walks.iter_mut().zip(counts.iter_mut()) {
-            if let Some(d) = walk.next() {
-                more = true;
-                *count += usize::from(*d >= from && *d <= as_of);
-            }
-        }
-        if !more {
-            return counts.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
-        }
-    }
+#[inline]
+fn sum(column: &[u32]) -> u64 {
+    column.iter().map(|&n| u64::from(n)).sum()
 }
 
 /// Non-product signal sums: engagement over its period, invoices over the whole window.
@@ -161,6 +139,9 @@ pub fn tally_engagement(
     days: u32,
 ) -> EngagementTally {
     // Dates compare as one packed integer: cheaper than counting days per entry.
+    if signal_days.is_empty() {
+        return EngagementTally::default();
+    }
     let engaged_from = (days > 0).then(|| first_day(as_of, days));
     let mut engaged = DaySignals::default();
     let mut t = EngagementTally::default();
@@ -184,6 +165,7 @@ pub fn tally_engagement(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::window::DayUsage;
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -209,7 +191,7 @@ mod tests {
     #[test]
     fn splits_days_into_recent_and_trailing_periods() {
         let as_of = day("2026-06-01");
-        let days: Vec<DayUsage> = (0..120u64)
+        let days: UsageDays = (0..120u64)
             .rev()
             .map(|age| usage(as_of - chrono::Days::new(age), 1))
             .collect();
@@ -227,7 +209,7 @@ mod tests {
     #[test]
     fn days_after_the_scoring_day_are_ignored() {
         let as_of = day("2026-06-01");
-        let days = vec![usage(as_of, 2), usage(day("2026-06-02"), 50)];
+        let days: UsageDays = vec![usage(as_of, 2), usage(day("2026-06-02"), 50)].into();
         let t = tally_usage(&days, as_of, SPANS);
         assert_eq!(t.active_days, 1);
         assert_eq!(t.short_user_days, 2);
@@ -237,29 +219,105 @@ mod tests {
     #[test]
     fn the_fourteenth_day_back_belongs_to_the_trailing_period() {
         let as_of = day("2026-06-01");
-        let days = vec![
+        let days: UsageDays = vec![
             usage(as_of - chrono::Days::new(13), 1),
             usage(as_of - chrono::Days::new(14), 10),
             usage(as_of - chrono::Days::new(103), 100),
             usage(as_of - chrono::Days::new(104), 1000),
-        ];
+        ]
+        .into();
         let t = tally_usage(&days, as_of, SPANS);
         assert_eq!(t.short_user_days, 1);
         assert_eq!(t.long_user_days, 110);
     }
 
+    /// The sums as the rule states them: each day checked against each period on its own.
+    fn day_by_day(rows: &[DayUsage], as_of: NaiveDate, spans: Spans) -> UsageTally {
+        let age = |d: NaiveDate| (as_of - d).num_days();
+        let within = |d: NaiveDate, n: u32| age(d) >= 0 && age(d) < i64::from(n.max(1));
+        let mut t = UsageTally::default();
+        for d in rows {
+            let users = u64::from(d.active_users);
+            if within(d.day, spans.lookback) {
+                t.active_days += 1;
+                t.user_days += users;
+                t.sessions += u64::from(d.sessions);
+                t.session_seconds += u64::from(d.session_seconds);
+                t.api_calls += u64::from(d.api_calls);
+                t.events += u64::from(d.events);
+            }
+            if within(d.day, spans.short) {
+                t.short_user_days += users;
+            } else if age(d.day) >= 0 && within(d.day, spans.short + spans.long) {
+                t.long_user_days += users;
+            }
+        }
+        t
+    }
+
     #[test]
-    fn any_order_gives_the_same_sums_as_window_order() {
+    fn column_sums_match_the_rule_counted_day_by_day() {
         let as_of = day("2026-06-01");
-        let mut days: Vec<DayUsage> = (0..130u64)
-            .rev()
-            .map(|age| usage(as_of - chrono::Days::new(age), (age % 7) as u32 + 1))
+        // Gaps, days after the scoring day, rows given newest first.
+        let rows: Vec<DayUsage> = (0..140u64)
+            .filter(|age| age % 5 != 2)
+            .map(|age| {
+                let mut d = usage(as_of + chrono::Days::new(3) - chrono::Days::new(age), 0);
+                d.active_users = (age % 7) as u32 + 1;
+                d.events = age as u32;
+                d
+            })
             .collect();
-        days.push(usage(day("2026-06-03"), 99));
-        let sorted = tally_usage(&days, as_of, SPANS);
-        days.reverse();
-        assert_eq!(tally_usage(&days, as_of, SPANS), sorted);
-        assert_eq!(sorted.active_days, 30);
+        let days: UsageDays = rows.iter().copied().collect();
+        for spans in [
+            SPANS,
+            Spans {
+                lookback: 7,
+                short: 7,
+                long: 28,
+            },
+            Spans {
+                lookback: 120,
+                short: 1,
+                long: 1,
+            },
+            Spans {
+                lookback: 1,
+                short: 30,
+                long: 200,
+            },
+        ] {
+            for back in [0u64, 1, 13, 60, 200] {
+                let on = as_of - chrono::Days::new(back);
+                assert_eq!(
+                    tally_usage(&days, on, spans),
+                    day_by_day(&rows, on, spans),
+                    "{spans:?} on {on}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn period_starts_match_a_binary_search_whatever_the_guess() {
+        // Dense, sparse and repeated days.
+        let columns: [Vec<u32>; 4] = [
+            (100..220).collect(),
+            (100..220).filter(|d| d % 3 != 0).collect(),
+            (100..160).flat_map(|d| [d, d]).collect(),
+            vec![],
+        ];
+        for dates in &columns {
+            for from in 90..230 {
+                for span in [0, 1, 7, 14, 30, 104, 500] {
+                    assert_eq!(
+                        first_at_or_after(dates, from, span),
+                        dates.partition_point(|d| *d < from),
+                        "from {from}, span {span}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
@@ -281,32 +339,6 @@ mod tests {
         assert_eq!(tally_engagement(&days, as_of, 1).checkins, 1);
         assert_eq!(tally_engagement(&days, as_of, 0).checkins, 0);
         assert_eq!(tally_engagement(&days, as_of, 90).invoices_paid, 0);
-    }
-
-    #[test]
-    fn users_counted_together_match_one_window_at_a_time() {
-        let as_of = day("2026-06-01");
-        let windows: Vec<UsageWindow> = (0..5u64)
-            .map(|n| {
-                let mut w = UsageWindow::default();
-                for u in 0..n * 7 {
-                    w.users_last_active
-                        .insert(format!("u{u}"), as_of - chrono::Days::new(u * 3 % 50));
-                }
-                w.users_last_active
-                    .insert("tomorrow".into(), day("2026-06-02"));
-                w
-            })
-            .collect();
-        let from = first_day(as_of, 30);
-        let together = active_users_together(
-            [&windows[0], &windows[1], &windows[2], &windows[4]],
-            from,
-            as_of,
-        );
-        let alone = [0, 1, 2, 4].map(|i| crate::signals::active_users(&windows[i], as_of, 30));
-        assert_eq!(together, alone);
-        assert_eq!(together[0], 0);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub fn window_with(
     ages: std::ops::Range<u64>,
     dau: impl Fn(u64) -> u32,
 ) -> UsageWindow {
-    let mut days: Vec<DayUsage> = ages
+    let days: crate::window::UsageDays = ages
         .rev()
         .filter(|a| dau(*a) > 0)
         .map(|a| {
@@ -34,10 +34,9 @@ pub fn window_with(
             }
         })
         .collect();
-    days.sort_by_key(|d| d.day);
     UsageWindow {
         through: Some(as_of),
-        first_active: days.first().map(|d| d.day),
+        first_active: days.first_date(),
         days,
         ..Default::default()
     }

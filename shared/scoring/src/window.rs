@@ -7,7 +7,12 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+
+mod days;
+mod last_seen;
+
+pub use days::{day_number, UsageDays};
+pub use last_seen::LastSeen;
 
 /// How many days of history a window keeps: the 90-day trailing average plus the 14-day index,
 /// with room to spare.
@@ -229,13 +234,13 @@ pub struct UsageWindow {
     pub first_active: Option<NaiveDate>,
     /// Oldest first, at most [`WINDOW_DAYS`] entries, only days with activity. Stored packed.
     #[serde(default, with = "crate::packed")]
-    pub days: Vec<DayUsage>,
+    pub days: UsageDays,
     /// Each user's last active day, for seat adoption and champion activity.
     #[serde(default)]
-    pub users_last_active: BTreeMap<String, NaiveDate>,
+    pub users_last_active: LastSeen,
     /// Each feature's last used day, for breadth and "most recently used feature".
     #[serde(default)]
-    pub features_last_used: BTreeMap<String, NaiveDate>,
+    pub features_last_used: LastSeen,
     /// Oldest first, within [`WINDOW_DAYS`], only days with support, training, check-in or
     /// invoice activity.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -275,12 +280,8 @@ impl UsageWindow {
                 events: activity.events,
             });
         }
-        for user in &activity.active_users {
-            self.users_last_active.insert(user.clone(), day);
-        }
-        for feature in &activity.features {
-            self.features_last_used.insert(feature.clone(), day);
-        }
+        self.users_last_active.mark_all(&activity.active_users, day);
+        self.features_last_used.mark_all(&activity.features, day);
         self.roll_signals(day, activity);
         if activity.first_value_reached {
             self.first_value_on.get_or_insert(day);
@@ -322,32 +323,18 @@ impl UsageWindow {
     /// Drops what fell out of the window and enforces the size caps.
     fn prune(&mut self, day: NaiveDate) {
         let oldest = day - chrono::Days::new(WINDOW_DAYS as u64 - 1);
-        self.days.retain(|d| d.day >= oldest);
+        self.days.retain_since(oldest);
         self.signal_days.retain(|d| d.day >= oldest);
-        self.users_last_active.retain(|_, d| *d >= oldest);
-        self.features_last_used.retain(|_, d| *d >= oldest);
+        self.users_last_active.retain_since(oldest);
+        self.features_last_used.retain_since(oldest);
         let oldest_survey = day - chrono::Days::new(SURVEY_DAYS - 1);
         self.surveys.retain(|s| s.day >= oldest_survey);
         if self.surveys.len() > MAX_SURVEYS {
             let extra = self.surveys.len() - MAX_SURVEYS;
             self.surveys.drain(..extra);
         }
-        cap_by_recency(&mut self.users_last_active, MAX_TRACKED_USERS);
-        cap_by_recency(&mut self.features_last_used, MAX_TRACKED_FEATURES);
-    }
-}
-
-/// Keeps the `cap` most recent entries; ties on the cut-off day are broken by name so the
-/// result is deterministic.
-fn cap_by_recency(map: &mut BTreeMap<String, NaiveDate>, cap: usize) {
-    if map.len() <= cap {
-        return;
-    }
-    let mut days: Vec<(NaiveDate, &String)> = map.iter().map(|(k, d)| (*d, k)).collect();
-    days.sort_unstable_by(|a, b| b.cmp(a));
-    let drop: Vec<String> = days[cap..].iter().map(|(_, k)| (*k).clone()).collect();
-    for k in drop {
-        map.remove(&k);
+        self.users_last_active.cap_by_recency(MAX_TRACKED_USERS);
+        self.features_last_used.cap_by_recency(MAX_TRACKED_FEATURES);
     }
 }
 
@@ -376,7 +363,7 @@ mod tests {
         w.roll(day("2026-01-02"), &a);
         w.roll(day("2026-01-02"), &a);
         assert_eq!(w.days.len(), 1);
-        assert_eq!(w.days[0].events, 5);
+        assert_eq!(w.days.first().map(|d| d.events), Some(5));
         assert_eq!(w.signal_days.len(), 1);
         assert_eq!(w.surveys.len(), 1);
     }
@@ -394,7 +381,10 @@ mod tests {
             w.roll(start + chrono::Days::new(i), &a);
         }
         assert_eq!(w.days.len(), WINDOW_DAYS);
-        assert_eq!(w.days[0].day, start + chrono::Days::new(80));
+        assert_eq!(
+            w.days.first().map(|d| d.day),
+            Some(start + chrono::Days::new(80))
+        );
         assert_eq!(w.signal_days.len(), WINDOW_DAYS);
         assert_eq!(w.first_active, Some(start));
         assert_eq!(w.engagement_since, Some(start));
@@ -466,8 +456,8 @@ mod tests {
         w.roll(day("2026-01-01"), &old);
         w.roll(day("2026-01-02"), &new);
         assert_eq!(w.users_last_active.len(), MAX_TRACKED_USERS);
-        assert!(!w.users_last_active.contains_key("old-0"));
-        assert!(w.users_last_active.contains_key("new-0"));
+        assert!(!w.users_last_active.contains("old-0"));
+        assert!(w.users_last_active.contains("new-0"));
     }
 
     #[test]

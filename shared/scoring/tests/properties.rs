@@ -42,7 +42,12 @@ prop_compose! {
             })
             .collect();
         let first_active = days.first().map(|d| d.day - Days::new(first_extra));
-        let mut w = UsageWindow { through: Some(as_of()), first_active, days, ..Default::default() };
+        let mut w = UsageWindow {
+            through: Some(as_of()),
+            first_active,
+            days: days.into(),
+            ..Default::default()
+        };
         for (u, age) in users {
             w.users_last_active.insert(format!("u{u}"), as_of() - Days::new(age));
         }
@@ -132,13 +137,15 @@ proptest! {
         let before = score_account(&config(), &f, &w, as_of(), None);
         let mut more = w.clone();
         let i = pick.index(more.days.len());
-        let d = &mut more.days[i];
-        d.active_users += extra[0];
-        d.sessions += extra[1];
-        d.session_seconds += extra[2];
-        d.api_calls += extra[3];
-        d.events += extra[4];
-        let recent = (as_of() - d.day).num_days() < 14;
+        let mut recent = false;
+        more.days.update(i, |d| {
+            d.active_users += extra[0];
+            d.sessions += extra[1];
+            d.session_seconds += extra[2];
+            d.api_calls += extra[3];
+            d.events += extra[4];
+            recent = (as_of() - d.day).num_days() < 14;
+        });
         more.users_last_active.insert(format!("u{new_user}"), as_of());
         let after = score_account(&config(), &f, &more, as_of(), None);
         for s in [Signal::UsageDepth, Signal::SeatAdoption, Signal::Breadth] {

@@ -17,11 +17,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
 use serde_json::{json, Value};
-use vitals_scoring::kernel::measure_batch;
-use vitals_scoring::tally::{tally_usage, Spans};
+use vitals_scoring::kernel::DayPlan;
+use vitals_scoring::tally::{tally_periods, Periods, Spans};
 use vitals_scoring::{
-    decline, score_batch, score_numbers, signals, AccountFacts, AccountInput, ScoringConfig,
-    Signal, UsageWindow,
+    decline, score_batch, signals, AccountFacts, AccountInput, ScoringConfig, Signal, UsageWindow,
 };
 
 use crate::{as_of, facts, window, Row};
@@ -175,12 +174,13 @@ fn usage_part(
         short: config.decline.short_days,
         long: config.decline.long_days,
     };
+    let periods = Periods::new(day, spans);
     let mut sums = Sums::default();
     for (w, f) in data {
-        let usage = tally_usage(&w.days, day, spans);
+        let usage = tally_periods(&w.days, &periods);
         let first_active = w
             .first_active
-            .or(w.days.first().map(|d| d.day))
+            .or_else(|| w.days.first_date())
             .filter(|d| *d <= day);
         let seats = f64::from(f.seats_licensed.unwrap_or(1));
         let depth = signals::usage_depth(
@@ -198,19 +198,18 @@ fn usage_part(
     sums
 }
 
-/// (b): every signal measured, normalised and weighed. Sums: score, confidence, accounts
-/// declining.
+/// (b): every signal measured, normalised and weighed, as a run without peer percentiles
+/// does it: one pass, each measurement weighed as it is made. Sums: score, confidence,
+/// accounts declining.
 fn full_numbers(config: &ScoringConfig, inputs: &[AccountInput<'_>], day: NaiveDate) -> Sums {
     let mut sums = Sums::default();
-    // Chunks keep the measurements in cache between the two passes.
-    for chunk in inputs.chunks(256) {
-        for m in measure_batch(config, chunk, day) {
-            let n = score_numbers(config, &m, None);
-            sums.values += n.weighted.score;
-            sums.second += n.weighted.confidence;
-            sums.declining += u64::from(m.decline.fires());
-        }
-    }
+    let plan = DayPlan::new(config, day);
+    plan.measure_each(inputs, |_, m| {
+        let n = plan.score_numbers(m, None);
+        sums.values += n.weighted.score;
+        sums.second += n.weighted.confidence;
+        sums.declining += u64::from(m.decline.fires());
+    });
     sums
 }
 
@@ -354,7 +353,7 @@ fn write_tables(
     let mut users = open("users.csv", "account,last_active")?;
     let mut features = open("features.csv", "account,last_used")?;
     for (i, (w, f)) in data.iter().enumerate() {
-        for d in &w.days {
+        for d in w.days.iter() {
             writeln!(
                 days,
                 "{i},{},{},{},{},{},{}",
@@ -368,7 +367,7 @@ fn write_tables(
         }
         let first_active = w
             .first_active
-            .or(w.days.first().map(|d| d.day))
+            .or_else(|| w.days.first_date())
             .filter(|d| *d <= day);
         writeln!(
             accounts,
@@ -379,10 +378,10 @@ fn write_tables(
             opt(f.contract_start),
             opt(f.renewal_date)
         )?;
-        for d in w.users_last_active.values() {
+        for d in w.users_last_active.days() {
             writeln!(users, "{i},{}", rel(*d))?;
         }
-        for d in w.features_last_used.values() {
+        for d in w.features_last_used.days() {
             writeln!(features, "{i},{}", rel(*d))?;
         }
     }

@@ -27,7 +27,7 @@ pub fn choose_contact<'u>(
     profile: &AccountProfile,
     window: &UsageWindow,
 ) -> Option<&'u UserProfile> {
-    let last = |u: &UserProfile| window.users_last_active.get(&u.user_id).copied();
+    let last = |u: &UserProfile| window.users_last_active.get(&u.user_id);
     let reachable = users.iter().filter(|u| u.email.is_some());
     let is_champion = |u: &UserProfile| u.champion || profile.champions.contains(&u.user_id);
     reachable.max_by(|a, b| {
@@ -45,7 +45,7 @@ pub fn most_recent_feature(window: &UsageWindow) -> Option<String> {
         .features_last_used
         .iter()
         .max_by(|(fa, da), (fb, db)| da.cmp(db).then(fb.cmp(fa)))
-        .map(|(f, _)| f.clone())
+        .map(|(f, _)| f.to_string())
 }
 
 /// A tip for the use case: by feature, else product line, else tier, else `default`.
@@ -77,8 +77,8 @@ pub fn personalise(
     let feature = most_recent_feature(window);
     let last_active = contact
         .as_ref()
-        .and_then(|c| window.users_last_active.get(&c.user_id).copied())
-        .or_else(|| window.users_last_active.values().max().copied());
+        .and_then(|c| window.users_last_active.get(&c.user_id))
+        .or_else(|| window.users_last_active.latest());
     let tip = tip_for(&config.tips, feature.as_deref(), profile);
     Personalisation {
         contact,

@@ -192,8 +192,8 @@ pub fn account_detail(
         .users_last_active
         .iter()
         .map(|(u, d)| UserActivity {
-            user_id: u.clone(),
-            last_active: *d,
+            user_id: u.to_string(),
+            last_active: d,
         })
         .partition(|u| idle(&u.last_active));
     active.sort_by_key(|u| std::cmp::Reverse(u.last_active));
@@ -202,9 +202,9 @@ pub fn account_detail(
         .features_last_used
         .iter()
         .map(|(f, d)| FeatureUse {
-            feature: f.clone(),
-            last_used: *d,
-            active: !idle(d),
+            feature: f.to_string(),
+            last_used: d,
+            active: !idle(&d),
         })
         .collect();
     features.sort_by(|a, b| {

@@ -71,7 +71,7 @@ fn breadth_is_the_share_of_key_features_used_in_the_look_back() {
     w.features_last_used.insert("export".into(), ago(as_of, 30)); // just outside 30 days
     w.features_last_used.insert("other".into(), as_of); // not a key feature
     let c = config_with_features(&["reports", "alerts", "export", "sso"]);
-    let m = breadth(&c, &w, as_of, true);
+    let m = breadth(&c, &w, Period::ending(as_of, c.lookback_days), true);
     assert_eq!(m.raw, Some(0.5));
     // 0.5 of a 0.8 target
     assert_eq!(m.absolute, Some(62.5));
@@ -84,7 +84,12 @@ fn breadth_without_key_features_counts_distinct_features_against_the_target() {
     for f in ["a", "b", "c", "d"] {
         w.features_last_used.insert(f.into(), as_of);
     }
-    let m = breadth(&ScoringConfig::default(), &w, as_of, true);
+    let m = breadth(
+        &ScoringConfig::default(),
+        &w,
+        Period::ending(as_of, 30),
+        true,
+    );
     assert_eq!(m.raw, Some(0.5)); // 4 of 8
 }
 
@@ -93,7 +98,7 @@ fn seat_adoption_is_active_users_per_licensed_seat() {
     let as_of = day("2026-06-01");
     let w = with_users(UsageWindow::default(), &["a", "b"], ago(as_of, 2));
     let w = with_users(w, &["old"], ago(as_of, 40));
-    let users = active_users(&w, as_of, 30);
+    let users = active_users(&w, Period::ending(as_of, 30));
     assert_eq!(users, 2);
     let facts = AccountFacts {
         seats_licensed: Some(5),

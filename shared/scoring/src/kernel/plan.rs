@@ -1,0 +1,210 @@
+//! What every account measured on one day shares, worked out once for all of them: the
+//! periods' first days and each scorecard's weights. Measuring is then arithmetic on the
+//! account's columns.
+
+use super::{numbers_with, AccountInput, Measurement, ScoreNumbers};
+use crate::config::ScoringConfig;
+use crate::decline;
+use crate::facts::{self, AccountFacts, LifecycleStage};
+use crate::outlook;
+use crate::peers::PeerBenchmarks;
+use crate::scorecard::{self, CardWeights};
+use crate::signals::{self, Measured, Signal, SIGNAL_COUNT};
+use crate::tally::{self, Periods, Spans};
+use crate::window::UsageWindow;
+use chrono::{Datelike, NaiveDate};
+
+/// How many accounts [`DayPlan::measure_batch`] warms at a time, one group ahead: enough
+/// reads to keep many loads in flight together, few enough to stay in cache until used.
+const WARM_GROUP: usize = 8;
+
+/// One scoring day under one configuration.
+#[derive(Debug, Clone)]
+pub struct DayPlan<'c> {
+    config: &'c ScoringConfig,
+    periods: Periods,
+    /// By scorecard index.
+    weights: Vec<CardWeights>,
+}
+
+impl<'c> DayPlan<'c> {
+    pub fn new(config: &'c ScoringConfig, as_of: NaiveDate) -> DayPlan<'c> {
+        let spans = Spans {
+            lookback: config.lookback_days,
+            short: config.decline.short_days,
+            long: config.decline.long_days,
+        };
+        DayPlan {
+            config,
+            periods: Periods::new(as_of, spans),
+            weights: config
+                .scorecards
+                .iter()
+                .map(|c| CardWeights::of(Some(c)))
+                .collect(),
+        }
+    }
+
+    pub fn as_of(&self) -> NaiveDate {
+        self.periods.as_of
+    }
+
+    /// [`crate::measure`] of each account, in order.
+    pub fn measure_batch(&self, accounts: &[AccountInput<'_>]) -> Vec<Measurement> {
+        let mut measured = Vec::with_capacity(accounts.len());
+        self.measure_each(accounts, |_, m| measured.push(*m));
+        measured
+    }
+
+    /// Measures each account in order and hands `visit` its index and measurement.
+    ///
+    /// The accounts' windows are usually not in cache, and each sits behind pointers, so on
+    /// its own every account would wait on memory several times in a row. Safe Rust has no
+    /// prefetch instruction; instead, every [`WARM_GROUP`] accounts this reads one word of
+    /// each cache line the next group will need ([`warm`]). Those reads are independent, so
+    /// they wait on memory together, once per group, instead of one after another.
+    pub fn measure_each(
+        &self,
+        accounts: &[AccountInput<'_>],
+        mut visit: impl FnMut(usize, &Measurement),
+    ) {
+        let mut warmed = self.warm_group(accounts);
+        for (i, a) in accounts.iter().enumerate() {
+            if i % WARM_GROUP == 0 {
+                let next = accounts.get(i + WARM_GROUP..).unwrap_or_default();
+                warmed = warmed.wrapping_add(self.warm_group(next));
+            }
+            visit(i, &self.measure(a.facts, a.window));
+        }
+        // Keeps the warming reads from being optimised away.
+        std::hint::black_box(warmed);
+    }
+
+    fn warm_group(&self, accounts: &[AccountInput<'_>]) -> u32 {
+        accounts
+            .iter()
+            .take(WARM_GROUP)
+            .fold(0, |sum, a| sum.wrapping_add(warm(a, &self.periods)))
+    }
+
+    /// First pass: measures every signal and the decline rule for one account.
+    pub fn measure(&self, facts: &AccountFacts, window: &UsageWindow) -> Measurement {
+        let config = self.config;
+        let as_of = self.periods.as_of;
+        let lookback = self.periods.lookback;
+        let active_users = signals::active_users(window, lookback);
+        let usage = tally::tally_periods(&window.days, &self.periods);
+        let first_active = window
+            .first_active
+            .or_else(|| window.days.first_date())
+            .filter(|d| *d <= as_of);
+        let has_history = first_active.is_some();
+        let start = facts::account_start(facts, first_active);
+        let stage = facts::lifecycle_stage(start, as_of, config.onboarding.days);
+        let decline = if stage == LifecycleStage::Onboarding {
+            decline::against_benchmark(
+                &usage,
+                &config.decline,
+                &config.onboarding,
+                start,
+                facts.seats(),
+                as_of,
+            )
+        } else {
+            decline::against_own_history(&usage, &config.decline, first_active, as_of)
+        };
+        let seats = signals::seat_basis(facts, active_users);
+        let engaged = tally::tally_engagement(&window.signal_days, as_of, config.engagement.days);
+        let engagement_seen = window.engagement_since.is_some_and(|d| d <= as_of);
+        let invoices_known = window.invoices_since.is_some_and(|d| d <= as_of);
+        let overdue = signals::overdue_invoices(facts, &engaged, invoices_known);
+        let days_to_renewal = facts.renewal_date.map(|r| (r - as_of).num_days());
+        let days_since_champion = signals::days_since_champion(facts, window, as_of);
+
+        let mut measured = [Measured::MISSING; SIGNAL_COUNT];
+        measured[Signal::UsageDepth.index()] = signals::usage_depth(
+            &usage,
+            &config.targets,
+            seats,
+            config.lookback_days,
+            has_history,
+        );
+        measured[Signal::Breadth.index()] = signals::breadth(config, window, lookback, has_history);
+        measured[Signal::SeatAdoption.index()] =
+            signals::seat_adoption(facts, active_users, &config.targets, has_history);
+        measured[Signal::Trend.index()] = signals::trend(decline.ratio, &config.targets);
+        measured[Signal::Engagement.index()] =
+            signals::engagement(&engaged, &config.engagement, engagement_seen);
+        measured[Signal::Sentiment.index()] =
+            signals::sentiment(window, as_of, config.sentiment_days);
+        measured[Signal::Contract.index()] =
+            signals::contract(facts, &config.contract, days_to_renewal, overdue);
+        measured[Signal::ChampionActivity.index()] =
+            signals::champion_activity(facts, &config.champion, days_since_champion);
+
+        Measurement {
+            as_of,
+            stage,
+            start,
+            scorecard: scorecard::choose_scorecard(config, facts, stage).unwrap_or(0),
+            signals: measured,
+            decline,
+            usage,
+            active_users,
+            days_to_renewal,
+            time_to_value_days: outlook::time_to_value(
+                start,
+                window.first_value_on.filter(|d| *d <= as_of),
+            ),
+            nps: signals::net_promoter_score(window, as_of, config.sentiment_days),
+            days_since_champion,
+            overdue_invoices: overdue,
+        }
+    }
+
+    /// Second pass, numbers only: [`crate::score_numbers`] with the weights read out once.
+    pub fn score_numbers(&self, m: &Measurement, peers: Option<&PeerBenchmarks>) -> ScoreNumbers {
+        match self.weights.get(m.scorecard) {
+            Some(weights) => numbers_with(self.config, weights, m, peers),
+            None => numbers_with(self.config, &CardWeights::of(None), m, peers),
+        }
+    }
+}
+
+/// One word from each cache line of `a` that [`DayPlan::measure`] reads, summed: the counter
+/// columns over the look-back, active users over the decline periods, the day column where
+/// the periods start, the user and feature days, and the tier the scorecard is chosen by.
+fn warm(a: &AccountInput<'_>, periods: &Periods) -> u32 {
+    const PER_LINE: usize = 64 / std::mem::size_of::<u32>();
+    let tail = |column: &[u32], n: usize| -> u32 {
+        let mut sum = column.last().copied().unwrap_or(0);
+        let mut i = column.len().saturating_sub(n);
+        while i < column.len() {
+            sum = sum.wrapping_add(column[i]);
+            i += PER_LINE;
+        }
+        sum
+    };
+    let days = &a.window.days;
+    let (lookback, decline) = periods.spans_in_days();
+    let mut sum = tail(days.active_users(), decline);
+    for column in [
+        days.sessions(),
+        days.session_seconds(),
+        days.api_calls(),
+        days.events(),
+    ] {
+        sum = sum.wrapping_add(tail(column, lookback));
+    }
+    sum = sum.wrapping_add(tail(days.day_numbers(), decline));
+    for seen in [&a.window.users_last_active, &a.window.features_last_used] {
+        let mut i = 0;
+        let days = seen.days();
+        while i < days.len() {
+            sum = sum.wrapping_add(days[i].day0());
+            i += PER_LINE;
+        }
+    }
+    let tier = a.facts.tier_or_plan().and_then(|t| t.bytes().next());
+    sum.wrapping_add(u32::from(tier.unwrap_or(0)))
+}

@@ -88,19 +88,20 @@ impl CardWeights {
     /// to the present ones in proportion to theirs; `confidence` is the share of the
     /// configured weight that was present.
     pub fn weigh(&self, values: &[Option<f64>; SIGNAL_COUNT], bands: &Bands) -> Weighted {
+        let signals = || self.raw.iter().zip(&self.configured).zip(values);
         let mut present = 0.0;
-        for i in 0..SIGNAL_COUNT {
-            if self.configured[i] && values[i].is_some() {
-                present += self.raw[i];
+        for ((&raw, &configured), value) in signals() {
+            if configured && value.is_some() {
+                present += raw;
             }
         }
         let mut weights = [0.0; SIGNAL_COUNT];
         let mut sum = 0.0;
         if present > 0.0 {
-            for i in 0..SIGNAL_COUNT {
-                if let (true, Some(v)) = (self.configured[i], values[i]) {
-                    weights[i] = self.raw[i] / present;
-                    sum += v * weights[i];
+            for (weight, ((&raw, &configured), value)) in weights.iter_mut().zip(signals()) {
+                if let (true, Some(v)) = (configured, value) {
+                    *weight = raw / present;
+                    sum += v * *weight;
                 }
             }
         }

@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 use vitals_scoring::kernel::needs_peers;
-use vitals_scoring::{measure, score_measured, PeerBenchmarks, PeerCollector};
+use vitals_scoring::kernel::DayPlan;
+use vitals_scoring::{score_measured, PeerBenchmarks, PeerCollector};
 
 use crate::clock::Clock;
 use crate::config::VitalsConfig;
@@ -153,6 +154,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             return Ok(None);
         }
         let mut collector = PeerCollector::default();
+        let plan = DayPlan::new(&self.config.scoring, day);
         for segment in Segment::all() {
             let (by_account, _) = self.chunks_by_account(segment, day).await?;
             for mut record in self.accounts_of(segment, &by_account).await?.into_values() {
@@ -170,7 +172,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
                     record.window.roll(day, &activity);
                 }
                 let facts = account_facts(&record.profile);
-                collector.add(&measure(&self.config.scoring, &facts, &record.window, day));
+                collector.add(&plan.measure(&facts, &record.window));
             }
         }
         Ok(Some(collector.finish()))
@@ -218,12 +220,13 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
                     .is_none_or(|last| &a.account_id > last)
             })
             .collect();
+        let plan = DayPlan::new(&self.config.scoring, day);
         for batch in todo.chunks(BATCH) {
             let mut outgoing = Vec::new();
             let mut saved = Vec::with_capacity(batch.len());
             for record in batch {
                 let chunks = by_account.remove(&record.account_id).unwrap_or_default();
-                match self.score_one(record.clone(), day, &chunks, peers) {
+                match self.score_one(&plan, record.clone(), &chunks, peers) {
                     Scored::Fresh { record, events } => {
                         outgoing.extend(events);
                         saved.push(record);
@@ -334,11 +337,12 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
 
     fn score_one(
         &self,
+        plan: &DayPlan<'_>,
         mut record: AccountRecord,
-        day: NaiveDate,
         chunks: &[EventChunk],
         peers: Option<&PeerBenchmarks>,
     ) -> Scored {
+        let day = plan.as_of();
         if record.window.through.is_some_and(|t| t >= day) {
             return Scored::AlreadyDone(record);
         }
@@ -351,7 +355,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         let previous = record.score.as_ref().map(|s| s.score.clone());
         record.window.roll(day, &activity);
         let facts = account_facts(&record.profile);
-        let measured = measure(&self.config.scoring, &facts, &record.window, day);
+        let measured = plan.measure(&facts, &record.window);
         let scored = score_measured(
             &self.config.scoring,
             &facts,

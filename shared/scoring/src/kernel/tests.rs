@@ -351,10 +351,11 @@ fn scores_stay_exactly_as_pinned() {
 fn measuring_a_batch_gives_what_measuring_each_account_gives() {
     let c = config();
     let accounts = pinned_accounts();
-    // nine accounts: two interleaved groups of four and one left over
+    // nineteen accounts: two warmed groups of eight and three left over
     let inputs: Vec<AccountInput<'_>> = accounts
         .iter()
-        .chain(accounts.iter().take(4))
+        .cycle()
+        .take(19)
         .map(|(f, w)| AccountInput {
             facts: f,
             window: w,
@@ -366,6 +367,10 @@ fn measuring_a_batch_gives_what_measuring_each_account_gives() {
         .map(|a| measure(&c, a.facts, a.window, day(AS_OF)))
         .collect();
     assert_eq!(measure_batch(&c, &inputs, day(AS_OF)), one_by_one);
+    let mut visited = Vec::new();
+    DayPlan::new(&c, day(AS_OF)).measure_each(&inputs, |i, m| visited.push((i, *m)));
+    let expected: Vec<(usize, Measurement)> = one_by_one.iter().copied().enumerate().collect();
+    assert_eq!(visited, expected);
     let scores = score_batch(&c, &inputs, day(AS_OF));
     for (a, s) in inputs.iter().zip(&scores) {
         assert_eq!(*s, score_account(&c, a.facts, a.window, day(AS_OF), None));

@@ -1,7 +1,7 @@
 //! The scoring kernel: from an account's facts and window to its explained score, decline
 //! verdict, renewal risk and expansion signal. [`score_account`] for one account,
-//! [`score_batch`] for many (with peer normalisation), and [`measure`] + [`score_measured`]
-//! for a run that streams accounts in two passes.
+//! [`score_batch`] for many (with peer normalisation), and a [`DayPlan`]'s `measure` +
+//! [`score_measured`] for a run that streams accounts in two passes.
 
 use crate::config::{Normalise, ScoringConfig};
 use crate::decline::Decline;

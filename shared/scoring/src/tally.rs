@@ -1,5 +1,5 @@
-//! The hot loop: one pass over an account's usage days that sums everything the signals and
-//! the decline rule need. No allocation, no strings, no maps: the performance budget (100M
+//! The hot loop: sums of an account's usage columns over the periods the signals and the
+//! decline rule need. No allocation, no strings, no maps: the performance budget (100M
 //! account-days per second per core) is spent here.
 
 use crate::signals::{first_day, Period};

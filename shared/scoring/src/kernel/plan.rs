@@ -198,11 +198,9 @@ fn warm(a: &AccountInput<'_>, periods: &Periods) -> u32 {
     }
     sum = sum.wrapping_add(tail(days.day_numbers(), decline));
     for seen in [&a.window.users_last_active, &a.window.features_last_used] {
-        let mut i = 0;
-        let days = seen.days();
-        while i < days.len() {
-            sum = sum.wrapping_add(days[i].day0());
-            i += PER_LINE;
+        // A date is four bytes, like a counter.
+        for d in seen.days().iter().step_by(PER_LINE) {
+            sum = sum.wrapping_add(d.day0());
         }
     }
     let tier = a.facts.tier_or_plan().and_then(|t| t.bytes().next());

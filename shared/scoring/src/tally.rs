@@ -3,7 +3,7 @@
 //! account-days per second per core) is spent here.
 
 use crate::signals::{first_day, Period};
-use crate::window::{day_number, DaySignals, TicketCounts, UsageDays};
+use crate::window::{day_number, DaySignals, TicketCounts, UsageDays, USAGE_ROW};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -88,14 +88,30 @@ pub fn tally_periods(days: &UsageDays, p: &Periods) -> UsageTally {
     let short = first_at_or_after(dates, short_from, s.short);
     let long = first_at_or_after(dates, long_from, s.short.saturating_add(s.long)).min(short);
     let users = &days.active_users()[..end];
+    let usage = days.usage_rows(lookback);
+    let [sessions, session_seconds, api_calls, events] = sum_rows(
+        usage
+            .get(..USAGE_ROW * (end - lookback))
+            .unwrap_or_default(),
+    );
+    // The look-back and the recent period both end on the scoring day: the shorter one's
+    // sum is part of the longer one's.
+    let (near, far) = (lookback.max(short), lookback.min(short));
+    let newest = sum(&users[near..]);
+    let both = newest + sum(&users[far..near]);
+    let (user_days, short_user_days) = if lookback >= short {
+        (newest, both)
+    } else {
+        (both, newest)
+    };
     UsageTally {
         active_days: u32::try_from(end - lookback).unwrap_or(u32::MAX),
-        user_days: sum(&users[lookback..]),
-        sessions: sum(&days.sessions()[lookback..end]),
-        session_seconds: sum(&days.session_seconds()[lookback..end]),
-        api_calls: sum(&days.api_calls()[lookback..end]),
-        events: sum(&days.events()[lookback..end]),
-        short_user_days: sum(&users[short..]),
+        user_days,
+        sessions,
+        session_seconds,
+        api_calls,
+        events,
+        short_user_days,
         long_user_days: sum(&users[long..short]),
     }
 }
@@ -118,6 +134,18 @@ fn first_at_or_after(dates: &[u32], from: u32, span: u32) -> usize {
 #[inline]
 fn sum(column: &[u32]) -> u64 {
     column.iter().map(|&n| u64::from(n)).sum()
+}
+
+/// Sums flattened usage rows counter by counter: one pass, four sums side by side.
+#[inline]
+fn sum_rows(rows: &[u32]) -> [u64; USAGE_ROW] {
+    let mut total = [0u64; USAGE_ROW];
+    for row in rows.chunks_exact(USAGE_ROW) {
+        for (t, &n) in total.iter_mut().zip(row) {
+            *t += u64::from(n);
+        }
+    }
+    total
 }
 
 /// Non-product signal sums: engagement over its period, invoices over the whole window.

@@ -171,8 +171,8 @@ impl<'c> DayPlan<'c> {
     }
 }
 
-/// One word from each cache line of `a` that [`DayPlan::measure`] reads, summed: the counter
-/// columns over the look-back, active users over the decline periods, the day column where
+/// One word from each cache line of `a` that [`DayPlan::measure`] reads, summed: the usage
+/// rows over the look-back, active users over the decline periods, the day column where
 /// the periods start, the user and feature days, and the tier the scorecard is chosen by.
 fn warm(a: &AccountInput<'_>, periods: &Periods) -> u32 {
     const PER_LINE: usize = 64 / std::mem::size_of::<u32>();
@@ -188,14 +188,8 @@ fn warm(a: &AccountInput<'_>, periods: &Periods) -> u32 {
     let days = &a.window.days;
     let (lookback, decline) = periods.spans_in_days();
     let mut sum = tail(days.active_users(), decline);
-    for column in [
-        days.sessions(),
-        days.session_seconds(),
-        days.api_calls(),
-        days.events(),
-    ] {
-        sum = sum.wrapping_add(tail(column, lookback));
-    }
+    let usage = days.usage_rows(days.len().saturating_sub(lookback));
+    sum = sum.wrapping_add(tail(usage, usage.len()));
     sum = sum.wrapping_add(tail(days.day_numbers(), decline));
     for seen in [&a.window.users_last_active, &a.window.features_last_used] {
         // A date is four bytes, like a counter.

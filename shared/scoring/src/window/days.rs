@@ -1,23 +1,18 @@
-//! A window's product-usage days, stored by column.
+//! A window's product-usage days, laid out for the scoring kernel.
 //!
-//! The scoring kernel sums a few counters over the newest days and one counter (active users)
-//! over the 90 days before them. Row by row, that walk would read every byte of every day;
-//! by column it reads only the counters it sums, about a third of the bytes. All columns share
-//! one allocation, so an account's days are one contiguous block of memory, a few pages at
-//! most, however many days it has.
+//! The kernel sums four counters (sessions, session seconds, API calls, events) over the
+//! newest days, and active users over those and the 90 days before them. So the day numbers
+//! and active users are columns, and the four counters are rows of their own after them: the
+//! look-back's counters are one contiguous run, summed in one pass with the four sums side by
+//! side. Everything shares one allocation, so an account's days are one contiguous block of
+//! memory, a few pages at most, however many days it has.
 
 use super::DayUsage;
 use chrono::{Datelike, NaiveDate};
 use std::fmt;
 
-/// The columns, in the order they sit in [`UsageDays::cols`].
-const DAY: usize = 0;
-const USERS: usize = 1;
-const SESSIONS: usize = 2;
-const SECONDS: usize = 3;
-const API_CALLS: usize = 4;
-const EVENTS: usize = 5;
-const COLUMNS: usize = 6;
+/// Counters per usage row: sessions, session seconds, API calls, events.
+pub const USAGE_ROW: usize = 4;
 
 /// A date as a number that orders like the date: days from the common era with the sign bit
 /// flipped, so every date, however early, maps monotonically into `u32`.
@@ -35,8 +30,9 @@ fn date_of(n: u32) -> NaiveDate {
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct UsageDays {
     len: usize,
-    /// `COLUMNS` columns of `len` entries each, one after the other: the day numbers (see
-    /// [`day_number`]), then the counters in [`DayUsage`] order.
+    /// One block: the day numbers (see [`day_number`]), then active users, `len` entries each;
+    /// then `len` usage rows of [`USAGE_ROW`] counters (sessions, session seconds, API calls,
+    /// events), which the kernel sums together over the same days.
     cols: Vec<u32>,
 }
 
@@ -49,33 +45,28 @@ impl UsageDays {
         self.len == 0
     }
 
-    fn column(&self, k: usize) -> &[u32] {
-        &self.cols[k * self.len..(k + 1) * self.len]
+    /// Builds the block from rows already in order.
+    fn from_ordered(rows: &[DayUsage]) -> UsageDays {
+        let len = rows.len();
+        let mut cols = Vec::with_capacity((2 + USAGE_ROW) * len);
+        cols.extend(rows.iter().map(|d| day_number(d.day)));
+        cols.extend(rows.iter().map(|d| d.active_users));
+        for d in rows {
+            cols.extend_from_slice(&[d.sessions, d.session_seconds, d.api_calls, d.events]);
+        }
+        UsageDays { len, cols }
     }
 
     /// Adds a day, keeping the days in order: a day older than the newest kept one is put in
     /// its place. Rewrites the block: a window gains one day a day, but build many days at
     /// once with `collect` or `from`.
     pub fn push(&mut self, d: DayUsage) {
-        let day = day_number(d.day);
-        let at = self.day_numbers().partition_point(|x| *x <= day);
-        let row = [
-            day,
-            d.active_users,
-            d.sessions,
-            d.session_seconds,
-            d.api_calls,
-            d.events,
-        ];
-        let mut cols = Vec::with_capacity(COLUMNS * (self.len + 1));
-        for (k, value) in row.into_iter().enumerate() {
-            let column = self.column(k);
-            cols.extend_from_slice(&column[..at]);
-            cols.push(value);
-            cols.extend_from_slice(&column[at..]);
-        }
-        self.cols = cols;
-        self.len += 1;
+        let at = self
+            .day_numbers()
+            .partition_point(|x| *x <= day_number(d.day));
+        let mut rows: Vec<DayUsage> = self.iter().collect();
+        rows.insert(at, d);
+        *self = UsageDays::from_ordered(&rows);
     }
 
     /// The `i`-th oldest day.
@@ -85,14 +76,15 @@ impl UsageDays {
 
     /// The `i`-th row; `i < len`.
     fn row(&self, i: usize) -> DayUsage {
-        let at = |k: usize| self.cols[k * self.len + i];
+        let n = self.len;
+        let usage = 2 * n + USAGE_ROW * i;
         DayUsage {
-            day: date_of(at(DAY)),
-            active_users: at(USERS),
-            sessions: at(SESSIONS),
-            session_seconds: at(SECONDS),
-            api_calls: at(API_CALLS),
-            events: at(EVENTS),
+            day: date_of(self.cols[i]),
+            active_users: self.cols[n + i],
+            sessions: self.cols[usage],
+            session_seconds: self.cols[usage + 1],
+            api_calls: self.cols[usage + 2],
+            events: self.cols[usage + 3],
         }
     }
 
@@ -116,16 +108,15 @@ impl UsageDays {
             return false;
         };
         change(&mut d);
-        let counters = [
-            d.active_users,
+        let n = self.len;
+        self.cols[n + i] = d.active_users;
+        let usage = 2 * n + USAGE_ROW * i;
+        self.cols[usage..usage + USAGE_ROW].copy_from_slice(&[
             d.sessions,
             d.session_seconds,
             d.api_calls,
             d.events,
-        ];
-        for (k, value) in (USERS..COLUMNS).zip(counters) {
-            self.cols[k * self.len + i] = value;
-        }
+        ]);
         true
     }
 
@@ -142,37 +133,28 @@ impl UsageDays {
             return;
         }
         let (n, kept) = (self.len, self.len - cut);
-        for k in 0..COLUMNS {
-            self.cols.copy_within(k * n + cut..(k + 1) * n, k * kept);
-        }
-        self.cols.truncate(COLUMNS * kept);
+        self.cols.copy_within(cut..n, 0);
+        self.cols.copy_within(n + cut..2 * n, kept);
+        self.cols.copy_within(2 * n + USAGE_ROW * cut.., 2 * kept);
+        self.cols.truncate((2 + USAGE_ROW) * kept);
         self.len = kept;
     }
 
     /// The dates as [`day_number`]s, oldest first: the kernel finds its periods in these.
     pub fn day_numbers(&self) -> &[u32] {
-        self.column(DAY)
+        &self.cols[..self.len]
     }
 
     /// Distinct users active each day, in date order.
     pub fn active_users(&self) -> &[u32] {
-        self.column(USERS)
+        &self.cols[self.len..2 * self.len]
     }
 
-    pub fn sessions(&self) -> &[u32] {
-        self.column(SESSIONS)
-    }
-
-    pub fn session_seconds(&self) -> &[u32] {
-        self.column(SECONDS)
-    }
-
-    pub fn api_calls(&self) -> &[u32] {
-        self.column(API_CALLS)
-    }
-
-    pub fn events(&self) -> &[u32] {
-        self.column(EVENTS)
+    /// The usage rows of the days from the `from`-th oldest to the end, flattened: each day's
+    /// sessions, session seconds, API calls and events (see [`USAGE_ROW`]).
+    pub fn usage_rows(&self, from: usize) -> &[u32] {
+        let start = 2 * self.len + USAGE_ROW * from.min(self.len);
+        &self.cols[start..]
     }
 }
 
@@ -187,22 +169,7 @@ impl FromIterator<DayUsage> for UsageDays {
     fn from_iter<I: IntoIterator<Item = DayUsage>>(iter: I) -> UsageDays {
         let mut rows: Vec<DayUsage> = iter.into_iter().collect();
         rows.sort_by_key(|d| d.day);
-        let len = rows.len();
-        let mut cols = vec![0; COLUMNS * len];
-        for (i, d) in rows.iter().enumerate() {
-            let row = [
-                day_number(d.day),
-                d.active_users,
-                d.sessions,
-                d.session_seconds,
-                d.api_calls,
-                d.events,
-            ];
-            for (k, value) in row.into_iter().enumerate() {
-                cols[k * len + i] = value;
-            }
-        }
-        UsageDays { len, cols }
+        UsageDays::from_ordered(&rows)
     }
 }
 
@@ -245,7 +212,7 @@ mod tests {
             ]
         );
         assert_eq!(days.active_users(), &[1, 2, 3]);
-        assert_eq!(days.events(), &[10, 20, 30]);
+        assert_eq!(days.usage_rows(2), &[6, 180, 4, 30]);
         assert_eq!(days.last(), Some(row("2026-01-03", 3)));
     }
 
@@ -256,7 +223,10 @@ mod tests {
         days.push(row("2026-01-02", 2));
         days.push(row("2026-01-09", 9));
         assert_eq!(days.active_users(), &[2, 5, 9]);
-        assert_eq!(days.sessions(), &[4, 10, 18]);
+        assert_eq!(
+            days.usage_rows(0),
+            &[4, 120, 3, 20, 10, 300, 6, 50, 18, 540, 10, 90]
+        );
     }
 
     #[test]
@@ -270,8 +240,8 @@ mod tests {
         days.retain_since("2026-01-02".parse().unwrap());
         assert_eq!(days.len(), 2);
         assert_eq!(days.first(), Some(row("2026-01-02", 2)));
-        assert_eq!(days.api_calls(), &[3, 5]);
-        assert_eq!(days.session_seconds(), &[120, 240]);
+        assert_eq!(days.active_users(), &[2, 4]);
+        assert_eq!(days.usage_rows(0), &[4, 120, 3, 20, 8, 240, 5, 40]);
     }
 
     #[test]

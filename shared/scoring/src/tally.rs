@@ -3,7 +3,7 @@
 //! account-days per second per core) is spent here.
 
 use crate::signals::{first_day, Period};
-use crate::window::{day_number, DaySignals, TicketCounts, UsageDays, USAGE_ROW};
+use crate::window::{day_number, DaySignals, TicketCounts, UsageDays};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -87,18 +87,12 @@ pub fn tally_periods(days: &UsageDays, p: &Periods) -> UsageTally {
     let lookback = first_at_or_after(dates, lookback_from, s.lookback);
     let short = first_at_or_after(dates, short_from, s.short);
     let long = first_at_or_after(dates, long_from, s.short.saturating_add(s.long)).min(short);
-    let users = &days.active_users()[..end];
-    let usage = days.usage_rows(lookback);
-    let [sessions, session_seconds, api_calls, events] = sum_rows(
-        usage
-            .get(..USAGE_ROW * (end - lookback))
-            .unwrap_or_default(),
-    );
+    let [sessions, session_seconds, api_calls, events] = days.sum_usage(lookback..end);
     // The look-back and the recent period both end on the scoring day: the shorter one's
     // sum is part of the longer one's.
     let (near, far) = (lookback.max(short), lookback.min(short));
-    let newest = sum(&users[near..]);
-    let both = newest + sum(&users[far..near]);
+    let newest = days.sum_active_users(near..end);
+    let both = newest + days.sum_active_users(far..near);
     let (user_days, short_user_days) = if lookback >= short {
         (newest, both)
     } else {
@@ -112,7 +106,7 @@ pub fn tally_periods(days: &UsageDays, p: &Periods) -> UsageTally {
         api_calls,
         events,
         short_user_days,
-        long_user_days: sum(&users[long..short]),
+        long_user_days: days.sum_active_users(long..short),
     }
 }
 
@@ -129,23 +123,6 @@ fn first_at_or_after(dates: &[u32], from: u32, span: u32) -> usize {
         Some(_) if guess == 0 || dates[guess - 1] < from => guess,
         Some(_) => dates[..guess].partition_point(|x| *x < from),
     }
-}
-
-#[inline]
-fn sum(column: &[u32]) -> u64 {
-    column.iter().map(|&n| u64::from(n)).sum()
-}
-
-/// Sums flattened usage rows counter by counter: one pass, four sums side by side.
-#[inline]
-fn sum_rows(rows: &[u32]) -> [u64; USAGE_ROW] {
-    let mut total = [0u64; USAGE_ROW];
-    for row in rows.chunks_exact(USAGE_ROW) {
-        for (t, &n) in total.iter_mut().zip(row) {
-            *t += u64::from(n);
-        }
-    }
-    total
 }
 
 /// Non-product signal sums: engagement over its period, invoices over the whole window.
@@ -324,6 +301,19 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn sums_past_four_billion_stay_exact() {
+        let as_of = day("2026-06-01");
+        let mut big = usage(as_of, 3_000_000_000);
+        big.session_seconds = 4_000_000_000;
+        let days: UsageDays = vec![big, usage(as_of - chrono::Days::new(1), 3_000_000_000)].into();
+        let t = tally_usage(&days, as_of, SPANS);
+        assert_eq!(t.user_days, 6_000_000_000);
+        assert_eq!(t.short_user_days, 6_000_000_000);
+        assert_eq!(t.session_seconds, 4_000_000_060);
+        assert_eq!(t.sessions, 4);
     }
 
     #[test]

@@ -34,9 +34,9 @@ pub struct UsageDays {
     /// then `len` usage rows of [`USAGE_ROW`] counters (sessions, session seconds, API calls,
     /// events), which the kernel sums together over the same days.
     cols: Vec<u32>,
-    /// Whether every counter summed over all the days stays within `u32`, as it does unless
-    /// an account counts billions: then sums run in 32-bit lanes, twice as many to a SIMD add.
-    /// Follows from `cols` (kept up to date by every change).
+    /// Whether every counter's total over all the days fits in `u32` (it does unless an
+    /// account counts billions). Then sums over any of the days run in 32-bit lanes, twice as
+    /// many to a SIMD add as 64-bit ones. Follows from `cols`: every change updates it.
     sums_fit_u32: bool,
 }
 

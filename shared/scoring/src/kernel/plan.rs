@@ -194,7 +194,7 @@ fn warm(a: &AccountInput<'_>, periods: &Periods) -> u32 {
     for seen in [&a.window.users_last_active, &a.window.features_last_used] {
         // A date is four bytes, like a counter.
         for d in seen.days().iter().step_by(PER_LINE) {
-            sum = sum.wrapping_add(d.day0());
+            sum = sum.wrapping_add(d.ordinal0());
         }
     }
     let tier = a.facts.tier_or_plan().and_then(|t| t.bytes().next());

@@ -81,7 +81,8 @@ impl UsageDays {
             .all(|total| total <= u64::from(u32::MAX));
     }
 
-    /// Active users summed over the `range` of days (oldest is 0); empty outside the days.
+    /// Active users summed over the `range` of days (oldest is 0); 0 when the range is not
+    /// within the days.
     #[inline]
     pub fn sum_active_users(&self, range: std::ops::Range<usize>) -> u64 {
         let users = self.active_users().get(range).unwrap_or_default();
@@ -93,7 +94,7 @@ impl UsageDays {
     }
 
     /// Sessions, session seconds, API calls and events, each summed over the `range` of days
-    /// (oldest is 0) in one pass; zeros outside the days.
+    /// (oldest is 0) in one pass; zeros when the range is not within the days.
     #[inline]
     pub fn sum_usage(&self, range: std::ops::Range<usize>) -> [u64; USAGE_ROW] {
         let rows = self

@@ -74,8 +74,8 @@ impl UsageDays {
     }
 
     fn check_sums(&mut self) {
-        let users = wide_sum(self.active_users());
-        let usage = wide_row_sums(self.usage_rows(0));
+        let [users] = sums::<u64, 1>(self.active_users(), wide);
+        let usage = sums::<u64, USAGE_ROW>(self.usage_rows(0), wide);
         self.sums_fit_u32 = std::iter::once(users)
             .chain(usage)
             .all(|total| total <= u64::from(u32::MAX));
@@ -87,9 +87,9 @@ impl UsageDays {
     pub fn sum_active_users(&self, range: std::ops::Range<usize>) -> u64 {
         let users = self.active_users().get(range).unwrap_or_default();
         if self.sums_fit_u32 {
-            u64::from(users.iter().fold(0u32, |sum, &n| sum.wrapping_add(n)))
+            u64::from(sums::<u32, 1>(users, u32::wrapping_add)[0])
         } else {
-            wide_sum(users)
+            sums::<u64, 1>(users, wide)[0]
         }
     }
 
@@ -101,16 +101,11 @@ impl UsageDays {
             .usage_rows(0)
             .get(USAGE_ROW * range.start..USAGE_ROW * range.end)
             .unwrap_or_default();
-        if !self.sums_fit_u32 {
-            return wide_row_sums(rows);
+        if self.sums_fit_u32 {
+            sums::<u32, USAGE_ROW>(rows, u32::wrapping_add).map(u64::from)
+        } else {
+            sums::<u64, USAGE_ROW>(rows, wide)
         }
-        let mut total = [0u32; USAGE_ROW];
-        for row in rows.chunks_exact(USAGE_ROW) {
-            for (t, &n) in total.iter_mut().zip(row) {
-                *t = t.wrapping_add(n);
-            }
-        }
-        total.map(u64::from)
     }
 
     /// Adds a day, keeping the days in order: a day older than the newest kept one is put in
@@ -216,18 +211,21 @@ impl UsageDays {
     }
 }
 
-fn wide_sum(column: &[u32]) -> u64 {
-    column.iter().map(|&n| u64::from(n)).sum()
-}
-
-fn wide_row_sums(rows: &[u32]) -> [u64; USAGE_ROW] {
-    let mut total = [0u64; USAGE_ROW];
-    for row in rows.chunks_exact(USAGE_ROW) {
+/// Sums `values` taken as rows of `N`, column by column, each total built with `add`.
+#[inline]
+fn sums<T: Copy + Default, const N: usize>(values: &[u32], add: impl Fn(T, u32) -> T) -> [T; N] {
+    let mut total = [T::default(); N];
+    for row in values.chunks_exact(N) {
         for (t, &n) in total.iter_mut().zip(row) {
-            *t += u64::from(n);
+            *t = add(*t, n);
         }
     }
     total
+}
+
+/// Adds a count to an exact 64-bit total.
+fn wide(total: u64, n: u32) -> u64 {
+    total + u64::from(n)
 }
 
 impl fmt::Debug for UsageDays {

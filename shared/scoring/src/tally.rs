@@ -83,10 +83,9 @@ pub fn tally_periods(days: &UsageDays, p: &Periods) -> UsageTally {
         _ => all.len(),
     };
     let dates = &all[..end];
-    let s = p.spans;
-    let lookback = first_at_or_after(dates, lookback_from, s.lookback);
-    let short = first_at_or_after(dates, short_from, s.short);
-    let long = first_at_or_after(dates, long_from, s.short.saturating_add(s.long)).min(short);
+    let lookback = first_at_or_after(dates, lookback_from);
+    let short = first_at_or_after(dates, short_from);
+    let long = first_at_or_after(dates, long_from).min(short);
     let [sessions, session_seconds, api_calls, events] = days.sum_usage(lookback..end);
     // The look-back and the recent period both end on the scoring day: the shorter one's
     // sum is part of the longer one's.
@@ -110,18 +109,24 @@ pub fn tally_periods(days: &UsageDays, p: &Periods) -> UsageTally {
     }
 }
 
-/// Where the days from `from` on start in the ordered `dates`. A period of `span` days holds
-/// at most `span` distinct days, so in a window active every day the answer is `span` from
-/// the end: that guess is checked with two reads, and a binary search on the side it points
-/// to finds the answer otherwise (also when days repeat).
+/// Where the days from `from` on start in the ordered `dates`. Distinct days from `from` to
+/// the newest number at most `newest - from + 1`, so in a window active every day the answer
+/// is that far from the end: that guess is checked with two reads, and a binary search on the
+/// side it points to finds the answer otherwise (gaps, or days that repeat).
 #[inline]
-fn first_at_or_after(dates: &[u32], from: u32, span: u32) -> usize {
-    let guess = dates.len().saturating_sub(span.max(1) as usize);
-    match dates.get(guess) {
-        None => dates.len(),
-        Some(d) if *d < from => guess + 1 + dates[guess + 1..].partition_point(|x| *x < from),
-        Some(_) if guess == 0 || dates[guess - 1] < from => guess,
-        Some(_) => dates[..guess].partition_point(|x| *x < from),
+fn first_at_or_after(dates: &[u32], from: u32) -> usize {
+    let newest = match dates.last() {
+        Some(&newest) if newest >= from => newest,
+        _ => return dates.len(),
+    };
+    let span = (newest - from) as usize + 1;
+    let guess = dates.len().saturating_sub(span);
+    if dates[guess] < from {
+        guess + 1 + dates[guess + 1..].partition_point(|x| *x < from)
+    } else if guess == 0 || dates[guess - 1] < from {
+        guess
+    } else {
+        dates[..guess].partition_point(|x| *x < from)
     }
 }
 
@@ -318,22 +323,23 @@ mod tests {
 
     #[test]
     fn period_starts_match_a_binary_search_whatever_the_guess() {
-        // Dense, sparse and repeated days.
-        let columns: [Vec<u32>; 4] = [
+        // Dense, sparse, repeated, dense after a gap, repeated only at the newest, one day.
+        let columns: [Vec<u32>; 7] = [
             (100..220).collect(),
             (100..220).filter(|d| d % 3 != 0).collect(),
             (100..160).flat_map(|d| [d, d]).collect(),
+            [5, 6, 7].into_iter().chain(150..200).collect(),
+            (100..200).chain([200, 200, 200]).collect(),
+            vec![150],
             vec![],
         ];
         for dates in &columns {
             for from in 90..230 {
-                for span in [0, 1, 7, 14, 30, 104, 500] {
-                    assert_eq!(
-                        first_at_or_after(dates, from, span),
-                        dates.partition_point(|d| *d < from),
-                        "from {from}, span {span}"
-                    );
-                }
+                assert_eq!(
+                    first_at_or_after(dates, from),
+                    dates.partition_point(|d| *d < from),
+                    "from {from}"
+                );
             }
         }
     }

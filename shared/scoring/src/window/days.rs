@@ -87,7 +87,7 @@ impl UsageDays {
     pub fn sum_active_users(&self, range: std::ops::Range<usize>) -> u64 {
         let users = self.active_users().get(range).unwrap_or_default();
         if self.sums_fit_u32 {
-            u64::from(sums::<u32, 1>(users, u32::wrapping_add)[0])
+            u64::from(users.iter().copied().fold(0, u32::wrapping_add))
         } else {
             sums::<u64, 1>(users, wide)[0]
         }

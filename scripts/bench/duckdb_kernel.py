@@ -9,7 +9,7 @@ Usage: duckdb_kernel.py DIR, where DIR holds what the benchmark wrote from its a
   params.json   the scoring configuration's numbers (targets, weights, decline rule, bands)
 
 Two queries, each timed as CREATE TEMP TABLE ... AS (no rows cross into Python), single-threaded
-(SET threads = 1: the budget is per core), best of three:
+(SET threads = 1: the budget is per core):
   usage  what the SQL comparison computes per account: the usage tallies over the look-back,
          usage depth against its targets, and seed 002's decline ratio and status against the
          account's own trailing average;
@@ -18,7 +18,11 @@ Two queries, each timed as CREATE TEMP TABLE ... AS (no rows cross into Python),
          over present signals, the 0-100 score and its confidence. Engagement, sentiment and champion
          activity are left missing: the benchmark's accounts have no tickets, surveys or
          champions, so the kernel finds them missing too (the checksums show the scores agree).
-Prints one JSON line: seconds and checksums of each query, and the row counts.
+Once the tables are loaded it prints `ready`, then answers one line per line read from stdin,
+so the benchmark can alternate its own timed rounds with DuckDB's and both sides meet the
+machine in the same state:
+  usage | full   runs that query once: {"seconds": ...}
+  sums           the checksums of the last results and the row counts, as one JSON object
 """
 import json
 import sys
@@ -183,13 +187,27 @@ FROM weighed"""
 
 
 def timed(con, name, query):
-    best = None
-    for _ in range(3):
-        start = time.perf_counter()
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
-        elapsed = time.perf_counter() - start
-        best = elapsed if best is None else min(best, elapsed)
-    return best
+    start = time.perf_counter()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
+    return time.perf_counter() - start
+
+
+def sums(con, p):
+    usage = con.execute("""SELECT count(*), sum(usage_depth), sum(ratio),
+        count(*) FILTER (WHERE ratio < ?) FROM usage_result""", [p["fire_below"]]).fetchone()
+    full = con.execute("""SELECT count(*), sum(score), sum(confidence),
+        count(*) FILTER (WHERE decline IN ('moderate', 'severe')) FROM full_result""").fetchone()
+    return {
+        "account_days": con.execute("SELECT count(*) FROM days").fetchone()[0],
+        "usage": {"accounts": usage[0], "usage_depth_sum": usage[1], "ratio_sum": usage[2],
+                  "declining": usage[3]},
+        "full": {"accounts": full[0], "score_sum": full[1], "confidence_sum": full[2],
+                 "declining": full[3]},
+    }
+
+
+def reply(value):
+    print(value if isinstance(value, str) else json.dumps(value), flush=True)
 
 
 def main():
@@ -209,20 +227,16 @@ def main():
         types = ", ".join(f"'{c.split()[0]}': '{c.split()[1]}'" for c in columns.split(", "))
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv('{data / (name + '.csv')}', "
                     f"header = true, nullstr = '', columns = {{{types}}})")
-    rows = con.execute("SELECT count(*) FROM days").fetchone()[0]
-    usage_seconds = timed(con, "usage_result", usage_query(p))
-    full_seconds = timed(con, "full_result", full_query(p))
-    usage = con.execute("""SELECT count(*), sum(usage_depth), sum(ratio),
-        count(*) FILTER (WHERE ratio < ?) FROM usage_result""", [p["fire_below"]]).fetchone()
-    full = con.execute("""SELECT count(*), sum(score), sum(confidence),
-        count(*) FILTER (WHERE decline IN ('moderate', 'severe')) FROM full_result""").fetchone()
-    print(json.dumps({
-        "account_days": rows,
-        "usage": {"seconds": usage_seconds, "accounts": usage[0], "usage_depth_sum": usage[1],
-                  "ratio_sum": usage[2], "declining": usage[3]},
-        "full": {"seconds": full_seconds, "accounts": full[0], "score_sum": full[1],
-                 "confidence_sum": full[2], "declining": full[3]},
-    }))
+    queries = {"usage": ("usage_result", usage_query(p)), "full": ("full_result", full_query(p))}
+    reply("ready")
+    for line in sys.stdin:
+        asked = line.strip()
+        if asked in queries:
+            reply({"seconds": timed(con, *queries[asked])})
+        elif asked == "sums":
+            reply(sums(con, p))
+        else:
+            reply({"error": f"unknown request {asked!r}: usage, full or sums"})
 
 
 if __name__ == "__main__":

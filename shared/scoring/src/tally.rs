@@ -59,10 +59,11 @@ impl Periods {
         }
     }
 
-    /// How many days the look-back and the decline rule's two periods cover.
-    pub fn spans_in_days(&self) -> (usize, usize) {
+    /// How many days the look-back, the decline rule's recent period and its two periods
+    /// together cover.
+    pub fn spans_in_days(&self) -> [usize; 3] {
         let s = self.spans;
-        (s.lookback as usize, s.short.saturating_add(s.long) as usize)
+        [s.lookback, s.short, s.short.saturating_add(s.long)].map(|n| n as usize)
     }
 }
 
@@ -73,7 +74,7 @@ pub fn tally_usage(days: &UsageDays, as_of: NaiveDate, spans: Spans) -> UsageTal
 }
 
 /// [`tally_usage`] with the periods worked out: finds where each period starts in the day
-/// column, then sums the counter columns it needs over it.
+/// column, then takes its sums from the running totals there.
 #[inline]
 pub fn tally_periods(days: &UsageDays, p: &Periods) -> UsageTally {
     let [as_of, lookback_from, short_from, long_from] = p.numbers;
@@ -87,32 +88,28 @@ pub fn tally_periods(days: &UsageDays, p: &Periods) -> UsageTally {
     let short = first_at_or_after(dates, short_from);
     let long = first_at_or_after(dates, long_from).min(short);
     let [sessions, session_seconds, api_calls, events] = days.sum_usage(lookback..end);
-    // The look-back and the recent period both end on the scoring day: the shorter one's
-    // sum is part of the longer one's.
-    let (near, far) = (lookback.max(short), lookback.min(short));
-    let newest = days.sum_active_users(near..end);
-    let both = newest + days.sum_active_users(far..near);
-    let (user_days, short_user_days) = if lookback >= short {
-        (newest, both)
-    } else {
-        (both, newest)
-    };
     UsageTally {
         active_days: u32::try_from(end - lookback).unwrap_or(u32::MAX),
-        user_days,
+        user_days: days.sum_active_users(lookback..end),
         sessions,
         session_seconds,
         api_calls,
         events,
-        short_user_days,
+        short_user_days: days.sum_active_users(short..end),
         long_user_days: days.sum_active_users(long..short),
     }
 }
 
+/// Days [`first_at_or_after`] steps forward from its guess before it falls back to a binary
+/// search: a few quiet days in the period.
+pub const GAP_WALK: usize = 8;
+
 /// Where the days from `from` on start in the ordered `dates`. Distinct days from `from` to
 /// the newest number at most `newest - from + 1`, so in a window active every day the answer
-/// is that far from the end: that guess is checked with two reads, and a binary search on the
-/// side it points to finds the answer otherwise (gaps, or days that repeat).
+/// is that far from the end: that guess is checked with two reads. A window with a few quiet
+/// days in the period has its answer a few days after the guess, found by stepping through
+/// neighbouring days ([`GAP_WALK`] at most); a binary search finds it otherwise (many quiet
+/// days, or days that repeat).
 #[inline]
 fn first_at_or_after(dates: &[u32], from: u32) -> usize {
     let newest = match dates.last() {
@@ -122,7 +119,14 @@ fn first_at_or_after(dates: &[u32], from: u32) -> usize {
     let span = (newest - from) as usize + 1;
     let guess = dates.len().saturating_sub(span);
     if dates[guess] < from {
-        guess + 1 + dates[guess + 1..].partition_point(|x| *x < from)
+        let walked = dates[guess + 1..]
+            .iter()
+            .take(GAP_WALK)
+            .position(|d| *d >= from);
+        match walked {
+            Some(step) => guess + 1 + step,
+            None => guess + 1 + dates[guess + 1..].partition_point(|x| *x < from),
+        }
     } else if guess == 0 || dates[guess - 1] < from {
         guess
     } else {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 mod days;
 mod last_seen;
 
-pub use days::{day_number, UsageDays};
+pub use days::{day_number, UsageDays, USAGE_ROW};
 pub use last_seen::LastSeen;
 
 /// How many days of history a window keeps: the 90-day trailing average plus the 14-day index,

@@ -11,7 +11,7 @@ use crate::peers::PeerBenchmarks;
 use crate::scorecard::{self, CardWeights};
 use crate::signals::{self, Measured, Signal, SIGNAL_COUNT};
 use crate::tally::{self, Periods, Spans};
-use crate::window::UsageWindow;
+use crate::window::{UsageWindow, USAGE_ROW};
 use chrono::{Datelike, NaiveDate};
 
 /// How many accounts [`DayPlan::measure_batch`] warms at a time, one group ahead: enough
@@ -188,28 +188,35 @@ const _: () = {
     }
 };
 
-/// One word from each cache line of `a` that [`DayPlan::measure`] reads, summed: the usage
-/// rows over the look-back, active users over the decline periods, the day column where
-/// the periods start, the user and feature days, and the tier the scorecard is chosen by.
+/// One word from each cache line of `a` that [`DayPlan::measure`] probably reads, summed:
+/// the days where the periods start and end (where a window active through the scoring day
+/// has them, and the few days after, for quiet days), the user and feature days, and the tier
+/// the scorecard is chosen by.
 fn warm(a: &AccountInput<'_>, periods: &Periods) -> u32 {
     const PER_LINE: usize = 64 / std::mem::size_of::<u32>();
-    let tail = |column: &[u32], n: usize| -> u32 {
-        let mut sum = column.last().copied().unwrap_or(0);
-        let mut i = column.len().saturating_sub(n);
-        while i < column.len() {
-            sum = sum.wrapping_add(column[i]);
-            i += PER_LINE;
-        }
-        sum
-    };
     let days = &a.window.days;
-    let (lookback, decline) = periods.spans_in_days();
-    let mut sum = tail(days.active_users(), decline);
-    let usage = days.usage_rows(days.len().saturating_sub(lookback));
-    sum = sum.wrapping_add(tail(usage, usage.len()));
-    sum = sum.wrapping_add(tail(days.day_numbers(), decline));
+    let (numbers, users, usage) = (days.day_numbers(), days.users_totals(), days.usage_totals());
+    let at = |column: &[u32], i: usize| column.get(i).copied().unwrap_or(0);
+    let n = days.len();
+    let last = n.saturating_sub(1);
+    let mut sum = at(numbers, last).wrapping_add(at(users, last));
+    sum = sum.wrapping_add(at(usage, USAGE_ROW * last));
+    let [lookback, short, decline] = periods.spans_in_days();
+    for span in [lookback, short, decline] {
+        // The day a period starts on in a window active every day, the total before it,
+        // and the days a quiet stretch moves it by.
+        let first = n.saturating_sub(span);
+        for i in [first.saturating_sub(1), first + tally::GAP_WALK] {
+            sum = sum.wrapping_add(at(numbers, i)).wrapping_add(at(users, i));
+        }
+    }
+    let first = n.saturating_sub(lookback);
+    let rows = USAGE_ROW * first.saturating_sub(1)..USAGE_ROW * (first + tally::GAP_WALK + 1);
+    for i in rows.step_by(PER_LINE) {
+        sum = sum.wrapping_add(at(usage, i));
+    }
     for seen in [&a.window.users_last_active, &a.window.features_last_used] {
-        // A date is four bytes, like a counter.
+        // A date is four bytes.
         for d in seen.days().iter().step_by(PER_LINE) {
             sum = sum.wrapping_add(d.ordinal0());
         }

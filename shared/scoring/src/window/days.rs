@@ -1,15 +1,22 @@
 //! A window's product-usage days, laid out for the scoring kernel.
 //!
-//! The kernel sums four counters (sessions, session seconds, API calls, events) over the
-//! newest days, and active users over those and the 90 days before them. So the day numbers
-//! and active users are columns, and the four counters are rows of their own after them: the
-//! look-back's counters are one contiguous run, summed in one pass with the four sums side by
-//! side. Everything shares one allocation, so an account's days are one contiguous block of
-//! memory, a few pages at most, however many days it has.
+//! The kernel sums active users and four counters (sessions, session seconds, API calls,
+//! events) over periods ending on the scoring day: the look-back, the decline rule's recent
+//! period and the trailing period before it. So the block keeps, for each day, the running
+//! totals through that day, and a period's sum is the difference of two totals: a few reads
+//! wherever the period starts, not a pass over its days. The day numbers, the users' totals
+//! and the counters' totals (one row of four per day) each fill a stretch of one allocation,
+//! so the days a scoring pass reads sit in a few cache lines of one block.
+//!
+//! Totals are kept in 32 bits and wrap. While every count's total over the window fits in 32
+//! bits (it does unless an account counts billions), the wrapped difference of two totals is
+//! the exact sum; otherwise sums add the days up one by one in 64 bits, each day's count being
+//! the wrapped difference of neighbouring totals.
 
 use super::DayUsage;
 use chrono::{Datelike, NaiveDate};
 use std::fmt;
+use std::ops::Range;
 
 /// Counters per usage row: sessions, session seconds, API calls, events.
 pub const USAGE_ROW: usize = 4;
@@ -30,13 +37,12 @@ fn date_of(n: u32) -> NaiveDate {
 #[derive(Clone, PartialEq, Eq)]
 pub struct UsageDays {
     len: usize,
-    /// One block: the day numbers (see [`day_number`]), then active users, `len` entries each;
-    /// then `len` usage rows of [`USAGE_ROW`] counters (sessions, session seconds, API calls,
-    /// events), which the kernel sums together over the same days.
+    /// One block: the day numbers (see [`day_number`]), then the running totals of active
+    /// users, `len` entries each; then `len` rows of the running totals of the [`USAGE_ROW`]
+    /// counters (sessions, session seconds, API calls, events). Totals wrap at 32 bits.
     cols: Vec<u32>,
-    /// Whether every counter's total over all the days fits in `u32` (it does unless an
-    /// account counts billions). Then sums over any of the days run in 32-bit lanes, twice as
-    /// many to a SIMD add as 64-bit ones. Follows from `cols`: every change updates it.
+    /// Whether every count's total over all the days fits in `u32`, so that a wrapped
+    /// difference of totals is the exact sum. Follows from `cols`: every change rebuilds both.
     sums_fit_u32: bool,
 }
 
@@ -60,52 +66,79 @@ impl UsageDays {
         let len = rows.len();
         let mut cols = Vec::with_capacity((2 + USAGE_ROW) * len);
         cols.extend(rows.iter().map(|d| day_number(d.day)));
-        cols.extend(rows.iter().map(|d| d.active_users));
+        let mut users = 0u32;
+        cols.extend(rows.iter().map(|d| {
+            users = users.wrapping_add(d.active_users);
+            users
+        }));
+        let mut usage = [0u32; USAGE_ROW];
         for d in rows {
-            cols.extend_from_slice(&[d.sessions, d.session_seconds, d.api_calls, d.events]);
+            let counts = [d.sessions, d.session_seconds, d.api_calls, d.events];
+            for (total, n) in usage.iter_mut().zip(counts) {
+                *total = total.wrapping_add(n);
+            }
+            cols.extend_from_slice(&usage);
         }
-        let mut days = UsageDays {
+        let fits = |count: fn(&DayUsage) -> u32| {
+            rows.iter().map(|d| u64::from(count(d))).sum::<u64>() <= u64::from(u32::MAX)
+        };
+        UsageDays {
             len,
             cols,
-            sums_fit_u32: true,
-        };
-        days.check_sums();
-        days
-    }
-
-    fn check_sums(&mut self) {
-        let [users] = sums::<u64, 1>(self.active_users(), wide);
-        let usage = sums::<u64, USAGE_ROW>(self.usage_rows(0), wide);
-        self.sums_fit_u32 = std::iter::once(users)
-            .chain(usage)
-            .all(|total| total <= u64::from(u32::MAX));
+            sums_fit_u32: fits(|d| d.active_users)
+                && fits(|d| d.sessions)
+                && fits(|d| d.session_seconds)
+                && fits(|d| d.api_calls)
+                && fits(|d| d.events),
+        }
     }
 
     /// Active users summed over the `range` of days (oldest is 0); 0 when the range is not
     /// within the days.
     #[inline]
-    pub fn sum_active_users(&self, range: std::ops::Range<usize>) -> u64 {
-        let users = self.active_users().get(range).unwrap_or_default();
-        if self.sums_fit_u32 {
-            u64::from(users.iter().copied().fold(0, u32::wrapping_add))
-        } else {
-            sums::<u64, 1>(users, wide)[0]
-        }
+    pub fn sum_active_users(&self, range: Range<usize>) -> u64 {
+        let [users] = self.range_sums(self.users_part(), range);
+        users
     }
 
     /// Sessions, session seconds, API calls and events, each summed over the `range` of days
-    /// (oldest is 0) in one pass; zeros when the range is not within the days.
+    /// (oldest is 0); zeros when the range is not within the days.
     #[inline]
-    pub fn sum_usage(&self, range: std::ops::Range<usize>) -> [u64; USAGE_ROW] {
-        let rows = self
-            .usage_rows(0)
-            .get(USAGE_ROW * range.start..USAGE_ROW * range.end)
-            .unwrap_or_default();
-        if self.sums_fit_u32 {
-            sums::<u32, USAGE_ROW>(rows, u32::wrapping_add).map(u64::from)
-        } else {
-            sums::<u64, USAGE_ROW>(rows, wide)
+    pub fn sum_usage(&self, range: Range<usize>) -> [u64; USAGE_ROW] {
+        self.range_sums(self.usage_part(), range)
+    }
+
+    /// Sums over the `range` of days of a part of the block holding running totals in rows of
+    /// `W`.
+    #[inline]
+    fn range_sums<const W: usize>(&self, part: &[u32], range: Range<usize>) -> [u64; W] {
+        if range.start > range.end || range.end > self.len {
+            return [0; W];
         }
+        let before = totals_before::<W>(part, range.start);
+        if self.sums_fit_u32 {
+            let through = totals_before::<W>(part, range.end);
+            return std::array::from_fn(|c| u64::from(through[c].wrapping_sub(before[c])));
+        }
+        let mut sums = [0u64; W];
+        let mut previous = before;
+        for row in part[W * range.start..W * range.end].chunks_exact(W) {
+            for ((sum, prev), &total) in sums.iter_mut().zip(&mut previous).zip(row) {
+                *sum += u64::from(total.wrapping_sub(*prev));
+                *prev = total;
+            }
+        }
+        sums
+    }
+
+    /// The users' running totals, one per day.
+    fn users_part(&self) -> &[u32] {
+        &self.cols[self.len..2 * self.len]
+    }
+
+    /// The counters' running totals, one row of [`USAGE_ROW`] per day.
+    fn usage_part(&self) -> &[u32] {
+        &self.cols[2 * self.len..]
     }
 
     /// Adds a day, keeping the days in order: a day older than the newest kept one is put in
@@ -127,15 +160,15 @@ impl UsageDays {
 
     /// The `i`-th row; `i < len`.
     fn row(&self, i: usize) -> DayUsage {
-        let n = self.len;
-        let usage = 2 * n + USAGE_ROW * i;
+        let [active_users] = day_counts::<1>(self.users_part(), i);
+        let [sessions, session_seconds, api_calls, events] = day_counts(self.usage_part(), i);
         DayUsage {
             day: date_of(self.cols[i]),
-            active_users: self.cols[n + i],
-            sessions: self.cols[usage],
-            session_seconds: self.cols[usage + 1],
-            api_calls: self.cols[usage + 2],
-            events: self.cols[usage + 3],
+            active_users,
+            sessions,
+            session_seconds,
+            api_calls,
+            events,
         }
     }
 
@@ -153,22 +186,16 @@ impl UsageDays {
     }
 
     /// Changes the counters of the `i`-th oldest day (its date stays); false when there is no
-    /// such day.
+    /// such day. Rewrites the totals.
     pub fn update(&mut self, i: usize, change: impl FnOnce(&mut DayUsage)) -> bool {
-        let Some(mut d) = self.get(i) else {
+        let mut rows: Vec<DayUsage> = self.iter().collect();
+        let Some(d) = rows.get_mut(i) else {
             return false;
         };
-        change(&mut d);
-        let n = self.len;
-        self.cols[n + i] = d.active_users;
-        let usage = 2 * n + USAGE_ROW * i;
-        self.cols[usage..usage + USAGE_ROW].copy_from_slice(&[
-            d.sessions,
-            d.session_seconds,
-            d.api_calls,
-            d.events,
-        ]);
-        self.check_sums();
+        let day = d.day;
+        change(d);
+        d.day = day;
+        *self = UsageDays::from_ordered(&rows);
         true
     }
 
@@ -181,16 +208,10 @@ impl UsageDays {
     pub fn retain_since(&mut self, oldest: NaiveDate) {
         let oldest = day_number(oldest);
         let cut = self.day_numbers().partition_point(|d| *d < oldest);
-        if cut == 0 {
-            return;
+        if cut > 0 {
+            let kept: Vec<DayUsage> = self.iter().skip(cut).collect();
+            *self = UsageDays::from_ordered(&kept);
         }
-        let (n, kept) = (self.len, self.len - cut);
-        self.cols.copy_within(cut..n, 0);
-        self.cols.copy_within(n + cut..2 * n, kept);
-        self.cols.copy_within(2 * n + USAGE_ROW * cut.., 2 * kept);
-        self.cols.truncate((2 + USAGE_ROW) * kept);
-        self.len = kept;
-        self.check_sums();
     }
 
     /// The dates as [`day_number`]s, oldest first: the kernel finds its periods in these.
@@ -198,34 +219,34 @@ impl UsageDays {
         &self.cols[..self.len]
     }
 
-    /// Distinct users active each day, in date order.
-    pub fn active_users(&self) -> &[u32] {
-        &self.cols[self.len..2 * self.len]
+    /// The users' running totals (wrapping), in date order: for warming the lines a pass
+    /// will read.
+    pub fn users_totals(&self) -> &[u32] {
+        self.users_part()
     }
 
-    /// The usage rows of the days from the `from`-th oldest to the end, flattened: each day's
-    /// sessions, session seconds, API calls and events (see [`USAGE_ROW`]).
-    pub fn usage_rows(&self, from: usize) -> &[u32] {
-        let start = 2 * self.len + USAGE_ROW * from.min(self.len);
-        &self.cols[start..]
+    /// The counters' running totals (wrapping), one row of [`USAGE_ROW`] per day in date
+    /// order: for warming the lines a pass will read.
+    pub fn usage_totals(&self) -> &[u32] {
+        self.usage_part()
     }
 }
 
-/// Sums `values` taken as rows of `N`, column by column, each total built with `add`.
+/// The running totals of a part laid out in rows of `W` as they stood before day `i` (zeros
+/// before the first day).
 #[inline]
-fn sums<T: Copy + Default, const N: usize>(values: &[u32], add: impl Fn(T, u32) -> T) -> [T; N] {
-    let mut total = [T::default(); N];
-    for row in values.chunks_exact(N) {
-        for (t, &n) in total.iter_mut().zip(row) {
-            *t = add(*t, n);
-        }
+fn totals_before<const W: usize>(part: &[u32], i: usize) -> [u32; W] {
+    match i.checked_sub(1) {
+        Some(day) => std::array::from_fn(|c| part.get(W * day + c).copied().unwrap_or(0)),
+        None => [0; W],
     }
-    total
 }
 
-/// Adds a count to an exact 64-bit total.
-fn wide(total: u64, n: u32) -> u64 {
-    total + u64::from(n)
+/// Day `i`'s own counts in a part of running totals in rows of `W`.
+#[inline]
+fn day_counts<const W: usize>(part: &[u32], i: usize) -> [u32; W] {
+    let (before, through) = (totals_before::<W>(part, i), totals_before::<W>(part, i + 1));
+    std::array::from_fn(|c| through[c].wrapping_sub(before[c]))
 }
 
 impl fmt::Debug for UsageDays {
@@ -281,8 +302,8 @@ mod tests {
                 row("2026-01-03", 3)
             ]
         );
-        assert_eq!(days.active_users(), &[1, 2, 3]);
-        assert_eq!(days.usage_rows(2), &[6, 180, 4, 30]);
+        assert_eq!(days.sum_active_users(0..3), 6);
+        assert_eq!(days.sum_usage(2..3), [6, 180, 4, 30]);
         assert_eq!(days.last(), Some(row("2026-01-03", 3)));
     }
 
@@ -292,11 +313,16 @@ mod tests {
         days.push(row("2026-01-05", 5));
         days.push(row("2026-01-02", 2));
         days.push(row("2026-01-09", 9));
-        assert_eq!(days.active_users(), &[2, 5, 9]);
+        let back: Vec<DayUsage> = days.iter().collect();
         assert_eq!(
-            days.usage_rows(0),
-            &[4, 120, 3, 20, 10, 300, 6, 50, 18, 540, 10, 90]
+            back,
+            vec![
+                row("2026-01-02", 2),
+                row("2026-01-05", 5),
+                row("2026-01-09", 9)
+            ]
         );
+        assert_eq!(days.sum_usage(0..3), [32, 960, 19, 160]);
     }
 
     #[test]
@@ -310,8 +336,10 @@ mod tests {
         days.retain_since("2026-01-02".parse().unwrap());
         assert_eq!(days.len(), 2);
         assert_eq!(days.first(), Some(row("2026-01-02", 2)));
-        assert_eq!(days.active_users(), &[2, 4]);
-        assert_eq!(days.usage_rows(0), &[4, 120, 3, 20, 8, 240, 5, 40]);
+        assert_eq!(days.last(), Some(row("2026-01-04", 4)));
+        // The running totals start again at the first kept day.
+        assert_eq!(days.sum_active_users(0..2), 6);
+        assert_eq!(days.sum_usage(0..2), [12, 360, 8, 60]);
     }
 
     #[test]
@@ -327,6 +355,57 @@ mod tests {
         days.update(0, |d| d.events = u32::MAX);
         days.update(0, |d| d.events = 20);
         assert_eq!(days, vec![row("2026-01-02", 2)].into());
+    }
+
+    /// Each range's sums against the days added up one by one.
+    fn check_every_range(rows: &[DayUsage]) {
+        let days: UsageDays = rows.to_vec().into();
+        for start in 0..=rows.len() + 1 {
+            for end in 0..=rows.len() + 1 {
+                let within = start <= end && end <= rows.len();
+                let picked = if within { &rows[start..end] } else { &[][..] };
+                let total = |count: fn(&DayUsage) -> u32| -> u64 {
+                    picked.iter().map(|d| u64::from(count(d))).sum()
+                };
+                assert_eq!(
+                    days.sum_active_users(start..end),
+                    total(|d| d.active_users),
+                    "{start}..{end}"
+                );
+                assert_eq!(
+                    days.sum_usage(start..end),
+                    [
+                        total(|d| d.sessions),
+                        total(|d| d.session_seconds),
+                        total(|d| d.api_calls),
+                        total(|d| d.events)
+                    ],
+                    "{start}..{end}"
+                );
+            }
+        }
+        assert_eq!(days.iter().collect::<Vec<_>>(), rows);
+    }
+
+    #[test]
+    fn sums_over_any_range_match_the_days_added_up() {
+        let rows: Vec<DayUsage> = (1..=9)
+            .map(|d| row(&format!("2026-01-0{d}"), d * 7 % 5 + 1))
+            .collect();
+        check_every_range(&rows);
+    }
+
+    #[test]
+    fn sums_past_four_billion_stay_exact_over_any_range() {
+        // Totals wrap in 32 bits here; sums must not.
+        let rows: Vec<DayUsage> = (1..=6)
+            .map(|d| DayUsage {
+                active_users: u32::MAX - d,
+                session_seconds: 3_000_000_000,
+                ..row(&format!("2026-01-0{d}"), d)
+            })
+            .collect();
+        check_every_range(&rows);
     }
 
     #[test]

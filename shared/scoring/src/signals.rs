@@ -4,7 +4,7 @@
 use crate::config::{ChampionRules, ContractRules, EngagementRules, ScoringConfig, SignalTargets};
 use crate::facts::AccountFacts;
 use crate::tally::{EngagementTally, UsageTally};
-use crate::window::{SurveyKind, UsageWindow};
+use crate::window::{day_number, SurveyKind, UsageWindow};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -236,9 +236,7 @@ pub fn breadth(
     }
     let recent = |d: NaiveDate| lookback.contains(d);
     let share = if config.key_features.is_empty() {
-        let used = window
-            .features_last_used
-            .count_between(lookback.from, lookback.to);
+        let used = window.features_last_used.count_in(&lookback);
         used as f64 / config.targets.distinct_features.max(1.0)
     } else {
         let used = config
@@ -259,9 +257,7 @@ pub fn breadth(
 
 /// Distinct users active in the look-back.
 pub fn active_users(window: &UsageWindow, lookback: Period) -> u32 {
-    let n = window
-        .users_last_active
-        .count_between(lookback.from, lookback.to);
+    let n = window.users_last_active.count_in(&lookback);
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
@@ -453,17 +449,39 @@ pub fn champion_activity(
 /// Days from `from` to `to`, both included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
+    from: NaiveDate,
+    to: NaiveDate,
+    /// `from` and `to` as [`day_number`]s, worked out once for the many accounts a period is
+    /// used on.
+    numbers: [u32; 2],
 }
 
 impl Period {
+    /// Days from `from` to `to`, both included (none when `to` is before `from`).
+    pub fn between(from: NaiveDate, to: NaiveDate) -> Period {
+        Period {
+            from,
+            to,
+            numbers: [from, to].map(day_number),
+        }
+    }
+
     /// The `n` days (at least one) ending on, and including, `as_of`.
     pub fn ending(as_of: NaiveDate, n: u32) -> Period {
-        Period {
-            from: first_day(as_of, n),
-            to: as_of,
-        }
+        Period::between(first_day(as_of, n), as_of)
+    }
+
+    pub fn from(&self) -> NaiveDate {
+        self.from
+    }
+
+    pub fn to(&self) -> NaiveDate {
+        self.to
+    }
+
+    /// `from` and `to` as [`day_number`]s.
+    pub fn numbers(&self) -> [u32; 2] {
+        self.numbers
     }
 
     pub fn contains(&self, d: NaiveDate) -> bool {

@@ -55,7 +55,7 @@ impl Periods {
             as_of,
             lookback,
             spans,
-            numbers: [as_of, lookback.from, short_from, long_from].map(day_number),
+            numbers: [as_of, lookback.from(), short_from, long_from].map(day_number),
         }
     }
 

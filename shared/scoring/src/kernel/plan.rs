@@ -190,8 +190,8 @@ const _: () = {
 
 /// One word from each cache line of `a` that [`DayPlan::measure`] probably reads, summed:
 /// the days where the periods start and end (where a window active through the scoring day
-/// has them, and the few days after, for quiet days), the user and feature days, and the tier
-/// the scorecard is chosen by.
+/// has them, and the few days after, for quiet days), the user and feature days when their
+/// recent counts do not cover the look-back, and the tier the scorecard is chosen by.
 fn warm(a: &AccountInput<'_>, periods: &Periods) -> u32 {
     const PER_LINE: usize = 64 / std::mem::size_of::<u32>();
     let days = &a.window.days;
@@ -216,6 +216,10 @@ fn warm(a: &AccountInput<'_>, periods: &Periods) -> u32 {
         sum = sum.wrapping_add(at(usage, i));
     }
     for seen in [&a.window.users_last_active, &a.window.features_last_used] {
+        if seen.counts_cover(&periods.lookback) {
+            // Counted from the counts that come with the window: the days are not read.
+            continue;
+        }
         // A date is four bytes.
         for d in seen.days().iter().step_by(PER_LINE) {
             sum = sum.wrapping_add(d.ordinal0());

@@ -2,20 +2,63 @@
 //!
 //! The kernel asks "how many were seen in this period?" of every account every day. Kept as a
 //! map of strings, that answer walks a tree of nodes scattered over the heap; here the days sit
-//! in one column of their own, so it is a scan of a few cache lines. Names are kept sorted for
-//! lookups by name, and the whole stores and reads as a plain `{name: day}` map.
+//! in one column of their own, so it is a scan of a few cache lines. Better still, beside the
+//! names the set keeps how many were last seen on each of its newest [`RECENT_DAYS`] days, so
+//! for a period within those (the look-back, scored daily) the answer is a sum of a few counts
+//! that come along with the window itself, and the day column is not read at all. Names are
+//! kept sorted for lookups by name, and the whole stores and reads as a plain `{name: day}`
+//! map.
 
+use super::day_number;
+use crate::signals::Period;
 use chrono::NaiveDate;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
+/// The newest days [`LastSeen`] keeps counts for: a 30-day look-back scored the day after the
+/// newest activity, with a day to spare.
+pub const RECENT_DAYS: usize = 32;
+
 /// Names sorted ascending, each with its last seen day (`days[i]` belongs to `names[i]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LastSeen {
     names: Vec<String>,
     days: Vec<NaiveDate>,
+    /// How many were last seen on each of the newest days: `counts.by_age[k]` on the day `k`
+    /// days before `counts.newest`. Follows from `days`: every change recounts it, so the same
+    /// names and days always compare equal.
+    counts: RecentCounts,
+}
+
+/// See [`LastSeen::counts`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct RecentCounts {
+    /// The newest day as a [`day_number`]; `None` when there are no names, or when more than
+    /// `u16::MAX` share a day (then periods are counted from the days).
+    newest: Option<u32>,
+    by_age: [u16; RECENT_DAYS],
+}
+
+impl RecentCounts {
+    fn of(days: &[NaiveDate]) -> RecentCounts {
+        let mut counts = RecentCounts::default();
+        let Some(newest) = days.iter().max().map(|d| day_number(*d)) else {
+            return counts;
+        };
+        for d in days {
+            let age = (newest - day_number(*d)) as usize;
+            if let Some(count) = counts.by_age.get_mut(age) {
+                match count.checked_add(1) {
+                    Some(more) => *count = more,
+                    None => return RecentCounts::default(),
+                }
+            }
+        }
+        counts.newest = Some(newest);
+        counts
+    }
 }
 
 impl LastSeen {
@@ -50,6 +93,7 @@ impl LastSeen {
                 self.days.insert(i, day);
             }
         }
+        self.recount();
     }
 
     /// Records every name in `names` as seen on `day`: one merge, however many are new.
@@ -62,6 +106,7 @@ impl LastSeen {
             }
         }
         if new.is_empty() {
+            self.recount();
             return;
         }
         new.sort_unstable();
@@ -83,16 +128,49 @@ impl LastSeen {
             self.names.push(n);
             self.days.push(d);
         }
+        self.recount();
     }
 
     /// How many were last seen between `from` and `to`, both included.
-    #[inline]
     pub fn count_between(&self, from: NaiveDate, to: NaiveDate) -> usize {
+        self.count_in(&Period::between(from, to))
+    }
+
+    /// How many were last seen in `period`.
+    #[inline]
+    pub fn count_in(&self, period: &Period) -> usize {
+        if let Some(ages) = self.counted_ages(period) {
+            return ages.iter().map(|n| usize::from(*n)).sum();
+        }
+        let (from, to) = (period.from(), period.to());
         // Branch-free: each day is one compare of a packed integer.
         self.days
             .iter()
             .map(|d| usize::from((*d >= from) & (*d <= to)))
             .sum()
+    }
+
+    /// Whether [`LastSeen::count_in`] answers for `period` without reading the days.
+    pub fn counts_cover(&self, period: &Period) -> bool {
+        self.counted_ages(period).is_some()
+    }
+
+    /// The counts of `period`'s days, newest first, when the counts cover it.
+    #[inline]
+    fn counted_ages(&self, period: &Period) -> Option<&[u16]> {
+        let newest = self.counts.newest?;
+        let [first, last] = period.numbers();
+        if first > last || first > newest {
+            return Some(&[]);
+        }
+        // Nobody was seen after `newest`, and the counts cover its RECENT_DAYS.
+        let (youngest, oldest) = (newest.saturating_sub(last), newest - first);
+        self.counts.by_age.get(youngest as usize..=oldest as usize)
+    }
+
+    /// Recounts the newest days after a change to the days.
+    fn recount(&mut self) {
+        self.counts = RecentCounts::of(&self.days);
     }
 
     /// The most recent day anyone was seen.
@@ -129,6 +207,7 @@ impl LastSeen {
                 self.days.push(d);
             }
         }
+        self.recount();
     }
 
     /// Keeps the `cap` most recently seen; ties on the cut-off day are broken by name (earlier
@@ -152,6 +231,7 @@ impl LastSeen {
                 self.days.push(d);
             }
         }
+        self.recount();
     }
 }
 
@@ -172,6 +252,7 @@ impl FromIterator<(String, NaiveDate)> for LastSeen {
                 seen.days.push(day);
             }
         }
+        seen.recount();
         seen
     }
 }
@@ -213,6 +294,7 @@ impl<'de> Visitor<'de> for LastSeenVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Days;
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -264,6 +346,51 @@ mod tests {
         .collect();
         assert_eq!(seen.count_between(day("2026-01-02"), day("2026-01-03")), 2);
         assert_eq!(seen.count_between(day("2026-01-05"), day("2026-01-09")), 0);
+    }
+
+    /// `count_between` against the days counted one by one, for every period around them.
+    fn check_counts(seen: &LastSeen) {
+        let days = seen.days();
+        let base = day("2025-12-01");
+        for from in 0..80u64 {
+            for to in from.saturating_sub(2)..80 {
+                let (from, to) = (base + Days::new(from), base + Days::new(to));
+                let expected = days.iter().filter(|d| **d >= from && **d <= to).count();
+                assert_eq!(seen.count_between(from, to), expected, "{from}..={to}");
+            }
+        }
+    }
+
+    #[test]
+    fn counts_kept_for_recent_days_answer_like_the_days_do() {
+        let mut seen = LastSeen::default();
+        check_counts(&seen);
+        // Spread over 50 days, so some periods reach past the counted days.
+        for i in 0..60u64 {
+            seen.insert(format!("u{i}"), day("2025-12-05") + Days::new(i * 7 % 50));
+        }
+        check_counts(&seen);
+        let today: Vec<String> = (0..10).map(|i| format!("u{i}")).collect();
+        seen.mark_all(&today, day("2026-01-30"));
+        check_counts(&seen);
+        seen.retain_since(day("2026-01-01"));
+        check_counts(&seen);
+        seen.cap_by_recency(5);
+        check_counts(&seen);
+        let stored: LastSeen =
+            serde_json::from_str(&serde_json::to_string(&seen).unwrap()).unwrap();
+        assert_eq!(stored, seen);
+    }
+
+    #[test]
+    fn more_on_one_day_than_the_counts_hold_are_counted_from_the_days() {
+        let crowd: LastSeen = (0..=usize::from(u16::MAX))
+            .map(|i| (format!("u{i}"), day("2026-01-01")))
+            .collect();
+        assert_eq!(
+            crowd.count_between(day("2026-01-01"), day("2026-01-01")),
+            usize::from(u16::MAX) + 1
+        );
     }
 
     #[test]

@@ -529,6 +529,7 @@ fn python_with_duckdb() -> Result<std::path::PathBuf, String> {
     }
     let has_duckdb = std::process::Command::new(&python)
         .args(["-c", "import duckdb"])
+        .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     if !has_duckdb {

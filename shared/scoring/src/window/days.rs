@@ -97,7 +97,7 @@ impl UsageDays {
     /// within the days.
     #[inline]
     pub fn sum_active_users(&self, range: Range<usize>) -> u64 {
-        let [users] = self.range_sums(self.users_part(), range);
+        let [users] = self.range_sums(self.users_totals(), range);
         users
     }
 
@@ -105,7 +105,7 @@ impl UsageDays {
     /// (oldest is 0); zeros when the range is not within the days.
     #[inline]
     pub fn sum_usage(&self, range: Range<usize>) -> [u64; USAGE_ROW] {
-        self.range_sums(self.usage_part(), range)
+        self.range_sums(self.usage_totals(), range)
     }
 
     /// Sums over the `range` of days of a part of the block holding running totals in rows of
@@ -131,13 +131,14 @@ impl UsageDays {
         sums
     }
 
-    /// The users' running totals, one per day.
-    fn users_part(&self) -> &[u32] {
+    /// The users' running totals (wrapping), one per day in date order.
+    pub fn users_totals(&self) -> &[u32] {
         &self.cols[self.len..2 * self.len]
     }
 
-    /// The counters' running totals, one row of [`USAGE_ROW`] per day.
-    fn usage_part(&self) -> &[u32] {
+    /// The counters' running totals (wrapping), one row of [`USAGE_ROW`] per day in date
+    /// order.
+    pub fn usage_totals(&self) -> &[u32] {
         &self.cols[2 * self.len..]
     }
 
@@ -160,8 +161,8 @@ impl UsageDays {
 
     /// The `i`-th row; `i < len`.
     fn row(&self, i: usize) -> DayUsage {
-        let [active_users] = day_counts::<1>(self.users_part(), i);
-        let [sessions, session_seconds, api_calls, events] = day_counts(self.usage_part(), i);
+        let [active_users] = day_counts::<1>(self.users_totals(), i);
+        let [sessions, session_seconds, api_calls, events] = day_counts(self.usage_totals(), i);
         DayUsage {
             day: date_of(self.cols[i]),
             active_users,
@@ -217,18 +218,6 @@ impl UsageDays {
     /// The dates as [`day_number`]s, oldest first: the kernel finds its periods in these.
     pub fn day_numbers(&self) -> &[u32] {
         &self.cols[..self.len]
-    }
-
-    /// The users' running totals (wrapping), in date order: for warming the lines a pass
-    /// will read.
-    pub fn users_totals(&self) -> &[u32] {
-        self.users_part()
-    }
-
-    /// The counters' running totals (wrapping), one row of [`USAGE_ROW`] per day in date
-    /// order: for warming the lines a pass will read.
-    pub fn usage_totals(&self) -> &[u32] {
-        self.usage_part()
     }
 }
 

@@ -121,23 +121,26 @@ impl<'c> DayPlan<'c> {
         let days_to_renewal = facts.renewal_date.map(|r| (r - as_of).num_days());
         let days_since_champion = signals::days_since_champion(facts, window, as_of);
 
-        // In `Signal` order, so the array is built where it is kept (see the check below).
-        let measured: [Measured; SIGNAL_COUNT] = [
-            signals::usage_depth(
-                &usage,
-                &config.targets,
-                seats,
-                config.lookback_days,
-                has_history,
-            ),
-            signals::breadth(config, window, lookback, has_history),
-            signals::seat_adoption(facts, active_users, &config.targets, has_history),
-            signals::trend(decline.ratio, &config.targets),
-            signals::engagement(&engaged, &config.engagement, engagement_seen),
-            signals::sentiment(window, as_of, config.sentiment_days),
-            signals::contract(facts, &config.contract, days_to_renewal, overdue),
-            signals::champion_activity(facts, &config.champion, days_since_champion),
-        ];
+        let mut measured = [Measured::MISSING; SIGNAL_COUNT];
+        measured[Signal::UsageDepth.index()] = signals::usage_depth(
+            &usage,
+            &config.targets,
+            seats,
+            config.lookback_days,
+            has_history,
+        );
+        measured[Signal::Breadth.index()] = signals::breadth(config, window, lookback, has_history);
+        measured[Signal::SeatAdoption.index()] =
+            signals::seat_adoption(facts, active_users, &config.targets, has_history);
+        measured[Signal::Trend.index()] = signals::trend(decline.ratio, &config.targets);
+        measured[Signal::Engagement.index()] =
+            signals::engagement(&engaged, &config.engagement, engagement_seen);
+        measured[Signal::Sentiment.index()] =
+            signals::sentiment(window, as_of, config.sentiment_days);
+        measured[Signal::Contract.index()] =
+            signals::contract(facts, &config.contract, days_to_renewal, overdue);
+        measured[Signal::ChampionActivity.index()] =
+            signals::champion_activity(facts, &config.champion, days_since_champion);
 
         Measurement {
             as_of,
@@ -167,26 +170,6 @@ impl<'c> DayPlan<'c> {
         }
     }
 }
-
-// `measure` lists the signals in this order.
-const _: () = {
-    use Signal::*;
-    let order = [
-        UsageDepth,
-        Breadth,
-        SeatAdoption,
-        Trend,
-        Engagement,
-        Sentiment,
-        Contract,
-        ChampionActivity,
-    ];
-    let mut i = 0;
-    while i < SIGNAL_COUNT {
-        assert!(order[i] as usize == i);
-        i += 1;
-    }
-};
 
 /// One word from each cache line of `a` that [`DayPlan::measure`] probably reads, summed:
 /// the days where the periods start and end (where a window active through the scoring day

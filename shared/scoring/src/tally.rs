@@ -100,7 +100,7 @@ pub fn tally_periods(days: &UsageDays, p: &Periods) -> UsageTally {
     }
 }
 
-/// Days [`first_at_or_after`] steps forward from its guess before it falls back to a binary
+/// Days `first_at_or_after` steps forward from its guess before it falls back to a binary
 /// search: a few quiet days in the period.
 pub const GAP_WALK: usize = 8;
 

@@ -25,6 +25,15 @@ pub struct DayPlan<'c> {
     periods: Periods,
     /// By scorecard index.
     weights: Vec<CardWeights>,
+    /// The lengths of the tier names the configuration matches on (scorecards, tier points),
+    /// as bits (the last bit for 63 bytes and longer). Tiers compare by length first, so an
+    /// account's tier is only read when its length is among these.
+    tier_lengths: u64,
+}
+
+/// The bit of [`DayPlan::tier_lengths`] for a tier name of `len` bytes.
+fn tier_length_bit(len: usize) -> u64 {
+    1 << len.min(63)
 }
 
 impl<'c> DayPlan<'c> {
@@ -42,6 +51,12 @@ impl<'c> DayPlan<'c> {
                 .iter()
                 .map(|c| CardWeights::of(Some(c)))
                 .collect(),
+            tier_lengths: config
+                .scorecards
+                .iter()
+                .flat_map(|c| &c.when.tiers)
+                .chain(config.contract.tier_points.keys())
+                .fold(0, |bits, tier| bits | tier_length_bit(tier.len())),
         }
     }
 
@@ -61,8 +76,9 @@ impl<'c> DayPlan<'c> {
     /// The accounts' windows are usually not in cache, and each sits behind pointers, so on
     /// its own every account would wait on memory several times in a row. Safe Rust has no
     /// prefetch instruction; instead, every [`WARM_GROUP`] accounts this reads one word of
-    /// each cache line the next group will need ([`warm`]). Those reads are independent, so
-    /// they wait on memory together, once per group, instead of one after another.
+    /// each cache line the next group will need (`DayPlan::warm`). Those reads are
+    /// independent, so they wait on memory together, once per group, instead of one after
+    /// another.
     pub fn measure_each(
         &self,
         accounts: &[AccountInput<'_>],
@@ -84,7 +100,19 @@ impl<'c> DayPlan<'c> {
         accounts
             .iter()
             .take(WARM_GROUP)
-            .fold(0, |sum, a| sum.wrapping_add(warm(a, &self.periods)))
+            .fold(0, |sum, a| sum.wrapping_add(self.warm(a)))
+    }
+
+    /// One word from each cache line of `a` that [`DayPlan::measure`] probably reads, summed
+    /// ([`warm_window`]); the tier when the scorecards or tier points may compare its bytes.
+    fn warm(&self, a: &AccountInput<'_>) -> u32 {
+        let sum = warm_window(a, &self.periods);
+        match a.facts.tier_or_plan() {
+            Some(tier) if self.tier_lengths & tier_length_bit(tier.len()) != 0 => {
+                sum.wrapping_add(u32::from(tier.bytes().next().unwrap_or(0)))
+            }
+            _ => sum,
+        }
     }
 
     /// First pass: measures every signal and the decline rule for one account.
@@ -171,11 +199,11 @@ impl<'c> DayPlan<'c> {
     }
 }
 
-/// One word from each cache line of `a` that [`DayPlan::measure`] probably reads, summed:
-/// the days where the periods start and end (where a window active through the scoring day
-/// has them, and the few days after, for quiet days), the user and feature days when their
-/// recent counts do not cover the look-back, and the tier the scorecard is chosen by.
-fn warm(a: &AccountInput<'_>, periods: &Periods) -> u32 {
+/// One word from each cache line of `a`'s window that [`DayPlan::measure`] probably reads,
+/// summed: the days where the periods start and end (where a window active through the
+/// scoring day has them, and the few days after, for quiet days), and the user and feature
+/// days when their recent counts do not cover the look-back.
+fn warm_window(a: &AccountInput<'_>, periods: &Periods) -> u32 {
     const PER_LINE: usize = 64 / std::mem::size_of::<u32>();
     let days = &a.window.days;
     let (numbers, users, usage) = (days.day_numbers(), days.users_totals(), days.usage_totals());
@@ -208,6 +236,5 @@ fn warm(a: &AccountInput<'_>, periods: &Periods) -> u32 {
             sum = sum.wrapping_add(d.ordinal0());
         }
     }
-    let tier = a.facts.tier_or_plan().and_then(|t| t.bytes().next());
-    sum.wrapping_add(u32::from(tier.unwrap_or(0)))
+    sum
 }

@@ -55,7 +55,12 @@ impl Periods {
             as_of,
             lookback,
             spans,
-            numbers: [as_of, lookback.from(), short_from, long_from].map(day_number),
+            numbers: [
+                day_number(as_of),
+                lookback.numbers()[0],
+                day_number(short_from),
+                day_number(long_from),
+            ],
         }
     }
 

@@ -192,7 +192,8 @@ struct InTurns {
 }
 
 impl InTurns {
-    /// "12.3x (rounds 11.0x to 13.1x)": best against best, then the round-by-round spread.
+    /// "12.3x (round by round 11.0x to 13.1x)": best against best, then the spread of the
+    /// rounds.
     fn ratios(&self, duck_best: f64) -> String {
         let best = duck_best / self.kernel.as_secs_f64();
         let low = self.ratios.iter().copied().fold(f64::INFINITY, f64::min);

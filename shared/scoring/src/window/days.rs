@@ -72,24 +72,25 @@ impl UsageDays {
             users
         }));
         let mut usage = [0u32; USAGE_ROW];
+        // The exact totals, for whether the wrapped ones can be trusted.
+        let mut exact = [0u64; 1 + USAGE_ROW];
         for d in rows {
             let counts = [d.sessions, d.session_seconds, d.api_calls, d.events];
             for (total, n) in usage.iter_mut().zip(counts) {
                 *total = total.wrapping_add(n);
             }
             cols.extend_from_slice(&usage);
+            for (total, n) in exact
+                .iter_mut()
+                .zip([d.active_users].into_iter().chain(counts))
+            {
+                *total += u64::from(n);
+            }
         }
-        let fits = |count: fn(&DayUsage) -> u32| {
-            rows.iter().map(|d| u64::from(count(d))).sum::<u64>() <= u64::from(u32::MAX)
-        };
         UsageDays {
             len,
             cols,
-            sums_fit_u32: fits(|d| d.active_users)
-                && fits(|d| d.sessions)
-                && fits(|d| d.session_seconds)
-                && fits(|d| d.api_calls)
-                && fits(|d| d.events),
+            sums_fit_u32: exact.iter().all(|t| *t <= u64::from(u32::MAX)),
         }
     }
 

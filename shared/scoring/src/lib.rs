@@ -24,6 +24,7 @@ pub mod proposed_weights;
 pub mod scorecard;
 pub mod signals;
 pub mod tally;
+pub mod usage_features;
 #[cfg(test)]
 mod testkit;
 pub mod window;

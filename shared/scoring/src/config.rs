@@ -38,6 +38,12 @@ pub struct ScoringConfig {
     pub renewal: RenewalRules,
     pub expansion: ExpansionRules,
     pub peers: PeerRules,
+    /// Event types (the most used) that become usage features for models.
+    pub max_event_types: usize,
+    /// A scorecard learned from churn outcomes (`vitals calibrate --apply`): when set, it makes
+    /// every account's 0-100 score; the scorecards above still measure the signals it weighs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learned: Option<crate::learned::LearnedScorecard>,
 }
 
 impl Default for ScoringConfig {
@@ -58,6 +64,8 @@ impl Default for ScoringConfig {
             renewal: RenewalRules::default(),
             expansion: ExpansionRules::default(),
             peers: PeerRules::default(),
+            max_event_types: crate::usage_features::DEFAULT_MAX_EVENT_TYPES,
+            learned: None,
         }
     }
 }

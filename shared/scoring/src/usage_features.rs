@@ -53,6 +53,10 @@ pub struct UsageSnapshot {
     pub days_since_active: Option<i64>,
     #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
     pub days_to_renewal: Option<i64>,
+    /// The health signals' 0-100 values that day (those with data), by signal name, as the
+    /// configured scorecards measured them (a learned score keeps them too).
+    #[serde(rename = "g", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub signals: BTreeMap<String, f32>,
 }
 
 impl UsageSnapshot {
@@ -91,7 +95,18 @@ impl UsageSnapshot {
             tenure_days: m.start.map(|s| (as_of - s).num_days().max(0)),
             days_since_active: last_active.map(|d| (as_of - d).num_days()),
             days_to_renewal: m.days_to_renewal,
+            signals: BTreeMap::new(),
         }
+    }
+
+    /// Keeps the signal values of `health` (a score made by the configured scorecards).
+    pub fn keep_signals(&mut self, health: &HealthScore) {
+        self.signals = health
+            .signals
+            .iter()
+            .filter(|s| Signal::from_name(&s.name).is_some())
+            .filter_map(|s| Some((s.name.clone(), round2(s.value?) as f32)))
+            .collect();
     }
 
     /// Event types by their total use over the snapshot's long view, most used first.
@@ -110,11 +125,11 @@ fn log1p(v: f64) -> f64 {
     v.max(0.0).ln_1p()
 }
 
-/// The named features of a snapshot and the day's health signals, for a model whose event
+/// The named features of a snapshot (usage and health signals), for a model whose event
 /// types are `vocabulary` (a type the account did not use counts 0; types outside the
 /// vocabulary are left out, so every sample has the same features). Counts are log-scaled
 /// (`ln(1 + n)`); a feature that is unknown (no seats, no MRR, no renewal date) is absent.
-pub fn features(snapshot: &UsageSnapshot, health: &HealthScore, vocabulary: &[String]) -> Features {
+pub fn features(snapshot: &UsageSnapshot, vocabulary: &[String]) -> Features {
     let mut out = Features::new();
     let users = f64::from(snapshot.active_users.max(1));
     let mut totals = [0.0f64; 3];
@@ -168,12 +183,40 @@ pub fn features(snapshot: &UsageSnapshot, health: &HealthScore, vocabulary: &[St
             (d as f64).clamp(-30.0, 365.0) / 365.0,
         );
     }
-    for s in &health.signals {
-        if let (Some(v), Some(signal)) = (s.value, Signal::from_name(&s.name)) {
-            out.insert(format!("{SIGNAL}:{}", signal.as_str()), v / 100.0);
-        }
+    for (name, v) in &snapshot.signals {
+        out.insert(format!("{SIGNAL}:{name}"), f64::from(*v) / 100.0);
     }
     out
+}
+
+/// The features of a scored day: [`features`] of its snapshot, or, for a day scored before
+/// snapshots were kept, only its health signals.
+pub fn of_score(
+    snapshot: Option<&UsageSnapshot>,
+    health: &HealthScore,
+    vocabulary: &[String],
+) -> Features {
+    match snapshot {
+        Some(s) => features(s, vocabulary),
+        None => health
+            .signals
+            .iter()
+            .filter_map(|s| {
+                let signal = Signal::from_name(&s.name)?;
+                Some((format!("{SIGNAL}:{}", signal.as_str()), s.value? / 100.0))
+            })
+            .collect(),
+    }
+}
+
+/// The event types a model's features name (its vocabulary), from the feature names.
+pub fn vocabulary_of<'a>(feature_names: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    let prefix = format!("{EVENTS_28D}:");
+    feature_names
+        .into_iter()
+        .filter_map(|f| f.strip_prefix(&prefix))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The `max` event types used most over many snapshots (by their summed long totals), for a
@@ -259,9 +302,10 @@ mod tests {
         assert_eq!(snap.tenure_days, Some(90));
         assert_eq!(snap.days_since_active, Some(0));
 
-        let health = score_account(&config, &facts, &w, as_of, None).health;
+        let mut snap = snap;
+        snap.keep_signals(&score_account(&config, &facts, &w, as_of, None).health);
         let vocab = vec!["Report Built".to_string(), "Never Used".to_string()];
-        let f = features(&snap, &health, &vocab);
+        let f = features(&snap, &vocab);
         assert!((f["events_28d:Report Built"] - 57f64.ln()).abs() < 1e-9);
         assert!((f["events_28d_per_user:Report Built"] - 15f64.ln()).abs() < 1e-9);
         assert_eq!(f["events_28d:Never Used"], 0.0, "an unused type counts zero");

@@ -17,7 +17,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use vitals_scoring::kernel::needs_peers;
 use vitals_scoring::kernel::DayPlan;
-use vitals_scoring::{score_measured, PeerBenchmarks, PeerCollector};
+use vitals_scoring::kernel::score_with_usage;
+use vitals_scoring::{PeerBenchmarks, PeerCollector};
 
 use crate::clock::Clock;
 use crate::config::VitalsConfig;
@@ -356,9 +357,10 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         record.window.roll(day, &activity);
         let facts = account_facts(&record.profile);
         let measured = plan.measure(&facts, &record.window);
-        let scored = score_measured(
+        let scored = score_with_usage(
             &self.config.scoring,
             &facts,
+            &record.window,
             &measured,
             previous.as_ref().map(|p| &p.health),
             peers,

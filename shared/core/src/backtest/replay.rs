@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::NaiveDate;
-use vitals_scoring::churn::{ChurnModel, Features};
+use chrono::Datelike;
+use vitals_scoring::churn::{ChurnModel, Features, FitOptions};
 use vitals_scoring::usage_features::{self, UsageSnapshot};
 use vitals_scoring::ScoringConfig;
 
@@ -217,12 +218,13 @@ impl Replay {
             .unzip()
     }
 
-    /// The evaluation day index of each training sample, in [`Replay::training_set`]'s order.
+    /// The day each training sample was observed (days from the common era), in
+    /// [`Replay::training_set`]'s order: what a time-ordered model selection splits on.
     pub fn training_days(&self) -> Vec<u32> {
         self.samples
             .iter()
             .filter(|s| s.day < self.train_len)
-            .map(|s| u32::try_from(s.day).unwrap_or(u32::MAX))
+            .map(|s| u32::try_from(s.date.num_days_from_ce()).unwrap_or(0))
             .collect()
     }
 
@@ -247,10 +249,16 @@ impl Replay {
         out
     }
 
-    /// The churn model fitted on the training samples.
+    /// The churn model fitted on the training samples: an elastic net whose penalty is chosen
+    /// on the later training days, a horizon apart from the earlier ones it is fitted on.
     pub fn fit_model(&self) -> ChurnModel {
         let (x, y) = self.training_set();
-        ChurnModel::fit(&x, &y, self.opts.l2)
+        let options = FitOptions {
+            gap_days: self.opts.horizon_days,
+            fallback_l2: self.opts.l2,
+            ..FitOptions::default()
+        };
+        ChurnModel::fit_time_ordered(&x, &y, &self.training_days(), &options).0
     }
 
     /// The report: the health score as recorded, or re-weighed with `rescore`'s scorecards.

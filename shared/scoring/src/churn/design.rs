@@ -29,12 +29,16 @@ pub(super) fn names_of(samples: &[Features]) -> Vec<String> {
         // finds the new ones without a set insertion per entry.
         let mut j = 0;
         for key in sample.keys() {
-            while j < names.len() && names[j].as_str() < key.as_str() {
-                j += 1;
+            if names.get(j) != Some(key) {
+                while j < names.len() && names[j].as_str() < key.as_str() {
+                    j += 1;
+                }
+                if names.get(j) != Some(key) {
+                    extra.insert(key);
+                    continue;
+                }
             }
-            if j >= names.len() || names[j] != *key {
-                extra.insert(key);
-            }
+            j += 1;
         }
         if !extra.is_empty() {
             let mut all: std::collections::BTreeSet<String> = names.drain(..).collect();
@@ -54,12 +58,19 @@ impl Raw {
         for (row, sample) in samples.iter().enumerate() {
             let mut j = 0;
             for (key, &value) in sample {
-                while j < names.len() && names[j].as_str() < key.as_str() {
-                    j += 1;
+                // Samples usually carry the same names in the same order: try the next first.
+                if names.get(j) != Some(key) {
+                    while j < names.len() && names[j].as_str() < key.as_str() {
+                        j += 1;
+                    }
+                    if names.get(j) != Some(key) {
+                        continue;
+                    }
                 }
-                if j < names.len() && names[j] == *key && value.is_finite() {
+                if value.is_finite() {
                     x[j * n + row] = value;
                 }
+                j += 1;
             }
         }
         Raw {
@@ -223,5 +234,19 @@ pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
         }
     }
     let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// `Σ w_i x_i²`, summed like [`dot`].
+pub(super) fn weighted_square(x: &[f64], w: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (cx, cw) = (x.chunks_exact(4), w.chunks_exact(4));
+    let (rx, rw) = (cx.remainder(), cw.remainder());
+    for (a, b) in cx.zip(cw) {
+        for k in 0..4 {
+            acc[k] += b[k] * a[k] * a[k];
+        }
+    }
+    let tail: f64 = rx.iter().zip(rw).map(|(a, b)| b * a * a).sum();
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }

@@ -25,7 +25,9 @@ use crate::HealthScore;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use groups::{correlated_groups, feature_moments, group_scores, FeatureGroup};
+pub use groups::{
+    correlated_groups, feature_moments, group_scores, FeatureGroup, DEFAULT_GROUP_THRESHOLD,
+};
 pub use select::{FitOptions, GridPoint, ModelSelection};
 
 /// One sample: feature name → value. An absent name means "no data".

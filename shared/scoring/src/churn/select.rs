@@ -191,16 +191,13 @@ impl ChurnModel {
             None
         };
         if let Some(reason) = reason {
-            let l2 = opts.fallback_l2.max(0.0);
-            let lambda = if n == 0 { 0.0 } else { l2 / n as f64 };
-            let mut model = fit_rows(&raw, labels, &all, lambda, 0.0);
-            model.l2 = l2;
+            let model = fallback(&raw, labels, &all, opts);
             sel.fallback = Some(reason);
             return (model, sel);
         }
 
         let Some((chosen, val_eta)) = search(&raw, labels, &split, opts, &mut sel.grid) else {
-            let model = fit_rows(&raw, labels, &all, 0.0, 0.0);
+            let model = fallback(&raw, labels, &all, opts);
             sel.fallback = Some("no penalty could be scored".to_string());
             return (model, sel);
         };
@@ -223,6 +220,23 @@ impl ChurnModel {
         }
         (model, sel)
     }
+}
+
+/// The ridge fit of [`FitOptions::fallback_l2`], as [`ChurnModel::fit`] makes it.
+fn fallback(raw: &Raw, labels: &[bool], rows: &[usize], opts: &FitOptions) -> ChurnModel {
+    let l2 = if opts.fallback_l2.is_finite() {
+        opts.fallback_l2.max(0.0)
+    } else {
+        0.0
+    };
+    let lambda = if rows.is_empty() {
+        0.0
+    } else {
+        l2 / rows.len() as f64
+    };
+    let mut model = fit_rows(raw, labels, rows, lambda, 0.0);
+    model.l2 = l2;
+    model
 }
 
 /// Scores each l1 ratio's λ path on the validation rows; the best point and its validation

@@ -34,7 +34,7 @@ use crate::ports::{AccountStore, EventStore, ScoreHistoryStore};
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use vitals_scoring::churn::{ChurnModel, Features};
+use vitals_scoring::churn::ChurnModel;
 use vitals_scoring::scorecard::weigh_values;
 use vitals_scoring::signals::SIGNAL_COUNT;
 use vitals_scoring::{Band, ScoringConfig, Signal};
@@ -195,7 +195,6 @@ struct Sample {
     label: bool,
     /// Index of the sample's history entry in its account's history.
     entry: usize,
-    features: Features,
     baseline_risk: f64,
 }
 

@@ -138,7 +138,6 @@ impl Replay {
                     date,
                     label,
                     entry,
-                    features: Features::new(),
                     baseline_risk: -(events as f64),
                 });
             }
@@ -162,11 +161,6 @@ impl Replay {
                 .filter_map(snapshot_of),
             opts.max_event_types,
         );
-        for s in &mut samples {
-            let entry = &accounts[s.account].history[s.entry];
-            s.features =
-                usage_features::of_score(entry.score.usage.as_ref(), entry.health(), &vocabulary);
-        }
         Ok(Replay {
             opts: opts.clone(),
             days,
@@ -183,9 +177,16 @@ impl Replay {
         &self.vocabulary
     }
 
-    /// The usage snapshot behind a training sample, for callers fitting on snapshots.
+    /// The usage snapshot behind a sample.
     fn snapshot(&self, s: &Sample) -> Option<&UsageSnapshot> {
         self.accounts[s.account].history[s.entry].score.usage.as_ref()
+    }
+
+    /// A sample's model features, made when asked (a year of weekly samples of thousands of
+    /// accounts would hold gigabytes of them at once).
+    fn features(&self, s: &Sample) -> Features {
+        let entry = &self.accounts[s.account].history[s.entry];
+        usage_features::of_score(entry.score.usage.as_ref(), entry.health(), &self.vocabulary)
     }
 
     /// The evaluation days, oldest first.
@@ -194,8 +195,10 @@ impl Replay {
     }
 
     /// Every sample as (evaluation day index, signal values, churned within the horizon).
-    pub fn labelled(&self) -> impl Iterator<Item = (usize, &Features, bool)> + '_ {
-        self.samples.iter().map(|s| (s.day, &s.features, s.label))
+    pub fn labelled(&self) -> impl Iterator<Item = (usize, Features, bool)> + '_ {
+        self.samples
+            .iter()
+            .map(|s| (s.day, self.features(s), s.label))
     }
 
     /// Distinct accounts that churned within the horizon of a sampled day.
@@ -214,7 +217,7 @@ impl Replay {
         self.samples
             .iter()
             .filter(|s| s.day < self.train_len)
-            .map(|s| (s.features.clone(), s.label))
+            .map(|s| (self.features(s), s.label))
             .unzip()
     }
 
@@ -243,7 +246,7 @@ impl Replay {
         for s in self.samples.iter().filter(|s| s.day < self.train_len) {
             let card = &self.accounts[s.account].history[s.entry].health().scorecard;
             let set = out.entry(card.clone()).or_default();
-            set.0.push(s.features.clone());
+            set.0.push(self.features(s));
             set.1.push(s.label);
         }
         out
@@ -282,7 +285,7 @@ impl Replay {
         let health =
             |s: &Sample| 100.0 - health_of(&self.accounts[s.account].history[s.entry], rescore).0;
         let baseline = |s: &Sample| s.baseline_risk;
-        let churn = |s: &Sample| model.predict(&s.features);
+        let churn = |s: &Sample| model.predict(&self.features(s));
         let rankings = vec![
             ctx.report(HEALTH_SCORE, PERIOD_ALL, &all, &health, false),
             ctx.report(BASELINE, PERIOD_ALL, &all, &baseline, false),

@@ -1,5 +1,6 @@
 //! What every subcommand needs: the backend named by the global flags and the configuration in
-//! force (the `--config` file, else the latest applied version, else the defaults).
+//! force (the `--config` file, else the latest applied version, else the defaults), with its
+//! retention applied to the store.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,26 +26,19 @@ impl Context {
             Some(path) => Some(read_config(path)?),
             None => None,
         };
-        let retention = file_config
+        let opened_with = file_config
             .as_ref()
             .map_or(VitalsConfig::default().retention.days, |c| c.retention.days);
-        let backend = match args.backend {
-            BackendKind::Embedded => backend::open_embedded(&args.data, retention, durability)?,
-            BackendKind::Dynamodb => {
-                let table = args
-                    .table
-                    .as_deref()
-                    .context("--table (or VITALS_TABLE) is required with --backend dynamodb")?;
-                let (Some(queue), Some(dlq)) = (&args.alert_queue_url, &args.alert_dlq_url) else {
-                    bail!("--alert-queue-url and --alert-dlq-url (or VITALS_ALERT_QUEUE_URL / VITALS_ALERT_DLQ_URL) are required with --backend dynamodb");
-                };
-                backend::open_aws(table, queue, dlq, args.endpoint_url.as_deref(), retention).await
-            }
-        };
+        let mut backend = open_backend(args, opened_with, durability).await?;
         let config = match file_config {
             Some(c) => c,
             None => backend::current_config(backend.storage.as_ref()).await?,
         };
+        // The stored version's retention is only known once the store is open: open it again
+        // with it, so what this command writes expires when that configuration says.
+        if config.retention.days != opened_with {
+            backend = open_backend(args, config.retention.days, durability).await?;
+        }
         Ok(Context {
             backend,
             config,
@@ -84,6 +78,33 @@ impl Context {
             authenticator,
         }
     }
+}
+
+async fn open_backend(
+    args: &GlobalArgs,
+    retention_days: u32,
+    durability: Durability,
+) -> anyhow::Result<Backend> {
+    Ok(match args.backend {
+        BackendKind::Embedded => backend::open_embedded(&args.data, retention_days, durability)?,
+        BackendKind::Dynamodb => {
+            let table = args
+                .table
+                .as_deref()
+                .context("--table (or VITALS_TABLE) is required with --backend dynamodb")?;
+            let (Some(queue), Some(dlq)) = (&args.alert_queue_url, &args.alert_dlq_url) else {
+                bail!("--alert-queue-url and --alert-dlq-url (or VITALS_ALERT_QUEUE_URL / VITALS_ALERT_DLQ_URL) are required with --backend dynamodb");
+            };
+            backend::open_aws(
+                table,
+                queue,
+                dlq,
+                args.endpoint_url.as_deref(),
+                retention_days,
+            )
+            .await
+        }
+    })
 }
 
 fn read_config(path: &Path) -> anyhow::Result<VitalsConfig> {

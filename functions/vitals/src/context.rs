@@ -20,8 +20,28 @@ pub struct Context {
     pub data: PathBuf,
 }
 
+/// Whether a command may start a new embedded store in `--data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreUse {
+    /// `serve` and `demo`: the data directory and its store are created when missing.
+    MayCreate,
+    /// Every other command: a data directory without a store is a mistake (a mistyped
+    /// `--data`), refused before anything is created.
+    MustExist,
+}
+
+/// The embedded store's file in a data directory; its presence is what "holds a store" means.
+const STORE_FILE: &str = "vitals.db";
+
 impl Context {
-    pub async fn open(args: &GlobalArgs, durability: Durability) -> anyhow::Result<Context> {
+    pub async fn open(
+        args: &GlobalArgs,
+        durability: Durability,
+        store: StoreUse,
+    ) -> anyhow::Result<Context> {
+        if args.backend == BackendKind::Embedded && store == StoreUse::MustExist {
+            require_store(&args.data)?;
+        }
         let file_config = match &args.config {
             Some(path) => Some(read_config(path)?),
             None => None,
@@ -105,6 +125,26 @@ async fn open_backend(
             .await
         }
     })
+}
+
+/// Refuses a data directory that does not exist or holds no store, naming it, so a mistyped
+/// `--data` creates nothing and reports nothing misleading (0 accounts, a token no server
+/// accepts).
+fn require_store(data: &Path) -> anyhow::Result<()> {
+    let shown = data.display();
+    let hint = format!(
+        "check --data (or VITALS_DATA), or start a new store there with `vitals --data {shown} serve`"
+    );
+    if !data.exists() {
+        bail!("the data directory {shown} does not exist; {hint}");
+    }
+    if !data.is_dir() {
+        bail!("the data directory {shown} is not a directory; {hint}");
+    }
+    if !data.join(STORE_FILE).is_file() {
+        bail!("the data directory {shown} holds no Vitals store (no {STORE_FILE}); {hint}");
+    }
+    Ok(())
 }
 
 fn read_config(path: &Path) -> anyhow::Result<VitalsConfig> {

@@ -194,6 +194,7 @@ fn moderate_decline(a: &AccountId) -> DispatchMessage {
         previous_band: Some(Band::Monitor),
         summary: "usage decline: 14-day active usage is 45% below the 90-day average".into(),
         detail: json!({"ratio": 0.55}),
+        scored_at: None,
     })
 }
 
@@ -212,7 +213,7 @@ async fn a_check_in_reaches_the_contact_through_smtp_with_the_personalised_draft
             .unwrap();
     let notifier = HttpNotifier::from_config(&config.alerts, transport, |_| None).unwrap();
     let clock = clock();
-    let dispatch = Dispatch::new(&store, &notifier, &clock, &config.alerts);
+    let dispatch = Dispatch::new(&store, &notifier, &clock, &config);
     let a = standard_account(&store).await;
 
     let report = dispatch.handle(&moderate_decline(&a)).await.unwrap();
@@ -256,7 +257,7 @@ async fn a_busy_mail_server_is_retried_and_a_refusal_is_permanent() {
         vitals_notify::email_transport(&config.alerts.email, dir.path(), |_| None).unwrap();
     let notifier = HttpNotifier::from_config(&config.alerts, transport, |_| None).unwrap();
     let clock = clock();
-    let dispatch = Dispatch::new(&store, &notifier, &clock, &config.alerts);
+    let dispatch = Dispatch::new(&store, &notifier, &clock, &config);
     let a = standard_account(&store).await;
 
     let first = dispatch.handle(&moderate_decline(&a)).await;
@@ -276,7 +277,7 @@ async fn a_busy_mail_server_is_retried_and_a_refusal_is_permanent() {
     let notifier = HttpNotifier::from_config(&config.alerts, transport, |_| None).unwrap();
     let other = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&other.path().join("vitals.db")).unwrap();
-    let dispatch = Dispatch::new(&store, &notifier, &clock, &config.alerts);
+    let dispatch = Dispatch::new(&store, &notifier, &clock, &config);
     let a = standard_account(&store).await;
     let refused = dispatch.handle(&moderate_decline(&a)).await;
     assert!(
@@ -296,7 +297,7 @@ async fn without_an_smtp_host_emails_go_to_the_outbox_directory() {
         vitals_notify::email_transport(&config.alerts.email, &outbox, |_| None).unwrap();
     let notifier = HttpNotifier::from_config(&config.alerts, transport, |_| None).unwrap();
     let clock = clock();
-    let dispatch = Dispatch::new(&store, &notifier, &clock, &config.alerts);
+    let dispatch = Dispatch::new(&store, &notifier, &clock, &config);
     let a = standard_account(&store).await;
 
     dispatch.handle(&moderate_decline(&a)).await.unwrap();

@@ -361,6 +361,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             &scored,
             previous.as_ref().map(|p| &p.health),
             previous.as_ref().map(|p| p.active_users),
+            self.clock.now(),
         );
         record
             .trail

@@ -14,7 +14,7 @@ use vitals_core::alerts::dispatch::{Dispatch, DispatchError, DispatchMessage};
 use vitals_core::clock::FixedClock;
 use vitals_core::config::VitalsConfig;
 use vitals_core::model::{AccountId, AccountProfile, AccountRecord, UserProfile};
-use vitals_core::ports::{AccountStore, UserStore};
+use vitals_core::ports::{AccountStore, InterventionStore, UserStore};
 use vitals_core::score_event::{ScoreEvent, ScoreEventKind};
 use vitals_embedded::SqliteStore;
 use vitals_notify::HttpNotifier;
@@ -279,10 +279,23 @@ async fn a_busy_mail_server_is_retried_and_a_refusal_is_permanent() {
     let store = SqliteStore::open(&other.path().join("vitals.db")).unwrap();
     let dispatch = Dispatch::new(&store, &notifier, &clock, &config);
     let a = standard_account(&store).await;
-    let refused = dispatch.handle(&moderate_decline(&a)).await;
+    // 5xx is permanent: recorded once on the action, with the server's answer, not retried.
+    dispatch.handle(&moderate_decline(&a)).await.unwrap();
+    let intervention = store
+        .list_interventions(Some(&a), None, 10)
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let outreach = intervention
+        .actions
+        .iter()
+        .find(|x| x.action == "outreach")
+        .unwrap();
+    assert_eq!(outreach.status, vitals_core::model::ActionStatus::Failed);
     assert!(
-        matches!(&refused, Err(DispatchError::Permanent(m)) if m.contains("550")),
-        "5xx is permanent: {refused:?}"
+        outreach.last_error.as_deref().unwrap_or("").contains("550"),
+        "{outreach:?}"
     );
     assert!(refusing.messages().is_empty());
 }

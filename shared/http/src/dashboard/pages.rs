@@ -228,7 +228,7 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
         let now = state.clock.now();
         put!(
             s,
-            r#"<div class="card" id="alerts"><h2>Alerts needing action</h2><table><tr><th>Opened</th><th>Account</th><th>Severity</th><th>Alert</th><th>Owner</th></tr>"#
+            r#"<div class="card" id="alerts"><h2>Alerts needing action</h2><table><tr><th>About</th><th>Account</th><th>Severity</th><th>Alert</th><th>Owner</th></tr>"#
         );
         let mut shown = 0;
         for alert in open
@@ -245,7 +245,8 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
             put!(
                 s,
                 r#"<tr><td>{}</td><td><a href="/dashboard/accounts/{}">{}</a></td><td>{:?}</td><td>{}</td><td>{}</td></tr>"#,
-                alert.opened_at.format("%Y-%m-%d"),
+                // The scoring day it is about, not when a backfill processed it.
+                alert.about(),
                 url_segment(alert.account_id.as_str()),
                 escape(alert.account_id.as_str()),
                 alert.severity,

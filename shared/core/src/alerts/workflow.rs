@@ -267,6 +267,7 @@ mod tests {
             previous_band: Some(Band::Monitor),
             summary: "something happened".into(),
             detail: json!({}),
+            scored_at: None,
         }
     }
 

@@ -233,13 +233,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
                         saved.push(record);
                     }
                     Scored::AlreadyDone(record) => {
-                        if let Some(s) = &record.score {
-                            summary::add_account(
-                                &mut checkpoint.summary,
-                                &record.profile,
-                                &s.score,
-                            );
-                        }
+                        summary::add_account(&mut checkpoint.summary, &record, day);
                     }
                 }
             }
@@ -256,9 +250,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             self.storage.put_scoring_states(&saved).await?;
             for record in &saved {
                 listing.add(record);
-                if let Some(s) = &record.score {
-                    summary::add_account(&mut checkpoint.summary, &record.profile, &s.score);
-                }
+                summary::add_account(&mut checkpoint.summary, record, day);
             }
             checkpoint.last_account = batch.last().map(|r| r.account_id.clone());
             checkpoint.accounts_scored += batch.len() as u64;
@@ -371,6 +363,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             &scored,
             previous.as_ref().map(|p| &p.health),
             previous.as_ref().map(|p| p.active_users),
+            self.clock.now(),
         );
         record
             .trail

@@ -62,13 +62,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::serve(&cli.global, ctx, args).await,
         Command::Demo(args) => demo::demo(&cli.global, ctx, args).await,
         Command::Score(args) => {
-            let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+            let yesterday = vitals_core::run::last_scorable_day(
+                chrono::Utc::now(),
+                &ctx.config.schedule,
+            );
             let (from, to) = match (args.from, args.to, args.as_of) {
                 (Some(from), Some(to), _) => (from, to),
                 (_, _, Some(day)) => (day, day),
                 _ => (yesterday, yesterday),
             };
-            jobs::backfill(&ctx, from, to).await
+            if args.rescore {
+                jobs::rescore(&ctx, from, to).await
+            } else {
+                jobs::backfill(&ctx, from, to).await
+            }
         }
         Command::Import(args) => import::run(&ctx, args).await,
         Command::Config(args) => config_cmd::run(&cli.global, &ctx, args).await,

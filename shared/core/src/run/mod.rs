@@ -7,8 +7,11 @@
 //! point followed by a re-run sends at most the same events again (consumers dedupe by id) and
 //! yields the same scores. An account whose window already covers the day is not rolled again.
 
+mod days;
 mod events;
 mod facts;
+mod late;
+mod rescore;
 mod summary;
 
 use std::collections::BTreeMap;
@@ -31,8 +34,11 @@ use crate::query::listing::ListingBuilder;
 use crate::rollup::day_activity_with_signals;
 use crate::segment::{Segment, SEGMENT_COUNT};
 
+pub use days::{last_scorable_day, DayNotOver};
 pub use events::score_events;
 pub use facts::account_facts;
+pub use late::{LateMark, LateReport};
+pub use rescore::RescoreReport;
 pub use summary::CHURNED_ACCOUNTS_KEY;
 
 /// Summary figures that other commands write and each day's summary keeps.
@@ -158,25 +164,39 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         let plan = DayPlan::new(&self.config.scoring, day);
         for segment in Segment::all() {
             let (by_account, _) = self.chunks_by_account(segment, day).await?;
-            for mut record in self.accounts_of(segment, &by_account).await?.into_values() {
-                if record.window.through.is_none_or(|t| t < day) {
-                    let chunks = by_account
-                        .get(&record.account_id)
-                        .map(Vec::as_slice)
-                        .unwrap_or_default();
-                    let activity = day_activity_with_signals(
-                        chunks,
-                        &self.config.usage,
-                        &self.config.signals,
-                        self.config.scoring.first_value_event.as_deref(),
-                    );
-                    record.window.roll(day, &activity);
-                }
-                let facts = account_facts(&record.profile);
-                collector.add(&plan.measure(&facts, &record.window));
+            for record in self.accounts_of(segment, &by_account).await?.into_values() {
+                let chunks = by_account
+                    .get(&record.account_id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                collector.add(&self.measure_for_peers(&plan, &record, chunks));
             }
         }
         Ok(Some(collector.finish()))
+    }
+
+    /// An account measured as of the plan's day for the peer pass, its day rolled in first
+    /// unless its window already covers it (the record is not saved).
+    fn measure_for_peers(
+        &self,
+        plan: &DayPlan<'_>,
+        record: &AccountRecord,
+        chunks: &[EventChunk],
+    ) -> vitals_scoring::Measurement {
+        let day = plan.as_of();
+        let facts = account_facts(&record.profile);
+        if record.window.through.is_some_and(|t| t >= day) {
+            return plan.measure(&facts, &record.window);
+        }
+        let activity = day_activity_with_signals(
+            chunks,
+            &self.config.usage,
+            &self.config.signals,
+            self.config.scoring.first_value_event.as_deref(),
+        );
+        let mut window = record.window.clone();
+        window.roll(day, &activity);
+        plan.measure(&facts, &window)
     }
 
     async fn run_segment_with(
@@ -260,18 +280,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             report.accounts_scored += batch.len() as u64;
             report.events_emitted += messages.len() as u64;
         }
-        if unattributed > 0 {
-            let now = checkpoint
-                .summary
-                .extra
-                .get("unattributed_events")
-                .and_then(serde_json::Value::as_f64)
-                .unwrap_or(0.0);
-            checkpoint.summary.extra.insert(
-                "unattributed_events".into(),
-                serde_json::json!(now + unattributed as f64),
-            );
-        }
+        add_unattributed(&mut checkpoint.summary, unattributed);
         // Before the segment counts as done, so a crash in between lists it again on resume.
         self.storage.put_segment_listing(&listing.finish()).await?;
         checkpoint.done = true;
@@ -425,6 +434,21 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
                 .or_insert_with(|| AccountRecord::new(account.clone()));
         }
         Ok(accounts)
+    }
+}
+
+/// Counts a segment-day's events no account could be found for in its partial summary.
+fn add_unattributed(summary: &mut PortfolioSummary, unattributed: u64) {
+    if unattributed > 0 {
+        let now = summary
+            .extra
+            .get("unattributed_events")
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0);
+        summary.extra.insert(
+            "unattributed_events".into(),
+            serde_json::json!(now + unattributed as f64),
+        );
     }
 }
 

@@ -141,13 +141,6 @@ fn window_before(stored: &UsageWindow, start: NaiveDate) -> UsageWindow {
     }
 }
 
-/// Counts one scored account in a segment's partial summary.
-fn add_to_summary(partial: &mut PortfolioSummary, record: &AccountRecord) {
-    if let Some(s) = &record.score {
-        summary::add_account(partial, &record.profile, &s.score);
-    }
-}
-
 impl<S: Storage + ?Sized> DailyRun<'_, S> {
     /// Recomputes the scored days `from..=to` for the whole portfolio with the current
     /// configuration: history, trails, summaries and listings; no score events are sent.
@@ -263,7 +256,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                             if let Some(s) = &record.score {
                                 history.push(s.clone());
                             }
-                            add_to_summary(&mut partial, &record);
+                            summary::add_account(&mut partial, &record, day);
                             if day == to && end > to {
                                 a.at_end_of_range =
                                     Some((record.score.clone(), record.trail.clone()));

@@ -47,7 +47,10 @@ async fn the_signal_that_causes_churn_weighs_most_in_the_learned_scorecard() {
         "{:?}",
         report.signals
     );
-    assert!(strongest.weight < 0.0 && strongest.points_spread > 0.0, "{strongest:?}");
+    assert!(
+        strongest.weight < 0.0 && strongest.points_spread > 0.0,
+        "{strongest:?}"
+    );
     assert!(card.groups.iter().all(|g| g.weight.is_finite()));
     // Held-out days (not used for the proposal): the learned scorecard ranks churn better.
     let auc = |r: &vitals_core::backtest::BacktestReport| {
@@ -90,5 +93,8 @@ async fn without_apply_nothing_is_written_and_apply_writes_one_version() {
     );
     // What the next run reads: the learned scorecard.
     let stored = VitalsConfig::parse(&store.latest_config().await.unwrap().unwrap().body).unwrap();
-    assert_eq!(stored.scoring.learned, report.proposed_config.scoring.learned);
+    assert_eq!(
+        stored.scoring.learned,
+        report.proposed_config.scoring.learned
+    );
 }

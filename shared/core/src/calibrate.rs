@@ -116,11 +116,10 @@ fn fit_scorecard(
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let groups: Vec<(String, Vec<String>)> =
-        correlated_groups(samples, &names, GROUP_CORRELATION)
-            .into_iter()
-            .map(|g| (group_label(&g.features), g.features))
-            .collect();
+    let groups: Vec<(String, Vec<String>)> = correlated_groups(samples, &names, GROUP_CORRELATION)
+        .into_iter()
+        .map(|g| (group_label(&g.features), g.features))
+        .collect();
     LearnedScorecard::fit(
         samples,
         labels,

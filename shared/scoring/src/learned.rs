@@ -74,7 +74,11 @@ impl LearnedGroup {
             return 100.0;
         }
         let (lo, hi) = (q[below - 1], q[below]);
-        let within = if hi > lo { (value - lo) / (hi - lo) } else { 0.5 };
+        let within = if hi > lo {
+            (value - lo) / (hi - lo)
+        } else {
+            0.5
+        };
         ((below - 1) as f64 + within) * step
     }
 }
@@ -331,7 +335,10 @@ mod tests {
         assert!(high.score > low.score, "{} vs {}", high.score, low.score);
         let explained = &low.signals[0];
         assert_eq!(explained.name, "collab");
-        assert!(explained.points < 0.0 && explained.value.unwrap() < 10.0, "{explained:?}");
+        assert!(
+            explained.points < 0.0 && explained.value.unwrap() < 10.0,
+            "{explained:?}"
+        );
         assert!(low.signals[0].weight > low.signals[1].weight);
     }
 

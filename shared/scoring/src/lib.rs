@@ -25,9 +25,9 @@ pub mod proposed_weights;
 pub mod scorecard;
 pub mod signals;
 pub mod tally;
-pub mod usage_features;
 #[cfg(test)]
 mod testkit;
+pub mod usage_features;
 pub mod window;
 
 pub use config::{ConfigIssue, Normalise, Scorecard, ScorecardMatch, ScoringConfig};

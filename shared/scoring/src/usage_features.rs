@@ -151,8 +151,14 @@ pub fn features(snapshot: &UsageSnapshot, vocabulary: &[String]) -> Features {
     out.insert(format!("{EVENTS_7D}_total"), log1p(totals[0]));
     out.insert(format!("{EVENTS_28D}_total"), log1p(totals[1]));
     out.insert(format!("{EVENTS_90D}_total"), log1p(totals[2]));
-    out.insert(format!("{EVENTS_28D_PER_USER}_total"), log1p(totals[1] / users));
-    out.insert("active_users".into(), log1p(f64::from(snapshot.active_users)));
+    out.insert(
+        format!("{EVENTS_28D_PER_USER}_total"),
+        log1p(totals[1] / users),
+    );
+    out.insert(
+        "active_users".into(),
+        log1p(f64::from(snapshot.active_users)),
+    );
     if snapshot.lookback_days > 0 {
         out.insert(
             "active_day_share".into(),
@@ -221,7 +227,10 @@ pub fn vocabulary_of<'a>(feature_names: impl IntoIterator<Item = &'a String>) ->
 
 /// The `max` event types used most over many snapshots (by their summed long totals), for a
 /// model's vocabulary. Ties break by name, so the same snapshots give the same vocabulary.
-pub fn vocabulary<'a>(snapshots: impl IntoIterator<Item = &'a UsageSnapshot>, max: usize) -> Vec<String> {
+pub fn vocabulary<'a>(
+    snapshots: impl IntoIterator<Item = &'a UsageSnapshot>,
+    max: usize,
+) -> Vec<String> {
     let mut use_by_type: BTreeMap<&str, f64> = BTreeMap::new();
     for s in snapshots {
         for (name, n) in s.event_types_by_use() {
@@ -260,8 +269,8 @@ pub fn label(feature: &str) -> String {
 mod tests {
     use super::*;
     use crate::window::DayActivity;
-    use chrono::NaiveDate;
     use crate::{score_account, ScoringConfig};
+    use chrono::NaiveDate;
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -308,8 +317,14 @@ mod tests {
         let f = features(&snap, &vocab);
         assert!((f["events_28d:Report Built"] - 57f64.ln()).abs() < 1e-9);
         assert!((f["events_28d_per_user:Report Built"] - 15f64.ln()).abs() < 1e-9);
-        assert_eq!(f["events_28d:Never Used"], 0.0, "an unused type counts zero");
-        assert!(!f.contains_key("events_28d:Comment Added"), "outside the vocabulary");
+        assert_eq!(
+            f["events_28d:Never Used"], 0.0,
+            "an unused type counts zero"
+        );
+        assert!(
+            !f.contains_key("events_28d:Comment Added"),
+            "outside the vocabulary"
+        );
         assert!((f["active_user_share_of_seats"] - 0.4).abs() < 1e-9);
         assert!(f.contains_key("signal:usage_depth"));
     }

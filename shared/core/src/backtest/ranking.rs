@@ -95,7 +95,11 @@ impl Ctx<'_> {
                 })
                 .collect();
             let flagged = at_risk.iter().filter(|&&r| r).count();
-            let hits = at_risk.iter().zip(&labels).filter(|(r, l)| **r && **l).count();
+            let hits = at_risk
+                .iter()
+                .zip(&labels)
+                .filter(|(r, l)| **r && **l)
+                .count();
             let positives = labels.iter().filter(|&&l| l).count();
             (
                 (flagged > 0).then(|| hits as f64 / flagged as f64),

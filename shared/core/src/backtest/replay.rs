@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use chrono::NaiveDate;
 use chrono::Datelike;
+use chrono::NaiveDate;
 use vitals_scoring::churn::{ChurnModel, Features, FitOptions};
 use vitals_scoring::usage_features::{self, UsageSnapshot};
 use vitals_scoring::ScoringConfig;
@@ -179,7 +179,10 @@ impl Replay {
 
     /// The usage snapshot behind a sample.
     fn snapshot(&self, s: &Sample) -> Option<&UsageSnapshot> {
-        self.accounts[s.account].history[s.entry].score.usage.as_ref()
+        self.accounts[s.account].history[s.entry]
+            .score
+            .usage
+            .as_ref()
     }
 
     /// A sample's model features, made when asked (a year of weekly samples of thousands of
@@ -326,7 +329,8 @@ fn observations(
             let Some(start) = account.start.or_else(|| {
                 account.history.iter().find_map(|h| {
                     let t = h.score.usage.as_ref()?.tenure_days?;
-                    h.as_of.checked_sub_days(chrono::Days::new(t.unsigned_abs()))
+                    h.as_of
+                        .checked_sub_days(chrono::Days::new(t.unsigned_abs()))
                 })
             }) else {
                 return Vec::new();

@@ -227,7 +227,10 @@ async fn rankings_separate_churners() {
     );
     // A horizon (30 days) lies between the last training day and the first test day.
     let (last_train, first_test) = (r.train_days.last().expect("train"), r.test_days[0]);
-    assert!(*last_train + chrono::Duration::days(30) < first_test, "{r:?}");
+    assert!(
+        *last_train + chrono::Duration::days(30) < first_test,
+        "{r:?}"
+    );
     assert_eq!(r.accounts, 40);
     assert_eq!(r.churned_accounts, 10);
     let health = r.ranking(HEALTH_SCORE, PERIOD_ALL).expect("health");

@@ -222,7 +222,9 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                                 .get(&record.account_id)
                                 .map(Vec::as_slice)
                                 .unwrap_or_default();
-                            collector.add(&self.measure_for_peers(&plan, record, own));
+                            if let Some(m) = self.measure_for_peers(&plan, record, own) {
+                                collector.add(&m);
+                            }
                         }
                     }
                     collector.finish()
@@ -243,7 +245,9 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                     let (mut record, scored) =
                         match self.score_one(&plan, record, &own, peers.as_ref()) {
                             Scored::Fresh { record, .. } => (record, true),
-                            Scored::AlreadyDone(record) => (record, false),
+                            Scored::AlreadyDone(record) | Scored::Inactive(record) => {
+                                (record, false)
+                            }
                         };
                     match phase {
                         Phase::DayBefore => {

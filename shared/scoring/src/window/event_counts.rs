@@ -263,7 +263,10 @@ mod tests {
         assert!((long - 90.5).abs() < 1.5, "{long}");
         // Ten quiet days later it has decayed, and nothing recent is left of a week ago.
         let later = counts_of(&c, "2027-02-14", "x");
-        assert!(later.long < long * 0.9 && later.last_7_days == 0, "{later:?}");
+        assert!(
+            later.long < long * 0.9 && later.last_7_days == 0,
+            "{later:?}"
+        );
     }
 
     #[test]

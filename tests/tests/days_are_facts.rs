@@ -392,3 +392,25 @@ async fn a_late_event_for_a_scored_day_is_counted_by_the_next_plain_run() {
         scored_state(&fresh, next(last_day(), 1)).await
     );
 }
+
+#[tokio::test]
+async fn a_summary_dated_in_the_future_does_not_stop_the_catch_up() {
+    let config = VitalsConfig::default();
+    let (store, queue) = backend();
+    let clock = FixedClock(at(next(last_day(), 1), 6));
+    let run = DailyRun::new(&store, &queue, &config, &clock);
+    run.run_day(last_day() - Days::new(1), &mut |_| {})
+        .await
+        .unwrap();
+    // Left by `vitals score --as-of 2030-01-01` before such runs were refused.
+    let future = vitals_core::model::PortfolioSummary {
+        as_of: Some(NaiveDate::from_ymd_opt(2030, 1, 1).unwrap()),
+        ..Default::default()
+    };
+    store.put_summary(&future).await.unwrap();
+    assert_eq!(
+        run.last_scored_day().await.unwrap(),
+        Some(last_day() - Days::new(1)),
+        "the catch-up starts after the last day that was really scored"
+    );
+}

@@ -52,10 +52,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::serve(&cli.global, ctx, args).await,
         Command::Demo(args) => demo::demo(&cli.global, ctx, args).await,
         Command::Score(args) => {
-            let yesterday = vitals_core::run::last_scorable_day(
-                chrono::Utc::now(),
-                &ctx.config.schedule,
-            );
+            let yesterday =
+                vitals_core::run::last_scorable_day(chrono::Utc::now(), &ctx.config.schedule);
             let (from, to) = match (args.from, args.to, args.as_of) {
                 (Some(from), Some(to), _) => (from, to),
                 (_, _, Some(day)) => (day, day),

@@ -83,7 +83,9 @@ pub async fn handle(
             Ok(serde_json::json!({"day": day, "fanned_out": work.len()}))
         }
         // A timeout or crash is retried by the scheduler; the run resumes from its checkpoints.
-        _ => Ok(serde_json::to_value(run.score_day(day, &mut |_| {}).await?)?),
+        _ => Ok(serde_json::to_value(
+            run.score_day(day, &mut |_| {}).await?,
+        )?),
     }
 }
 

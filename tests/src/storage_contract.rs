@@ -304,6 +304,7 @@ pub fn alert(id: &str, account: &AccountId, opened_secs: i64, status: AlertStatu
         severity: Severity::Critical,
         status,
         owner: Some("csm@example.com".into()),
+        about_day: None,
         opened_at: at(opened_secs),
         updated_at: at(opened_secs),
         snoozed_until: None,

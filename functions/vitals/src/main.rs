@@ -17,7 +17,7 @@ mod token;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use context::Context;
+use context::{Context, StoreUse};
 use vitals_runtime::backend::Durability;
 
 /// The allocator the ingest Lambda runs with (see functions/ingest), for `vitals serve` too.
@@ -43,11 +43,21 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Config(args) = &cli.command {
+        // `config validate` and `config default` read no store, so they open none.
+        if let Some(result) = config_cmd::without_store(args) {
+            return result;
+        }
+    }
     let durability = match cli.command {
         Command::Serve(_) => Durability::Full,
         _ => Durability::Batch,
     };
-    let ctx = Context::open(&cli.global, durability).await?;
+    let store = match cli.command {
+        Command::Serve(_) | Command::Demo(_) => StoreUse::MayCreate,
+        _ => StoreUse::MustExist,
+    };
+    let ctx = Context::open(&cli.global, durability, store).await?;
     match &cli.command {
         Command::Serve(args) => serve::serve(&cli.global, ctx, args).await,
         Command::Demo(args) => demo::demo(&cli.global, ctx, args).await,

@@ -25,6 +25,8 @@ async fn a_future_as_of_is_refused_and_leaves_the_store_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+    // A store to work on (commands other than `serve` refuse a directory without one).
+    drop(SqliteStore::open(&data.join("vitals.db")).unwrap());
     let ok = vitals(&data, &["score"]);
     assert!(
         ok.status.success(),

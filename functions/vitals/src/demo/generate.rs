@@ -2,6 +2,14 @@
 //! CSMs, whose users use the product with weekly rhythm and noise. Some accounts are steady,
 //! some decline (a latent drop in usage that precedes churn), some expand toward their seat
 //! limit, some are new, and a few go dormant. Everything is drawn from one seeded RNG.
+//!
+//! Churn is not only the end of a decline. As in real B2B SaaS (and in the simulation of
+//! *Fighting Churn With Data*), each account has its own level of use of each feature, drawn
+//! once and stable over its life (correlated: a team that builds reports also shares them), and
+//! it may cancel at any monthly billing anniversary with a probability that falls as the value
+//! it gets from those levels rises. Such an account churns with no drop in its usage before, so
+//! a score that only watches trends cannot see it coming; one that compares how much an account
+//! uses each feature with how much its peers do can.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use rand::rngs::StdRng;
@@ -119,13 +127,50 @@ pub struct DemoAccount {
     pub archetype: Archetype,
     pub users: Vec<DemoUser>,
     pub api_heavy: bool,
+    /// How much this account uses each of [`FEATURES`] (1 is a typical account), for its
+    /// whole life.
+    pub feature_levels: Vec<f64>,
     /// The day the account churned (an `Account Churned` event; no usage afterwards), when
-    /// that falls within the generated period.
+    /// that falls within the generated period, and why.
     pub churned: Option<NaiveDate>,
+    pub churn_cause: Option<ChurnCause>,
+}
+
+/// Why a demo account churned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChurnCause {
+    /// The end of a deep decline in usage.
+    Decline,
+    /// Cancelled at a monthly billing anniversary, drawn from its stable usage levels.
+    LowValue,
+}
+
+impl ChurnCause {
+    fn reason(self) -> &'static str {
+        match self {
+            ChurnCause::Decline => "low usage",
+            ChurnCause::LowValue => "not enough value",
+        }
+    }
 }
 
 /// Floor below which a declining account churns.
 const CHURN_FLOOR_PCT: u32 = 25;
+
+/// What a typical month of each of [`FEATURES`] is worth to an account, in the order of
+/// `FEATURES`: building and automating matter more than viewing or exporting.
+const FEATURE_VALUE: [f64; 8] = [1.0, 0.6, 0.3, 0.8, 0.4, 0.7, 0.2, 0.8];
+/// Spread of feature levels between accounts (lognormal sigma), and how much of it is the
+/// account's overall engagement rather than the feature's own.
+const LEVEL_SIGMA: f64 = 0.8;
+const ENGAGEMENT_SHARE: f64 = 0.6;
+/// Monthly cancellation: `BASE_CANCEL * exp(-VALUE_SLOPE * value)`, at most `MAX_CANCEL`,
+/// where value is the account's value-weighted mean log feature level plus its hidden
+/// satisfaction (normal, `SATISFACTION_SIGMA`).
+const BASE_CANCEL: f64 = 0.012;
+const VALUE_SLOPE: f64 = 2.5;
+const MAX_CANCEL: f64 = 0.5;
+const SATISFACTION_SIGMA: f64 = 0.35;
 
 /// The generated portfolio and the period it covers.
 pub struct Portfolio {
@@ -192,7 +237,9 @@ impl Portfolio {
                 {
                     continue;
                 }
-                let p = u.activity * level * if weekend { 0.15 } else { 1.0 };
+                // Heavier-using accounts also have their users in more often.
+                let daily = (u.activity * a.intensity().sqrt()).min(0.98);
+                let p = daily * level * if weekend { 0.15 } else { 1.0 };
                 if self.rng.random::<f64>() >= p {
                     continue;
                 }
@@ -203,13 +250,9 @@ impl Portfolio {
                 out.push(json!({"type": "track", "messageId": format!("{n}-s"), "userId": u.id, "event": "Session Started",
                     "timestamp": at_time(day, hour, minute), "context": {"groupId": a.id},
                     "properties": {"duration_seconds": session_secs}}));
-                let actions = self.rng.random_range(1..5);
+                let actions = session_actions(&mut self.rng, a.intensity());
                 for k in 0..actions {
-                    let feature = if self.rng.random::<f64>() < 0.6 {
-                        u.favourite
-                    } else {
-                        self.rng.random_range(0..FEATURES.len())
-                    };
+                    let feature = pick_feature(&mut self.rng, &a.feature_levels, u.favourite);
                     out.push(json!({"type": "track", "messageId": format!("{n}-{k}"), "userId": u.id, "event": FEATURES[feature],
                         "timestamp": at_time(day, hour, (minute + k + 1).min(59)), "context": {"groupId": a.id},
                         "properties": {"source": "web"}}));
@@ -238,9 +281,10 @@ fn outcome_messages(a: &DemoAccount, day: NaiveDate) -> Vec<Value> {
     let user = &a.users[0].id;
     let mut out = Vec::new();
     if a.churned == Some(day) {
+        let reason = a.churn_cause.map_or("low usage", ChurnCause::reason);
         out.push(json!({"type": "track", "messageId": format!("{}-churned", a.id), "userId": user,
             "event": "Account Churned", "timestamp": at_time(day, 9, 0), "context": {"groupId": a.id},
-            "properties": {"reason": "low usage"}}));
+            "properties": {"reason": reason}}));
     }
     if a.churned.is_none() && a.renewal - Duration::days(365) == day {
         out.push(json!({"type": "track", "messageId": format!("{}-renewed-{day}", a.id), "userId": user,
@@ -341,14 +385,25 @@ fn make_account(
             }
         })
         .collect();
-    let churned = match archetype {
+    let decline_churn = match archetype {
         Archetype::Declining { start, floor_pct } if floor_pct < CHURN_FLOOR_PCT => {
             Some(start + Duration::days(rng.random_range(21..56))).filter(|&c| c <= last_day)
         }
         _ => None,
     };
+    let feature_levels = feature_levels(rng);
+    let value = account_value(&feature_levels) + SATISFACTION_SIGMA * gaussian(rng);
+    let value_churn = cancellation(rng, value, started, first_day, last_day);
+    let (churned, churn_cause) = match (decline_churn, value_churn) {
+        (Some(d), Some(v)) if v < d => (Some(v), Some(ChurnCause::LowValue)),
+        (Some(d), _) => (Some(d), Some(ChurnCause::Decline)),
+        (None, Some(v)) => (Some(v), Some(ChurnCause::LowValue)),
+        (None, None) => (None, None),
+    };
     DemoAccount {
         churned,
+        churn_cause,
+        feature_levels,
         name: format!(
             "{} {}",
             NAME_A[rng.random_range(0..NAME_A.len())],
@@ -367,6 +422,83 @@ fn make_account(
         users,
         api_heavy: rng.random_bool(0.3),
     }
+}
+
+impl DemoAccount {
+    /// Overall use compared with a typical account: the mean of its feature levels.
+    pub fn intensity(&self) -> f64 {
+        self.feature_levels.iter().sum::<f64>() / self.feature_levels.len().max(1) as f64
+    }
+}
+
+/// A standard normal draw (Box-Muller).
+fn gaussian(rng: &mut StdRng) -> f64 {
+    let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// An account's level of use of each feature: lognormal with mean 1, correlated through the
+/// account's overall engagement.
+fn feature_levels(rng: &mut StdRng) -> Vec<f64> {
+    let engagement = gaussian(rng);
+    let own = (1.0 - ENGAGEMENT_SHARE * ENGAGEMENT_SHARE).sqrt();
+    (0..FEATURES.len())
+        .map(|_| {
+            let z = ENGAGEMENT_SHARE * engagement + own * gaussian(rng);
+            (LEVEL_SIGMA * z - LEVEL_SIGMA * LEVEL_SIGMA / 2.0).exp()
+        })
+        .collect()
+}
+
+/// What the account gets from the product: the value-weighted mean of its log feature levels
+/// (0 for a typical account).
+fn account_value(levels: &[f64]) -> f64 {
+    let total: f64 = FEATURE_VALUE.iter().sum();
+    levels
+        .iter()
+        .zip(FEATURE_VALUE)
+        .map(|(level, value)| value * (level.ln() + LEVEL_SIGMA * LEVEL_SIGMA / 2.0))
+        .sum::<f64>()
+        / total
+}
+
+/// The first monthly billing anniversary within the period at which the account cancels, if
+/// any: each is a draw with the account's monthly cancellation probability.
+fn cancellation(
+    rng: &mut StdRng,
+    value: f64,
+    started: NaiveDate,
+    first_day: NaiveDate,
+    last_day: NaiveDate,
+) -> Option<NaiveDate> {
+    let p = (BASE_CANCEL * (-VALUE_SLOPE * value).exp()).min(MAX_CANCEL);
+    (1..)
+        .map_while(|months| started.checked_add_months(chrono::Months::new(months)))
+        .skip_while(|&day| day < first_day)
+        .take_while(|&day| day <= last_day)
+        .find(|_| rng.random::<f64>() < p)
+}
+
+/// Feature actions in one session: about 2.5 for a typical account, more for heavy users.
+fn session_actions(rng: &mut StdRng, intensity: f64) -> u32 {
+    let mean = 2.5 * intensity.clamp(0.2, 4.0);
+    (mean * rng.random_range(0.4..1.6)).round().max(1.0) as u32
+}
+
+/// A feature for one action: weighted by the account's levels, the user's favourite three
+/// times as likely.
+fn pick_feature(rng: &mut StdRng, levels: &[f64], favourite: usize) -> usize {
+    let weight = |f: usize| levels[f] * if f == favourite { 3.0 } else { 1.0 };
+    let total: f64 = (0..levels.len()).map(weight).sum();
+    let mut x = rng.random::<f64>() * total;
+    for f in 0..levels.len() {
+        x -= weight(f);
+        if x < 0.0 {
+            return f;
+        }
+    }
+    levels.len() - 1
 }
 
 fn at_time(day: NaiveDate, hour: u32, minute: u32) -> String {
@@ -406,13 +538,13 @@ mod tests {
         let churned: Vec<DemoAccount> = p
             .accounts
             .iter()
-            .filter(|a| a.churned.is_some())
+            .filter(|a| a.churn_cause == Some(ChurnCause::Decline))
             .cloned()
             .collect();
         assert!(churned.len() >= 5, "{}", churned.len());
         for a in &churned {
             let Archetype::Declining { start, floor_pct } = a.archetype else {
-                panic!("only declining accounts churn");
+                panic!("only declining accounts churn from a decline");
             };
             let c = a.churned.unwrap();
             assert!(floor_pct < CHURN_FLOOR_PCT && c >= start + Duration::days(21) && c <= last);
@@ -438,5 +570,83 @@ mod tests {
             .filter(|v| v["event"] == "Account Renewed")
             .count();
         assert!(renewals > 0);
+    }
+
+    /// Accounts that use the product little compared with their peers churn at a billing
+    /// anniversary, with no decline before: a trend-only score cannot see them coming.
+    #[test]
+    fn low_usage_levels_churn_at_a_billing_anniversary_without_a_decline() {
+        let last: NaiveDate = "2026-06-30".parse().unwrap();
+        let days = 120;
+        let mut p = Portfolio::generate(150, days, last, 42);
+        let first = p.first_day;
+        let mut events: std::collections::HashMap<(String, NaiveDate), u32> = Default::default();
+        for d in 0..i64::from(days) {
+            let day = first + Duration::days(d);
+            for m in p.day_messages(day) {
+                if let Some(account) = m["context"]["groupId"].as_str() {
+                    *events.entry((account.to_string(), day)).or_default() += 1;
+                }
+            }
+        }
+        let usage = |a: &DemoAccount, from: NaiveDate, days: i64| -> u32 {
+            (0..days)
+                .map(|d| events.get(&(a.id.clone(), from + Duration::days(d))))
+                .map(|n| n.copied().unwrap_or(0))
+                .sum()
+        };
+
+        let (low_value, others): (Vec<&DemoAccount>, Vec<&DemoAccount>) = p
+            .accounts
+            .iter()
+            .filter(|a| a.churn_cause != Some(ChurnCause::Decline))
+            .partition(|a| a.churn_cause == Some(ChurnCause::LowValue));
+        assert!(
+            low_value.len() >= 10,
+            "{} low-value churns",
+            low_value.len()
+        );
+        for a in &low_value {
+            let c = a.churned.unwrap();
+            let anniversary = (1..)
+                .map_while(|m| a.started.checked_add_months(chrono::Months::new(m)))
+                .take_while(|&d| d <= c)
+                .any(|d| d == c);
+            assert!(anniversary, "{} churned on {c}, off its anniversary", a.id);
+        }
+        // They use the product less than the accounts that stay...
+        let mean = |list: &[&DemoAccount]| {
+            list.iter()
+                .map(|a| account_value(&a.feature_levels))
+                .sum::<f64>()
+                / list.len() as f64
+        };
+        let stayed: Vec<&DemoAccount> = others
+            .iter()
+            .copied()
+            .filter(|a| a.churned.is_none())
+            .collect();
+        eprintln!(
+            "{} low-value churns, value {:.2} vs {:.2} for those who stayed",
+            low_value.len(),
+            mean(&low_value),
+            mean(&stayed)
+        );
+        assert!(mean(&low_value) < mean(&stayed) - 0.2);
+        // ...but no less than they used to: their last 28 days match the 28 before.
+        let (mut recent, mut before) = (0u32, 0u32);
+        for a in low_value.iter().filter(|a| {
+            a.archetype == Archetype::Steady && a.churned.unwrap() >= first + Duration::days(56)
+        }) {
+            let c = a.churned.unwrap();
+            recent += usage(a, c - Duration::days(28), 28);
+            before += usage(a, c - Duration::days(56), 28);
+        }
+        let ratio = f64::from(recent) / f64::from(before.max(1));
+        eprintln!("usage in the 28 days before a low-value churn / the 28 before: {ratio:.2}");
+        assert!(
+            (0.8..1.25).contains(&ratio),
+            "recent/before usage {ratio:.2}"
+        );
     }
 }

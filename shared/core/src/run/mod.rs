@@ -19,12 +19,14 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 use vitals_scoring::kernel::needs_peers;
+use vitals_scoring::kernel::score_with_usage;
 use vitals_scoring::kernel::DayPlan;
-use vitals_scoring::{score_measured, PeerBenchmarks, PeerCollector};
+use vitals_scoring::{PeerBenchmarks, PeerCollector};
 
 use crate::clock::Clock;
 use crate::config::VitalsConfig;
 use crate::error::{QueueError, StoreError};
+use crate::lifecycle::record_state;
 use crate::model::{
     AccountId, AccountRecord, Checkpoint, EventChunk, PortfolioSummary, ScoreRecord,
 };
@@ -168,7 +170,9 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
                     .get(&record.account_id)
                     .map(Vec::as_slice)
                     .unwrap_or_default();
-                collector.add(&self.measure_for_peers(&plan, &record, chunks));
+                if let Some(m) = self.measure_for_peers(&plan, &record, chunks) {
+                    collector.add(&m);
+                }
             }
         }
         Ok(Some(collector.finish()))
@@ -181,11 +185,13 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         plan: &DayPlan<'_>,
         record: &AccountRecord,
         chunks: &[EventChunk],
-    ) -> vitals_scoring::Measurement {
+    ) -> Option<vitals_scoring::Measurement> {
         let day = plan.as_of();
         let facts = account_facts(&record.profile);
         if record.window.through.is_some_and(|t| t >= day) {
-            return plan.measure(&facts, &record.window);
+            return record_state(record, day)
+                .is_active()
+                .then(|| plan.measure(&facts, &record.window));
         }
         let activity = day_activity_with_signals(
             chunks,
@@ -193,9 +199,12 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             &self.config.signals,
             self.config.scoring.first_value_event.as_deref(),
         );
-        let mut window = record.window.clone();
-        window.roll(day, &activity);
-        plan.measure(&facts, &window)
+        let mut rolled = record.clone();
+        rolled.window.roll(day, &activity);
+        // Peers are the accounts scored that day: active ones only.
+        record_state(&rolled, day)
+            .is_active()
+            .then(|| plan.measure(&facts, &rolled.window))
     }
 
     async fn run_segment_with(
@@ -244,6 +253,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         for batch in todo.chunks(BATCH) {
             let mut outgoing = Vec::new();
             let mut saved = Vec::with_capacity(batch.len());
+            let mut inactive = Vec::new();
             for record in batch {
                 let chunks = by_account.remove(&record.account_id).unwrap_or_default();
                 match self.score_one(&plan, record.clone(), &chunks, peers) {
@@ -252,14 +262,9 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
                         saved.push(record);
                     }
                     Scored::AlreadyDone(record) => {
-                        if let Some(s) = &record.score {
-                            summary::add_account(
-                                &mut checkpoint.summary,
-                                &record.profile,
-                                &s.score,
-                            );
-                        }
+                        summary::add_account(&mut checkpoint.summary, &record, day);
                     }
+                    Scored::Inactive(record) => inactive.push(record),
                 }
             }
             let messages: Vec<OutgoingMessage> = outgoing
@@ -272,12 +277,11 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             self.queue.send(&messages).await?;
             let history: Vec<ScoreRecord> = saved.iter().filter_map(|r| r.score.clone()).collect();
             self.storage.put_history(&history).await?;
+            saved.append(&mut inactive);
             self.storage.put_scoring_states(&saved).await?;
             for record in &saved {
                 listing.add(record);
-                if let Some(s) = &record.score {
-                    summary::add_account(&mut checkpoint.summary, &record.profile, &s.score);
-                }
+                summary::add_account(&mut checkpoint.summary, record, day);
             }
             checkpoint.last_account = batch.last().map(|r| r.account_id.clone());
             checkpoint.accounts_scored += batch.len() as u64;
@@ -363,11 +367,18 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         );
         let previous = record.score.as_ref().map(|s| s.score.clone());
         record.window.roll(day, &activity);
+        // Only active accounts are scored: one not started yet has nothing to judge, and a
+        // churned one keeps its last score, frozen (its window still rolls, so activity after
+        // the churn can reactivate it).
+        if !record_state(&record, day).is_active() {
+            return Scored::Inactive(record);
+        }
         let facts = account_facts(&record.profile);
         let measured = plan.measure(&facts, &record.window);
-        let scored = score_measured(
+        let scored = score_with_usage(
             &self.config.scoring,
             &facts,
+            &record.window,
             &measured,
             previous.as_ref().map(|p| &p.health),
             peers,
@@ -378,6 +389,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             &scored,
             previous.as_ref().map(|p| &p.health),
             previous.as_ref().map(|p| p.active_users),
+            self.clock.now(),
         );
         record
             .trail
@@ -463,4 +475,6 @@ enum Scored {
         events: Vec<crate::score_event::ScoreEvent>,
     },
     AlreadyDone(AccountRecord),
+    /// Rolled but not scored: not started yet, or churned (see [`crate::lifecycle`]).
+    Inactive(AccountRecord),
 }

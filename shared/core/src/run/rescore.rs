@@ -146,13 +146,6 @@ fn window_before(stored: &UsageWindow, start: NaiveDate) -> UsageWindow {
     }
 }
 
-/// Counts one scored account in a segment's partial summary.
-fn add_to_summary(partial: &mut PortfolioSummary, record: &AccountRecord) {
-    if let Some(s) = &record.score {
-        summary::add_account(partial, &record.profile, &s.score);
-    }
-}
-
 impl<S: Storage + ?Sized> DailyRun<'_, S> {
     /// Recomputes the scored days `from..=to` for the whole portfolio with the current
     /// configuration: history, trails, summaries and listings; no score events are sent.
@@ -235,7 +228,9 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                                 .get(&record.account_id)
                                 .map(Vec::as_slice)
                                 .unwrap_or_default();
-                            collector.add(&self.measure_for_peers(&plan, record, own));
+                            if let Some(m) = self.measure_for_peers(&plan, record, own) {
+                                collector.add(&m);
+                            }
                         }
                     }
                     collector.finish()
@@ -256,20 +251,28 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                     let (mut record, scored) =
                         match self.score_one(&plan, record, &own, peers.as_ref()) {
                             Scored::Fresh { record, .. } => (record, true),
-                            Scored::AlreadyDone(record) => (record, false),
+                            Scored::AlreadyDone(record) | Scored::Inactive(record) => {
+                                (record, false)
+                            }
                         };
                     match phase {
                         Phase::DayBefore => {
                             record.trail = a.stored_trail.clone();
-                            if !(scored && a.scored_before) {
+                            // Scored now but not then: the first rescored day has no previous.
+                            // An account not scored (not started, churned) keeps what it has.
+                            if scored && !a.scored_before {
                                 record.score = None;
                             }
                         }
-                        Phase::Rescored if scored => {
-                            if let Some(s) = &record.score {
-                                history.push(s.clone());
+                        Phase::Rescored => {
+                            if scored {
+                                if let Some(s) = &record.score {
+                                    history.push(s.clone());
+                                }
                             }
-                            add_to_summary(&mut partial, &record);
+                            // Every account counts in the summary, by its lifecycle, as in the
+                            // daily run.
+                            summary::add_account(&mut partial, &record, day);
                             if day == to && end > to {
                                 a.at_end_of_range =
                                     Some((record.score.clone(), record.trail.clone()));

@@ -427,6 +427,7 @@ mod tests {
             severity: Severity::Critical,
             status: AlertStatus::Open,
             owner: None,
+            about_day: None,
             opened_at: at,
             updated_at: at,
             snoozed_until: None,

@@ -20,6 +20,7 @@ use vitals_core::model::{
 use vitals_core::notify::{Draft, Notification, NotificationKind};
 use vitals_core::ports::Storage;
 use vitals_core::query::listing::ListingBuilder;
+use vitals_core::run::LateMark;
 use vitals_core::segment::Segment;
 use vitals_core::StoreError;
 use vitals_scoring::{score_account, AccountFacts, DayActivity, ScoringConfig, UsageWindow};
@@ -86,6 +87,7 @@ macro_rules! storage_contract_tests {
             listing_version_changes_with_every_listing_or_summary_write,
             churn_model_latest_is_the_newest_day,
             churn_model_without_a_fit_round_trips_its_reason,
+            late_marks_list_by_day_rewrite_in_place_and_delete_by_key,
             unicode_and_longest_ids_round_trip_everywhere,
         );
     };
@@ -302,6 +304,7 @@ pub fn alert(id: &str, account: &AccountId, opened_secs: i64, status: AlertStatu
         severity: Severity::Critical,
         status,
         owner: Some("csm@example.com".into()),
+        about_day: None,
         opened_at: at(opened_secs),
         updated_at: at(opened_secs),
         snoozed_until: None,
@@ -2304,5 +2307,54 @@ pub async fn churn_model_without_a_fit_round_trips_its_reason<S: Storage>(store:
     assert_eq!(
         store.latest_churn_model().await.must("latest_churn_model"),
         Some(record)
+    );
+}
+
+pub async fn late_marks_list_by_day_rewrite_in_place_and_delete_by_key<S: Storage>(store: &S) {
+    assert_eq!(
+        store.late_marks(None).await.must("late_marks"),
+        vec![],
+        "no marks before the first late event"
+    );
+    let late_tuesday = LateMark::new(day("2026-03-03"), vec![acct("b"), acct("a")]);
+    let other_tuesday = LateMark::new(day("2026-03-03"), vec![acct("c")]);
+    let late_monday = LateMark::new(day("2026-03-02"), vec![acct("a")]);
+    store
+        .put_late_marks(&[late_tuesday.clone(), late_monday.clone()])
+        .await
+        .must("put_late_marks");
+    store
+        .put_late_marks(&[other_tuesday.clone(), late_tuesday.clone()])
+        .await
+        .must("put_late_marks again (a retried request)");
+    let mut tuesday = vec![late_tuesday.clone(), other_tuesday.clone()];
+    tuesday.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut all = vec![late_monday.clone()];
+    all.extend(tuesday.clone());
+    assert_eq!(
+        store.late_marks(None).await.must("late_marks"),
+        all,
+        "every mark once, in (day, id) order, accounts round-trip"
+    );
+    assert_eq!(
+        store
+            .late_marks(Some(day("2026-03-03")))
+            .await
+            .must("late_marks of a day"),
+        tuesday,
+        "one day's marks only"
+    );
+    store
+        .delete_late_marks(&[late_tuesday.clone(), late_tuesday.clone()])
+        .await
+        .must("delete_late_marks");
+    store
+        .delete_late_marks(&[late_tuesday])
+        .await
+        .must("delete_late_marks of a mark already gone");
+    assert_eq!(
+        store.late_marks(None).await.must("late_marks"),
+        vec![late_monday, other_tuesday],
+        "only the deleted mark is gone"
     );
 }

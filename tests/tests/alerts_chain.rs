@@ -43,6 +43,7 @@ fn severe_decline() -> DispatchMessage {
         previous_band: Some(Band::Monitor),
         summary: "usage decline".into(),
         detail: json!({}),
+        scored_at: None,
     })
 }
 
@@ -59,7 +60,7 @@ fn on_alert(name: &str, on_kind: Option<&str>, opens: &str) -> Workflow {
         when: None,
         actions: vec![
             Action::Alert {
-                severity: Severity::Warning,
+                severity: Some(Severity::Warning),
                 kind: Some(opens.into()),
                 channel: None,
                 priority: None,
@@ -80,7 +81,7 @@ fn decline_opens(kind: &str) -> Workflow {
         },
         when: None,
         actions: vec![Action::Alert {
-            severity: Severity::Critical,
+            severity: Some(Severity::Critical),
             kind: Some(kind.into()),
             channel: None,
             priority: None,
@@ -143,7 +144,7 @@ async fn world(workflows: Vec<Workflow>) -> World {
 impl World {
     async fn dispatch(&self) {
         let clock = FixedClock(Utc.with_ymd_and_hms(2026, 3, 2, 6, 30, 0).unwrap());
-        Dispatch::new(&self.store, &self.notifier, &clock, &self.config)
+        Dispatch::with_alerts_config(&self.store, &self.notifier, &clock, &self.config)
             .handle(&severe_decline())
             .await
             .unwrap();

@@ -145,13 +145,17 @@ fn event(account: &AccountId, as_of: &str, kind: ScoreEventKind, score: f64) -> 
         previous_band: Some(Band::Monitor),
         summary: "usage decline: 14-day active usage is 55% below the 90-day average".into(),
         detail: json!({"ratio": 0.45}),
+        // Found by the daily run the morning after: recent enough to notify.
+        scored_at: Some(
+            Utc.from_utc_datetime(&(as_of + chrono::Days::new(1)).and_hms_opt(6, 0, 0).unwrap()),
+        ),
     }
 }
 
 fn loopback_config() -> AlertsConfig {
     AlertsConfig {
         allow_private_destinations: vec!["127.0.0.1".into()],
-        app_url: "https://vitals.example".into(),
+        app_url: Some("https://vitals.example".into()),
         ..AlertsConfig::default()
     }
 }
@@ -222,7 +226,7 @@ async fn slack_receiver_gets_block_kit_with_account_score_drivers_draft_and_link
     }
     let notifier = notifier(&config, &w);
     let clock = FixedClock(Utc.with_ymd_and_hms(2026, 3, 2, 6, 30, 0).unwrap());
-    let dispatch = Dispatch::new(&w.store, &notifier, &clock, &config);
+    let dispatch = Dispatch::with_alerts_config(&w.store, &notifier, &clock, &config);
     let a = seed_account(&w, "bigco", 12_000.0).await;
     dispatch
         .handle(&DispatchMessage::Score(event(
@@ -255,7 +259,7 @@ async fn slack_receiver_gets_block_kit_with_account_score_drivers_draft_and_link
         .expect("a button");
     assert_eq!(
         button["elements"][0]["url"],
-        "https://vitals.example/accounts/bigco"
+        "https://vitals.example/dashboard/accounts/bigco"
     );
     // And one CSM alert, high priority, with the draft by email to the owner.
     let alerts = w
@@ -316,7 +320,7 @@ async fn webhook_receiver_verifies_the_hmac_signature() {
     }];
     let notifier = notifier(&config, &w);
     let clock = FixedClock(Utc::now());
-    let dispatch = Dispatch::new(&w.store, &notifier, &clock, &config);
+    let dispatch = Dispatch::with_alerts_config(&w.store, &notifier, &clock, &config);
     let a = seed_account(&w, "growco", 900.0).await;
     dispatch
         .handle(&DispatchMessage::Score(event(
@@ -371,9 +375,10 @@ async fn private_destinations_are_refused_unless_allowed() {
     }];
     let notifier = notifier(&config, &w);
     let clock = FixedClock(Utc::now());
-    let dispatch = Dispatch::new(&w.store, &notifier, &clock, &config);
+    let dispatch = Dispatch::with_alerts_config(&w.store, &notifier, &clock, &config);
     let a = seed_account(&w, "x", 1.0).await;
-    let err = dispatch
+    // Refused for good: recorded once on the action and in the audit log, not retried.
+    dispatch
         .handle(&DispatchMessage::Score(event(
             &a,
             "2026-03-01",
@@ -381,9 +386,25 @@ async fn private_destinations_are_refused_unless_allowed() {
             90.0,
         )))
         .await
-        .unwrap_err();
-    assert!(!err.is_retryable());
-    assert!(err.to_string().contains("destination refused"), "{err}");
+        .unwrap();
+    let intervention = w
+        .store
+        .list_interventions(Some(&a), None, 10)
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let action = &intervention.actions[0];
+    assert_eq!(action.status, vitals_core::model::ActionStatus::Failed);
+    let error = action.last_error.as_deref().unwrap();
+    assert!(error.contains("destination refused"), "{error}");
+    let audit = w.store.list_audit(Some(&a), None, 50).await.unwrap().items;
+    let failed: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "delivery.failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].detail["permanent"], json!(true));
     assert!(
         hook.requests().is_empty(),
         "nothing reached the loopback receiver"
@@ -424,7 +445,7 @@ async fn a_receiver_failing_twice_gets_retries_then_one_delivery_without_duplica
     }];
     let notifier = notifier(&config, &w);
     let clock = FixedClock(Utc::now());
-    let dispatch = Dispatch::new(&w.store, &notifier, &clock, &config);
+    let dispatch = Dispatch::with_alerts_config(&w.store, &notifier, &clock, &config);
     let a = seed_account(&w, "flaky", 100.0).await;
     let e = event(&a, "2026-03-01", ScoreEventKind::DeclineModerate, 50.0);
     enqueue(&w, &e).await;
@@ -488,7 +509,7 @@ async fn an_always_failing_receiver_ends_in_the_dead_letter_queue_and_replays_fr
     }];
     let notifier = notifier(&config, &w);
     let clock = FixedClock(Utc::now());
-    let dispatch = Dispatch::new(&w.store, &notifier, &clock, &config);
+    let dispatch = Dispatch::with_alerts_config(&w.store, &notifier, &clock, &config);
     let a = seed_account(&w, "down", 100.0).await;
     enqueue(
         &w,
@@ -522,7 +543,7 @@ async fn seed_002_check_in_csm_draft_no_repeat_follow_up_and_effect() {
     let config = loopback_config();
     let notifier = notifier(&config, &w);
     let clock = FixedClock(Utc.with_ymd_and_hms(2026, 3, 2, 6, 30, 0).unwrap());
-    let dispatch = Dispatch::new(&w.store, &notifier, &clock, &config);
+    let dispatch = Dispatch::with_alerts_config(&w.store, &notifier, &clock, &config);
     let standard = seed_account(&w, "smallco", 400.0).await;
     let high = seed_account(&w, "bigco", 20_000.0).await;
 

@@ -104,7 +104,7 @@ async fn world() -> World {
         },
         when: None,
         actions: vec![Action::Alert {
-            severity: Severity::Critical,
+            severity: Some(Severity::Critical),
             kind: Some("usage_decline".into()),
             channel: Some("cs-hook".into()),
             priority: Some("high".into()),
@@ -158,6 +158,7 @@ fn severe_decline(day: &str) -> DispatchMessage {
         previous_band: Some(Band::Monitor),
         summary: "usage decline: 14-day active usage is 65% below the 90-day average".into(),
         detail: json!({"ratio": 0.35}),
+        scored_at: None,
     })
 }
 
@@ -165,7 +166,7 @@ impl World {
     /// Handles one message at time `now`, as the dispatcher does.
     async fn dispatch(&self, now: &str, message: &DispatchMessage) {
         self.clock.set(at(now));
-        Dispatch::new(
+        Dispatch::with_alerts_config(
             self.store.as_ref(),
             &self.notifier,
             self.clock.as_ref(),
@@ -178,7 +179,7 @@ impl World {
 
     /// Handles whatever is on the alert queue.
     async fn drain_queue(&self) {
-        let dispatch = Dispatch::new(
+        let dispatch = Dispatch::with_alerts_config(
             self.store.as_ref(),
             &self.notifier,
             self.clock.as_ref(),

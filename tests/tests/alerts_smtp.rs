@@ -14,7 +14,7 @@ use vitals_core::alerts::dispatch::{Dispatch, DispatchError, DispatchMessage};
 use vitals_core::clock::FixedClock;
 use vitals_core::config::VitalsConfig;
 use vitals_core::model::{AccountId, AccountProfile, AccountRecord, UserProfile};
-use vitals_core::ports::{AccountStore, UserStore};
+use vitals_core::ports::{AccountStore, InterventionStore, UserStore};
 use vitals_core::score_event::{ScoreEvent, ScoreEventKind};
 use vitals_embedded::SqliteStore;
 use vitals_notify::HttpNotifier;
@@ -194,6 +194,7 @@ fn moderate_decline(a: &AccountId) -> DispatchMessage {
         previous_band: Some(Band::Monitor),
         summary: "usage decline: 14-day active usage is 45% below the 90-day average".into(),
         detail: json!({"ratio": 0.55}),
+        scored_at: None,
     })
 }
 
@@ -212,7 +213,7 @@ async fn a_check_in_reaches_the_contact_through_smtp_with_the_personalised_draft
             .unwrap();
     let notifier = HttpNotifier::from_config(&config.alerts, transport, |_| None).unwrap();
     let clock = clock();
-    let dispatch = Dispatch::new(&store, &notifier, &clock, &config.alerts);
+    let dispatch = Dispatch::new(&store, &notifier, &clock, &config);
     let a = standard_account(&store).await;
 
     let report = dispatch.handle(&moderate_decline(&a)).await.unwrap();
@@ -256,7 +257,7 @@ async fn a_busy_mail_server_is_retried_and_a_refusal_is_permanent() {
         vitals_notify::email_transport(&config.alerts.email, dir.path(), |_| None).unwrap();
     let notifier = HttpNotifier::from_config(&config.alerts, transport, |_| None).unwrap();
     let clock = clock();
-    let dispatch = Dispatch::new(&store, &notifier, &clock, &config.alerts);
+    let dispatch = Dispatch::new(&store, &notifier, &clock, &config);
     let a = standard_account(&store).await;
 
     let first = dispatch.handle(&moderate_decline(&a)).await;
@@ -276,12 +277,25 @@ async fn a_busy_mail_server_is_retried_and_a_refusal_is_permanent() {
     let notifier = HttpNotifier::from_config(&config.alerts, transport, |_| None).unwrap();
     let other = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&other.path().join("vitals.db")).unwrap();
-    let dispatch = Dispatch::new(&store, &notifier, &clock, &config.alerts);
+    let dispatch = Dispatch::new(&store, &notifier, &clock, &config);
     let a = standard_account(&store).await;
-    let refused = dispatch.handle(&moderate_decline(&a)).await;
+    // 5xx is permanent: recorded once on the action, with the server's answer, not retried.
+    dispatch.handle(&moderate_decline(&a)).await.unwrap();
+    let intervention = store
+        .list_interventions(Some(&a), None, 10)
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let outreach = intervention
+        .actions
+        .iter()
+        .find(|x| x.action == "outreach")
+        .unwrap();
+    assert_eq!(outreach.status, vitals_core::model::ActionStatus::Failed);
     assert!(
-        matches!(&refused, Err(DispatchError::Permanent(m)) if m.contains("550")),
-        "5xx is permanent: {refused:?}"
+        outreach.last_error.as_deref().unwrap_or("").contains("550"),
+        "{outreach:?}"
     );
     assert!(refusing.messages().is_empty());
 }
@@ -296,7 +310,7 @@ async fn without_an_smtp_host_emails_go_to_the_outbox_directory() {
         vitals_notify::email_transport(&config.alerts.email, &outbox, |_| None).unwrap();
     let notifier = HttpNotifier::from_config(&config.alerts, transport, |_| None).unwrap();
     let clock = clock();
-    let dispatch = Dispatch::new(&store, &notifier, &clock, &config.alerts);
+    let dispatch = Dispatch::new(&store, &notifier, &clock, &config);
     let a = standard_account(&store).await;
 
     dispatch.handle(&moderate_decline(&a)).await.unwrap();

@@ -42,6 +42,7 @@ fn event(account: &str) -> ScoreEvent {
         previous_band: Some(Band::Healthy),
         summary: "expansion candidate".into(),
         detail: json!({}),
+        scored_at: None,
     }
 }
 
@@ -165,6 +166,10 @@ async fn a_mixed_sqs_batch_reports_exactly_the_failed_items() {
     let mut batch = SqsEvent::default();
     batch.records = records;
 
+    let config = vitals_core::config::VitalsConfig {
+        alerts: config,
+        ..Default::default()
+    };
     let deps = Deps {
         storage: &store,
         queue: &queue,

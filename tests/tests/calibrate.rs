@@ -1,8 +1,8 @@
 //! `vitals calibrate`'s use case: on a generated portfolio where one signal (sentiment, 10% of
-//! the default scorecard) is the true cause of churn, the proposal raises that signal's weight,
-//! the re-weighed health score ranks the held-out churns better than the current one, nothing
-//! is written without `--apply`, and `--apply` stores exactly one new configuration version
-//! (who, when, what changed) that the next runs read.
+//! the default scorecard) is the true cause of churn, the learned scorecard weighs it most, the
+//! learned health score ranks the held-out churns better than the current one, nothing is
+//! written without `--apply`, and `--apply` stores exactly one new configuration version (who,
+//! when, what changed) that the next runs read.
 
 #![allow(clippy::unwrap_used)]
 
@@ -30,28 +30,29 @@ async fn calibrated(store: &SqliteStore) -> CalibrationReport {
         .unwrap()
 }
 
-fn default_card(report: &CalibrationReport) -> &vitals_core::calibrate::ScorecardProposal {
-    report
-        .proposals
-        .iter()
-        .find(|p| p.scorecard == "default")
-        .unwrap()
-}
-
 #[tokio::test]
-async fn the_signal_that_causes_churn_gets_more_weight() {
+async fn the_signal_that_causes_churn_weighs_most_in_the_learned_scorecard() {
     let store = SqliteStore::open_in_memory().unwrap();
     let report = calibrated(&store).await;
-    let card = default_card(&report);
-    assert_eq!(card.current[&Signal::Sentiment], 0.10);
+    let card = report.proposed_config.scoring.learned.as_ref().unwrap();
+    // The signal with the largest swing in points is the one containing sentiment, and more
+    // of it means less churn.
+    let strongest = report
+        .signals
+        .iter()
+        .max_by(|a, b| a.points_spread.abs().total_cmp(&b.points_spread.abs()))
+        .unwrap();
     assert!(
-        card.proposed[&Signal::Sentiment] > 0.5,
-        "sentiment should dominate: {card:?}"
+        strongest.features.iter().any(|f| f == "signal:sentiment"),
+        "{:?}",
+        report.signals
     );
-    let total = |w: &std::collections::BTreeMap<Signal, f64>| w.values().sum::<f64>();
-    assert!((total(&card.proposed) - total(&card.current)).abs() < 0.01);
-    assert!(card.proposed.values().all(|w| *w >= 0.0));
-    // Held-out days (not used for the proposal): the proposed weights rank churn better.
+    assert!(
+        strongest.weight < 0.0 && strongest.points_spread > 0.0,
+        "{strongest:?}"
+    );
+    assert!(card.groups.iter().all(|g| g.weight.is_finite()));
+    // Held-out days (not used for the proposal): the learned scorecard ranks churn better.
     let auc = |r: &vitals_core::backtest::BacktestReport| {
         r.ranking(HEALTH_SCORE, PERIOD_TEST)
             .unwrap()
@@ -86,17 +87,14 @@ async fn without_apply_nothing_is_written_and_apply_writes_one_version() {
     assert_eq!(version.author, "dana");
     assert_eq!(version.created_at, at(240, 9));
     assert!(
-        version.summary.contains("scoring.scorecards"),
+        version.summary.contains("scoring.learned"),
         "{}",
         version.summary
     );
-    // What the next run reads: the proposed weights.
+    // What the next run reads: the learned scorecard.
     let stored = VitalsConfig::parse(&store.latest_config().await.unwrap().unwrap().body).unwrap();
-    let card = stored
-        .scoring
-        .scorecards
-        .iter()
-        .find(|c| c.name == "default")
-        .unwrap();
-    assert_eq!(card.weights, default_card(&report).proposed);
+    assert_eq!(
+        stored.scoring.learned,
+        report.proposed_config.scoring.learned
+    );
 }

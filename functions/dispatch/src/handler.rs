@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use vitals_core::alerts::dispatch::Dispatch;
 use vitals_core::clock::Clock;
-use vitals_core::config::AlertsConfig;
+use vitals_core::config::VitalsConfig;
 use vitals_core::notify::Notifier;
 use vitals_core::ports::{Queue, Storage};
 
@@ -23,7 +23,7 @@ pub struct Deps<'a> {
     pub queue: &'a dyn Queue,
     pub notifier: &'a dyn Notifier,
     pub clock: &'a dyn Clock,
-    pub config: &'a AlertsConfig,
+    pub config: &'a VitalsConfig,
 }
 
 pub async fn handle(deps: &Deps<'_>, event: SqsEvent) -> SqsBatchResponse {

@@ -66,7 +66,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         queue: backend.alert_queue.as_ref(),
         notifier: &notifier,
         clock: &SystemClock,
-        config: &config.alerts,
+        config: &config,
     };
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

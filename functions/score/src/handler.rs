@@ -1,6 +1,7 @@
 //! Translates the function's two kinds of invocation into the daily run:
 //! - the schedule's event (`infra/events/score-schedule.json`, or `{"as_of": "YYYY-MM-DD"}` for
-//!   a manual run): with a segment queue, enqueue one message per segment and return; without
+//!   a manual run; a day that has not ended in `[schedule] timezone` is refused): first
+//!   recompute the days late events changed (`vitals_core::run::late`), then, with a segment queue, enqueue one message per segment and return; without
 //!   one (or when scorecards rank against peers, which needs the whole portfolio in one pass),
 //!   run every segment here, resuming from checkpoints after a timeout;
 //! - an SQS batch of segment messages: score each segment, report only the failed ones, and
@@ -54,9 +55,16 @@ pub async fn handle(
     }
     let input: ScheduleInput = serde_json::from_value(payload).unwrap_or_default();
     let fired = input.scheduled_time.unwrap_or_else(Utc::now);
-    let day = input
-        .as_of
-        .unwrap_or_else(|| fired.date_naive() - chrono::Duration::days(1));
+    let day = match input.as_of {
+        Some(day) => day,
+        None => vitals_core::run::last_scorable_day(fired, &config.schedule),
+    };
+    // A day is scored only once it has ended; late events for scored days are counted first.
+    run.check_scorable(day)?;
+    let late = run.recompute_late(&mut |_, _| {}).await?;
+    if late.marks > 0 {
+        tracing::info!(marks = late.marks, accounts = late.accounts_marked, from = ?late.from, to = ?late.to, "recomputed days late events changed");
+    }
     match &wiring.segments {
         Some(queue) if !vitals_scoring::kernel::needs_peers(&config.scoring) => {
             let work: Vec<OutgoingMessage> = Segment::all()
@@ -69,12 +77,15 @@ pub async fn handle(
                     }
                 })
                 .collect();
+            run.claim_late_marks_of(day).await?;
             queue.send(&work).await?;
             tracing::info!(%day, segments = work.len(), "scoring run fanned out");
             Ok(serde_json::json!({"day": day, "fanned_out": work.len()}))
         }
         // A timeout or crash is retried by the scheduler; the run resumes from its checkpoints.
-        _ => Ok(serde_json::to_value(run.run_day(day, &mut |_| {}).await?)?),
+        _ => Ok(serde_json::to_value(
+            run.score_day(day, &mut |_| {}).await?,
+        )?),
     }
 }
 

@@ -1,7 +1,9 @@
-//! `vitals calibrate`: proposes scorecard weights from the outcomes of a date range and shows
-//! the backtest of the current against the proposed weights side by side. Nothing is written
-//! unless `--apply` is given; then the proposal becomes the next configuration version, as
-//! `vitals config apply` would store it (who, when, what changed).
+//! `vitals calibrate`: learns a scorecard from the outcomes of a date range (groups of usage
+//! features weighed by how much they moved churn) and shows the backtest of the current
+//! configuration against the proposal side by side. Nothing is written unless `--apply` is
+//! given; then the proposal becomes the next configuration version, as `vitals config apply`
+//! would store it (who, when, what changed), and `vitals score --from --to --rescore`
+//! recomputes past days with it.
 
 use anyhow::Context as _;
 use chrono::NaiveDate;
@@ -9,9 +11,7 @@ use clap::Args;
 use vitals_core::backtest::{
     BacktestOptions, BacktestReport, RankingReport, HEALTH_SCORE, PERIOD_ALL, PERIOD_TEST,
 };
-use vitals_core::calibrate::{
-    apply_proposal, calibrate_weights, CalibrationReport, ProposalSource,
-};
+use vitals_core::calibrate::{apply_proposal, calibrate_weights, CalibrationReport};
 use vitals_core::clock::SystemClock;
 use vitals_core::config::ApplyError;
 
@@ -20,7 +20,7 @@ use crate::context::Context;
 
 #[derive(Debug, Clone, Args)]
 #[command(
-    about = "Propose scorecard weights from outcomes, with the backtest of current vs proposed"
+    about = "Learn a scorecard from churn outcomes, with the backtest of current vs proposed"
 )]
 pub struct CalibrateArgs {
     /// First evaluation day.
@@ -39,7 +39,7 @@ pub struct CalibrateArgs {
     /// Alert budget for precision@k: accounts worked per evaluation day.
     #[arg(long, default_value_t = 10)]
     pub k: usize,
-    /// Store the proposed weights as a new configuration version.
+    /// Store the proposed scorecard as a new configuration version.
     #[arg(long)]
     pub apply: bool,
     /// Who applies it (default: $USER).
@@ -66,7 +66,7 @@ pub async fn run(ctx: &Context, args: &CalibrateArgs) -> anyhow::Result<()> {
     }
     if !args.apply {
         if !args.json {
-            println!("\nNothing written. Run again with --apply to store these weights as a new configuration version.");
+            println!("\nNothing written. Run again with --apply to store this scorecard as a new configuration version, then `vitals score --from D1 --to D2 --rescore` to recompute past days with it.");
         }
         return Ok(());
     }
@@ -77,13 +77,13 @@ pub async fn run(ctx: &Context, args: &CalibrateArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| "cli".into());
     match apply_proposal(storage, &SystemClock, &report, &author).await {
         Ok(v) => eprintln!(
-            "Applied the proposed weights as configuration version {} ({}) by {}",
+            "Applied the learned scorecard as configuration version {} ({}) by {}; `vitals score --from D1 --to D2 --rescore` recomputes past days with it",
             v.version, v.summary, v.author
         ),
         Err(ApplyError::Unchanged(v)) => {
             eprintln!("Nothing to apply: the proposal is identical to version {v}")
         }
-        Err(e) => return Err(anyhow::Error::new(e).context("cannot apply the proposed weights")),
+        Err(e) => return Err(anyhow::Error::new(e).context("cannot apply the proposed scorecard")),
     }
     Ok(())
 }
@@ -151,34 +151,27 @@ pub fn render(report: &CalibrationReport) -> String {
         _ => "none".to_string(),
     };
     out.push_str(&format!(
-        "Weights fitted on {}, compared on every day and on the held-out days {}\n\n",
+        "Scorecard fitted on {} ({} samples, {} churning, {} with usage features), compared on \
+         every day and on the held-out days {}\n\n",
         span(&r.train_days),
+        report.training_samples,
+        report.training_positives,
+        report.training_with_usage,
         span(&r.test_days)
     ));
-    for p in &report.proposals {
-        let source = match p.source {
-            ProposalSource::Scorecard => "fitted on its own samples",
-            ProposalSource::AllScorecards => {
-                "too few churns of its own: fitted on every scorecard's samples"
-            }
-            ProposalSource::Unchanged => "no churn in the training days: unchanged",
-        };
+    if report.signals.is_empty() {
+        out.push_str("No churn among the training samples: nothing to learn from.\n\n");
+    } else {
         out.push_str(&format!(
-            "scorecard {} ({} training samples, {} churning; {source})\n",
-            p.scorecard, p.samples, p.positives
+            "  {:<60} {:>8} {:>14}\n",
+            "signal (correlated features together)", "weight", "points 15-85%"
         ));
-        out.push_str(&format!(
-            "  {:<20} {:>8} {:>9}\n",
-            "signal", "current", "proposed"
-        ));
-        let signals: std::collections::BTreeSet<_> =
-            p.current.keys().chain(p.proposed.keys()).collect();
-        for s in signals {
+        for s in &report.signals {
             out.push_str(&format!(
-                "  {:<20} {:>8} {:>9}\n",
-                s.as_str(),
-                fmt(p.current.get(s).copied(), 3),
-                fmt(p.proposed.get(s).copied(), 3)
+                "  {:<60} {:>8.3} {:>14.1}\n",
+                truncate(&s.name, 60),
+                s.weight,
+                s.points_spread
             ));
         }
         out.push('\n');
@@ -198,7 +191,16 @@ pub fn render(report: &CalibrationReport) -> String {
         PERIOD_TEST,
     );
     if !report.changes_anything() {
-        out.push_str("\nThe proposal keeps the current weights.\n");
+        out.push_str("\nThe proposal keeps the current configuration.\n");
     }
     out
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
 }

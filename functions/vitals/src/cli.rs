@@ -106,7 +106,8 @@ pub struct DemoArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ScoreArgs {
-    /// Score as of this day (the day whose events are rolled in). Default: yesterday (UTC).
+    /// Score as of this day (the day whose events are rolled in). Default: yesterday in the
+    /// configured time zone (`[schedule] timezone`). A day is scored only once it has ended.
     #[arg(long, conflicts_with_all = ["from", "to"])]
     pub as_of: Option<chrono::NaiveDate>,
     /// First day of a backfill.
@@ -115,4 +116,8 @@ pub struct ScoreArgs {
     /// Last day of a backfill (inclusive).
     #[arg(long, requires = "from")]
     pub to: Option<chrono::NaiveDate>,
+    /// Recompute days already scored with the current configuration (history, trails,
+    /// summaries, listings), without notifying anyone about past days.
+    #[arg(long)]
+    pub rescore: bool,
 }

@@ -42,15 +42,29 @@ pub enum ConfigCommand {
     Default,
 }
 
+/// The subcommands that need no store (`validate`, `default`), run without opening one so
+/// they write nothing; `None` for the others.
+pub fn without_store(args: &ConfigArgs) -> Option<anyhow::Result<()>> {
+    match &args.command {
+        ConfigCommand::Validate { file } => Some(validate(file)),
+        ConfigCommand::Default => {
+            print!("{}", VitalsConfig::default_toml());
+            Some(Ok(()))
+        }
+        _ => None,
+    }
+}
+
+fn validate(file: &PathBuf) -> anyhow::Result<()> {
+    let text = read(file)?;
+    VitalsConfig::parse(&text).with_context(|| format!("{} is not valid", file.display()))?;
+    println!("{} is valid", file.display());
+    Ok(())
+}
+
 pub async fn run(_global: &GlobalArgs, ctx: &Context, args: &ConfigArgs) -> anyhow::Result<()> {
     match &args.command {
-        ConfigCommand::Validate { file } => {
-            let text = read(file)?;
-            VitalsConfig::parse(&text)
-                .with_context(|| format!("{} is not valid", file.display()))?;
-            println!("{} is valid", file.display());
-            Ok(())
-        }
+        ConfigCommand::Validate { file } => validate(file),
         ConfigCommand::Apply { file, author } => {
             let text = read(file)?;
             let author = author

@@ -1,5 +1,6 @@
 //! What every subcommand needs: the backend named by the global flags and the configuration in
-//! force (the `--config` file, else the latest applied version, else the defaults).
+//! force (the `--config` file, else the latest applied version, else the defaults), with its
+//! retention applied to the store.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,32 +20,45 @@ pub struct Context {
     pub data: PathBuf,
 }
 
+/// Whether a command may start a new embedded store in `--data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreUse {
+    /// `serve` and `demo`: the data directory and its store are created when missing.
+    MayCreate,
+    /// Every other command: a data directory without a store is a mistake (a mistyped
+    /// `--data`), refused before anything is created.
+    MustExist,
+}
+
+/// The embedded store's file in a data directory; its presence is what "holds a store" means.
+const STORE_FILE: &str = "vitals.db";
+
 impl Context {
-    pub async fn open(args: &GlobalArgs, durability: Durability) -> anyhow::Result<Context> {
+    pub async fn open(
+        args: &GlobalArgs,
+        durability: Durability,
+        store: StoreUse,
+    ) -> anyhow::Result<Context> {
+        if args.backend == BackendKind::Embedded && store == StoreUse::MustExist {
+            require_store(&args.data)?;
+        }
         let file_config = match &args.config {
             Some(path) => Some(read_config(path)?),
             None => None,
         };
-        let retention = file_config
+        let opened_with = file_config
             .as_ref()
             .map_or(VitalsConfig::default().retention.days, |c| c.retention.days);
-        let backend = match args.backend {
-            BackendKind::Embedded => backend::open_embedded(&args.data, retention, durability)?,
-            BackendKind::Dynamodb => {
-                let table = args
-                    .table
-                    .as_deref()
-                    .context("--table (or VITALS_TABLE) is required with --backend dynamodb")?;
-                let (Some(queue), Some(dlq)) = (&args.alert_queue_url, &args.alert_dlq_url) else {
-                    bail!("--alert-queue-url and --alert-dlq-url (or VITALS_ALERT_QUEUE_URL / VITALS_ALERT_DLQ_URL) are required with --backend dynamodb");
-                };
-                backend::open_aws(table, queue, dlq, args.endpoint_url.as_deref(), retention).await
-            }
-        };
+        let mut backend = open_backend(args, opened_with, durability).await?;
         let config = match file_config {
             Some(c) => c,
             None => backend::current_config(backend.storage.as_ref()).await?,
         };
+        // The stored version's retention is only known once the store is open: open it again
+        // with it, so what this command writes expires when that configuration says.
+        if config.retention.days != opened_with {
+            backend = open_backend(args, config.retention.days, durability).await?;
+        }
         Ok(Context {
             backend,
             config,
@@ -84,6 +98,53 @@ impl Context {
             authenticator,
         }
     }
+}
+
+async fn open_backend(
+    args: &GlobalArgs,
+    retention_days: u32,
+    durability: Durability,
+) -> anyhow::Result<Backend> {
+    Ok(match args.backend {
+        BackendKind::Embedded => backend::open_embedded(&args.data, retention_days, durability)?,
+        BackendKind::Dynamodb => {
+            let table = args
+                .table
+                .as_deref()
+                .context("--table (or VITALS_TABLE) is required with --backend dynamodb")?;
+            let (Some(queue), Some(dlq)) = (&args.alert_queue_url, &args.alert_dlq_url) else {
+                bail!("--alert-queue-url and --alert-dlq-url (or VITALS_ALERT_QUEUE_URL / VITALS_ALERT_DLQ_URL) are required with --backend dynamodb");
+            };
+            backend::open_aws(
+                table,
+                queue,
+                dlq,
+                args.endpoint_url.as_deref(),
+                retention_days,
+            )
+            .await
+        }
+    })
+}
+
+/// Refuses a data directory that does not exist or holds no store, naming it, so a mistyped
+/// `--data` creates nothing and reports nothing misleading (0 accounts, a token no server
+/// accepts).
+fn require_store(data: &Path) -> anyhow::Result<()> {
+    let shown = data.display();
+    let hint = format!(
+        "check --data (or VITALS_DATA), or start a new store there with `vitals --data {shown} serve`"
+    );
+    if !data.exists() {
+        bail!("the data directory {shown} does not exist; {hint}");
+    }
+    if !data.is_dir() {
+        bail!("the data directory {shown} is not a directory; {hint}");
+    }
+    if !data.join(STORE_FILE).is_file() {
+        bail!("the data directory {shown} holds no Vitals store (no {STORE_FILE}); {hint}");
+    }
+    Ok(())
 }
 
 fn read_config(path: &Path) -> anyhow::Result<VitalsConfig> {

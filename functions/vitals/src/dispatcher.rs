@@ -47,7 +47,7 @@ pub async fn run(ctx: Context) {
     }
     let queue = ctx.backend.alert_queue.clone();
     let storage = ctx.backend.storage.as_ref();
-    let dispatch = Dispatch::new(storage, &notifier, &SystemClock, &ctx.config.alerts);
+    let dispatch = Dispatch::new(storage, &notifier, &SystemClock, &ctx.config);
     let lifecycle = AlertLifecycle::new(storage, &SystemClock);
     let mut next_snooze_check = Instant::now();
     loop {

@@ -3,24 +3,33 @@
 //! profiles are only rewritten when a row changes them, and events dedupe by message id.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use vitals_core::ingest::import::{account_rows, event_line, import_account, ImportFormat};
-use vitals_core::ingest::message::ParseContext;
+use vitals_core::ingest::import::{
+    decompressed, event_line, import_account, AccountRows, ImportError, ImportFormat, Lines,
+    NumberedLine, RowError,
+};
 use vitals_core::ingest::{Ingest, ParsedBatch, Rejection, MAX_BATCH_BYTES};
 use vitals_core::model::AccountId;
 use vitals_core::rollup::day_activity_with_signals;
 
 use crate::context::Context;
-use crate::demo::progress;
 
-/// How many rejection reasons the summary lists one by one.
-const LISTED_REASONS: usize = 10;
+/// How many rejected rows the summary lists one by one.
+const LISTED_ROWS: usize = 10;
+/// How many distinct reasons the summary counts separately; the rest count as "other".
+const COUNTED_REASONS: usize = 1_000;
 /// Events per ingest batch (Segment's batch shape: at most 500 KB).
 const BATCH_EVENTS: usize = 500;
+/// Read buffer of an input file (compressed or not).
+const READ_BUFFER: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
@@ -34,17 +43,17 @@ pub enum ImportCommand {
     /// `groupId` column is required; other columns map like `group` traits (name, plan, seats,
     /// mrr/arr, renewal date, owner...), unknown ones are kept as custom attributes.
     Accounts {
+        /// The file, `-` for standard input; gzip (`.gz`) is decompressed as it is read.
         file: PathBuf,
-        /// Check every row and print the summary without writing anything.
-        #[arg(long)]
-        dry_run: bool,
+        #[command(flatten)]
+        options: ImportOptions,
     },
     /// Events: NDJSON, one Segment message (track, identify, group, page...) per line.
     Events {
+        /// The file, `-` for standard input; gzip (`.gz`) is decompressed as it is read.
         file: PathBuf,
-        /// Check every line and print the summary without writing anything.
-        #[arg(long)]
-        dry_run: bool,
+        #[command(flatten)]
+        options: ImportOptions,
     },
     /// Prints what is stored for one account-day (deduplicated counts) as JSON.
     #[command(hide = true)]
@@ -56,11 +65,71 @@ pub enum ImportCommand {
     },
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct ImportOptions {
+    /// Check every row and print the summary without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Exit with status 0 even if some rows are rejected (the valid rows are imported either
+    /// way; without this flag any rejected row makes the exit status 1).
+    #[arg(long)]
+    pub allow_rejects: bool,
+}
+
 pub async fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<()> {
     match &args.command {
-        ImportCommand::Accounts { file, dry_run } => accounts(ctx, file, *dry_run).await,
-        ImportCommand::Events { file, dry_run } => events(ctx, file, *dry_run).await,
+        ImportCommand::Accounts { file, options } => accounts(ctx, file, options).await,
+        ImportCommand::Events { file, options } => events(ctx, file, options).await,
         ImportCommand::Verify { account, day } => verify(ctx, account, *day).await,
+    }
+}
+
+/// Rejected (or warned about) rows: counted by reason, the first few kept with their line.
+/// Bounded whatever the size of the input.
+#[derive(Default)]
+struct Reasons {
+    total: u64,
+    by_reason: BTreeMap<String, u64>,
+    other: u64,
+    first: Vec<(usize, String)>,
+}
+
+impl Reasons {
+    fn add(&mut self, line: usize, reason: String) {
+        self.total += 1;
+        let general = generalise(&reason);
+        if let Some(n) = self.by_reason.get_mut(&general) {
+            *n += 1;
+        } else if self.by_reason.len() < COUNTED_REASONS {
+            self.by_reason.insert(general, 1);
+        } else {
+            self.other += 1;
+        }
+        if self.first.len() < LISTED_ROWS {
+            self.first.push((line, reason));
+        }
+    }
+
+    fn print(&self, title: &str) {
+        if self.total == 0 {
+            return;
+        }
+        println!("{title} by reason:");
+        let mut counted: Vec<(&String, &u64)> = self.by_reason.iter().collect();
+        counted.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        for (reason, n) in counted {
+            println!("  {n:>9}  {reason}");
+        }
+        if self.other > 0 {
+            println!("  {:>9}  (other reasons)", self.other);
+        }
+        println!("first {title}:");
+        for (line, reason) in &self.first {
+            println!("  line {line}: {reason}");
+        }
+        if self.total > self.first.len() as u64 {
+            println!("  ... and {} more", self.total - self.first.len() as u64);
+        }
     }
 }
 
@@ -68,13 +137,17 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<()> {
 #[derive(Default)]
 struct Tally {
     accepted: u64,
-    rejected: Vec<(usize, String)>,
-    warnings: Vec<(usize, String)>,
+    rejected: Reasons,
+    warnings: Reasons,
 }
 
 impl Tally {
-    fn print(&self, what: &str, dry_run: bool) {
-        let verb = if dry_run {
+    fn reject(&mut self, e: RowError) {
+        self.rejected.add(e.line, e.reason);
+    }
+
+    fn print(&self, what: &str, options: &ImportOptions) {
+        let verb = if options.dry_run {
             "would be imported"
         } else {
             "imported"
@@ -82,35 +155,35 @@ impl Tally {
         println!(
             "{} {what} {verb}, {} rejected{}",
             self.accepted,
-            self.rejected.len(),
-            if dry_run {
+            self.rejected.total,
+            if options.dry_run {
                 " (dry run: nothing written)"
             } else {
                 ""
             }
         );
-        for (title, list) in [("rejected", &self.rejected), ("warnings", &self.warnings)] {
-            if list.is_empty() {
-                continue;
-            }
-            let mut by_reason: BTreeMap<String, usize> = BTreeMap::new();
-            for (_, reason) in list.iter() {
-                *by_reason.entry(generalise(reason)).or_default() += 1;
-            }
-            println!("{title} by reason:");
-            let mut counted: Vec<(String, usize)> = by_reason.into_iter().collect();
-            counted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            for (reason, n) in counted {
-                println!("  {n:>7}  {reason}");
-            }
-            println!("first {title}:");
-            for (line, reason) in list.iter().take(LISTED_REASONS) {
-                println!("  line {line}: {reason}");
-            }
-            if list.len() > LISTED_REASONS {
-                println!("  ... and {} more", list.len() - LISTED_REASONS);
-            }
+        self.rejected.print("rejected");
+        self.warnings.print("warnings");
+    }
+
+    /// The outcome of the command: an error (exit status 1) when rows were rejected, unless
+    /// the user accepts a partial import. `rerun` says why running it again is safe.
+    fn outcome(&self, what: &str, options: &ImportOptions, rerun: &str) -> anyhow::Result<()> {
+        let rejected = self.rejected.total;
+        if rejected == 0 || options.allow_rejects {
+            return Ok(());
         }
+        let total = rejected + self.accepted;
+        let rest = if options.dry_run {
+            "nothing was written (dry run)".to_string()
+        } else {
+            format!("{} were imported", self.accepted)
+        };
+        anyhow::bail!(
+            "{rejected} of {total} {what} were rejected (reasons above) and {rest}. Fix the \
+             rejected lines and run the import again ({rerun}), or pass --allow-rejects to \
+             accept a partial import"
+        )
     }
 }
 
@@ -143,40 +216,133 @@ fn generalise(reason: &str) -> String {
     out
 }
 
-fn read(file: &PathBuf) -> anyhow::Result<String> {
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is not UTF-8 text (invalid byte at offset {}); export it as UTF-8",
-            file.display(),
-            e.utf8_error().valid_up_to()
-        )
-    })
+/// What is read from: a file or standard input, with its progress display.
+struct Input {
+    /// How the input is named in messages.
+    name: String,
+    progress: ProgressBar,
+    /// Bytes read from the file so far (compressed bytes for gzip), for the progress bar.
+    read: Arc<AtomicU64>,
 }
 
-async fn accounts(ctx: &Context, file: &PathBuf, dry_run: bool) -> anyhow::Result<()> {
-    let text = read(file)?;
+/// The reader of an input: its text, decompressed as it is read if it is gzip.
+type Reader = Box<dyn BufRead + Send>;
+
+impl Input {
+    fn open(file: &Path, what: &str) -> anyhow::Result<(Input, Reader)> {
+        let read = Arc::new(AtomicU64::new(0));
+        let (name, raw, progress): (String, Box<dyn Read + Send>, ProgressBar) = if file.as_os_str()
+            == "-"
+        {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                eprintln!("Reading {what} from standard input (end with Ctrl-D)...");
+            }
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            ("standard input".into(), Box::new(stdin), bar)
+        } else {
+            let f = std::fs::File::open(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let bar = ProgressBar::new(size);
+            bar.set_style(
+                ProgressStyle::with_template("{msg:>20} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            (
+                file.display().to_string(),
+                Box::new(Counting {
+                    inner: f,
+                    read: read.clone(),
+                }),
+                bar,
+            )
+        };
+        let reader = decompressed(BufReader::with_capacity(READ_BUFFER, raw))
+            .with_context(|| format!("cannot read {name}"))?;
+        Ok((
+            Input {
+                name,
+                progress,
+                read,
+            },
+            reader,
+        ))
+    }
+
+    /// Moves the progress display on to `rows` rows.
+    fn tick(&self, rows: u64, what: &str) {
+        self.progress
+            .set_position(self.read.load(Ordering::Relaxed));
+        self.progress.set_message(format!("{rows} {what}"));
+    }
+}
+
+/// Counts the bytes read from a file.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// The error of an input that failed part-way, saying what was done before it.
+fn read_failure(input: &Input, e: ImportError, what: &str, tally: &Tally) -> anyhow::Error {
+    let done = match tally.accepted {
+        0 => "nothing was imported".to_string(),
+        n => {
+            format!("the {n} {what} before it were imported, and running the import again is safe")
+        }
+    };
+    match e {
+        ImportError::Header(e) => anyhow::anyhow!("{}: {e}", input.name),
+        e @ ImportError::Read { .. } => {
+            anyhow::Error::new(e).context(format!("cannot read {} to the end ({done})", input.name))
+        }
+    }
+}
+
+async fn accounts(ctx: &Context, file: &Path, options: &ImportOptions) -> anyhow::Result<()> {
+    let (input, mut reader) = Input::open(file, "accounts")?;
     let name = file
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
-    let format = ImportFormat::detect(name, &text);
-    let rows =
-        account_rows(format, &text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let bar = progress(rows.len() as u64, "accounts");
+    let start = reader
+        .fill_buf()
+        .with_context(|| format!("cannot read {}", input.name))?;
+    let format = ImportFormat::detect(name, &String::from_utf8_lossy(start));
+    let rows = AccountRows::new(format, reader)
+        .map_err(|e| read_failure(&input, e, "accounts", &Tally::default()))?;
     let now = chrono::Utc::now();
     let storage = ctx.backend.storage.as_ref();
     let mut tally = Tally::default();
     for row in rows {
-        bar.inc(1);
         let row = match row {
-            Ok(r) => r,
-            Err(e) => {
-                tally.rejected.push((e.line, e.reason));
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                tally.reject(e);
                 continue;
             }
+            Err(e) => {
+                input.progress.finish_and_clear();
+                tally.print("accounts", options);
+                return Err(read_failure(&input, e, "accounts", &tally));
+            }
         };
-        let unusable = import_account(storage, &row, now, dry_run)
+        input.tick(tally.accepted + tally.rejected.total + 1, "accounts");
+        let unusable = import_account(storage, &row, now, options.dry_run)
             .await
             .with_context(|| {
                 format!(
@@ -185,82 +351,101 @@ async fn accounts(ctx: &Context, file: &PathBuf, dry_run: bool) -> anyhow::Resul
                 )
             })?;
         for key in unusable {
-            tally.warnings.push((
+            tally.warnings.add(
                 row.line,
                 format!("{key}: value not understood, kept the previous one"),
-            ));
+            );
         }
         tally.accepted += 1;
     }
-    bar.finish_and_clear();
-    tally.print("accounts", dry_run);
-    Ok(())
+    input.progress.finish_and_clear();
+    tally.print("accounts", options);
+    tally.outcome("accounts", options, "unchanged accounts are not rewritten")
 }
 
-async fn events(ctx: &Context, file: &PathBuf, dry_run: bool) -> anyhow::Result<()> {
-    let text = read(file)?;
-    let lines: Vec<(usize, &str)> = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim_start_matches('\u{feff}')))
-        .filter(|(_, l)| !l.trim().is_empty())
-        .collect();
-    let bar = progress(lines.len() as u64, "events");
+async fn events(ctx: &Context, file: &Path, options: &ImportOptions) -> anyhow::Result<()> {
+    let (input, reader) = Input::open(file, "events")?;
+    let mut lines = Lines::new(reader);
     let storage = ctx.backend.storage.as_ref();
     let ingest = Ingest::new(storage).with_signals(&ctx.config.signals);
+    let retention_days = ctx.config.retention.days;
     let mut tally = Tally::default();
     let mut unattributed = 0u64;
-    let mut start = 0;
-    while start < lines.len() {
+    let mut pending: Vec<NumberedLine> = Vec::with_capacity(BATCH_EVENTS);
+    let mut at_end = false;
+    while !at_end {
         // Batches cut by line order, so a re-run writes the same chunks.
-        let mut end = start;
         let mut bytes = 0;
-        while end < lines.len() && end - start < BATCH_EVENTS && bytes < MAX_BATCH_BYTES {
-            bytes += lines[end].1.len();
-            end += 1;
+        let mut failure = None;
+        while pending.len() < BATCH_EVENTS && bytes < MAX_BATCH_BYTES {
+            match lines.next() {
+                None => {
+                    at_end = true;
+                    break;
+                }
+                Some(Err(e)) => {
+                    failure = Some(e);
+                    break;
+                }
+                Some(Ok(Ok((_, text)))) if text.trim().is_empty() => {}
+                Some(Ok(line)) => {
+                    bytes += line.as_ref().map_or(0, |(_, t)| t.len());
+                    pending.push(line);
+                }
+            }
         }
-        let cx = ParseContext::new(chrono::Utc::now(), ctx.config.retention.days);
+        let received_at = chrono::Utc::now();
         let mut batch = ParsedBatch::default();
-        for (index, (line, text)) in lines[start..end].iter().enumerate() {
-            match event_line(text, &cx) {
+        let (mut first, mut last) = (usize::MAX, 0);
+        for (index, line) in pending.drain(..).enumerate() {
+            let parsed = line.and_then(|(line, text)| {
+                (first, last) = (first.min(line), line);
+                event_line(&text, received_at, retention_days).map_err(|e| RowError {
+                    line,
+                    reason: e.to_string(),
+                })
+            });
+            match parsed {
                 Ok(m) => batch.messages.push(m),
                 Err(e) => {
-                    tally.rejected.push((*line, e.to_string()));
                     batch.rejected.push(Rejection {
                         index,
                         message_id: None,
-                        error: e.to_string(),
+                        error: e.reason.clone(),
                     });
+                    tally.reject(e);
                 }
             }
         }
         let valid = batch.messages.len() as u64;
-        if !dry_run && valid > 0 {
+        if !options.dry_run && valid > 0 {
             let outcome = ingest
-                .handle(batch, cx.received_at)
+                .handle(batch, received_at)
                 .await
                 .with_context(|| {
                     format!(
-                        "storing lines {}-{} failed; the import is safe to run again",
-                        lines[start].0,
-                        lines[end - 1].0
+                        "storing lines {first}-{last} failed; the lines before were imported, and running the import again is safe"
                     )
                 })?;
             unattributed += outcome.unattributed as u64;
         }
         tally.accepted += valid;
-        bar.inc((end - start) as u64);
-        start = end;
+        input.tick(tally.accepted + tally.rejected.total, "events");
+        if let Some(e) = failure {
+            input.progress.finish_and_clear();
+            tally.print("events", options);
+            return Err(read_failure(&input, e, "events", &tally));
+        }
     }
-    bar.finish_and_clear();
-    tally.print("events", dry_run);
+    input.progress.finish_and_clear();
+    tally.print("events", options);
     if unattributed > 0 {
         println!(
             "{unattributed} event(s) had no account (no context.groupId and no earlier group call for their user); kept as {}",
             AccountId::UNATTRIBUTED
         );
     }
-    Ok(())
+    tally.outcome("events", options, "events dedupe by messageId")
 }
 
 /// Deduplicated counts of one account-day, as the daily run would roll them up.

@@ -1,5 +1,7 @@
 //! Work `vitals` does besides answering requests: the daily scoring schedule, alert dispatch
-//! from the queue, and scoring runs over a range of days with a progress bar.
+//! from the queue, and scoring runs over a range of days with a progress bar. Every scoring
+//! command first recomputes the days late events changed (`vitals_core::run::late`), and no
+//! day is scored before it has ended in the configured time zone.
 
 use std::time::Duration;
 
@@ -7,6 +9,7 @@ use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
 use vitals_core::clock::SystemClock;
 use vitals_core::config::{parse_hh_mm, parse_utc_offset};
+use vitals_core::ports::Storage;
 use vitals_core::run::DailyRun;
 use vitals_core::segment::SEGMENT_COUNT;
 
@@ -16,24 +19,88 @@ use crate::demo::progress;
 /// Most days a restarted `vitals serve` catches up on by itself.
 const MAX_CATCH_UP_DAYS: i64 = 31;
 
-/// Scores every day from `from` to `to` in order (each day builds on the previous one's window).
-pub async fn backfill(ctx: &Context, from: NaiveDate, to: NaiveDate) -> anyhow::Result<()> {
-    anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
-    let days = (to - from).num_days() as u64 + 1;
-    let bar = progress(days * u64::from(SEGMENT_COUNT), "scoring");
-    let run = DailyRun::new(
+fn daily_run(ctx: &Context) -> DailyRun<'_, dyn Storage> {
+    DailyRun::new(
         ctx.backend.storage.as_ref(),
         ctx.backend.alert_queue.as_ref(),
         &ctx.config,
         &SystemClock,
+    )
+}
+
+/// Scores every day from `from` to `to` in order (each day builds on the previous one's
+/// window), after recomputing the days late events changed. Refuses a day that has not ended.
+pub async fn backfill(ctx: &Context, from: NaiveDate, to: NaiveDate) -> anyhow::Result<()> {
+    anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+    let run = daily_run(ctx);
+    run.check_scorable(to)?;
+    recompute_late(&run).await?;
+    score_days(&run, from, to).await
+}
+
+/// `vitals score --rescore`: recomputes days already scored with the current configuration.
+pub async fn rescore(ctx: &Context, from: NaiveDate, to: NaiveDate) -> anyhow::Result<()> {
+    anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+    let run = daily_run(ctx);
+    run.check_scorable(to)?;
+    recompute_late(&run).await?;
+    let started = std::time::Instant::now();
+    let bar = progress(0, "rescoring");
+    let report = run
+        .rescore(from, to, &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .await
+        .with_context(|| {
+            format!("rescoring {from} to {to} failed; run the same command again to finish it")
+        })?;
+    bar.finish_and_clear();
+    println!(
+        "Rescored {} day(s) from {from} to {to} in {:.1}s: {} account-days over {} accounts, {} summaries rewritten, no notifications sent",
+        report.days,
+        started.elapsed().as_secs_f64(),
+        report.account_days,
+        report.accounts,
+        report.summaries
     );
+    Ok(())
+}
+
+/// Recomputes the days late events changed, with a progress bar, and says what it did.
+async fn recompute_late(run: &DailyRun<'_, dyn Storage>) -> anyhow::Result<()> {
+    let bar = progress(0, "late events");
+    let report = run
+        .recompute_late(&mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .await
+        .context("recomputing the days late events changed failed; run the command again")?;
+    bar.finish_and_clear();
+    if let (Some(from), Some(to)) = (report.from, report.to) {
+        println!(
+            "Recomputed {from} to {to} for {} account(s) with late events: {} account-days, no notifications sent",
+            report.accounts_marked, report.rescored.account_days
+        );
+    }
+    Ok(())
+}
+
+async fn score_days(
+    run: &DailyRun<'_, dyn Storage>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> anyhow::Result<()> {
+    let days = (to - from).num_days() as u64 + 1;
+    let bar = progress(days * u64::from(SEGMENT_COUNT), "scoring");
     let mut day = from;
     let mut scored = 0;
     let mut events = 0;
     while day <= to {
         bar.set_message(day.to_string());
         let report = run
-            .run_day(day, &mut |_| bar.inc(1))
+            .score_day(day, &mut |_| bar.inc(1))
             .await
             .with_context(|| {
                 format!("scoring run of {day} failed; run the same command again to resume")
@@ -72,23 +139,21 @@ async fn scheduler(ctx: Context) {
     }
 }
 
-/// Scores the days after the last completed run up to yesterday, once the daily time has come.
+/// Recomputes the days late events changed, then scores the days after the last completed
+/// run up to yesterday (in the configured time zone). A summary dated after yesterday (a run
+/// "as of" a future day, before such runs were refused) is ignored, with a warning.
 async fn catch_up(ctx: &Context) -> anyhow::Result<()> {
-    let yesterday = Utc::now().date_naive() - chrono::Duration::days(1);
-    let last_done = ctx
-        .backend
-        .storage
-        .latest_summary()
-        .await?
-        .and_then(|s| s.as_of);
-    let first = match last_done {
+    let run = daily_run(ctx);
+    let yesterday = run.last_scorable_day();
+    recompute_late(&run).await?;
+    let first = match run.last_scored_day().await? {
         Some(done) if done >= yesterday => return Ok(()),
         Some(done) => (done + chrono::Duration::days(1))
             .max(yesterday - chrono::Duration::days(MAX_CATCH_UP_DAYS)),
         None => yesterday,
     };
     tracing::info!(%first, %yesterday, "scheduled scoring run starting");
-    backfill(ctx, first, yesterday).await
+    score_days(&run, first, yesterday).await
 }
 
 fn until_next_run(ctx: &Context) -> Duration {

@@ -17,7 +17,7 @@ mod token;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use context::Context;
+use context::{Context, StoreUse};
 use vitals_runtime::backend::Durability;
 
 /// The allocator the ingest Lambda runs with (see functions/ingest), for `vitals serve` too.
@@ -43,22 +43,37 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Config(args) = &cli.command {
+        // `config validate` and `config default` read no store, so they open none.
+        if let Some(result) = config_cmd::without_store(args) {
+            return result;
+        }
+    }
     let durability = match cli.command {
         Command::Serve(_) => Durability::Full,
         _ => Durability::Batch,
     };
-    let ctx = Context::open(&cli.global, durability).await?;
+    let store = match cli.command {
+        Command::Serve(_) | Command::Demo(_) => StoreUse::MayCreate,
+        _ => StoreUse::MustExist,
+    };
+    let ctx = Context::open(&cli.global, durability, store).await?;
     match &cli.command {
         Command::Serve(args) => serve::serve(&cli.global, ctx, args).await,
         Command::Demo(args) => demo::demo(&cli.global, ctx, args).await,
         Command::Score(args) => {
-            let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+            let yesterday =
+                vitals_core::run::last_scorable_day(chrono::Utc::now(), &ctx.config.schedule);
             let (from, to) = match (args.from, args.to, args.as_of) {
                 (Some(from), Some(to), _) => (from, to),
                 (_, _, Some(day)) => (day, day),
                 _ => (yesterday, yesterday),
             };
-            jobs::backfill(&ctx, from, to).await
+            if args.rescore {
+                jobs::rescore(&ctx, from, to).await
+            } else {
+                jobs::backfill(&ctx, from, to).await
+            }
         }
         Command::Import(args) => import::run(&ctx, args).await,
         Command::Config(args) => config_cmd::run(&cli.global, &ctx, args).await,

@@ -71,6 +71,7 @@ fn alert(id: &str, version: u64, status: AlertStatus) -> Alert {
         severity: Severity::Critical,
         status,
         owner: Some("csm@example.com".into()),
+        about_day: None,
         opened_at: time(0),
         updated_at: time(version as i64),
         snoozed_until: None,

@@ -1,21 +1,22 @@
-//! Scorecard weights learned from outcomes, and the backtest that shows whether they rank the
-//! churns better (`vitals calibrate`).
+//! A scorecard learned from outcomes, and the backtest that shows whether it ranks the churns
+//! better (`vitals calibrate`).
 //!
-//! The history of a range is replayed once ([`Replay`]); a churn model fitted on the signal
-//! values of the training days (the earliest half: the same time-based split as the backtest)
-//! proposes each scorecard's weights ([`propose_weights`]): per scorecard when it scored enough
-//! churning samples, else from the model fitted on every scorecard's samples. The backtest then
-//! re-weighs every history entry with the current and with the proposed weights (the same
-//! normalised signal values, so nothing but the weights differs) and reports both; the test
-//! days were not used to fit the proposal. Writing the proposal is a separate, explicit step
-//! ([`apply_proposal`]) through the same versioned path as `vitals config apply`.
-
-use std::collections::BTreeMap;
+//! The history of a range is replayed once ([`Replay`]). On the training days (the earliest
+//! share, less a purge gap of one horizon before the test days) the usage features each score
+//! kept (per-event-type counts over 7/28/90 days and per active user, active users, tenure,
+//! MRR, ... and the health signals) are grouped where they are correlated, as *Fighting Churn
+//! With Data* does, and a regularised logistic regression on the groups becomes a
+//! [`LearnedScorecard`]: one readable signal per group, weighed by how much it moved churn. The
+//! backtest then scores every history entry with the current configuration and with the
+//! proposal (from the same stored snapshots, so nothing but the scorecard differs) and reports
+//! both; the test days were not used to fit the proposal. Writing the proposal is a separate,
+//! explicit step ([`apply_proposal`]) through the same versioned path as `vitals config apply`;
+//! `vitals score --rescore` then recomputes past days with it.
 
 use serde::Serialize;
-use vitals_scoring::churn::ChurnModel;
-use vitals_scoring::proposed_weights::propose_weights;
-use vitals_scoring::Signal;
+use vitals_scoring::churn::{correlated_groups, Features};
+use vitals_scoring::learned::LearnedScorecard;
+use vitals_scoring::usage_features;
 
 use crate::backtest::{BacktestError, BacktestOptions, BacktestReport, Replay};
 use crate::clock::Clock;
@@ -23,54 +24,47 @@ use crate::config::{apply_config, ApplyError, VitalsConfig};
 use crate::model::ConfigVersion;
 use crate::ports::{AccountStore, ConfigStore, EventStore, ScoreHistoryStore};
 
-/// Churning training samples a scorecard needs for weights of its own.
-pub const MIN_SCORECARD_POSITIVES: usize = 10;
+/// Features whose correlation on the training samples is above this are scored as one group.
+pub const GROUP_CORRELATION: f64 = 0.5;
 
-/// Where a scorecard's proposed weights come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProposalSource {
-    /// A model fitted on the scorecard's own samples.
-    Scorecard,
-    /// The model fitted on every scorecard's samples (too few churns of its own).
-    AllScorecards,
-    /// No churn among the training samples at all: the current weights stand.
-    Unchanged,
-}
-
-/// One scorecard's current and proposed weights.
+/// One signal of the proposed scorecard.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ScorecardProposal {
-    pub scorecard: String,
-    pub source: ProposalSource,
-    /// Training samples the scorecard scored, and how many churned within the horizon.
-    pub samples: usize,
-    pub positives: usize,
-    pub current: BTreeMap<Signal, f64>,
-    pub proposed: BTreeMap<Signal, f64>,
+pub struct ProposedSignal {
+    pub name: String,
+    /// The features it averages.
+    pub features: Vec<String>,
+    /// Log-odds of churn per unit of the group's value (negative: protective).
+    pub weight: f64,
+    /// Points between an account at the group's 15th and at its 85th percentile.
+    pub points_spread: f64,
 }
 
 /// What `vitals calibrate` shows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CalibrationReport {
-    pub proposals: Vec<ScorecardProposal>,
-    /// The backtest with the current weights, and with the proposed ones.
+    /// Training samples (account-days) and how many churned within the horizon.
+    pub training_samples: usize,
+    pub training_positives: usize,
+    /// Of the training samples, those whose history kept usage features.
+    pub training_with_usage: usize,
+    pub signals: Vec<ProposedSignal>,
+    /// The backtest with the current configuration, and with the proposed scorecard.
     pub current: BacktestReport,
     pub proposed: BacktestReport,
-    /// The configuration with the proposed weights (what `--apply` stores).
+    /// The configuration with the proposed scorecard (what `--apply` stores).
     #[serde(skip)]
     pub proposed_config: VitalsConfig,
 }
 
 impl CalibrationReport {
-    /// Whether any weight differs from the current configuration.
+    /// Whether the proposal differs from the current configuration.
     pub fn changes_anything(&self) -> bool {
-        self.proposals.iter().any(|p| p.current != p.proposed)
+        self.proposed_config.scoring.learned.is_some()
     }
 }
 
-/// Replays `opts`'s range, proposes weights for every scorecard of `config` and backtests the
-/// current against the proposed weights.
+/// Replays `opts`'s range, fits a learned scorecard on its training days and backtests the
+/// current configuration against it.
 pub async fn calibrate_weights<S>(
     store: &S,
     config: &VitalsConfig,
@@ -80,49 +74,84 @@ where
     S: AccountStore + ScoreHistoryStore + EventStore + ?Sized,
 {
     let replay = Replay::load(store, opts, true).await?;
-    let by_card = replay.training_sets_by_scorecard();
-    let (all_x, all_y) = replay.training_set();
-    let pooled = ChurnModel::fit(&all_x, &all_y, opts.l2);
-    let pooled_positives = all_y.iter().filter(|&&y| y).count();
-
+    let (samples, labels) = replay.training_set();
+    let positives = labels.iter().filter(|&&y| y).count();
     let mut proposed_config = config.clone();
-    let mut proposals = Vec::new();
-    for card in &mut proposed_config.scoring.scorecards {
-        let (samples, positives, own) = match by_card.get(&card.name) {
-            Some((x, y)) => {
-                let positives = y.iter().filter(|&&l| l).count();
-                let own =
-                    (positives >= MIN_SCORECARD_POSITIVES).then(|| ChurnModel::fit(x, y, opts.l2));
-                (x.len(), positives, own)
-            }
-            None => (0, 0, None),
-        };
-        let (source, model) = match &own {
-            Some(m) => (ProposalSource::Scorecard, Some(m)),
-            None if pooled_positives > 0 => (ProposalSource::AllScorecards, Some(&pooled)),
-            None => (ProposalSource::Unchanged, None),
-        };
-        let current = card.weights.clone();
-        let proposed = match model {
-            Some(m) => propose_weights(&current, m),
-            None => current.clone(),
-        };
-        card.weights = proposed.clone();
-        proposals.push(ScorecardProposal {
-            scorecard: card.name.clone(),
-            source,
-            samples,
-            positives,
-            current,
-            proposed,
-        });
+    let mut signals = Vec::new();
+    if positives > 0 && !samples.is_empty() {
+        let scorecard = fit_scorecard(&samples, &labels, replay.vocabulary(), opts);
+        signals = scorecard
+            .groups
+            .iter()
+            .map(|g| ProposedSignal {
+                name: g.name.clone(),
+                features: g.features.clone(),
+                weight: g.weight,
+                points_spread: points_spread(&scorecard, g),
+            })
+            .collect();
+        proposed_config.scoring.learned = Some(scorecard);
     }
     Ok(CalibrationReport {
-        proposals,
+        training_samples: samples.len(),
+        training_positives: positives,
+        training_with_usage: replay.training_snapshots(),
+        signals,
         current: replay.report(Some(&config.scoring)),
         proposed: replay.report(Some(&proposed_config.scoring)),
         proposed_config,
     })
+}
+
+/// Groups the training features by correlation and fits the scorecard on the groups.
+fn fit_scorecard(
+    samples: &[Features],
+    labels: &[bool],
+    vocabulary: &[String],
+    opts: &BacktestOptions,
+) -> LearnedScorecard {
+    let names: Vec<String> = samples
+        .iter()
+        .flat_map(|s| s.keys().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let groups: Vec<(String, Vec<String>)> = correlated_groups(samples, &names, GROUP_CORRELATION)
+        .into_iter()
+        .map(|g| (group_label(&g.features), g.features))
+        .collect();
+    LearnedScorecard::fit(
+        samples,
+        labels,
+        &groups,
+        vocabulary.to_vec(),
+        opts.horizon_days,
+        opts.l2,
+    )
+}
+
+/// A group's name in words: its first feature's, and how many related ones join it.
+fn group_label(features: &[String]) -> String {
+    let first = features
+        .first()
+        .map(|f| usage_features::label(f))
+        .unwrap_or_default();
+    match features.len() {
+        0 | 1 => first,
+        2 => format!("{first} and 1 related"),
+        n => format!("{first} and {} related", n - 1),
+    }
+}
+
+fn points_spread(card: &LearnedScorecard, g: &vitals_scoring::learned::LearnedGroup) -> f64 {
+    let q = &g.quantiles;
+    match (q.get(3), q.get(17)) {
+        (Some(lo), Some(hi)) => {
+            let p = -card.points_per_logit * g.weight * (hi - lo);
+            (p * 10.0).round() / 10.0
+        }
+        _ => 0.0,
+    }
 }
 
 /// Stores the proposed configuration as the next version (validated, with who, when and what

@@ -316,6 +316,11 @@ pub struct Alert {
     pub severity: Severity,
     pub status: AlertStatus,
     pub owner: Option<String>,
+    /// The scoring day the alert is about (what a reader should see, rather than when it was
+    /// processed); absent on alerts stored before it was kept (see [`Alert::about`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about_day: Option<NaiveDate>,
+    /// When Vitals processed it (a backfill opens June's alerts in September).
     pub opened_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub snoozed_until: Option<DateTime<Utc>>,
@@ -326,6 +331,21 @@ pub struct Alert {
     pub details: serde_json::Value,
     /// Optimistic concurrency: an update must carry the stored version + 1.
     pub version: u64,
+}
+
+impl Alert {
+    /// The scoring day the alert is about: `about_day`, else the day of the score event it
+    /// keeps in `details` (alerts stored before `about_day`), else the day it was opened.
+    pub fn about(&self) -> NaiveDate {
+        self.about_day
+            .or_else(|| {
+                self.details
+                    .get("as_of")
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| s.parse().ok())
+            })
+            .unwrap_or_else(|| self.opened_at.date_naive())
+    }
 }
 
 /// Filters for listing alerts.
@@ -436,8 +456,11 @@ pub enum ActionStatus {
     /// Not done yet (or failed and waiting for the message's next attempt).
     Pending,
     Done,
-    /// Not needed (snoozed alert, cooldown, no recipient); `detail` says why.
+    /// Not needed (snoozed alert, cooldown, no recipient, a backfilled day); `detail` says why.
     Skipped,
+    /// Failed for good (the destination refused it, no recipient): recorded once with the
+    /// reason in `last_error`, never retried.
+    Failed,
 }
 
 /// One action of an intervention, with its idempotent delivery key: an action that is `Done`

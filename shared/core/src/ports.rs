@@ -16,6 +16,7 @@ use crate::model::{
     Checkpoint, ConfigVersion, EventChunk, Intervention, Page, PortfolioSummary, ScoreRecord,
     SegmentListing, UserProfile,
 };
+use crate::run::LateMark;
 use crate::segment::Segment;
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -189,6 +190,18 @@ pub trait ChurnModelStore: Send + Sync {
     async fn latest_churn_model(&self) -> StoreResult<Option<ChurnModelRecord>>;
 }
 
+/// Marks left by events that arrived after their day ended, until a run recomputes the day
+/// (see `run::late`). Small: one item per (ingest request, late day).
+#[async_trait]
+pub trait LateEventStore: Send + Sync {
+    /// Stores marks; a mark with the same (day, id) overwrites (it names the same accounts).
+    async fn put_late_marks(&self, marks: &[LateMark]) -> StoreResult<()>;
+    /// Every mark (`None`) or those of one day, in (day, id) order.
+    async fn late_marks(&self, day: Option<NaiveDate>) -> StoreResult<Vec<LateMark>>;
+    /// Deletes these marks by (day, id); a mark already gone is no error.
+    async fn delete_late_marks(&self, marks: &[LateMark]) -> StoreResult<()>;
+}
+
 /// Every storage concern at once: what a backend implements and what the binaries hold.
 pub trait Storage:
     EventStore
@@ -202,6 +215,7 @@ pub trait Storage:
     + CheckpointStore
     + SummaryStore
     + ChurnModelStore
+    + LateEventStore
 {
 }
 
@@ -217,6 +231,7 @@ impl<T> Storage for T where
         + CheckpointStore
         + SummaryStore
         + ChurnModelStore
+        + LateEventStore
 {
 }
 

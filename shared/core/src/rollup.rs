@@ -4,7 +4,7 @@
 //! surveys, training, check-ins, invoices) fill their own counters and are not usage unless
 //! configured so.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::OnceLock;
 
 use vitals_scoring::{DayActivity, SurveyKind};
@@ -61,7 +61,7 @@ pub fn day_activity_with_signals<'a>(
 ) -> DayActivity {
     let mut seen: HashSet<&str> = HashSet::new();
     let mut users: BTreeSet<&str> = BTreeSet::new();
-    let mut features: BTreeSet<&str> = BTreeSet::new();
+    let mut features: BTreeMap<&str, u32> = BTreeMap::new();
     let mut activity = DayActivity::default();
     for chunk in chunks {
         activity.day.get_or_insert(chunk.day);
@@ -107,12 +107,13 @@ pub fn day_activity_with_signals<'a>(
             } else if mapping.api_call_events.iter().any(|s| s == name) {
                 activity.api_calls += 1;
             } else if event.kind == EventKind::Track {
-                features.insert(name);
+                *features.entry(name).or_default() += 1;
             }
         }
     }
     activity.active_users = users.into_iter().map(str::to_string).collect();
-    activity.features = features.into_iter().map(str::to_string).collect();
+    activity.feature_counts = features.values().copied().collect();
+    activity.features = features.into_keys().map(str::to_string).collect();
     activity
 }
 

@@ -2,7 +2,7 @@
 //! the alert queue; each has a deterministic id (day + account + kind) so a re-run or resumed
 //! run sends the same ids again and consumers act once.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{AccountId, Band};
@@ -49,6 +49,10 @@ pub struct ScoreEvent {
     /// Kind-specific figures (decline ratio, days to renewal, milestone name...).
     #[serde(default)]
     pub detail: serde_json::Value,
+    /// When the run that found it happened: how old `as_of` was then decides whether it
+    /// notifies anyone (`alerts.notify_within_days`). Absent in events of older releases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scored_at: Option<DateTime<Utc>>,
 }
 
 impl ScoreEvent {

@@ -18,6 +18,7 @@ mod error;
 mod events;
 mod history;
 mod interventions;
+mod late_marks;
 mod queue;
 mod schema;
 mod store;

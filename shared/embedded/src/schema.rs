@@ -29,6 +29,7 @@ pub(crate) const STORE: Schema = Schema {
         STORE_V4,
         STORE_LISTING_VERSION,
         STORE_TRAIL,
+        STORE_LATE_MARKS,
     ],
 };
 
@@ -161,6 +162,16 @@ CREATE TABLE listing_version (
 /// scored before it existed have none until their next run.
 const STORE_TRAIL: &str = "
 ALTER TABLE accounts ADD COLUMN trail TEXT;
+";
+
+/// Marks left by events that arrived after their day ended, until a run recomputes the day.
+const STORE_LATE_MARKS: &str = "
+CREATE TABLE late_marks (
+    day   TEXT NOT NULL,
+    id    TEXT NOT NULL,
+    body  TEXT NOT NULL,
+    PRIMARY KEY (day, id)
+);
 ";
 
 /// `seq` orders messages and survives a trip through the dead-letter table, so a receipt

@@ -64,6 +64,7 @@ fn alert(id: &str, opened: &str) -> Alert {
         severity: Severity::Critical,
         status: AlertStatus::Open,
         owner: Some("csm@example.com".to_string()),
+        about_day: None,
         opened_at: at(opened),
         updated_at: at(opened),
         snoozed_until: None,

@@ -20,6 +20,7 @@ use vitals_core::config::AuthConfig;
 use vitals_core::model::*;
 use vitals_core::ports::*;
 use vitals_core::query::listing::ListingBuilder;
+use vitals_core::run::LateMark;
 use vitals_core::segment::Segment;
 use vitals_embedded::SqliteStore;
 use vitals_http::{query_router, AppState, LocalTokens, Role, WriteKeys};
@@ -129,6 +130,13 @@ delegate! {
     ChurnModelStore {
         put_churn_model(model: &ChurnModelRecord) -> StoreResult<()>;
         latest_churn_model() -> StoreResult<Option<ChurnModelRecord>>;
+    }
+}
+delegate! {
+    LateEventStore {
+        put_late_marks(marks: &[LateMark]) -> StoreResult<()>;
+        late_marks(day: Option<NaiveDate>) -> StoreResult<Vec<LateMark>>;
+        delete_late_marks(marks: &[LateMark]) -> StoreResult<()>;
     }
 }
 

@@ -38,6 +38,12 @@ pub struct ScoringConfig {
     pub renewal: RenewalRules,
     pub expansion: ExpansionRules,
     pub peers: PeerRules,
+    /// Event types (the most used) that become usage features for models.
+    pub max_event_types: usize,
+    /// A scorecard learned from churn outcomes (`vitals calibrate --apply`): when set, it makes
+    /// every account's 0-100 score; the scorecards above still measure the signals it weighs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learned: Option<crate::learned::LearnedScorecard>,
 }
 
 impl Default for ScoringConfig {
@@ -58,6 +64,8 @@ impl Default for ScoringConfig {
             renewal: RenewalRules::default(),
             expansion: ExpansionRules::default(),
             peers: PeerRules::default(),
+            max_event_types: crate::usage_features::DEFAULT_MAX_EVENT_TYPES,
+            learned: None,
         }
     }
 }
@@ -408,7 +416,11 @@ fn weights(pairs: &[(Signal, f64)]) -> BTreeMap<Signal, f64> {
     pairs.iter().copied().collect()
 }
 
-/// Onboarding, enterprise and a catch-all scorecard.
+/// Onboarding, enterprise and a catch-all scorecard, each ranking its accounts against their
+/// peers (the accounts on the same scorecard that day): with no outcomes to learn from yet, the
+/// score orders accounts by how much they use the product compared to similar ones. Trend
+/// weighs little: for an account whose use is steady it carries nothing (the decline rule and
+/// its alerts still watch it).
 pub fn default_scorecards() -> Vec<Scorecard> {
     use Signal::*;
     vec![
@@ -419,13 +431,13 @@ pub fn default_scorecards() -> Vec<Scorecard> {
                 ..Default::default()
             },
             weights: weights(&[
-                (UsageDepth, 0.30),
-                (Breadth, 0.25),
+                (UsageDepth, 0.35),
+                (Breadth, 0.20),
                 (SeatAdoption, 0.25),
-                (Trend, 0.10),
-                (Engagement, 0.10),
+                (Trend, 0.05),
+                (Engagement, 0.15),
             ]),
-            normalise: Normalise::Absolute,
+            normalise: Normalise::PeerPercentile,
         },
         Scorecard {
             name: "enterprise".into(),
@@ -434,30 +446,30 @@ pub fn default_scorecards() -> Vec<Scorecard> {
                 ..Default::default()
             },
             weights: weights(&[
-                (UsageDepth, 0.20),
+                (UsageDepth, 0.30),
                 (Breadth, 0.10),
                 (SeatAdoption, 0.15),
-                (Trend, 0.15),
+                (Trend, 0.05),
                 (Engagement, 0.10),
                 (Sentiment, 0.10),
                 (Contract, 0.10),
                 (ChampionActivity, 0.10),
             ]),
-            normalise: Normalise::Absolute,
+            normalise: Normalise::PeerPercentile,
         },
         Scorecard {
             name: "default".into(),
             when: ScorecardMatch::default(),
             weights: weights(&[
-                (UsageDepth, 0.25),
+                (UsageDepth, 0.35),
                 (Breadth, 0.15),
                 (SeatAdoption, 0.15),
-                (Trend, 0.15),
+                (Trend, 0.05),
                 (Engagement, 0.10),
                 (Sentiment, 0.10),
                 (Contract, 0.10),
             ]),
-            normalise: Normalise::Absolute,
+            normalise: Normalise::PeerPercentile,
         },
     ]
 }

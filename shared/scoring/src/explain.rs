@@ -63,7 +63,18 @@ impl ScoreChange {
                     s.push_str(" → ");
                     s.push_str(&sig.format_raw(m.to));
                 }
-                None => s.push_str(&format!("{} {:+.1} points", m.name, m.points_delta)),
+                // A learned signal: its raw value is the account's percentile among the
+                // accounts it was learned from.
+                None => match (m.from, m.to) {
+                    (Some(from), Some(to)) => s.push_str(&format!(
+                        "{} {} → {} percentile ({:+.1} points)",
+                        m.name,
+                        ordinal(from),
+                        ordinal(to),
+                        m.points_delta
+                    )),
+                    _ => s.push_str(&format!("{} {:+.1} points", m.name, m.points_delta)),
+                },
             }
         }
         if let Some(prev) = &self.previous_scorecard {
@@ -71,6 +82,19 @@ impl ScoreChange {
         }
         s
     }
+}
+
+/// 1st, 2nd, 3rd, 4th ... of a percentile.
+fn ordinal(v: f64) -> String {
+    let n = v.round().clamp(0.0, 100.0) as u32;
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 impl std::fmt::Display for ScoreChange {

@@ -12,6 +12,7 @@ use crate::peers::{PeerBenchmarks, PeerCollector};
 use crate::scorecard::{self, CardWeights, Weighted};
 use crate::signals::{Measured, Signal, SIGNAL_COUNT};
 use crate::tally::UsageTally;
+use crate::usage_features::UsageSnapshot;
 use crate::{HealthScore, UsageWindow};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -57,6 +58,9 @@ pub struct AccountScore {
     pub nps: Option<f64>,
     /// Against the previous run's score, when one was given.
     pub change: Option<ScoreChange>,
+    /// What was known about the account's usage that day, for models fitted later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageSnapshot>,
 }
 
 /// One account in a batch.
@@ -201,6 +205,47 @@ pub fn score_measured(
     let raw = m.signals.map(|s| s.raw);
     let card = config.scorecards.get(m.scorecard);
     let health = scorecard::explain_weighted(card, &raw, &numbers.values, &numbers.weighted);
+    finish(config, facts, m, health, numbers.normalise, previous)
+}
+
+/// [`score_measured`] with the account's usage snapshot kept on the score (for models fitted
+/// later), and the learned scorecard making the 0-100 score when the configuration has one.
+/// What the daily run calls.
+pub fn score_with_usage(
+    config: &ScoringConfig,
+    facts: &AccountFacts,
+    window: &UsageWindow,
+    m: &Measurement,
+    previous: Option<&HealthScore>,
+    peers: Option<&PeerBenchmarks>,
+) -> AccountScore {
+    let mut snapshot = UsageSnapshot::of(facts, window, m, config.lookback_days);
+    let mut score = match &config.learned {
+        None => {
+            let score = score_measured(config, facts, m, previous, peers);
+            snapshot.keep_signals(&score.health);
+            score
+        }
+        Some(learned) => {
+            let signals = score_measured(config, facts, m, None, peers);
+            snapshot.keep_signals(&signals.health);
+            let health = learned.score(&snapshot, &config.bands);
+            finish(config, facts, m, health, signals.normalise, previous)
+        }
+    };
+    score.usage = Some(snapshot);
+    score
+}
+
+/// Renewal risk, expansion, adoption and the change since `previous`, around a weighed score.
+fn finish(
+    config: &ScoringConfig,
+    facts: &AccountFacts,
+    m: &Measurement,
+    health: HealthScore,
+    normalise: Normalise,
+    previous: Option<&HealthScore>,
+) -> AccountScore {
     let previous_score = previous.map(|p| p.score);
     let renewal = outlook::renewal_risk(
         &config.renewal,
@@ -226,7 +271,7 @@ pub fn score_measured(
         as_of: m.as_of,
         health,
         stage: m.stage,
-        normalise: numbers.normalise,
+        normalise,
         decline: m.decline,
         renewal,
         expansion,
@@ -235,6 +280,7 @@ pub fn score_measured(
         active_users: m.active_users,
         nps: m.nps,
         change,
+        usage: None,
     }
 }
 

@@ -16,6 +16,7 @@ pub mod decline;
 pub mod explain;
 pub mod facts;
 pub mod kernel;
+pub mod learned;
 pub mod metrics;
 pub mod outlook;
 pub mod packed;
@@ -26,6 +27,7 @@ pub mod signals;
 pub mod tally;
 #[cfg(test)]
 mod testkit;
+pub mod usage_features;
 pub mod window;
 
 pub use config::{ConfigIssue, Normalise, Scorecard, ScorecardMatch, ScoringConfig};

@@ -9,9 +9,11 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 mod days;
+mod event_counts;
 mod last_seen;
 
 pub use days::{day_number, UsageDays, USAGE_ROW};
+pub use event_counts::{EventCounts, EventTypeCounts, LONG_MEAN_AGE_DAYS, MAX_EVENT_TYPES};
 pub use last_seen::LastSeen;
 
 /// How many days of history a window keeps: the 90-day trailing average plus the 14-day index,
@@ -132,6 +134,9 @@ pub struct DayActivity {
     pub events: u32,
     /// Product features (configured key features or any event name) used that day.
     pub features: Vec<String>,
+    /// How many times each of `features` was used that day (same order; missing counts are 1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feature_counts: Vec<u32>,
     /// Support tickets opened that day, by severity.
     #[serde(default)]
     pub tickets_opened: TicketCounts,
@@ -258,6 +263,9 @@ pub struct UsageWindow {
     /// The first day the configured first-value event happened, for time-to-value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_value_on: Option<NaiveDate>,
+    /// How often each product event type was used recently, for the usage features.
+    #[serde(default, rename = "ev", skip_serializing_if = "EventCounts::is_empty")]
+    pub event_counts: EventCounts,
 }
 
 impl UsageWindow {
@@ -282,6 +290,8 @@ impl UsageWindow {
         }
         self.users_last_active.mark_all(&activity.active_users, day);
         self.features_last_used.mark_all(&activity.features, day);
+        self.event_counts
+            .roll(day, &activity.features, &activity.feature_counts);
         self.roll_signals(day, activity);
         if activity.first_value_reached {
             self.first_value_on.get_or_insert(day);
@@ -482,9 +492,10 @@ mod tests {
             }
             w.roll(start + chrono::Days::new(i), &a);
         }
-        // about 4.3 KB: 2.9 KB of packed usage days, the rest user and feature names
+        // about 6 KB of JSON (stored deflated): 2.9 KB of packed usage days, 1.7 KB of the 28
+        // days of per-feature counts, the rest user and feature names
         let json = serde_json::to_string(&w).unwrap();
-        assert!(json.len() < 5_000, "window is {} bytes", json.len());
+        assert!(json.len() < 6_500, "window is {} bytes", json.len());
         let back: UsageWindow = serde_json::from_str(&json).unwrap();
         assert_eq!(back, w);
     }

@@ -53,7 +53,7 @@ impl DynamoStore {
         Ok(())
     }
 
-    async fn write_group(
+    pub(crate) async fn write_group(
         &self,
         op: &'static str,
         mut pending: Vec<WriteRequest>,

@@ -341,6 +341,8 @@ mod tests {
             expansion: false,
             reason: format!("weakest signal: usage at {}/100 ({i})", i % 100),
             as_of: None,
+            lifecycle: Default::default(),
+            churned_on: None,
         }
     }
 

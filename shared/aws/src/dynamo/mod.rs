@@ -13,6 +13,7 @@ mod cursor;
 mod events;
 mod history;
 mod interventions;
+mod late_marks;
 mod listings;
 mod meter;
 mod query;

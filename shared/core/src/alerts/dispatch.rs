@@ -24,13 +24,15 @@ use serde_json::json;
 pub use message::{DispatchError, DispatchMessage, FollowUpDue, SnoozeEnded};
 pub use plan::drivers_of;
 
+use super::clearing::AccountNow;
+use super::lifecycle::{AlertLifecycle, LifecycleError};
 use super::rules::{Action, ChannelConfig, Workflow};
 use super::workflow::{self, Facts, TriggerEvent};
 use super::{cause_of, AlertOutcome, AlertRequest, OpenAlert};
 use crate::clock::Clock;
-use crate::config::AlertsConfig;
+use crate::config::{AlertsConfig, Links, VitalsConfig};
 use crate::error::StoreError;
-use crate::model::{AccountRecord, ActionStatus, Alert, Intervention};
+use crate::model::{AccountRecord, ActionStatus, Alert, Intervention, Severity};
 use crate::notify::{Notifier, NotifyError};
 use crate::ports::Storage;
 use crate::score_event::ScoreEvent;
@@ -70,10 +72,29 @@ pub struct Dispatch<'a> {
     notifier: &'a dyn Notifier,
     clock: &'a dyn Clock,
     config: &'a AlertsConfig,
+    /// Where notification links point (`[server] public_url`).
+    links: Links,
 }
 
 impl<'a> Dispatch<'a> {
     pub fn new(
+        storage: &'a dyn Storage,
+        notifier: &'a dyn Notifier,
+        clock: &'a dyn Clock,
+        config: &'a VitalsConfig,
+    ) -> Self {
+        Dispatch {
+            storage,
+            notifier,
+            clock,
+            config: &config.alerts,
+            links: config.links(),
+        }
+    }
+
+    /// A dispatcher from the `[alerts]` section alone, for tools and tests without a whole
+    /// configuration: links use the deprecated `alerts.app_url`, else the default public URL.
+    pub fn with_alerts_config(
         storage: &'a dyn Storage,
         notifier: &'a dyn Notifier,
         clock: &'a dyn Clock,
@@ -84,7 +105,39 @@ impl<'a> Dispatch<'a> {
             notifier,
             clock,
             config,
+            links: config
+                .app_url
+                .as_deref()
+                .map(Links::new)
+                .unwrap_or_default(),
         }
+    }
+
+    /// An alert's severity: the one its cause calls for (`[alerts.severity]`), else the alert
+    /// action's own, else a warning.
+    fn severity_of(&self, event: &ScoreEvent, action: Option<Severity>) -> Severity {
+        self.config
+            .severity
+            .for_event(event)
+            .or(action)
+            .unwrap_or(Severity::Warning)
+    }
+
+    /// Why an event must not notify anyone: it is about a day more than
+    /// `alerts.notify_within_days` before the run that found it (a backfill). Its workflows
+    /// still record their intervention and open (and later resolve) alerts.
+    fn history_only(&self, event: &ScoreEvent) -> Option<String> {
+        let run_day = event
+            .scored_at
+            .unwrap_or_else(|| self.clock.now())
+            .date_naive();
+        let age = (run_day - event.as_of).num_days();
+        (age > i64::from(self.config.notify_within_days)).then(|| {
+            format!(
+                "history only: {} was {age} days before the run (alerts.notify_within_days = {})",
+                event.as_of, self.config.notify_within_days
+            )
+        })
     }
 
     /// Handles one queue message body.
@@ -138,6 +191,11 @@ impl<'a> Dispatch<'a> {
                     .await?;
             }
         }
+        // The condition of an earlier alert may have cleared (a recovered band, a decline that
+        // ended): judged on the newest of this event and the account's record.
+        if let DispatchMessage::Score(e) = message {
+            self.resolve_cleared(e, &account).await?;
+        }
         let Progress {
             report, failures, ..
         } = progress;
@@ -158,6 +216,26 @@ impl<'a> Dispatch<'a> {
                     DispatchError::Permanent(_) => DispatchError::Permanent(all),
                 })
             }
+        }
+    }
+
+    async fn resolve_cleared(
+        &self,
+        event: &ScoreEvent,
+        account: &AccountRecord,
+    ) -> Result<(), DispatchError> {
+        let from_record = AccountNow::of_record(account, event.as_of);
+        let now = match from_record {
+            Some(r) if r.as_of >= event.as_of || !r.lifecycle.is_active() => r,
+            _ => AccountNow::of_event(event),
+        };
+        match AlertLifecycle::new(self.storage, self.clock)
+            .resolve_cleared(&event.account_id, &now)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(LifecycleError::Store(e)) => Err(e.into()),
+            Err(e) => Err(DispatchError::Retryable(format!("auto-resolve: {e}"))),
         }
     }
 
@@ -301,7 +379,7 @@ impl<'a> Dispatch<'a> {
                     event,
                     kind,
                     cause: cause_of(event),
-                    severity: *severity,
+                    severity: self.severity_of(event, *severity),
                     cooldown: Duration::hours(i64::from(self.config.alert_cooldown_hours)),
                     extra: json!({"workflow": wf.name, "priority": priority, "intervention": intervention.id}),
                 };
@@ -379,7 +457,13 @@ impl<'a> Dispatch<'a> {
                     if a.status == ActionStatus::Pending {
                         a.status = ActionStatus::Done;
                         a.done_at = Some(now);
-                        a.detail = detail;
+                        // An alert opened without its announcement says why it was not sent.
+                        a.detail = match (detail, a.detail.take()) {
+                            (Some(done), Some(why)) => {
+                                Some(format!("{done}; not announced: {why}"))
+                            }
+                            (done, why) => done.or(why),
+                        };
                         a.last_error = None;
                         progress.report.delivered += 1;
                     } else {
@@ -390,18 +474,31 @@ impl<'a> Dispatch<'a> {
                     a.attempts += 1;
                     a.last_error = Some(e.to_string());
                     tracing::warn!(key = %a.key, channel = ?a.channel, error = %e, "delivery failed");
-                    progress.failures.push(if e.is_retryable() {
-                        DispatchError::Retryable(format!("{}: {e}", a.key))
+                    if e.is_retryable() {
+                        progress
+                            .failures
+                            .push(DispatchError::Retryable(format!("{}: {e}", a.key)));
                     } else {
-                        DispatchError::Permanent(format!("{}: {e}", a.key))
-                    });
+                        // Retrying the same delivery cannot help: recorded once, with the
+                        // reason, on the intervention and in the audit log; never retried.
+                        a.status = ActionStatus::Failed;
+                        a.detail = Some(e.to_string());
+                    }
                 }
             }
             let snapshot = a.clone();
             // Save before auditing: the record is what makes the action happen once.
             intervention.version += 1;
             self.storage.update_intervention(intervention).await?;
-            if snapshot.status != ActionStatus::Pending {
+            if snapshot.status == ActionStatus::Failed {
+                self.audit(
+                    &format!("failed:{}", snapshot.key),
+                    account,
+                    "delivery.failed",
+                    json!({"workflow": wf.name, "intervention": intervention.id, "key": snapshot.key, "channel": snapshot.channel, "attempt": snapshot.attempts, "error": snapshot.last_error, "permanent": true}),
+                )
+                .await?;
+            } else if snapshot.status != ActionStatus::Pending {
                 self.audit_action(wf, account, intervention, &snapshot)
                     .await?;
             } else {

@@ -24,6 +24,8 @@ pub struct EffectivenessReport {
     pub responded: u32,
     /// Snoozed alerts whose snooze ended (a reminder queued for each).
     pub snoozes_ended: u32,
+    /// Open alerts resolved because their condition cleared (or the account churned).
+    pub alerts_resolved: u32,
 }
 
 /// Runs for scoring day `as_of` (call it after the day's scores are written).
@@ -78,16 +80,25 @@ pub async fn record<S: Storage + ?Sized>(
         }
     }
     // In Lambda this daily hook is what ends snoozes (`vitals serve` also checks every minute).
-    let woken = super::lifecycle::AlertLifecycle::new(storage, clock)
-        .wake_snoozed(queue)
-        .await
-        .map_err(|e| match e {
-            super::lifecycle::LifecycleError::Queue(q) => AlertsError::Queue(q),
-            super::lifecycle::LifecycleError::Store(s) => AlertsError::Store(s),
-            other => AlertsError::Store(StoreError::Rejected(other.to_string())),
-        })?;
+    let lifecycle = super::lifecycle::AlertLifecycle::new(storage, clock);
+    let woken = lifecycle.wake_snoozed(queue).await.map_err(alerts_error)?;
     report.snoozes_ended = u32::try_from(woken.len()).unwrap_or(u32::MAX);
+    // Alerts whose condition cleared on a day no score event spoke of it (a decline that ended,
+    // an account that churned) resolve here, once a day.
+    let resolved = lifecycle
+        .resolve_all_cleared(as_of)
+        .await
+        .map_err(alerts_error)?;
+    report.alerts_resolved = u32::try_from(resolved.len()).unwrap_or(u32::MAX);
     Ok(report)
+}
+
+fn alerts_error(e: super::lifecycle::LifecycleError) -> AlertsError {
+    match e {
+        super::lifecycle::LifecycleError::Queue(q) => AlertsError::Queue(q),
+        super::lifecycle::LifecycleError::Store(s) => AlertsError::Store(s),
+        other => AlertsError::Store(StoreError::Rejected(other.to_string())),
+    }
 }
 
 async fn record_effect<S: Storage + ?Sized>(
@@ -180,6 +191,7 @@ async fn check_follow_up<S: Storage + ?Sized>(
             config.follow_up_days, i.workflow
         ),
         detail: serde_json::json!({"intervention": i.id, "workflow": i.workflow}),
+        scored_at: None,
     };
     let message = DispatchMessage::FollowUp(FollowUpDue {
         intervention_id: i.id.clone(),

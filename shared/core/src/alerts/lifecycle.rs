@@ -7,13 +7,17 @@
 //! wake_snoozed`] (run by `vitals serve` every minute and by the daily run) clears it and
 //! queues a reminder to whoever the alert was announced to.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
+use super::clearing::{cleared, AccountNow};
 use super::dispatch::{DispatchMessage, SnoozeEnded};
 use crate::clock::Clock;
 use crate::error::{QueueError, StoreError};
-use crate::model::{Alert, AlertQuery, AlertStatus, AlertTransition, AuditEntry};
-use crate::ports::{AlertStore, AuditLog, Queue};
+use crate::model::{AccountId, Alert, AlertQuery, AlertStatus, AlertTransition, AuditEntry};
+use crate::ports::{AccountStore, AlertStore, AuditLog, Queue};
+
+/// Who resolves an alert whose condition cleared, in its transitions and the audit log.
+pub const AUTO_RESOLVER: &str = "vitals";
 
 /// Why a lifecycle change was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +39,39 @@ pub enum LifecycleError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+}
+
+impl<S: AccountStore + AlertStore + AuditLog + ?Sized> AlertLifecycle<'_, S> {
+    /// Every open or acknowledged alert checked against its account's record as of `day` (the
+    /// daily run's day): resolves those whose condition cleared, and every alert of an account
+    /// that churned. One read of the open alerts and one per account that has any.
+    pub async fn resolve_all_cleared(&self, day: NaiveDate) -> Result<Vec<String>, LifecycleError> {
+        let mut open = Vec::new();
+        for status in [AlertStatus::Open, AlertStatus::Acknowledged] {
+            open.extend(
+                self.unresolved(AlertQuery {
+                    status: Some(status),
+                    account_id: None,
+                })
+                .await?,
+            );
+        }
+        open.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        let mut resolved = Vec::new();
+        for group in open.chunk_by(|a, b| a.account_id == b.account_id) {
+            let Some(record) = self.storage.get_account(&group[0].account_id).await? else {
+                continue;
+            };
+            let Some(now) = AccountNow::of_record(&record, day) else {
+                continue;
+            };
+            resolved.extend(
+                self.resolve_each(group.iter().filter_map(|a| Some((a, cleared(a, &now)?))))
+                    .await?,
+            );
+        }
+        Ok(resolved)
+    }
 }
 
 /// How often a lost optimistic race is retried before giving up with `Conflict`.
@@ -104,6 +141,61 @@ impl<'a, S: AlertStore + AuditLog + ?Sized> AlertLifecycle<'a, S> {
             Ok(true)
         })
         .await
+    }
+
+    /// Resolves the account's open (or acknowledged) alerts whose condition no longer holds
+    /// given `now` ([`cleared`]), as [`AUTO_RESOLVER`] with the reason as the note (audited as
+    /// `alert.resolved`). Returns the ids resolved.
+    pub async fn resolve_cleared(
+        &self,
+        account: &AccountId,
+        now: &AccountNow,
+    ) -> Result<Vec<String>, LifecycleError> {
+        let open = self
+            .unresolved(AlertQuery {
+                status: None,
+                account_id: Some(account.clone()),
+            })
+            .await?;
+        self.resolve_each(open.iter().filter_map(|a| Some((a, cleared(a, now)?))))
+            .await
+    }
+
+    async fn resolve_each<'x>(
+        &self,
+        todo: impl Iterator<Item = (&'x Alert, String)>,
+    ) -> Result<Vec<String>, LifecycleError> {
+        let mut resolved = Vec::new();
+        for (alert, why) in todo {
+            let note = format!("condition cleared: {why}");
+            match self.resolve(&alert.id, AUTO_RESOLVER, Some(&note)).await {
+                Ok(_) => resolved.push(alert.id.clone()),
+                Err(LifecycleError::Already(_)) | Err(LifecycleError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(resolved)
+    }
+
+    /// The alerts matching `query` that are open or acknowledged.
+    async fn unresolved(&self, query: AlertQuery) -> Result<Vec<Alert>, LifecycleError> {
+        let mut found = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .storage
+                .list_alerts(&query, cursor.as_deref(), 100)
+                .await?;
+            found.extend(
+                page.items
+                    .into_iter()
+                    .filter(|a| a.status != AlertStatus::Resolved),
+            );
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(found),
+            }
+        }
     }
 
     /// Snoozes an open or acknowledged alert until `until` (in the future) for `reason`: the
@@ -221,7 +313,7 @@ impl<'a, S: AlertStore + AuditLog + ?Sized> AlertLifecycle<'a, S> {
         Ok(woken)
     }
 
-    async fn change(
+    pub(crate) async fn change(
         &self,
         alert_id: &str,
         by: &str,

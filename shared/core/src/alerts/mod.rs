@@ -5,7 +5,8 @@
 //!   plans an [`Intervention`](crate::model::Intervention) per matching workflow, performs its
 //!   actions once each (the intervention records what was delivered), audits every action.
 //! - [`outreach`]: personalised drafts from templates.
-//! - [`lifecycle`]: acknowledge / resolve / snooze, with who and when.
+//! - [`lifecycle`]: acknowledge / resolve / snooze, with who and when: the one path every status
+//!   change takes (API, dashboard, and auto-resolve when a condition clears, see [`clearing`]).
 //! - [`effectiveness`]: the daily hook recording the score change after interventions and
 //!   queueing follow-ups when outreach got no response.
 //!
@@ -13,6 +14,7 @@
 //! alert with that key is open or acknowledged, the same problem reported again (a re-run, a
 //! resumed run, a redelivered message) opens nothing new.
 
+pub mod clearing;
 pub mod dispatch;
 pub mod effectiveness;
 pub mod lifecycle;
@@ -175,6 +177,7 @@ impl<'a, S: AccountStore + AlertStore + AuditLog + ?Sized> OpenAlert<'a, S> {
             severity: request.severity,
             status: AlertStatus::Open,
             owner,
+            about_day: Some(event.as_of),
             opened_at: now,
             updated_at: now,
             snoozed_until: None,

@@ -288,8 +288,11 @@ pub enum Recipient {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// Opens an alert (one per dedupe key: account + kind + cause) and notifies `channel`.
+    /// Its severity follows the cause (`[alerts.severity]`); `severity` here applies to
+    /// triggers without one (renewals, milestones...), default warning.
     Alert {
-        severity: Severity,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        severity: Option<Severity>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         kind: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]

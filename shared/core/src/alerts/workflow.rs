@@ -267,6 +267,7 @@ mod tests {
             previous_band: Some(Band::Monitor),
             summary: "something happened".into(),
             detail: json!({}),
+            scored_at: None,
         }
     }
 
@@ -417,6 +418,7 @@ mod tests {
             cause: "severe".into(),
             severity: Severity::Critical,
             status: AlertStatus::Open,
+            about_day: None,
             owner: None,
             opened_at: at,
             updated_at: at,
@@ -549,10 +551,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             churn.actions[0],
-            Action::Alert {
-                severity: Severity::Critical,
-                ..
-            }
+            Action::Alert { severity: None, .. }
         ));
         assert!(matches!(churn.actions[1], Action::Ticket { .. }));
     }

@@ -1,27 +1,32 @@
 //! Backtest: how well did the health score, a churn model and a naive baseline predict the
 //! churns that happened?
 //!
-//! For every evaluation day `d` (every `step_days` from `from`, as long as `d + horizon <= to`)
-//! and every account with a score history entry as of `d` (the latest entry of the week up to
-//! `d`: the daily run computed it from events up to that day), the sample's label is "the
-//! account churned within `(d, d + horizon]`". Accounts that had already churned by `d` are left
-//! out. Nothing dated after `to` is read: history is asked for up to `to`, outcomes after `to`
-//! are ignored and chunks are read up to the last evaluation day, so adding data after `to`
-//! cannot change a backtest that ends at `to`.
+//! `to` is the last day whose outcomes are known: evaluation days run every `step_days` from
+//! `from` while `d + horizon <= to`. With `observe = Monthly`, each account is observed on its
+//! monthly anniversaries instead (the design of *Fighting Churn With Data*), each sample filed
+//! under the evaluation week it falls in. A sample is an account that had started by the day
+//! (its start date, else its first activity) and had not churned, with a score history entry as
+//! of the day (the latest of the week up to it: the daily run computed it from events up to that
+//! day); its label is "the account churned within `(d, d + horizon]`". Nothing dated after `to`
+//! is read: history is asked for up to `to`, outcomes after `to` are ignored and chunks are read
+//! up to the last evaluation day, so adding data after `to` cannot change a backtest that ends
+//! at `to`.
 //!
 //! Three rankings are compared:
 //! - `health_score`: risk = 100 - score;
-//! - `churn_model`: an L2 logistic regression on the signal values, fitted on the samples of the
-//!   first evaluation days (`train_share`) and scored on the later ones (time-based split; the
-//!   last training labels look up to `horizon` past the first test day, as any label must);
+//! - `churn_model`: a regularised logistic regression on the usage features the history kept
+//!   with each score (per-event-type counts, active users, tenure, MRR, ... and the health
+//!   signals), fitted on the samples of the first evaluation days (`train_share`) and scored on
+//!   the later ones. Between the last training day and the first test day lies a purge gap of
+//!   one horizon: training days whose labels would look into the test period are dropped;
 //! - `baseline_30d_events`: fewer product events (track, page, screen) in the 30 days up to `d`
 //!   = more risk, counted from the stored chunks.
 //!
 //! Metrics pool every (account, day) sample of a period; precision@k is the mean over the
 //! period's evaluation days of the share of churners among the `k` riskiest accounts. Lead time
-//! is measured per churned account: for the health score, the first day in the `horizon` before
-//! the churn that its daily history entry was `at_risk` or flagged declining; for the other
-//! rankings, the first evaluation day in that span the account was in the day's top decile.
+//! is measured the same way for every ranking: per churned account, the first evaluation day in
+//! the `horizon` before the churn that the ranking put it in that day's riskiest decile. For the
+//! health score the report adds the precision and recall of its at-risk band.
 
 use crate::error::StoreError;
 use crate::model::ScoreRecord;
@@ -29,7 +34,7 @@ use crate::ports::{AccountStore, EventStore, ScoreHistoryStore};
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use vitals_scoring::churn::{ChurnModel, Features};
+use vitals_scoring::churn::ChurnModel;
 use vitals_scoring::scorecard::weigh_values;
 use vitals_scoring::signals::SIGNAL_COUNT;
 use vitals_scoring::{Band, ScoringConfig, Signal};
@@ -74,6 +79,21 @@ pub struct BacktestOptions {
     pub alert_k: usize,
     /// L2 penalty of the churn model.
     pub l2: f64,
+    /// Event types (the most used in training) that become the churn model's usage features.
+    pub max_event_types: usize,
+    /// When each account is observed.
+    pub observe: Observe,
+}
+
+/// When a backtest observes each account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Observe {
+    /// On every evaluation day (every `step_days`).
+    #[default]
+    EveryStep,
+    /// On each monthly anniversary of the account's start.
+    Monthly,
 }
 
 impl BacktestOptions {
@@ -86,6 +106,8 @@ impl BacktestOptions {
             train_share: 0.5,
             alert_k: 10,
             l2: 1.0,
+            max_event_types: vitals_scoring::usage_features::DEFAULT_MAX_EVENT_TYPES,
+            observe: Observe::EveryStep,
         }
     }
 }
@@ -109,6 +131,12 @@ pub struct RankingReport {
     /// Churned accounts of the period that were warned before churning, of `churns`.
     pub warned_churns: usize,
     pub churns: usize,
+    /// Health score only: of the samples in the at-risk band, the share that churned within
+    /// the horizon, and of the samples that churned, the share that was at risk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_risk_precision: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_risk_recall: Option<f64>,
 }
 
 /// The result of a backtest.
@@ -119,7 +147,11 @@ pub struct BacktestReport {
     pub horizon_days: u32,
     pub step_days: u32,
     pub alert_k: usize,
+    pub observe: Observe,
     pub train_days: Vec<NaiveDate>,
+    /// Days between training and test left out (their labels would look into the test days).
+    #[serde(default)]
+    pub purged_days: Vec<NaiveDate>,
     pub test_days: Vec<NaiveDate>,
     /// Accounts with at least one sample.
     pub accounts: usize,
@@ -145,6 +177,8 @@ impl BacktestReport {
 }
 
 struct Account {
+    /// Contract start, when the profile has one.
+    start: Option<NaiveDate>,
     history: Vec<ScoreRecord>,
     /// Churn days up to `to`, oldest first.
     churns: Vec<NaiveDate>,
@@ -154,11 +188,13 @@ struct Account {
 
 struct Sample {
     account: usize,
+    /// The evaluation day (index) the sample is filed under.
     day: usize,
+    /// The day the account was observed (the evaluation day, or an anniversary within its week).
+    date: NaiveDate,
     label: bool,
     /// Index of the sample's history entry in its account's history.
     entry: usize,
-    features: Features,
     baseline_risk: f64,
 }
 
@@ -204,6 +240,12 @@ where
 /// change; an entry whose scorecard `rescore` lacks keeps its recorded score).
 pub fn health_of(entry: &ScoreRecord, rescore: Option<&ScoringConfig>) -> (f64, Band) {
     let health = entry.health();
+    if let (Some(config), Some(snapshot)) = (rescore, entry.score.usage.as_ref()) {
+        if let Some(learned) = &config.learned {
+            let h = learned.score(snapshot, &config.bands);
+            return (h.score, h.band);
+        }
+    }
     let card = rescore.and_then(|c| {
         c.scorecards
             .iter()

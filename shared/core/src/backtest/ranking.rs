@@ -78,26 +78,36 @@ impl Ctx<'_> {
             let start = sub_days(churn, self.horizon)
                 .unwrap_or(churn)
                 .max(first_day);
-            let warned = if ranking == HEALTH_SCORE {
-                account
-                    .history
-                    .iter()
-                    .find(|h| {
-                        h.as_of >= start
-                            && h.as_of < churn
-                            && (health_of(h, self.rescore).1 == Band::AtRisk
-                                || h.score.decline.fires())
-                    })
-                    .map(|h| h.as_of)
-            } else {
-                top.get(&a)
-                    .and_then(|ds| ds.iter().find(|&&d| d >= start && d < churn).copied())
-            };
+            let warned = top
+                .get(&a)
+                .and_then(|ds| ds.iter().find(|&&d| d >= start && d < churn).copied());
             if let Some(w) = warned {
                 leads.push((churn - w).num_days() as f64);
             }
         }
 
+        let (at_risk_precision, at_risk_recall) = if ranking == HEALTH_SCORE {
+            let at_risk: Vec<bool> = samples
+                .iter()
+                .map(|s| {
+                    health_of(&self.accounts[s.account].history[s.entry], self.rescore).1
+                        == Band::AtRisk
+                })
+                .collect();
+            let flagged = at_risk.iter().filter(|&&r| r).count();
+            let hits = at_risk
+                .iter()
+                .zip(&labels)
+                .filter(|(r, l)| **r && **l)
+                .count();
+            let positives = labels.iter().filter(|&&l| l).count();
+            (
+                (flagged > 0).then(|| hits as f64 / flagged as f64),
+                (positives > 0).then(|| hits as f64 / positives as f64),
+            )
+        } else {
+            (None, None)
+        };
         RankingReport {
             ranking: ranking.to_string(),
             period: period.to_string(),
@@ -119,6 +129,8 @@ impl Ctx<'_> {
             median_lead_days: metrics::median(&leads),
             warned_churns: leads.len(),
             churns,
+            at_risk_precision,
+            at_risk_recall,
         }
     }
 }

@@ -3,15 +3,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use chrono::Datelike;
 use chrono::NaiveDate;
-use vitals_scoring::churn::{features_of, ChurnModel, Features};
+use vitals_scoring::churn::{ChurnModel, Features, FitOptions};
+use vitals_scoring::usage_features::{self, UsageSnapshot};
 use vitals_scoring::ScoringConfig;
 
 use super::ranking::Ctx;
 use super::{
     add_days, evaluation_days, health_of, sub_days, Account, BacktestError, BacktestOptions,
-    BacktestReport, Sample, BASELINE, BASELINE_DAYS, CHURN_MODEL, HEALTH_SCORE, PAGE, PERIOD_ALL,
-    PERIOD_TEST,
+    BacktestReport, Observe, Sample, BASELINE, BASELINE_DAYS, CHURN_MODEL, HEALTH_SCORE, PAGE,
+    PERIOD_ALL, PERIOD_TEST,
 };
 use crate::model::{AccountId, EventKind, OutcomeKind};
 use crate::ports::{AccountStore, EventStore, ScoreHistoryStore};
@@ -24,7 +26,12 @@ pub struct Replay {
     days: Vec<NaiveDate>,
     accounts: Vec<Account>,
     samples: Vec<Sample>,
+    /// Evaluation days `..train_len` train the model; `test_start..` test it; those between
+    /// are purged (their labels would look into the test days).
     train_len: usize,
+    test_start: usize,
+    /// The event types the churn model's usage features cover (the most used in training).
+    vocabulary: Vec<String>,
 }
 
 impl Replay {
@@ -80,6 +87,7 @@ impl Replay {
                     churns.dedup();
                     ids.push(record.account_id);
                     accounts.push(Account {
+                        start: record.profile.started_on,
                         history,
                         churns,
                         events: BTreeMap::new(),
@@ -97,45 +105,91 @@ impl Replay {
 
         let horizon = u64::from(opts.horizon_days);
         let mut samples: Vec<Sample> = Vec::new();
-        for (day_idx, &d) in days.iter().enumerate() {
-            let Some(horizon_end) = add_days(d, horizon) else {
-                continue;
-            };
-            let week_start = sub_days(d, step.saturating_sub(1)).unwrap_or(d);
-            for (a, account) in accounts.iter().enumerate() {
-                if account.churns.iter().any(|&c| c <= d) {
-                    continue;
-                }
-                let Some(entry) = account
-                    .history
-                    .iter()
-                    .rposition(|h| h.as_of <= d && h.as_of >= week_start)
+        for (a, account) in accounts.iter().enumerate() {
+            for (day_idx, date) in observations(opts, &days, account) {
+                let Some(horizon_end) = add_days(date, horizon).filter(|end| *end <= opts.to)
                 else {
                     continue;
                 };
-                let label = account.churns.iter().any(|&c| c > d && c <= horizon_end);
-                let since = sub_days(d, BASELINE_DAYS - 1).unwrap_or(d);
-                let events: u64 = account.events.range(since..=d).map(|(_, n)| n).sum();
+                if account.churns.iter().any(|&c| c <= date)
+                    || account.start.is_some_and(|s| s > date)
+                {
+                    continue;
+                }
+                let week_start = sub_days(date, step.saturating_sub(1)).unwrap_or(date);
+                let Some(entry) = account
+                    .history
+                    .iter()
+                    .rposition(|h| h.as_of <= date && h.as_of >= week_start)
+                else {
+                    continue;
+                };
+                // Not yet started: no start date and no activity up to the day.
+                let usage = account.history[entry].score.usage.as_ref();
+                if account.start.is_none() && usage.is_some_and(|u| u.tenure_days.is_none()) {
+                    continue;
+                }
+                let label = account.churns.iter().any(|&c| c > date && c <= horizon_end);
+                let since = sub_days(date, BASELINE_DAYS - 1).unwrap_or(date);
+                let events: u64 = account.events.range(since..=date).map(|(_, n)| n).sum();
                 samples.push(Sample {
                     account: a,
                     day: day_idx,
+                    date,
                     label,
                     entry,
-                    features: features_of(account.history[entry].health()),
                     baseline_risk: -(events as f64),
                 });
             }
         }
-        // Time-based split.
-        let train_len = ((days.len() as f64 * opts.train_share.clamp(0.0, 1.0)).ceil() as usize)
+        samples.sort_by_key(|s| (s.day, s.account, s.date));
+        // Time-based split with a purge gap of one horizon.
+        let test_start = ((days.len() as f64 * opts.train_share.clamp(0.0, 1.0)).ceil() as usize)
             .clamp(1, days.len());
+        let first_test = days.get(test_start).copied();
+        let train_len = days[..test_start]
+            .iter()
+            .take_while(|d| {
+                first_test.is_none_or(|t| add_days(**d, horizon).is_some_and(|end| end < t))
+            })
+            .count();
+        let snapshot_of = |s: &Sample| accounts[s.account].history[s.entry].score.usage.as_ref();
+        let vocabulary = usage_features::vocabulary(
+            samples
+                .iter()
+                .filter(|s| s.day < train_len)
+                .filter_map(snapshot_of),
+            opts.max_event_types,
+        );
         Ok(Replay {
             opts: opts.clone(),
             days,
             accounts,
             samples,
             train_len,
+            test_start,
+            vocabulary,
         })
+    }
+
+    /// The event types the usage features cover.
+    pub fn vocabulary(&self) -> &[String] {
+        &self.vocabulary
+    }
+
+    /// The usage snapshot behind a sample.
+    fn snapshot(&self, s: &Sample) -> Option<&UsageSnapshot> {
+        self.accounts[s.account].history[s.entry]
+            .score
+            .usage
+            .as_ref()
+    }
+
+    /// A sample's model features, made when asked (a year of weekly samples of thousands of
+    /// accounts would hold gigabytes of them at once).
+    fn features(&self, s: &Sample) -> Features {
+        let entry = &self.accounts[s.account].history[s.entry];
+        usage_features::of_score(entry.score.usage.as_ref(), entry.health(), &self.vocabulary)
     }
 
     /// The evaluation days, oldest first.
@@ -144,8 +198,10 @@ impl Replay {
     }
 
     /// Every sample as (evaluation day index, signal values, churned within the horizon).
-    pub fn labelled(&self) -> impl Iterator<Item = (usize, &Features, bool)> + '_ {
-        self.samples.iter().map(|s| (s.day, &s.features, s.label))
+    pub fn labelled(&self) -> impl Iterator<Item = (usize, Features, bool)> + '_ {
+        self.samples
+            .iter()
+            .map(|s| (s.day, self.features(s), s.label))
     }
 
     /// Distinct accounts that churned within the horizon of a sampled day.
@@ -158,13 +214,33 @@ impl Replay {
             .len()
     }
 
-    /// Signal values and labels of the training days (the earliest `train_share` of them).
+    /// Features and labels of the training days (the earliest `train_share` of them, less the
+    /// purge gap), with each sample's evaluation day index.
     pub fn training_set(&self) -> (Vec<Features>, Vec<bool>) {
         self.samples
             .iter()
             .filter(|s| s.day < self.train_len)
-            .map(|s| (s.features.clone(), s.label))
+            .map(|s| (self.features(s), s.label))
             .unzip()
+    }
+
+    /// The day each training sample was observed (days from the common era), in
+    /// [`Replay::training_set`]'s order: what a time-ordered model selection splits on.
+    pub fn training_days(&self) -> Vec<u32> {
+        self.samples
+            .iter()
+            .filter(|s| s.day < self.train_len)
+            .map(|s| u32::try_from(s.date.num_days_from_ce()).unwrap_or(0))
+            .collect()
+    }
+
+    /// Training samples with a usage snapshot.
+    pub fn training_snapshots(&self) -> usize {
+        self.samples
+            .iter()
+            .filter(|s| s.day < self.train_len)
+            .filter(|s| self.snapshot(s).is_some())
+            .count()
     }
 
     /// [`Replay::training_set`] by the scorecard that scored each sample.
@@ -173,23 +249,33 @@ impl Replay {
         for s in self.samples.iter().filter(|s| s.day < self.train_len) {
             let card = &self.accounts[s.account].history[s.entry].health().scorecard;
             let set = out.entry(card.clone()).or_default();
-            set.0.push(s.features.clone());
+            set.0.push(self.features(s));
             set.1.push(s.label);
         }
         out
+    }
+
+    /// The churn model fitted on the training samples: an elastic net whose penalty is chosen
+    /// on the later training days, a horizon apart from the earlier ones it is fitted on.
+    pub fn fit_model(&self) -> ChurnModel {
+        let (x, y) = self.training_set();
+        let options = FitOptions {
+            gap_days: self.opts.horizon_days,
+            fallback_l2: self.opts.l2,
+            ..FitOptions::default()
+        };
+        ChurnModel::fit_time_ordered(&x, &y, &self.training_days(), &options).0
     }
 
     /// The report: the health score as recorded, or re-weighed with `rescore`'s scorecards.
     pub fn report(&self, rescore: Option<&ScoringConfig>) -> BacktestReport {
         let opts = &self.opts;
         let samples = &self.samples;
-        let train: Vec<&Sample> = samples.iter().filter(|s| s.day < self.train_len).collect();
-        let test: Vec<&Sample> = samples.iter().filter(|s| s.day >= self.train_len).collect();
-        let model = ChurnModel::fit(
-            &train.iter().map(|s| s.features.clone()).collect::<Vec<_>>(),
-            &train.iter().map(|s| s.label).collect::<Vec<_>>(),
-            opts.l2,
-        );
+        let test: Vec<&Sample> = samples
+            .iter()
+            .filter(|s| s.day >= self.test_start)
+            .collect();
+        let model = self.fit_model();
         let all: Vec<&Sample> = samples.iter().collect();
 
         let ctx = Ctx {
@@ -202,7 +288,7 @@ impl Replay {
         let health =
             |s: &Sample| 100.0 - health_of(&self.accounts[s.account].history[s.entry], rescore).0;
         let baseline = |s: &Sample| s.baseline_risk;
-        let churn = |s: &Sample| model.predict(&s.features);
+        let churn = |s: &Sample| model.predict(&self.features(s));
         let rankings = vec![
             ctx.report(HEALTH_SCORE, PERIOD_ALL, &all, &health, false),
             ctx.report(BASELINE, PERIOD_ALL, &all, &baseline, false),
@@ -218,12 +304,56 @@ impl Replay {
             horizon_days: opts.horizon_days,
             step_days: opts.step_days.max(1),
             alert_k: opts.alert_k,
+            observe: opts.observe,
             train_days: self.days[..self.train_len].to_vec(),
-            test_days: self.days[self.train_len..].to_vec(),
+            purged_days: self.days[self.train_len..self.test_start].to_vec(),
+            test_days: self.days[self.test_start..].to_vec(),
             accounts: sampled.len(),
             churned_accounts: self.churned_accounts(),
             rankings,
             model,
+        }
+    }
+}
+
+/// When an account is observed: every evaluation day, or each monthly anniversary of its start
+/// (filed under the evaluation day of the week it falls in).
+fn observations(
+    opts: &BacktestOptions,
+    days: &[NaiveDate],
+    account: &Account,
+) -> Vec<(usize, NaiveDate)> {
+    match opts.observe {
+        Observe::EveryStep => days.iter().copied().enumerate().collect(),
+        Observe::Monthly => {
+            let Some(start) = account.start.or_else(|| {
+                account.history.iter().find_map(|h| {
+                    let t = h.score.usage.as_ref()?.tenure_days?;
+                    h.as_of
+                        .checked_sub_days(chrono::Days::new(t.unsigned_abs()))
+                })
+            }) else {
+                return Vec::new();
+            };
+            let step = i64::from(opts.step_days.max(1));
+            let (Some(&first), Some(&last)) = (days.first(), days.last()) else {
+                return Vec::new();
+            };
+            let mut out = Vec::new();
+            for k in 1u32.. {
+                let Some(date) = start.checked_add_months(chrono::Months::new(k)) else {
+                    break;
+                };
+                if date < first {
+                    continue;
+                }
+                let idx = ((date - first).num_days() / step) as usize;
+                if date > last + chrono::Duration::days(step - 1) || idx >= days.len() {
+                    break;
+                }
+                out.push((idx, date));
+            }
+            out
         }
     }
 }

@@ -207,7 +207,7 @@ async fn portfolio(store: &Fake, until: u64) {
 
 fn opts(to: u64) -> BacktestOptions {
     let mut o = BacktestOptions::new(day(30), day(to));
-    o.horizon_days = 60;
+    o.horizon_days = 30;
     o.alert_k = 5;
     o
 }
@@ -216,9 +216,21 @@ fn opts(to: u64) -> BacktestOptions {
 async fn rankings_separate_churners() {
     let store = Fake::default();
     portfolio(&store, 150).await;
-    let r = run_backtest(&store, &opts(150)).await.expect("backtest");
-    assert_eq!(evaluation_days(&opts(150)).len(), 9);
-    assert_eq!(r.train_days.len() + r.test_days.len(), 9);
+    // Training must reach the first declines (day 60) and stop a horizon before the test days.
+    let mut o = opts(150);
+    o.train_share = 0.7;
+    let r = run_backtest(&store, &o).await.expect("backtest");
+    assert_eq!(evaluation_days(&opts(150)).len(), 13);
+    assert_eq!(
+        r.train_days.len() + r.purged_days.len() + r.test_days.len(),
+        13
+    );
+    // A horizon (30 days) lies between the last training day and the first test day.
+    let (last_train, first_test) = (r.train_days.last().expect("train"), r.test_days[0]);
+    assert!(
+        *last_train + chrono::Duration::days(30) < first_test,
+        "{r:?}"
+    );
     assert_eq!(r.accounts, 40);
     assert_eq!(r.churned_accounts, 10);
     let health = r.ranking(HEALTH_SCORE, PERIOD_ALL).expect("health");
@@ -238,11 +250,16 @@ async fn rankings_separate_churners() {
             .expect("auc")
             > 0.5
     );
-    // Churners go at_risk (score < 40) 20 days after the decline starts, 10-29 days
-    // before they churn.
+    // Lead time as for every ranking: the first evaluation day in the horizon before the
+    // churn that put the account in the day's riskiest decile (4 of 40 accounts, so not every
+    // one of the 10 churners fits).
     let lead = health.median_lead_days.expect("lead");
-    assert!((10.0..=30.0).contains(&lead), "{lead}");
-    assert_eq!(health.warned_churns, health.churns);
+    assert!((1.0..=30.0).contains(&lead), "{lead}");
+    assert!(health.warned_churns * 2 >= health.churns, "{health:?}");
+    // The at-risk band (score < 40): churners only, caught late in their decline.
+    assert_eq!(health.at_risk_precision, Some(1.0), "{health:?}");
+    assert!(health.at_risk_recall.is_some_and(|r| r > 0.0 && r < 1.0));
+    assert_eq!(model.at_risk_precision, None);
     assert!(r.health_roc_auc().is_some());
 }
 
@@ -270,4 +287,53 @@ async fn a_range_shorter_than_the_horizon_is_refused() {
         run_backtest(&store, &o).await,
         Err(BacktestError::Range(_))
     ));
+}
+
+/// Health samples of a backtest over every evaluation day.
+fn health_samples(r: &BacktestReport) -> usize {
+    r.ranking(HEALTH_SCORE, PERIOD_ALL).expect("health").samples
+}
+
+#[tokio::test]
+async fn accounts_are_not_sampled_before_they_start() {
+    let store = Fake::default();
+    portfolio(&store, 150).await;
+    let before = run_backtest(&store, &opts(150)).await.expect("backtest");
+    // A CRM import brought an account whose contract starts on day 100; it was scored from
+    // day 0 all the same (as an older release did).
+    let late = id(99);
+    let profile = AccountProfile {
+        started_on: Some(day(100)),
+        ..Default::default()
+    };
+    store.put_profile(&late, &profile).await.expect("profile");
+    let history: Vec<ScoreRecord> = (0..=150).map(|d| entry(&late, day(d), 50.0)).collect();
+    store.put_history(&history).await.expect("history");
+    let after = run_backtest(&store, &opts(150)).await.expect("backtest");
+    // Evaluation days run 30, 37, ... 114: only 100, 107 and 114 are on or after its start.
+    assert_eq!(health_samples(&after), health_samples(&before) + 3);
+    assert_eq!(after.accounts, before.accounts + 1);
+}
+
+#[tokio::test]
+async fn monthly_observation_samples_each_anniversary() {
+    let store = Fake::default();
+    for i in 0..5 {
+        let a = id(i);
+        let profile = AccountProfile {
+            started_on: Some(day(i as u64)),
+            ..Default::default()
+        };
+        store.put_profile(&a, &profile).await.expect("profile");
+        let history: Vec<ScoreRecord> = (0..=150).map(|d| entry(&a, day(d), 60.0)).collect();
+        store.put_history(&history).await.expect("history");
+    }
+    let mut o = opts(150);
+    o.observe = Observe::Monthly;
+    let r = run_backtest(&store, &o).await.expect("backtest");
+    // Evaluation weeks cover days 30..=120; each account's anniversaries there: 1 February,
+    // 1 March, 1 April (plus its own offset of i days), and 1 May (day 120, its horizon
+    // ending on day 150) for the account that started on day 0 only.
+    assert_eq!(health_samples(&r), 5 * 3 + 1);
+    assert_eq!(r.observe, Observe::Monthly);
 }

@@ -184,7 +184,7 @@ where
         .copied()
         .unwrap_or(usize::MAX);
     let (mut fit_x, mut fit_y) = (Vec::new(), Vec::new());
-    let mut holdout: Vec<(usize, &Features, bool)> = Vec::new();
+    let mut holdout: Vec<(usize, Features, bool)> = Vec::new();
     for (d, features, label) in replay.labelled() {
         if d < cut {
             fit_x.push(features.clone());
@@ -208,7 +208,7 @@ where
 /// The hold-out check, and Platt scaling when cross-fitting shows it helps.
 fn check_calibration(
     model: &ChurnModel,
-    holdout: &[(usize, &Features, bool)],
+    holdout: &[(usize, Features, bool)],
     days: &[NaiveDate],
 ) -> (HoldoutCheck, Option<Platt>) {
     let raw: Vec<f64> = holdout.iter().map(|(_, x, _)| model.predict(x)).collect();

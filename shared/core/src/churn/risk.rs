@@ -1,9 +1,9 @@
-//! An account's churn risk: the latest model applied to the signals of its current score, with
-//! the signals that push it most, or the reason there is none.
+//! An account's churn risk: the latest model applied to the usage features and signals of its
+//! current score, with the features that push it most, or the reason there is none.
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use vitals_scoring::churn::features_of;
+use vitals_scoring::usage_features;
 
 use super::ChurnModelRecord;
 use crate::model::{AccountRecord, OutcomeKind};
@@ -71,7 +71,10 @@ pub fn account_churn_risk(
     let Some(score) = &record.score else {
         return Err("the account has not been scored yet".to_string());
     };
-    let features = features_of(score.health());
+    // The same features the model was fitted on: its event types' usage and the signals.
+    let vocabulary = usage_features::vocabulary_of(&model.features);
+    let features =
+        usage_features::of_score(score.score.usage.as_ref(), score.health(), &vocabulary);
     let probability = model_record
         .probability(&features)
         .ok_or_else(|| NO_MODEL_YET.to_string())?;

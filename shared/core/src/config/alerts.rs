@@ -20,8 +20,16 @@ use crate::model::{Band, Severity};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlertsConfig {
-    /// Base URL of the dashboard, for links in notifications (`{app_url}/accounts/{id}`).
-    pub app_url: String,
+    /// Deprecated: links use `[server] public_url`. Still read (a stored configuration may set
+    /// it) and used when `public_url` is left at its default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_url: Option<String>,
+    /// Score events about days more than this many days before the run that found them (a
+    /// backfill, a late re-run) record history and alert state but notify nobody: no email,
+    /// Slack, webhook or outreach, so a backfill never floods channels.
+    pub notify_within_days: u32,
+    /// The severity of an alert by its cause.
+    pub severity: SeverityConfig,
     /// Accounts with at least this MRR are high-value: outreach goes to the CSM for review.
     pub high_value_mrr: f64,
     /// A workflow acts at most once per account within this many days (a decline reported
@@ -54,7 +62,9 @@ pub struct AlertsConfig {
 impl Default for AlertsConfig {
     fn default() -> Self {
         AlertsConfig {
-            app_url: "http://127.0.0.1:8080".into(),
+            app_url: None,
+            notify_within_days: 2,
+            severity: SeverityConfig::default(),
             high_value_mrr: 5000.0,
             cooldown_days: 14,
             alert_cooldown_hours: 72,
@@ -72,6 +82,42 @@ impl Default for AlertsConfig {
             templates: default_templates(),
             tips: default_tips(),
             workflows: default_workflows(),
+        }
+    }
+}
+
+/// `[alerts.severity]`: how serious an alert is follows what caused it. An alert action's own
+/// `severity` applies only to triggers without a cause here (renewals, milestones...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SeverityConfig {
+    /// Seed 002: 40-60% below the 90-day average.
+    pub decline_moderate: Severity,
+    /// Seed 002: more than 60% below.
+    pub decline_severe: Severity,
+    /// The account entered the at-risk band.
+    pub at_risk: Severity,
+}
+
+impl Default for SeverityConfig {
+    fn default() -> Self {
+        SeverityConfig {
+            decline_moderate: Severity::Warning,
+            decline_severe: Severity::Critical,
+            at_risk: Severity::Critical,
+        }
+    }
+}
+
+impl SeverityConfig {
+    /// The severity an event's cause calls for, if it has one.
+    pub fn for_event(&self, event: &crate::score_event::ScoreEvent) -> Option<Severity> {
+        use crate::score_event::ScoreEventKind;
+        match event.kind {
+            ScoreEventKind::DeclineModerate => Some(self.decline_moderate),
+            ScoreEventKind::DeclineSevere => Some(self.decline_severe),
+            ScoreEventKind::BandChanged if event.band == Band::AtRisk => Some(self.at_risk),
+            _ => None,
         }
     }
 }
@@ -135,7 +181,7 @@ fn default_workflows() -> Vec<Workflow> {
             when: None,
             actions: vec![
                 Action::Alert {
-                    severity: Severity::Critical,
+                    severity: None,
                     kind: Some("at_risk".into()),
                     channel: Some("email".into()),
                     priority: None,
@@ -184,7 +230,7 @@ fn default_workflows() -> Vec<Workflow> {
             ])),
             actions: vec![
                 Action::Alert {
-                    severity: Severity::Critical,
+                    severity: None,
                     kind: Some("usage_decline".into()),
                     channel: None,
                     priority: Some("high".into()),
@@ -269,10 +315,18 @@ impl AlertsConfig {
                 );
             }
         }
-        if !(self.app_url.starts_with("http://") || self.app_url.starts_with("https://")) {
+        if let Some(url) = &self.app_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                issue(
+                    "alerts.app_url".into(),
+                    "must be an http:// or https:// URL".into(),
+                );
+            }
+        }
+        if self.notify_within_days > 3650 {
             issue(
-                "alerts.app_url".into(),
-                "must be an http:// or https:// URL".into(),
+                "alerts.notify_within_days".into(),
+                "must be at most 3650".into(),
             );
         }
         for (i, entry) in self.allow_private_destinations.iter().enumerate() {

@@ -34,6 +34,69 @@ pub struct VitalsConfig {
     pub auth: AuthConfig,
     /// The churn risk model the daily run refits.
     pub churn: ChurnConfig,
+    /// How the deployment is reached from outside (links in notifications).
+    pub server: ServerConfig,
+}
+
+/// The default `[server] public_url`: `vitals serve` on its default port.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// The base URL people open the dashboard at; links in emails and Slack are
+    /// `{public_url}/dashboard/accounts/{id}`.
+    pub public_url: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            public_url: DEFAULT_PUBLIC_URL.into(),
+        }
+    }
+}
+
+/// Where links in notifications point: the dashboard's pages under the public base URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Links {
+    base: String,
+}
+
+impl Links {
+    pub fn new(public_url: &str) -> Self {
+        Links {
+            base: public_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// The dashboard's page of an account.
+    pub fn account(&self, account: &crate::model::AccountId) -> String {
+        format!(
+            "{}/dashboard/accounts/{}",
+            self.base,
+            path_segment(account.as_str())
+        )
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (an account id may hold `/` or `?`).
+fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl Default for Links {
+    fn default() -> Self {
+        Links::new(DEFAULT_PUBLIC_URL)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -164,7 +227,23 @@ impl VitalsConfig {
         self.alerts.validate(&mut issues);
         self.auth.validate(&mut issues);
         self.churn.validate(&mut issues);
+        let url = &self.server.public_url;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            issues.push(ConfigIssue {
+                key: "server.public_url".into(),
+                problem: "must be an http:// or https:// URL".into(),
+            });
+        }
         issues
+    }
+
+    /// The base URL of links in notifications: `[server] public_url`, or the deprecated
+    /// `[alerts] app_url` when `public_url` is left at its default.
+    pub fn links(&self) -> Links {
+        match &self.alerts.app_url {
+            Some(old) if self.server.public_url == DEFAULT_PUBLIC_URL => Links::new(old),
+            _ => Links::new(&self.server.public_url),
+        }
     }
 
     /// The default configuration as commented TOML, for `vitals config init` and the docs.

@@ -1,8 +1,13 @@
 //! Bulk import from a CRM export or an event archive: CSV or NDJSON rows → account traits
 //! (mapped like `group` traits), NDJSON lines → Segment [`Message`]s for the ingest use case.
-//! Each row is judged on its own so a summary can list the rejected ones with their reasons.
+//! Input is read as a stream (plain or gzip), one row at a time, so a file of any size imports
+//! in bounded memory. Each row is judged on its own so a summary can list the rejected ones
+//! with their reasons.
+
+use std::io::{BufRead, BufReader};
 
 use chrono::{DateTime, Utc};
+use flate2::bufread::MultiGzDecoder;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -20,10 +25,11 @@ pub enum ImportFormat {
 }
 
 impl ImportFormat {
-    /// From the file name (`.csv`, `.ndjson`/`.jsonl`/`.json`), else from the first
-    /// non-blank character (`{` means NDJSON).
+    /// From the file name (`.csv`, `.ndjson`/`.jsonl`/`.json`, each perhaps with `.gz`), else
+    /// from the first non-blank character of the (decompressed) text (`{` means NDJSON).
     pub fn detect(file_name: &str, text: &str) -> ImportFormat {
         let lower = file_name.to_ascii_lowercase();
+        let lower = lower.strip_suffix(".gz").unwrap_or(&lower);
         if lower.ends_with(".csv") {
             ImportFormat::Csv
         } else if [".ndjson", ".jsonl", ".json"]
@@ -72,21 +78,333 @@ fn is_id_key(k: &str) -> bool {
     ID_KEYS.contains(&normalise(k).as_str())
 }
 
-/// Reads an accounts file: every row parsed or refused. Fails as a whole only when the file has
-/// no usable header (CSV without an id column).
-pub fn account_rows(
-    format: ImportFormat,
-    text: &str,
-) -> Result<Vec<Result<AccountRow, RowError>>, RowError> {
-    let text = text.trim_start_matches('\u{feff}');
-    match format {
-        ImportFormat::Ndjson => Ok(text
-            .lines()
+/// The longest line (or CSV record) an import holds in memory; a longer one is refused and
+/// skipped without being read whole.
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+
+/// Why an import stopped before the end of its input (a bad row never stops it).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("reading the input failed {}", if *line == 0 { "at its start".to_string() } else { format!("after line {line}") })]
+    Read {
+        line: usize,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The CSV header cannot be used, so no row can be.
+    #[error(transparent)]
+    Header(RowError),
+}
+
+/// The bytes of an import file as text: gzip (one or several members, as `cat a.gz b.gz`
+/// makes) is recognised by its magic bytes and decompressed as it is read.
+pub fn decompressed<'a, R: BufRead + Send + 'a>(
+    mut reader: R,
+) -> std::io::Result<Box<dyn BufRead + Send + 'a>> {
+    let gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gzip {
+        Box::new(BufReader::with_capacity(
+            64 * 1024,
+            MultiGzDecoder::new(reader),
+        ))
+    } else {
+        Box::new(reader)
+    })
+}
+
+/// A line's number and text, or why it cannot be read as text.
+pub type NumberedLine = Result<(usize, String), RowError>;
+
+/// The lines of a stream, numbered from 1, read one at a time (bounded memory): a line
+/// longer than [`MAX_LINE_BYTES`] or not UTF-8 is refused on its own. Trailing `\r` and a
+/// byte-order mark are removed; blank lines are yielded too (CSV fields may hold them).
+pub struct Lines<R> {
+    reader: R,
+    line: usize,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead> Lines<R> {
+    pub fn new(reader: R) -> Self {
+        Lines {
+            reader,
+            line: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The number of the last line read.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// Reads up to the next `\n`, keeping at most [`MAX_LINE_BYTES`]. `None` at the end.
+    fn read_raw(&mut self) -> Result<Option<bool>, ImportError> {
+        self.buf.clear();
+        let mut too_long = false;
+        let mut any = false;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Err(ImportError::Read {
+                        line: self.line,
+                        source,
+                    })
+                }
+            };
+            if available.is_empty() {
+                return Ok(any.then_some(too_long));
+            }
+            any = true;
+            let (take, done) = match available.iter().position(|b| *b == b'\n') {
+                Some(i) => (i, true),
+                None => (available.len(), false),
+            };
+            if self.buf.len() + take > MAX_LINE_BYTES {
+                too_long = true;
+            } else {
+                self.buf.extend_from_slice(&available[..take]);
+            }
+            self.reader.consume(if done { take + 1 } else { take });
+            if done {
+                return Ok(Some(too_long));
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for Lines<R> {
+    /// A line's number and text, or why it cannot be read; `Err` when the input fails.
+    type Item = Result<NumberedLine, ImportError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let too_long = match self.read_raw() {
+            Ok(None) => return None,
+            Ok(Some(too_long)) => too_long,
+            Err(e) => return Some(Err(e)),
+        };
+        self.line += 1;
+        let line = self.line;
+        if too_long {
+            return Some(Ok(Err(RowError {
+                line,
+                reason: format!("line: is longer than {MAX_LINE_BYTES} bytes"),
+            })));
+        }
+        let mut bytes = std::mem::take(&mut self.buf);
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let column = e.utf8_error().valid_up_to() + 1;
+                self.buf = e.into_bytes();
+                return Some(Ok(Err(RowError {
+                    line,
+                    reason: format!(
+                        "line: is not UTF-8 text (invalid byte at column {column}); export the file as UTF-8"
+                    ),
+                })));
+            }
+        };
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
+        Some(Ok(Ok((line, text))))
+    }
+}
+
+/// The rows of an accounts file, read one at a time from a stream: every row parsed or
+/// refused. Creating it fails only when the input cannot be read or a CSV file has no usable
+/// header (no id column).
+pub struct AccountRows<R> {
+    lines: Lines<R>,
+    /// CSV: the header's column names and which one is the id; `None` for NDJSON.
+    header: Option<(Vec<String>, usize)>,
+}
+
+impl<R: BufRead> AccountRows<R> {
+    pub fn new(format: ImportFormat, reader: R) -> Result<Self, ImportError> {
+        let mut rows = AccountRows {
+            lines: Lines::new(reader),
+            header: None,
+        };
+        if format == ImportFormat::Csv {
+            let header = loop {
+                match rows.next_csv_record()? {
+                    None => {
+                        return Err(ImportError::Header(RowError {
+                            line: 1,
+                            reason: "the file is empty; expected a header row".into(),
+                        }))
+                    }
+                    Some(Err(e)) => return Err(ImportError::Header(e)),
+                    Some(Ok((_, text))) if text.trim().is_empty() => continue,
+                    Some(Ok((line, text))) => match CsvRecords::new(&text, line).next() {
+                        Some((_, Ok(fields))) => break fields,
+                        Some((line, Err(reason))) => {
+                            return Err(ImportError::Header(RowError { line, reason }))
+                        }
+                        None => continue,
+                    },
+                }
+            };
+            let id_col = header
+                .iter()
+                .position(|h| is_id_key(h))
+                .ok_or_else(|| {
+                    ImportError::Header(RowError {
+                        line: rows.lines.line(),
+                        reason: format!(
+                            "no account id column in the header ({}); name one id, account_id or groupId",
+                            header.join(", ")
+                        ),
+                    })
+                })?;
+            rows.header = Some((header, id_col));
+        }
+        Ok(rows)
+    }
+
+    /// One CSV record's text (lines joined while a quoted field is open) and its first line.
+    fn next_csv_record(&mut self) -> Result<Option<NumberedLine>, ImportError> {
+        let (first, mut text) = match self.lines.next().transpose()? {
+            None => return Ok(None),
+            Some(Err(e)) => return Ok(Some(Err(e))),
+            Some(Ok(l)) => l,
+        };
+        while ends_inside_quotes(&text) {
+            match self.lines.next().transpose()? {
+                None => break,
+                Some(Err(e)) => {
+                    return Ok(Some(Err(RowError {
+                        line: first,
+                        reason: format!(
+                            "a quoted field is not closed before line {} ({})",
+                            e.line, e.reason
+                        ),
+                    })))
+                }
+                Some(Ok((_, more))) => {
+                    if text.len() + more.len() > MAX_LINE_BYTES {
+                        return Ok(Some(Err(RowError {
+                            line: first,
+                            reason: format!(
+                                "a quoted field is not closed within {MAX_LINE_BYTES} bytes"
+                            ),
+                        })));
+                    }
+                    text.push('\n');
+                    text.push_str(&more);
+                }
+            }
+        }
+        Ok(Some(Ok((first, text))))
+    }
+}
+
+impl<R: BufRead> Iterator for AccountRows<R> {
+    type Item = Result<Result<AccountRow, RowError>, ImportError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.header.is_none() {
+                return match self.lines.next()? {
+                    Err(e) => Some(Err(e)),
+                    Ok(Err(e)) => Some(Ok(Err(e))),
+                    Ok(Ok((_, text))) if text.trim().is_empty() => continue,
+                    Ok(Ok((line, text))) => Some(Ok(ndjson_account(line, &text))),
+                };
+            }
+            let (line, text) = match self.next_csv_record() {
+                Err(e) => return Some(Err(e)),
+                Ok(None) => return None,
+                Ok(Some(Err(e))) => return Some(Ok(Err(e))),
+                Ok(Some(Ok(record))) => record,
+            };
+            let Some((line, record)) = CsvRecords::new(&text, line).next() else {
+                continue;
+            };
+            let Some((names, id_col)) = &self.header else {
+                return None;
+            };
+            match csv_account(names, *id_col, line, record) {
+                None => continue,
+                Some(row) => return Some(Ok(row)),
+            }
+        }
+    }
+}
+
+/// Whether a CSV line ends inside a quoted field (its record goes on on the next line).
+fn ends_inside_quotes(text: &str) -> bool {
+    let mut quoted = false;
+    let mut at_field_start = true;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                } else {
+                    quoted = false;
+                }
+            }
+            continue;
+        }
+        match c {
+            '"' if at_field_start => {
+                quoted = true;
+                at_field_start = false;
+            }
+            ',' => at_field_start = true,
+            _ => at_field_start = false,
+        }
+    }
+    quoted
+}
+
+/// One CSV record as an account row; `None` for a blank record.
+fn csv_account(
+    header: &[String],
+    id_col: usize,
+    line: usize,
+    record: Result<Vec<String>, String>,
+) -> Option<Result<AccountRow, RowError>> {
+    let row = record.and_then(|fields| {
+        if fields.len() == 1 && fields[0].trim().is_empty() {
+            return Err(String::new());
+        }
+        if fields.len() != header.len() {
+            return Err(format!(
+                "has {} fields; the header has {}",
+                fields.len(),
+                header.len()
+            ));
+        }
+        let id = fields[id_col].trim();
+        let account = AccountId::new(id).map_err(|e| format!("{}: {e}", header[id_col]))?;
+        let traits = header
+            .iter()
+            .zip(fields)
             .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| ndjson_account(i + 1, l))
-            .collect()),
-        ImportFormat::Csv => csv_accounts(text),
+            .filter(|(i, (_, v))| *i != id_col && !v.trim().is_empty())
+            .map(|(_, (h, v))| (h.trim().to_string(), Value::String(v)))
+            .collect();
+        Ok(AccountRow {
+            line,
+            account,
+            traits,
+        })
+    });
+    match row {
+        Err(reason) if reason.is_empty() => None,
+        Err(reason) => Some(Err(RowError { line, reason })),
+        Ok(r) => Some(Ok(r)),
     }
 }
 
@@ -123,65 +441,6 @@ fn ndjson_account(line: usize, text: &str) -> Result<AccountRow, RowError> {
     })
 }
 
-fn csv_accounts(text: &str) -> Result<Vec<Result<AccountRow, RowError>>, RowError> {
-    let mut records = CsvRecords::new(text);
-    let header = match records.next() {
-        Some((_, Ok(h))) => h,
-        Some((line, Err(reason))) => return Err(RowError { line, reason }),
-        None => {
-            return Err(RowError {
-                line: 1,
-                reason: "the file is empty; expected a header row".into(),
-            })
-        }
-    };
-    let id_col = header
-        .iter()
-        .position(|h| is_id_key(h))
-        .ok_or_else(|| RowError {
-            line: 1,
-            reason: format!(
-                "no account id column in the header ({}); name one id, account_id or groupId",
-                header.join(", ")
-            ),
-        })?;
-    let mut out = Vec::new();
-    for (line, record) in records {
-        let row = record.and_then(|fields| {
-            if fields.len() == 1 && fields[0].trim().is_empty() {
-                return Err(String::new());
-            }
-            if fields.len() != header.len() {
-                return Err(format!(
-                    "has {} fields; the header has {}",
-                    fields.len(),
-                    header.len()
-                ));
-            }
-            let id = fields[id_col].trim();
-            let account = AccountId::new(id).map_err(|e| format!("{}: {e}", header[id_col]))?;
-            let traits = header
-                .iter()
-                .zip(fields)
-                .enumerate()
-                .filter(|(i, (_, v))| *i != id_col && !v.trim().is_empty())
-                .map(|(_, (h, v))| (h.trim().to_string(), Value::String(v)))
-                .collect();
-            Ok(AccountRow {
-                line,
-                account,
-                traits,
-            })
-        });
-        match row {
-            Err(reason) if reason.is_empty() => {}
-            Err(reason) => out.push(Err(RowError { line, reason })),
-            Ok(r) => out.push(Ok(r)),
-        }
-    }
-    Ok(out)
-}
-
 /// RFC 4180 records: quoted fields may hold commas, quotes (`""`) and line breaks.
 struct CsvRecords<'a> {
     rest: &'a str,
@@ -189,11 +448,9 @@ struct CsvRecords<'a> {
 }
 
 impl<'a> CsvRecords<'a> {
-    fn new(text: &'a str) -> Self {
-        CsvRecords {
-            rest: text,
-            line: 1,
-        }
+    /// The records of `text`, whose first line is line `line` of the file.
+    fn new(text: &'a str, line: usize) -> Self {
+        CsvRecords { rest: text, line }
     }
 }
 
@@ -284,19 +541,53 @@ pub async fn import_account<S: Storage + ?Sized>(
     Ok(unusable)
 }
 
-/// Parses one NDJSON line of an events file as a Segment message.
-pub fn event_line(text: &str, cx: &ParseContext) -> Result<Message, ItemError> {
+/// Parses one NDJSON line of an events file as a Segment message, received at `received_at`.
+/// An event older than `retention_days` is refused with a reason naming the setting, since
+/// importing an archive is where a user meets that limit.
+pub fn event_line(
+    text: &str,
+    received_at: DateTime<Utc>,
+    retention_days: u32,
+) -> Result<Message, ItemError> {
     let raw: &RawValue = serde_json::from_str(text).map_err(|e| ItemError {
         field: "line".into(),
         problem: format!("not valid JSON: {}", clean(&e)),
     })?;
-    parse_raw_message(raw, None, &BatchDefaults::default(), cx)
+    let window = ParseContext::new(received_at, retention_days);
+    let unbounded = ParseContext {
+        oldest_accepted: DateTime::<Utc>::MIN_UTC,
+        ..window
+    };
+    let message = parse_raw_message(raw, None, &BatchDefaults::default(), &unbounded)?;
+    if message.timestamp < window.oldest_accepted {
+        return Err(ItemError {
+            field: "timestamp".into(),
+            problem: format!(
+                "is older than the retention period (`[retention] days` = {retention_days}: \
+                 nothing before {} is kept); raise `[retention] days` in the configuration \
+                 to import older events",
+                window.oldest_accepted.date_naive()
+            ),
+        });
+    }
+    Ok(message)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn account_rows(
+        format: ImportFormat,
+        text: &str,
+    ) -> Result<Vec<Result<AccountRow, RowError>>, RowError> {
+        match AccountRows::new(format, text.as_bytes()) {
+            Ok(rows) => Ok(rows.map(|r| r.unwrap()).collect()),
+            Err(ImportError::Header(e)) => Err(e),
+            Err(e) => panic!("{e}"),
+        }
+    }
 
     #[test]
     fn csv_rows_map_like_group_traits_and_bad_rows_are_named() {
@@ -305,7 +596,7 @@ mod tests {
                    ,Nameless,Pro,1,,\n\
                    globex,Globex,Pro,10\n\
                    \n\
-                   initech,\"Ini\ntech\",Starter,5,,\n";
+                   initech,\"Ini\n\ntech\",Starter,5,,\n";
         let rows = account_rows(ImportFormat::Csv, csv).unwrap();
         assert_eq!(rows.len(), 4);
         let acme = rows[0].as_ref().unwrap();
@@ -326,7 +617,7 @@ mod tests {
         let initech = rows[3].as_ref().unwrap();
         assert_eq!(
             (initech.line, initech.traits["Name"].as_str()),
-            (6, Some("Ini\ntech"))
+            (6, Some("Ini\n\ntech"))
         );
     }
 
@@ -365,5 +656,67 @@ mod tests {
             ImportFormat::Ndjson
         );
         assert_eq!(ImportFormat::detect("dump", "id,name"), ImportFormat::Csv);
+    }
+
+    #[test]
+    fn gzip_input_is_recognised_and_read_as_text() {
+        use std::io::{Read, Write};
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"{\"id\": \"acme\"}\n").unwrap();
+        let mut bytes = gz.finish().unwrap();
+        // A second member, as `cat a.gz b.gz` makes.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"{\"id\": \"globex\"}\n").unwrap();
+        bytes.extend(gz.finish().unwrap());
+        let mut text = String::new();
+        decompressed(bytes.as_slice())
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "{\"id\": \"acme\"}\n{\"id\": \"globex\"}\n");
+        let mut plain = String::new();
+        decompressed(&b"id,name\n"[..])
+            .unwrap()
+            .read_to_string(&mut plain)
+            .unwrap();
+        assert_eq!(plain, "id,name\n");
+    }
+
+    #[test]
+    fn an_overlong_or_non_utf8_line_is_refused_alone() {
+        let long = "x".repeat(MAX_LINE_BYTES + 10);
+        let text = format!("first\r\n{long}\nbad \u{fe}\n");
+        let mut bytes = text.into_bytes();
+        let at = bytes.len() - 3;
+        bytes[at] = 0xff;
+        bytes.extend_from_slice(b"last");
+        let lines: Vec<_> = Lines::new(bytes.as_slice()).map(|l| l.unwrap()).collect();
+        assert_eq!(lines[0], Ok((1, "first".to_string())));
+        assert!(lines[1]
+            .as_ref()
+            .unwrap_err()
+            .reason
+            .contains("longer than"));
+        let bad = lines[2].as_ref().unwrap_err();
+        assert_eq!(bad.line, 3);
+        assert!(bad.reason.contains("not UTF-8"), "{bad}");
+        assert_eq!(lines[3], Ok((4, "last".to_string())));
+    }
+
+    #[test]
+    fn an_unclosed_quote_refuses_its_record_only() {
+        let csv = format!("id,notes\nacme,\"open\n{}\n", "y".repeat(MAX_LINE_BYTES));
+        let rows = account_rows(ImportFormat::Csv, &csv).unwrap();
+        assert_eq!(rows[0].as_ref().unwrap_err().line, 2);
+    }
+
+    #[test]
+    fn events_older_than_retention_name_the_setting() {
+        let now = "2026-03-01T00:00:00Z".parse().unwrap();
+        let line = r#"{"type":"track","userId":"u","event":"E","timestamp":"2025-01-01T00:00:00Z","context":{"groupId":"acme"}}"#;
+        let err = event_line(line, now, 30).unwrap_err();
+        assert_eq!(err.field, "timestamp");
+        assert!(err.problem.contains("`[retention] days` = 30"), "{err}");
+        assert!(event_line(line, now, 730).is_ok());
     }
 }

@@ -5,6 +5,10 @@
 //! Exactly once: chunk ids derive from the message ids they hold, so a retried request rewrites
 //! the same chunks; the daily rollup dedupes by message id across chunks. Events are written
 //! before profiles, and a 2xx is only returned once everything is stored.
+//!
+//! Late events: an event dated before the UTC day it arrives on leaves a mark (one small write
+//! per late day of a request, after its chunks) so the next run recomputes its day: see
+//! `run::late`.
 
 mod chunking;
 pub mod codec;
@@ -23,7 +27,7 @@ pub mod traits;
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::config::SignalMapping;
@@ -31,6 +35,7 @@ use crate::error::StoreError;
 use crate::model::{AccountId, AccountProfile, EventChunk, EventKind, Outcome, UserProfile};
 use crate::ports::Storage;
 use crate::rollup::MappedSignal;
+use crate::run::LateMark;
 use chunking::push_index;
 pub use chunking::{coalesce, explicit_account, explicit_accounts};
 pub use message::{
@@ -86,6 +91,23 @@ pub enum IngestError {
     Storage(#[from] StoreError),
 }
 
+/// Marks for the account-days of `chunks` dated before the UTC day they were received on:
+/// such a day may have been scored already (see `run::late`). One mark per late day.
+fn late_marks(chunks: &[EventChunk], received_at: DateTime<Utc>) -> Vec<LateMark> {
+    let today = received_at.date_naive();
+    let mut late: BTreeMap<NaiveDate, Vec<AccountId>> = BTreeMap::new();
+    for chunk in chunks {
+        if chunk.day < today && chunk.account_id.as_str() != AccountId::UNATTRIBUTED {
+            late.entry(chunk.day)
+                .or_default()
+                .push(chunk.account_id.clone());
+        }
+    }
+    late.into_iter()
+        .map(|(day, accounts)| LateMark::new(day, accounts))
+        .collect()
+}
+
 /// Ingests messages into storage.
 pub struct Ingest<'a, S: Storage + ?Sized> {
     storage: &'a S,
@@ -126,6 +148,11 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
         let accepted = messages.len();
         let chunks = coalesce(&mut messages, &accounts);
         self.storage.put_chunks(&chunks).await?;
+        // After the chunks: a run that reads a mark finds its events stored.
+        let late = late_marks(&chunks, received_at);
+        if !late.is_empty() {
+            self.storage.put_late_marks(&late).await?;
+        }
         let outcomes = self.outcomes(&chunks);
         self.apply_traits(&messages, &outcomes, received_at).await?;
         Ok(IngestOutcome {

@@ -9,6 +9,7 @@ use serde::Serialize;
 use vitals_scoring::{Decline, Expansion, LifecycleStage, RenewalRisk, ScoreChange};
 
 use crate::churn::{account_churn_risk, ChurnModelRecord, ChurnRisk};
+use crate::lifecycle::{record_state, AccountState};
 use crate::model::{AccountRecord, AuditEntry, Band, ScoreRecord};
 
 /// Users and features idle for longer than this are dormant.
@@ -103,8 +104,13 @@ pub struct AccountDetail {
     pub owner: Option<String>,
     pub region: Option<String>,
     pub product_line: Option<String>,
+    /// Active, churned (with the day and the last MRR) or not started, as of today. A churned
+    /// account keeps its last score (`score`, `as_of`) but has no band, decline or renewal.
+    pub lifecycle: AccountState,
     pub as_of: Option<NaiveDate>,
+    /// The latest score; for a churned account, the last one before it churned (frozen).
     pub score: Option<f64>,
+    /// Null unless the account is active.
     pub band: Option<Band>,
     pub confidence: Option<f64>,
     pub scorecard: Option<String>,
@@ -184,7 +190,11 @@ pub fn account_detail(
     today: NaiveDate,
 ) -> AccountDetail {
     let p = &record.profile;
+    let lifecycle = record_state(record, today);
+    let is_active = lifecycle.is_active();
     let scored = record.score.as_ref().map(|s| &s.score);
+    // What only an active account has: a band, a decline, a renewal ahead, expansion.
+    let live = scored.filter(|_| is_active);
     let window = &record.window;
     let reference = window.through.unwrap_or(today);
     let idle = |d: &NaiveDate| (reference - *d).num_days() > DORMANT_AFTER_DAYS;
@@ -218,9 +228,10 @@ pub fn account_detail(
         owner: p.owner.clone(),
         region: p.region.clone(),
         product_line: p.product_line.clone(),
+        lifecycle,
         as_of: record.score.as_ref().map(|s| s.as_of),
         score: scored.map(|s| s.health.score),
-        band: scored.map(|s| s.health.band),
+        band: live.map(|s| s.health.band),
         confidence: scored.map(|s| s.health.confidence),
         scorecard: scored.map(|s| s.health.scorecard.clone()),
         stage: scored.map(|s| s.stage),
@@ -243,8 +254,8 @@ pub fn account_detail(
             sentence: c.sentence(),
             change: c,
         }),
-        decline: scored.map(|s| s.decline),
-        expansion: scored.map(|s| s.expansion.clone()),
+        decline: live.map(|s| s.decline),
+        expansion: live.map(|s| s.expansion.clone()),
         time_to_value_days: scored.and_then(|s| s.time_to_value_days),
         nps: scored.and_then(|s| s.nps),
         usage: Usage {
@@ -273,8 +284,11 @@ pub fn account_detail(
             arr: p.arr,
             started_on: p.started_on,
             renewal_date: p.renewal_date,
-            days_to_renewal: p.renewal_date.map(|d| (d - today).num_days()),
-            renewal_risk: scored.and_then(|s| s.renewal),
+            days_to_renewal: p
+                .renewal_date
+                .filter(|_| is_active)
+                .map(|d| (d - today).num_days()),
+            renewal_risk: live.and_then(|s| s.renewal),
         },
         churn_risk: None,
         churn_risk_unavailable: Some(crate::churn::risk::NO_MODEL_YET.to_string()),

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use vitals_scoring::{DeclineSeverity, RiskLevel};
 
+use crate::lifecycle::{record_state, AccountState, Lifecycle};
 use crate::model::{AccountRecord, Band};
 
 /// One account in a list. Also what the daily run stores per account in a segment's listing
@@ -31,12 +32,27 @@ pub struct AccountRow {
     /// Why the account is where it is, in a sentence (decline, what changed, weakest signal).
     pub reason: String,
     pub as_of: Option<NaiveDate>,
+    /// Active, churned or not started on the listing's day. A row that is not active has no
+    /// band, decline, renewal or expansion: its score is the last one, frozen.
+    #[serde(default, skip_serializing_if = "Lifecycle::is_active")]
+    pub lifecycle: Lifecycle,
+    /// The churn day of a churned account (its `mrr` is the last MRR).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churned_on: Option<NaiveDate>,
 }
 
 impl AccountRow {
     pub fn from_record(record: &AccountRecord, today: NaiveDate) -> Self {
         let p = &record.profile;
+        let state = record_state(record, today);
+        let active = state.is_active();
+        let churned_on = match state {
+            AccountState::Churned { on, .. } => Some(on),
+            _ => None,
+        };
         let s = record.score.as_ref().map(|s| &s.score);
+        // What only an active account has: a band, a decline, a renewal ahead, expansion.
+        let live = s.filter(|_| active);
         AccountRow {
             account_id: record.account_id.to_string(),
             name: p.name.clone(),
@@ -45,16 +61,24 @@ impl AccountRow {
             region: p.region.clone(),
             mrr: p.mrr,
             score: s.map(|s| s.health.score),
-            band: s.map(|s| s.health.band),
+            band: live.map(|s| s.health.band),
             confidence: s.map(|s| s.health.confidence),
-            change: s.and_then(|s| s.change.as_ref()).map(|c| c.delta),
-            decline: s.and_then(|s| s.decline.severity()),
-            renewal_date: p.renewal_date,
-            days_to_renewal: p.renewal_date.map(|d| (d - today).num_days()),
-            renewal_risk: s.and_then(|s| s.renewal).map(|r| r.level),
-            expansion: s.is_some_and(|s| s.expansion.candidate),
-            reason: reason(record),
+            change: live.and_then(|s| s.change.as_ref()).map(|c| c.delta),
+            decline: live.and_then(|s| s.decline.severity()),
+            renewal_date: p.renewal_date.filter(|_| active),
+            days_to_renewal: p
+                .renewal_date
+                .filter(|_| active)
+                .map(|d| (d - today).num_days()),
+            renewal_risk: live.and_then(|s| s.renewal).map(|r| r.level),
+            expansion: live.is_some_and(|s| s.expansion.candidate),
+            reason: match state {
+                AccountState::Active => reason(record),
+                other => lifecycle_reason(&other),
+            },
             as_of: record.score.as_ref().map(|s| s.as_of),
+            lifecycle: Lifecycle::from(&state),
+            churned_on,
         }
     }
 
@@ -62,6 +86,19 @@ impl AccountRow {
     pub fn on(mut self, today: NaiveDate) -> Self {
         self.days_to_renewal = self.renewal_date.map(|d| (d - today).num_days());
         self
+    }
+}
+
+/// The sentence of an account that is not active: when it churned and what it paid, or that it
+/// has not started yet.
+pub fn lifecycle_reason(state: &AccountState) -> String {
+    match state {
+        AccountState::Churned { on, last_mrr } => match last_mrr {
+            Some(mrr) => format!("churned on {on} (last MRR {mrr:.0})"),
+            None => format!("churned on {on}"),
+        },
+        AccountState::NotStarted => "not started yet".into(),
+        AccountState::Active => String::new(),
     }
 }
 
@@ -142,6 +179,34 @@ pub struct AccountFilter {
     pub renewal_within_days: Option<i64>,
     pub decline: Option<DeclineFilter>,
     pub expansion: Option<bool>,
+    /// Which lifecycle states to list; `None` lists active accounts only (churned accounts and
+    /// those not started yet are asked for by name).
+    pub lifecycle: Option<LifecycleFilter>,
+}
+
+/// Which accounts to list by lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LifecycleFilter {
+    Only(Lifecycle),
+    All,
+}
+
+impl LifecycleFilter {
+    pub const NAMES: [&'static str; 4] = ["active", "churned", "not_started", "all"];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "all" => Some(LifecycleFilter::All),
+            other => Lifecycle::parse(other).map(LifecycleFilter::Only),
+        }
+    }
+
+    fn admits(self, lifecycle: Lifecycle) -> bool {
+        match self {
+            LifecycleFilter::All => true,
+            LifecycleFilter::Only(want) => want == lifecycle,
+        }
+    }
 }
 
 impl AccountFilter {
@@ -160,7 +225,14 @@ impl AccountFilter {
             None => true,
             Some(w) => have.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(w)),
         };
-        if self.band.is_some() && row.band != self.band {
+        let lifecycle = self
+            .lifecycle
+            .unwrap_or(LifecycleFilter::Only(Lifecycle::Active));
+        if !lifecycle.admits(row.lifecycle) {
+            return false;
+        }
+        // A churned (or not started) account is never listed by band: never "at risk".
+        if self.band.is_some() && (row.band != self.band || !row.lifecycle.is_active()) {
             return false;
         }
         if !same(&self.owner, &row.owner)
@@ -303,6 +375,8 @@ mod tests {
             expansion: false,
             reason: String::new(),
             as_of: None,
+            lifecycle: Lifecycle::Active,
+            churned_on: None,
         }
     }
 

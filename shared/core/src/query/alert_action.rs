@@ -154,6 +154,7 @@ mod tests {
             cause: "band".into(),
             severity: Severity::Critical,
             status: AlertStatus::Open,
+            about_day: None,
             owner: Some("ana@example.com".into()),
             opened_at: at,
             updated_at: at,

@@ -18,6 +18,16 @@ use vitals_scoring::RiskLevel;
 use super::accounts::AccountRow;
 use crate::model::PortfolioSummary;
 
+/// Summary key: accounts churned as of the day (lifecycle state), and their last MRR.
+pub const LIFECYCLE_CHURNED_KEY: &str = "lifecycle_churned";
+pub const LIFECYCLE_CHURNED_MRR_KEY: &str = "lifecycle_churned_mrr";
+/// Summary key: accounts that churned within the 365 days up to the day, and their last MRR
+/// (logo and revenue churn over the trailing year).
+pub const CHURNED_12M_KEY: &str = "churned_12m";
+pub const CHURNED_12M_MRR_KEY: &str = "churned_12m_mrr";
+/// Summary key: accounts whose start is after the day.
+pub const NOT_STARTED_KEY: &str = "lifecycle_not_started";
+
 /// One bucket of the score histogram.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Bucket {
@@ -90,6 +100,14 @@ pub struct Kpis {
     pub time_to_intervention_days: Kpi,
     pub intervention_effectiveness: Kpi,
     pub churn_prediction_accuracy: Kpi,
+    /// Accounts churned as of the day (lifecycle), and their last MRR.
+    pub churned_accounts: Kpi,
+    pub churned_mrr: Kpi,
+    /// Logo churn over the trailing 365 days: accounts that churned in it / (active accounts +
+    /// those churned in it).
+    pub logo_churn: Kpi,
+    /// Revenue churn over the trailing 365 days: their last MRR / (active MRR + that MRR).
+    pub revenue_churn: Kpi,
 }
 
 /// Revenue figures of the latest summary.
@@ -153,7 +171,37 @@ fn kpis_from_summary(summary: &PortfolioSummary) -> Kpis {
         Some(v) => Kpi::value(v, "accounts", "summary", None),
         None => Kpi::missing("accounts", NOT_IN_SUMMARY),
     };
+    // Churn figures exist from the first run that knew lifecycles (`mrr_total` says it ran):
+    // no churned account then is a count of zero, not a missing figure.
+    let lifecycle_known = summary.accounts > 0 || extra_f64(summary, "mrr_total").is_some();
+    let churn_figure = |key: &str, unit: &'static str| match extra_f64(summary, key) {
+        Some(v) => Kpi::value(v, unit, "summary", None),
+        None if lifecycle_known => Kpi::value(0.0, unit, "summary", None),
+        None => Kpi::missing(unit, NOT_IN_SUMMARY),
+    };
+    let churned_12m = extra_f64(summary, CHURNED_12M_KEY).unwrap_or(0.0);
+    let churned_12m_mrr = extra_f64(summary, CHURNED_12M_MRR_KEY).unwrap_or(0.0);
+    let active_mrr = extra_f64(summary, "mrr_total").unwrap_or(0.0);
+    let logo_base = summary.accounts as f64 + churned_12m;
+    let revenue_base = active_mrr + churned_12m_mrr;
     Kpis {
+        churned_accounts: churn_figure(LIFECYCLE_CHURNED_KEY, "accounts"),
+        churned_mrr: churn_figure(LIFECYCLE_CHURNED_MRR_KEY, "mrr"),
+        logo_churn: if logo_base > 0.0 {
+            Kpi::value(
+                churned_12m / logo_base,
+                "ratio",
+                "summary",
+                Some(logo_base as u64),
+            )
+        } else {
+            Kpi::missing("ratio", "no active or churned accounts counted yet")
+        },
+        revenue_churn: if revenue_base > 0.0 {
+            Kpi::value(churned_12m_mrr / revenue_base, "ratio", "summary", None)
+        } else {
+            Kpi::missing("ratio", "no MRR known for active or churned accounts")
+        },
         seat_adoption: mean_kpi(summary, "adoption_seats", "ratio"),
         feature_adoption: mean_kpi(summary, "adoption_features", "ratio"),
         time_to_value_days: {
@@ -205,11 +253,13 @@ fn kpis_from_summary(summary: &PortfolioSummary) -> Kpis {
 /// Fills the renewal-risk KPIs that the summary lacks (one written before the run summed them)
 /// from account rows the caller already read (scored accounts only).
 pub fn kpis_from_rows(kpis: &mut Kpis, rows: &[AccountRow]) {
-    let scored = rows.iter().filter(|r| r.score.is_some()).count() as u64;
+    let counted = |r: &&AccountRow| r.score.is_some() && r.lifecycle.is_active();
+    let scored = rows.iter().filter(counted).count() as u64;
     let level_count = |level: RiskLevel| {
         let n = rows
             .iter()
-            .filter(|r| r.score.is_some() && r.renewal_risk == Some(level))
+            .filter(counted)
+            .filter(|r| r.renewal_risk == Some(level))
             .count();
         Kpi::value(n as f64, "accounts", "accounts", Some(scored))
     };

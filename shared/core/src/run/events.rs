@@ -1,6 +1,6 @@
 //! Which score events an account's new score calls for, compared with its previous one.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use vitals_scoring::{AccountScore, DeclineSeverity, HealthScore};
 
@@ -12,12 +12,15 @@ pub const RENEWAL_NOTICE_DAYS: [i64; 3] = [90, 60, 30];
 /// Active-user counts that are celebrated once when first reached.
 pub const USER_MILESTONES: [u32; 4] = [5, 10, 25, 50];
 
+/// The events of one account's new score. `scored_at` is the run's clock: dispatch compares the
+/// day's age then with `alerts.notify_within_days`, so a backfill records but notifies nobody.
 pub fn score_events(
     account: &AccountId,
     as_of: NaiveDate,
     scored: &AccountScore,
     previous: Option<&HealthScore>,
     previous_active_users: Option<u32>,
+    scored_at: DateTime<Utc>,
 ) -> Vec<ScoreEvent> {
     let health = &scored.health;
     let event = |kind: ScoreEventKind,
@@ -34,6 +37,7 @@ pub fn score_events(
         previous_band: previous.map(|p| p.band),
         summary,
         detail,
+        scored_at: Some(scored_at),
     };
     let change_sentence = scored.change.as_ref().map(|c| c.sentence());
     let mut out = Vec::new();

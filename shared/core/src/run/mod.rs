@@ -7,8 +7,11 @@
 //! point followed by a re-run sends at most the same events again (consumers dedupe by id) and
 //! yields the same scores. An account whose window already covers the day is not rolled again.
 
+mod days;
 mod events;
 mod facts;
+mod late;
+mod rescore;
 mod summary;
 
 use std::collections::BTreeMap;
@@ -16,12 +19,14 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 use vitals_scoring::kernel::needs_peers;
+use vitals_scoring::kernel::score_with_usage;
 use vitals_scoring::kernel::DayPlan;
-use vitals_scoring::{score_measured, PeerBenchmarks, PeerCollector};
+use vitals_scoring::{PeerBenchmarks, PeerCollector};
 
 use crate::clock::Clock;
 use crate::config::VitalsConfig;
 use crate::error::{QueueError, StoreError};
+use crate::lifecycle::record_state;
 use crate::model::{
     AccountId, AccountRecord, Checkpoint, EventChunk, PortfolioSummary, ScoreRecord,
 };
@@ -30,8 +35,11 @@ use crate::query::listing::ListingBuilder;
 use crate::rollup::day_activity_with_signals;
 use crate::segment::{Segment, SEGMENT_COUNT};
 
+pub use days::{last_scorable_day, DayNotOver};
 pub use events::score_events;
 pub use facts::account_facts;
+pub use late::{LateMark, LateReport};
+pub use rescore::RescoreReport;
 pub use summary::CHURNED_ACCOUNTS_KEY;
 
 /// Summary figures that other commands write and each day's summary keeps.
@@ -157,25 +165,46 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         let plan = DayPlan::new(&self.config.scoring, day);
         for segment in Segment::all() {
             let (by_account, _) = self.chunks_by_account(segment, day).await?;
-            for mut record in self.accounts_of(segment, &by_account).await?.into_values() {
-                if record.window.through.is_none_or(|t| t < day) {
-                    let chunks = by_account
-                        .get(&record.account_id)
-                        .map(Vec::as_slice)
-                        .unwrap_or_default();
-                    let activity = day_activity_with_signals(
-                        chunks,
-                        &self.config.usage,
-                        &self.config.signals,
-                        self.config.scoring.first_value_event.as_deref(),
-                    );
-                    record.window.roll(day, &activity);
+            for record in self.accounts_of(segment, &by_account).await?.into_values() {
+                let chunks = by_account
+                    .get(&record.account_id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                if let Some(m) = self.measure_for_peers(&plan, &record, chunks) {
+                    collector.add(&m);
                 }
-                let facts = account_facts(&record.profile);
-                collector.add(&plan.measure(&facts, &record.window));
             }
         }
         Ok(Some(collector.finish()))
+    }
+
+    /// An account measured as of the plan's day for the peer pass, its day rolled in first
+    /// unless its window already covers it (the record is not saved).
+    fn measure_for_peers(
+        &self,
+        plan: &DayPlan<'_>,
+        record: &AccountRecord,
+        chunks: &[EventChunk],
+    ) -> Option<vitals_scoring::Measurement> {
+        let day = plan.as_of();
+        let facts = account_facts(&record.profile);
+        if record.window.through.is_some_and(|t| t >= day) {
+            return record_state(record, day)
+                .is_active()
+                .then(|| plan.measure(&facts, &record.window));
+        }
+        let activity = day_activity_with_signals(
+            chunks,
+            &self.config.usage,
+            &self.config.signals,
+            self.config.scoring.first_value_event.as_deref(),
+        );
+        let mut rolled = record.clone();
+        rolled.window.roll(day, &activity);
+        // Peers are the accounts scored that day: active ones only.
+        record_state(&rolled, day)
+            .is_active()
+            .then(|| plan.measure(&facts, &rolled.window))
     }
 
     async fn run_segment_with(
@@ -224,6 +253,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         for batch in todo.chunks(BATCH) {
             let mut outgoing = Vec::new();
             let mut saved = Vec::with_capacity(batch.len());
+            let mut inactive = Vec::new();
             for record in batch {
                 let chunks = by_account.remove(&record.account_id).unwrap_or_default();
                 match self.score_one(&plan, record.clone(), &chunks, peers) {
@@ -232,14 +262,9 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
                         saved.push(record);
                     }
                     Scored::AlreadyDone(record) => {
-                        if let Some(s) = &record.score {
-                            summary::add_account(
-                                &mut checkpoint.summary,
-                                &record.profile,
-                                &s.score,
-                            );
-                        }
+                        summary::add_account(&mut checkpoint.summary, &record, day);
                     }
+                    Scored::Inactive(record) => inactive.push(record),
                 }
             }
             let messages: Vec<OutgoingMessage> = outgoing
@@ -252,12 +277,11 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             self.queue.send(&messages).await?;
             let history: Vec<ScoreRecord> = saved.iter().filter_map(|r| r.score.clone()).collect();
             self.storage.put_history(&history).await?;
+            saved.append(&mut inactive);
             self.storage.put_scoring_states(&saved).await?;
             for record in &saved {
                 listing.add(record);
-                if let Some(s) = &record.score {
-                    summary::add_account(&mut checkpoint.summary, &record.profile, &s.score);
-                }
+                summary::add_account(&mut checkpoint.summary, record, day);
             }
             checkpoint.last_account = batch.last().map(|r| r.account_id.clone());
             checkpoint.accounts_scored += batch.len() as u64;
@@ -267,18 +291,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             report.accounts_scored += batch.len() as u64;
             report.events_emitted += messages.len() as u64;
         }
-        if unattributed > 0 {
-            let now = checkpoint
-                .summary
-                .extra
-                .get("unattributed_events")
-                .and_then(serde_json::Value::as_f64)
-                .unwrap_or(0.0);
-            checkpoint.summary.extra.insert(
-                "unattributed_events".into(),
-                serde_json::json!(now + unattributed as f64),
-            );
-        }
+        add_unattributed(&mut checkpoint.summary, unattributed);
         // Before the segment counts as done, so a crash in between lists it again on resume.
         self.storage.put_segment_listing(&listing.finish()).await?;
         checkpoint.done = true;
@@ -354,11 +367,18 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         );
         let previous = record.score.as_ref().map(|s| s.score.clone());
         record.window.roll(day, &activity);
+        // Only active accounts are scored: one not started yet has nothing to judge, and a
+        // churned one keeps its last score, frozen (its window still rolls, so activity after
+        // the churn can reactivate it).
+        if !record_state(&record, day).is_active() {
+            return Scored::Inactive(record);
+        }
         let facts = account_facts(&record.profile);
         let measured = plan.measure(&facts, &record.window);
-        let scored = score_measured(
+        let scored = score_with_usage(
             &self.config.scoring,
             &facts,
+            &record.window,
             &measured,
             previous.as_ref().map(|p| &p.health),
             peers,
@@ -369,6 +389,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             &scored,
             previous.as_ref().map(|p| &p.health),
             previous.as_ref().map(|p| p.active_users),
+            self.clock.now(),
         );
         record
             .trail
@@ -433,10 +454,27 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
     }
 }
 
+/// Counts a segment-day's events no account could be found for in its partial summary.
+fn add_unattributed(summary: &mut PortfolioSummary, unattributed: u64) {
+    if unattributed > 0 {
+        let now = summary
+            .extra
+            .get("unattributed_events")
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0);
+        summary.extra.insert(
+            "unattributed_events".into(),
+            serde_json::json!(now + unattributed as f64),
+        );
+    }
+}
+
 enum Scored {
     Fresh {
         record: AccountRecord,
         events: Vec<crate::score_event::ScoreEvent>,
     },
     AlreadyDone(AccountRecord),
+    /// Rolled but not scored: not started yet, or churned (see [`crate::lifecycle`]).
+    Inactive(AccountRecord),
 }

@@ -1,21 +1,73 @@
 //! The portfolio summary, accumulated account by account during the run (per segment, kept in
 //! the segment's checkpoint) and merged at the end, so dashboards never scan accounts.
+//!
+//! Only accounts active on the day ([`crate::lifecycle`]) count in bands, the distribution, MRR
+//! at risk and the KPIs; churned accounts count in the churn figures (logo and revenue churn),
+//! accounts not started yet only in their own count.
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use vitals_scoring::{AccountScore, Band, RiskLevel};
 
-use crate::model::{AccountProfile, OutcomeKind, PortfolioSummary};
+use crate::lifecycle::{record_state, AccountState};
+use crate::model::{AccountProfile, AccountRecord, OutcomeKind, PortfolioSummary};
 
 /// Summary key: accounts with a recorded churn outcome.
 pub const CHURNED_ACCOUNTS_KEY: &str = "churned_accounts";
+use crate::query::portfolio::{
+    CHURNED_12M_KEY, CHURNED_12M_MRR_KEY, LIFECYCLE_CHURNED_KEY, LIFECYCLE_CHURNED_MRR_KEY,
+    NOT_STARTED_KEY,
+};
 
-/// Adds one scored account to a (partial) summary.
-pub fn add_account(
-    summary: &mut PortfolioSummary,
-    profile: &AccountProfile,
-    scored: &AccountScore,
-) {
+/// Adds one account to a (partial) summary as it stands on `day`: an active, scored account
+/// counts everywhere; a churned one only in the churn figures; one not started yet only in
+/// [`NOT_STARTED_KEY`].
+pub fn add_account(summary: &mut PortfolioSummary, record: &AccountRecord, day: NaiveDate) {
+    if record.account_id.as_str() == crate::model::AccountId::UNATTRIBUTED {
+        return;
+    }
+    count_recorded_churn(summary, &record.profile);
+    match record_state(record, day) {
+        AccountState::NotStarted => bump(&mut summary.extra, NOT_STARTED_KEY, 1.0),
+        AccountState::Churned { on, last_mrr } => {
+            bump(&mut summary.extra, LIFECYCLE_CHURNED_KEY, 1.0);
+            bump(
+                &mut summary.extra,
+                LIFECYCLE_CHURNED_MRR_KEY,
+                last_mrr.unwrap_or(0.0),
+            );
+            if (day - on).num_days() < 365 {
+                bump(&mut summary.extra, CHURNED_12M_KEY, 1.0);
+                bump(
+                    &mut summary.extra,
+                    CHURNED_12M_MRR_KEY,
+                    last_mrr.unwrap_or(0.0),
+                );
+            }
+        }
+        AccountState::Active => {
+            if let Some(s) = &record.score {
+                add_active(summary, &record.profile, &s.score);
+            }
+        }
+    }
+}
+
+/// An upper bound of the churns the churn model could learn from on this day (an outcome may
+/// be dated later in a backfill): the refit skips its history reads below the minimum.
+fn count_recorded_churn(summary: &mut PortfolioSummary, profile: &AccountProfile) {
+    if profile
+        .outcomes
+        .iter()
+        .any(|o| o.kind == OutcomeKind::Churned)
+    {
+        bump(&mut summary.extra, CHURNED_ACCOUNTS_KEY, 1.0);
+    }
+}
+
+/// Adds one active, scored account.
+fn add_active(summary: &mut PortfolioSummary, profile: &AccountProfile, scored: &AccountScore) {
     let score = scored.health.score;
     let n = summary.accounts as f64;
     summary.mean_score = (summary.mean_score * n + score) / (n + 1.0);
@@ -40,15 +92,6 @@ pub fn add_account(
         bump(&mut summary.extra, &key, 1.0);
     }
     bump(&mut summary.extra, "mrr_total", profile.mrr.unwrap_or(0.0));
-    // An upper bound of the churns the churn model could learn from on this day (an outcome
-    // may be dated later in a backfill): the refit skips its history reads below the minimum.
-    if profile
-        .outcomes
-        .iter()
-        .any(|o| o.kind == OutcomeKind::Churned)
-    {
-        bump(&mut summary.extra, CHURNED_ACCOUNTS_KEY, 1.0);
-    }
     // KPI sums (means are computed when read, so partial summaries merge by adding).
     if let Some(seats) = scored.adoption.seats {
         bump(&mut summary.extra, "adoption_seats_sum", seats);

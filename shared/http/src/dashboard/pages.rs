@@ -10,6 +10,7 @@
 
 use chrono::NaiveDate;
 use vitals_core::churn::cache::ModelCache;
+use vitals_core::lifecycle::AccountState;
 use vitals_core::model::{AccountId, AccountRecord, AlertQuery, AlertStatus, Band};
 use vitals_core::ports::Storage;
 use vitals_core::query::account::{account_detail, history_points, AccountDetail};
@@ -227,7 +228,7 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
         let now = state.clock.now();
         put!(
             s,
-            r#"<div class="card" id="alerts"><h2>Alerts needing action</h2><table><tr><th>Opened</th><th>Account</th><th>Severity</th><th>Alert</th><th>Owner</th></tr>"#
+            r#"<div class="card" id="alerts"><h2>Alerts needing action</h2><table><tr><th>About</th><th>Account</th><th>Severity</th><th>Alert</th><th>Owner</th></tr>"#
         );
         let mut shown = 0;
         for alert in open
@@ -244,7 +245,8 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
             put!(
                 s,
                 r#"<tr><td>{}</td><td><a href="/dashboard/accounts/{}">{}</a></td><td>{:?}</td><td>{}</td><td>{}</td></tr>"#,
-                alert.opened_at.format("%Y-%m-%d"),
+                // The scoring day it is about, not when a backfill processed it.
+                alert.about(),
                 url_segment(alert.account_id.as_str()),
                 escape(alert.account_id.as_str()),
                 alert.severity,
@@ -314,23 +316,39 @@ pub async fn account(
         escape(&title),
         escape(&d.account_id)
     );
-    put!(
-        s,
-        r#"<div class="kpis"><div class="kpi"><b>{}</b><span>score{}</span></div><div class="kpi"><b>{}</b><span>band</span></div><div class="kpi"><b>{}</b><span>confidence</span></div><div class="kpi"><b>{}</b><span>owner</span></div><div class="kpi"><b>{}</b><span>MRR</span></div><div class="kpi"><b>{}</b><span>renewal{}</span></div></div><br>"#,
-        opt_num(d.score, 0),
-        d.as_of.map_or(String::new(), |a| format!(" as of {a}")),
-        band_cell(d.band),
-        d.confidence
-            .map_or("–".into(), |c| format!("{:.0}%", c * 100.0)),
-        escape(d.owner.as_deref().unwrap_or("–")),
-        d.contract.mrr.map_or("–".into(), money),
-        d.contract
-            .renewal_date
-            .map_or("–".into(), |r| r.to_string()),
-        d.contract
-            .days_to_renewal
-            .map_or(String::new(), |n| format!(" in {n} days"))
-    );
+    if let AccountState::Churned { on, last_mrr } = d.lifecycle {
+        // A churned account: its last score, frozen, and what was lost; no band, no renewal.
+        put!(
+            s,
+            r#"<div class="kpis" id="lifecycle"><div class="kpi"><b class="band-at_risk">churned</b><span>on {on}</span></div><div class="kpi"><b>{}</b><span>last MRR</span></div><div class="kpi"><b>{}</b><span>last score{}</span></div><div class="kpi"><b>{}</b><span>owner</span></div></div><br>"#,
+            last_mrr.map_or("–".into(), money),
+            opt_num(d.score, 0),
+            d.as_of.map_or(String::new(), |a| format!(" ({a})")),
+            escape(d.owner.as_deref().unwrap_or("–")),
+        );
+    } else {
+        let band = match d.lifecycle {
+            AccountState::NotStarted => r#"<span class="muted">not started</span>"#.to_string(),
+            _ => band_cell(d.band),
+        };
+        put!(
+            s,
+            r#"<div class="kpis"><div class="kpi"><b>{}</b><span>score{}</span></div><div class="kpi"><b>{}</b><span>band</span></div><div class="kpi"><b>{}</b><span>confidence</span></div><div class="kpi"><b>{}</b><span>owner</span></div><div class="kpi"><b>{}</b><span>MRR</span></div><div class="kpi"><b>{}</b><span>renewal{}</span></div></div><br>"#,
+            opt_num(d.score, 0),
+            d.as_of.map_or(String::new(), |a| format!(" as of {a}")),
+            band,
+            d.confidence
+                .map_or("–".into(), |c| format!("{:.0}%", c * 100.0)),
+            escape(d.owner.as_deref().unwrap_or("–")),
+            d.contract.mrr.map_or("–".into(), money),
+            d.contract
+                .renewal_date
+                .map_or("–".into(), |r| r.to_string()),
+            d.contract
+                .days_to_renewal
+                .map_or(String::new(), |n| format!(" in {n} days"))
+        );
+    }
 
     s.push_str(&churn_risk_card(&d));
 

@@ -11,7 +11,9 @@ use serde::Serialize;
 use vitals_core::churn::cache::ModelCache;
 use vitals_core::model::{AccountId, Band};
 use vitals_core::query::account::{account_detail, history_points, AccountDetail, HistoryPoint};
-use vitals_core::query::accounts::{AccountFilter, AccountRow, AccountSort, DeclineFilter};
+use vitals_core::query::accounts::{
+    AccountFilter, AccountRow, AccountSort, DeclineFilter, LifecycleFilter,
+};
 use vitals_core::query::listing;
 
 use super::{page_limit, parse_param, reads, Caller};
@@ -76,6 +78,12 @@ pub(crate) fn list_request(
             "any, moderate, severe or none",
         )?,
         expansion: parse_param("expansion", get("expansion"), parse_bool, "true or false")?,
+        lifecycle: parse_param(
+            "lifecycle",
+            get("lifecycle"),
+            LifecycleFilter::parse,
+            &LifecycleFilter::NAMES.join(", "),
+        )?,
     };
     let sort = parse_param(
         "sort",

@@ -98,6 +98,10 @@ fn schemas() -> Value {
         "time_to_intervention_days",
         "intervention_effectiveness",
         "churn_prediction_accuracy",
+        "churned_accounts",
+        "churned_mrr",
+        "logo_churn",
+        "revenue_churn",
     ];
     let kpis: serde_json::Map<String, Value> =
         kpi_names.iter().map(|n| (n.to_string(), kpi())).collect();
@@ -175,7 +179,9 @@ fn schemas() -> Value {
                 "renewal_risk": {"type": ["string", "null"], "enum": ["low", "medium", "high", null]},
                 "expansion": {"type": "boolean"},
                 "reason": {"type": "string"},
-                "as_of": date_or_null()
+                "as_of": date_or_null(),
+                "lifecycle": {"type": "string", "enum": ["active", "churned", "not_started"], "description": "Absent means active. A row that is not active has no band, decline, renewal or expansion; its score is the last one."},
+                "churned_on": date_or_null()
             }
         },
         "AccountList": {
@@ -205,6 +211,11 @@ fn schemas() -> Value {
                 "account_id": {"type": "string"},
                 "name": nullable("string"),
                 "owner": nullable("string"),
+                "lifecycle": {"type": "object", "required": ["state"], "properties": {
+                    "state": {"type": "string", "enum": ["not_started", "active", "churned"]},
+                    "on": {"type": "string", "format": "date", "description": "Churn day (churned)."},
+                    "last_mrr": nullable("number")
+                }},
                 "as_of": date_or_null(),
                 "score": nullable("number"),
                 "band": {"oneOf": [band, {"type": "null"}]},
@@ -311,7 +322,8 @@ fn schemas() -> Value {
                 "severity": {"type": "string", "enum": ["warning", "critical"]},
                 "status": {"type": "string", "enum": ["open", "acknowledged", "resolved"]},
                 "owner": nullable("string"),
-                "opened_at": {"type": "string", "format": "date-time"},
+                "about_day": {"type": "string", "format": "date", "description": "The scoring day the alert is about."},
+                "opened_at": {"type": "string", "format": "date-time", "description": "When Vitals processed it."},
                 "updated_at": {"type": "string", "format": "date-time"},
                 "snoozed_until": time_or_null(),
                 "snooze_reason": nullable("string"),
@@ -417,6 +429,7 @@ pub fn document() -> Value {
                     query_param("renewal_within_days", "Renewal within this many days.", json!({"type": "integer", "minimum": 0, "maximum": 3650})),
                     query_param("decline", "Decline severity.", json!({"type": "string", "enum": ["any", "moderate", "severe", "none"]})),
                     query_param("expansion", "Expansion candidates only (true) or none (false).", json!({"type": "string", "enum": ["true", "false"]})),
+                    query_param("lifecycle", "Lifecycle state to list (default active).", json!({"type": "string", "enum": ["active", "churned", "not_started", "all"]})),
                     query_param("sort", "Sort order (default `score`: worst first).", json!({"type": "string", "enum": ["score", "-score", "change", "renewal", "-mrr", "name", "account_id"]})),
                     limit_param(500),
                     cursor_param()

@@ -83,6 +83,29 @@ impl ScoringConfig {
         {
             issues.add("first_value_event", "must not be empty when set");
         }
+        let max_types = crate::window::MAX_EVENT_TYPES;
+        if self.max_event_types == 0 || self.max_event_types > max_types {
+            issues.add(
+                "max_event_types",
+                format!("must be between 1 and {max_types} (the event types a window tracks)"),
+            );
+        }
+        if let Some(learned) = &self.learned {
+            let finite = learned.intercept.is_finite()
+                && learned.centre.is_finite()
+                && learned.points_per_logit.is_finite()
+                && learned.groups.iter().all(|g| {
+                    g.weight.is_finite()
+                        && g.means.len() == g.features.len()
+                        && g.stds.len() == g.features.len()
+                });
+            if !finite {
+                issues.add(
+                    "learned",
+                    "is damaged (non-finite numbers or mismatched lists): run `vitals calibrate --apply` again",
+                );
+            }
+        }
         if issues.0.is_empty() {
             Ok(())
         } else {

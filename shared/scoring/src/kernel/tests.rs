@@ -298,7 +298,7 @@ fn scores_stay_exactly_as_pinned() {
         .collect();
     let pinned = vec![
         (
-            81.6,
+            82.9,
             1.0,
             vec![
                 Some(93.0),
@@ -311,7 +311,7 @@ fn scores_stay_exactly_as_pinned() {
             ],
         ),
         (
-            39.1,
+            46.5,
             0.8,
             vec![
                 Some(86.35000000000001),
@@ -325,12 +325,12 @@ fn scores_stay_exactly_as_pinned() {
             ],
         ),
         (
-            38.8,
-            0.65,
+            42.8,
+            0.6000000000000001,
             vec![Some(65.5), Some(0.0), None, Some(55.38461538461539), None],
         ),
         (
-            51.7,
+            52.8,
             0.8,
             vec![
                 Some(81.53333333333333),

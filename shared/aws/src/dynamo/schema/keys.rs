@@ -136,6 +136,18 @@ pub(crate) const SUMMARY_PK: &str = "SUMMARY";
 /// Churn model fits, sorted by the run day they were fitted on.
 pub(crate) const CHURN_MODEL_PK: &str = "CHURNMODEL";
 
+/// Late-event marks, sorted by day then mark id.
+pub(crate) const LATE_PK: &str = "LATE";
+
+pub(crate) fn late_mark_sk(day: NaiveDate, id: &str) -> String {
+    format!("{}#{id}", date(day))
+}
+
+/// The sort-key prefix of one day's late-event marks.
+pub(crate) fn late_marks_of_day_prefix(day: NaiveDate) -> String {
+    format!("{}#", date(day))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +181,8 @@ mod tests {
         assert_eq!(run_pk("r1"), "RUN#r1");
         assert_eq!(segment_sk(Segment(3)), "SEG#03");
         assert_eq!(date(d), "2026-03-04");
+        assert_eq!(late_mark_sk(d, "ab12"), "2026-03-04#ab12");
+        assert_eq!(late_marks_of_day_prefix(d), "2026-03-04#");
     }
 
     #[test]

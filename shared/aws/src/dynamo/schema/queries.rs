@@ -169,6 +169,15 @@ pub(crate) fn latest_churn_model() -> QuerySpec {
     QuerySpec::new(Index::Table, keys::CHURN_MODEL_PK.to_owned()).newest_first()
 }
 
+/// Every late-event mark, or those of one day.
+pub(crate) fn late_marks(day: Option<NaiveDate>) -> QuerySpec {
+    let spec = QuerySpec::new(Index::Table, keys::LATE_PK.to_owned()).consistent();
+    match day {
+        Some(day) => spec.range(SortRange::BeginsWith(keys::late_marks_of_day_prefix(day))),
+        None => spec,
+    }
+}
+
 /// `None` when the range is empty (`from > to`).
 pub(crate) fn summaries(from: NaiveDate, to: NaiveDate) -> Option<QuerySpec> {
     (from <= to).then(|| {

@@ -365,6 +365,43 @@ pub(crate) fn decode_churn_model(item: Item) -> StoreResult<vitals_core::churn::
     decode(item)
 }
 
+// ---- late-event marks ----
+
+/// A mark as stored: its day and id in the key and as attributes, its accounts packed.
+#[derive(Serialize, Deserialize)]
+struct LateMarkItem {
+    pk: String,
+    sk: String,
+    day: chrono::NaiveDate,
+    id: String,
+    accounts: Packed<Vec<AccountId>>,
+}
+
+pub(crate) fn late_mark_key(mark: &vitals_core::run::LateMark) -> Key {
+    Key::new(keys::LATE_PK, keys::late_mark_sk(mark.day, &mark.id))
+}
+
+pub(crate) fn encode_late_mark(mark: &vitals_core::run::LateMark) -> StoreResult<(Key, Item)> {
+    let key = late_mark_key(mark);
+    let item = encode(&LateMarkItem {
+        pk: key.pk.clone(),
+        sk: key.sk.clone(),
+        day: mark.day,
+        id: mark.id.clone(),
+        accounts: Packed(mark.accounts.clone()),
+    })?;
+    Ok((key, item))
+}
+
+pub(crate) fn decode_late_mark(item: Item) -> StoreResult<vitals_core::run::LateMark> {
+    let stored: LateMarkItem = decode(item)?;
+    Ok(vitals_core::run::LateMark {
+        day: stored.day,
+        id: stored.id,
+        accounts: stored.accounts.0,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +427,7 @@ mod tests {
             severity: Severity::Critical,
             status: AlertStatus::Open,
             owner: None,
+            about_day: None,
             opened_at: at,
             updated_at: at,
             snoozed_until: None,

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{Dispatch, DispatchError};
 use crate::alerts::outreach;
-use crate::alerts::rules::{Action, OutreachMode, Recipient, Workflow};
+use crate::alerts::rules::{Action, ChannelConfig, OutreachMode, Recipient, Workflow};
 use crate::alerts::workflow::{self, TriggerEvent};
 use crate::model::{
     AccountProfile, AccountRecord, ActionRecord, ActionStatus, Intervention, Outreach,
@@ -79,14 +79,15 @@ impl Dispatch<'_> {
                     ..
                 } => {
                     if let Some(channel) = channel {
+                        let severity = self.severity_of(event, *severity);
                         let mut n = base.clone();
                         n.key = key.clone();
                         n.channel = channel.clone();
                         n.kind = NotificationKind::Alert;
-                        n.severity = Some(*severity);
+                        n.severity = Some(severity);
                         n.title = format!(
                             "{}: {}",
-                            severity_word(*severity),
+                            severity_word(severity),
                             account_title(profile, &account.account_id)
                         );
                         n.recipients = profile.owner.iter().cloned().collect();
@@ -275,7 +276,43 @@ impl Dispatch<'_> {
             intervention.actions.push(record);
             intervention.actions.append(&mut extra);
         }
+        self.drop_undeliverable(&mut intervention);
+        if let Some(why) = self.history_only(event) {
+            quiet(&mut intervention, &why);
+        }
         Ok(intervention)
+    }
+
+    /// An email with nobody to send it to (no owner, a channel without `to`) cannot be
+    /// delivered however often it is tried: the action is skipped at planning, saying why (an
+    /// alert action still opens its alert).
+    fn drop_undeliverable(&self, intervention: &mut Intervention) {
+        let undeliverable: Vec<(String, String)> = intervention
+            .notifications
+            .iter()
+            .filter(|n| n.recipients.is_empty())
+            .filter(|n| {
+                matches!(self.config.channel(&n.channel), Some(ChannelConfig::Email { to }) if to.is_empty())
+            })
+            .map(|n| {
+                (
+                    n.key.clone(),
+                    format!(
+                        "no recipient: the account has no owner and channel {:?} lists no `to`",
+                        n.channel
+                    ),
+                )
+            })
+            .collect();
+        for (key, why) in undeliverable {
+            intervention.notifications.retain(|n| n.key != key);
+            if let Some(a) = intervention.actions.iter_mut().find(|a| a.key == key) {
+                if a.action != "alert" {
+                    a.status = ActionStatus::Skipped;
+                }
+                a.detail = Some(why);
+            }
+        }
     }
 
     pub(super) fn base_notification(
@@ -302,11 +339,7 @@ impl Dispatch<'_> {
             previous_score: event.previous_score,
             band: Some(event.band),
             drivers: drivers_of(account),
-            link: Some(format!(
-                "{}/accounts/{}",
-                self.config.app_url.trim_end_matches('/'),
-                event.account_id
-            )),
+            link: Some(self.links.account(&event.account_id)),
             recipients: Vec::new(),
             draft: None,
             workflow: wf.name.clone(),
@@ -379,6 +412,20 @@ fn severity_word(s: crate::model::Severity) -> &'static str {
     match s {
         crate::model::Severity::Critical => "Critical",
         crate::model::Severity::Warning => "Warning",
+    }
+}
+
+/// Keeps what an intervention records (its alert opens, its actions are listed) but makes it
+/// notify nobody: notifications, outreach and follow-ups are dropped, each action saying why.
+fn quiet(intervention: &mut Intervention, why: &str) {
+    intervention.notifications.clear();
+    intervention.outreach = None;
+    intervention.follow_up_due = None;
+    for a in &mut intervention.actions {
+        if a.status == ActionStatus::Pending && a.action != "alert" {
+            a.status = ActionStatus::Skipped;
+        }
+        a.detail = Some(why.to_string());
     }
 }
 

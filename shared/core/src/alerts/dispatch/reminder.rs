@@ -101,11 +101,7 @@ impl Dispatch<'_> {
             previous_score: None,
             band: None,
             drivers: drivers_of(account),
-            link: Some(format!(
-                "{}/accounts/{}",
-                self.config.app_url.trim_end_matches('/'),
-                alert.account_id
-            )),
+            link: Some(self.links.account(&alert.account_id)),
             recipients,
             draft: None,
             workflow: alert

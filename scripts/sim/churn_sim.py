@@ -13,8 +13,9 @@ Gold's *Fighting Churn With Data* (`churnsim`):
   account churns with a probability drawn from its *last month's* usage of each event type
   relative to accounts of its size (some event types add utility with diminishing returns, some
   nuisance events take it away), from its price (MRR against its plan's list price, and the plan
-  itself), from its tenure, and from a hidden satisfaction no data shows. So the *level* of
-  usage predicts churn, not its change: a score built only on trends cannot rank these accounts;
+  itself), from its tenure, and from a hidden satisfaction no data shows; about 4 % of renewals
+  churn by default. So the *level* of usage predicts churn, not its change: a score built only on
+  trends cannot rank these accounts;
 - accounts start throughout the period (some after the first day); churned accounts send
   nothing after the day they churn.
 
@@ -171,13 +172,8 @@ def poisson(rng: random.Random, lam: float) -> int:
             return k
 
 
-def zipf_weights() -> list[float]:
-    return [n ** -ZIPF_EXPONENT for n in range(1, MAX_USERS + 1)]
-
-
-def mean_users() -> float:
-    w = zipf_weights()
-    return sum(n * x for n, x in zip(range(1, MAX_USERS + 1), w)) / sum(w)
+USER_COUNTS = range(1, MAX_USERS + 1)
+USER_COUNT_WEIGHTS = [n ** -ZIPF_EXPONENT for n in USER_COUNTS]
 
 
 def plan_for(users: int) -> tuple[str, float, float]:
@@ -256,7 +252,7 @@ class Simulation:
             start = self.first + timedelta(days=rng.randint(1, max(1, span - 1)))
         else:
             start = self.first - timedelta(days=rng.randint(20, 1100))
-        n_users = rng.choices(range(1, MAX_USERS + 1), weights=zipf_weights())[0]
+        n_users = rng.choices(USER_COUNTS, weights=USER_COUNT_WEIGHTS)[0]
         plan, per_seat, base = plan_for(n_users)
         seats = n_users + rng.choice((0, 0, 1, 2, 3, 5))
         list_mrr = base + per_seat * seats
@@ -264,9 +260,7 @@ class Simulation:
         discount = 0.0 if rng.random() < 0.5 else rng.uniform(0.0, 0.4)
         mrr = round(list_mrr * (1 - discount), 2)
         aid = f"acct-{i + 1:05d}"
-        users = []
-        for u in range(n_users):
-            users.append(f"{aid}-u{u + 1:02d}")
+        users = [f"{aid}-u{u + 1:02d}" for u in range(n_users)]
         # Some users do most of the work.
         user_weights = [math.exp(rng.gauss(0, 0.8)) for _ in users]
         rates = self.behaviour_rates()

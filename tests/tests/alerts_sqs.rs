@@ -11,7 +11,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use axum::http::StatusCode;
 use axum::routing::post;
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeZone, Utc};
 use dispatch::handler::{handle, Deps};
 use serde_json::json;
 use vitals_aws::SqsQueue;
@@ -42,7 +42,10 @@ fn event(account: &str) -> ScoreEvent {
         previous_band: Some(Band::Healthy),
         summary: "expansion candidate".into(),
         detail: json!({}),
-        scored_at: None,
+        // Found by the daily run the morning after: recent enough to notify.
+        scored_at: Some(
+            Utc.from_utc_datetime(&(as_of + chrono::Days::new(1)).and_hms_opt(6, 0, 0).unwrap()),
+        ),
     }
 }
 

@@ -109,7 +109,7 @@ async fn the_daily_run_refits_the_model_and_the_account_view_shows_the_risk() {
     let usage = model
         .features
         .iter()
-        .position(|f| f == "usage_depth")
+        .position(|f| f == "signal:usage_depth")
         .unwrap();
     assert!(
         model.weights[usage] < 0.0,
@@ -130,7 +130,7 @@ async fn the_daily_run_refits_the_model_and_the_account_view_shows_the_risk() {
     let risk = &risky["churn_risk"];
     assert_eq!(risk["horizon_days"], 30);
     assert_eq!(risk["model_as_of"], day(RUN_DAY).to_string());
-    assert_eq!(risk["contributors"][0]["name"], "usage_depth");
+    assert_eq!(risk["contributors"][0]["name"], "signal:usage_depth");
     assert!(risk["contributors"][0]["effect"].as_f64().unwrap() > 0.0);
     assert!(
         steady["churn_risk"]["contributors"][0]["effect"]

@@ -392,3 +392,94 @@ async fn a_late_event_for_a_scored_day_is_counted_by_the_next_plain_run() {
         scored_state(&fresh, next(last_day(), 1)).await
     );
 }
+
+#[tokio::test]
+async fn a_summary_dated_in_the_future_does_not_stop_the_catch_up() {
+    let config = VitalsConfig::default();
+    let (store, queue) = backend();
+    let clock = FixedClock(at(next(last_day(), 1), 6));
+    let run = DailyRun::new(&store, &queue, &config, &clock);
+    run.run_day(last_day() - Days::new(1), &mut |_| {})
+        .await
+        .unwrap();
+    // Left by `vitals score --as-of 2030-01-01` before such runs were refused.
+    let future = vitals_core::model::PortfolioSummary {
+        as_of: Some(NaiveDate::from_ymd_opt(2030, 1, 1).unwrap()),
+        ..Default::default()
+    };
+    store.put_summary(&future).await.unwrap();
+    assert_eq!(
+        run.last_scored_day().await.unwrap(),
+        Some(last_day() - Days::new(1)),
+        "the catch-up starts after the last day that was really scored"
+    );
+}
+
+#[tokio::test]
+async fn rescoring_an_earlier_range_leaves_later_days_and_the_window_where_they_were() {
+    let (store, queue) = backend();
+    ingest(&store, &portfolio(), at(last_day(), 23)).await;
+    from_scratch(&store, &queue, &VitalsConfig::default(), last_day()).await;
+    let account = AccountId::new("declining").unwrap();
+    let before = store.get_account(&account).await.unwrap().unwrap();
+    let to = last_day() - Days::new(20);
+    let later = |store: &SqliteStore| {
+        let account = account.clone();
+        let store = store.clone();
+        async move {
+            store
+                .history(&account, next(to, 1), last_day())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| json!(r.score))
+                .collect::<Vec<_>>()
+        }
+    };
+    let later_before = later(&store).await;
+
+    let b = config_b();
+    let clock = FixedClock(at(next(last_day(), 1), 9));
+    let run = DailyRun::new(&store, &queue, &b, &clock);
+    run.rescore(first_day(), to, &mut |_, _| {}).await.unwrap();
+
+    let after = store.get_account(&account).await.unwrap().unwrap();
+    assert_eq!(
+        after.window, before.window,
+        "the window is rebuilt to where it was"
+    );
+    assert_eq!(
+        after.score.as_ref().map(|s| json!(s.score)),
+        before.score.as_ref().map(|s| json!(s.score)),
+        "the current score is after the range: kept"
+    );
+    assert_eq!(
+        later(&store).await,
+        later_before,
+        "days after the range are kept"
+    );
+    let (fresh, fresh_queue) = backend();
+    ingest(&fresh, &portfolio(), at(last_day(), 23)).await;
+    from_scratch(&fresh, &fresh_queue, &b, to).await;
+    let ours = store.history(&account, first_day(), to).await.unwrap();
+    let theirs = fresh.history(&account, first_day(), to).await.unwrap();
+    assert_eq!(
+        ours.iter().map(|r| json!(r.score)).collect::<Vec<_>>(),
+        theirs.iter().map(|r| json!(r.score)).collect::<Vec<_>>()
+    );
+    let trail_day = |r: &vitals_core::model::AccountRecord, d: NaiveDate| {
+        r.trail
+            .points()
+            .iter()
+            .find(|p| p.day == d)
+            .map(|p| p.score)
+    };
+    assert_eq!(
+        trail_day(&after, last_day()),
+        trail_day(&before, last_day())
+    );
+    assert_eq!(
+        trail_day(&after, to),
+        theirs.last().map(|r| r.score.health.score.round() as u8)
+    );
+}

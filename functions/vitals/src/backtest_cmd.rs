@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::Args;
 use vitals_core::backtest::{
-    run_backtest, BacktestOptions, BacktestReport, RankingReport, DEFAULT_HORIZON_DAYS,
+    run_backtest, BacktestOptions, BacktestReport, Observe, RankingReport, DEFAULT_HORIZON_DAYS,
 };
 
 use crate::context::Context;
@@ -22,8 +22,8 @@ pub struct BacktestArgs {
     /// First evaluation day.
     #[arg(long)]
     pub from: NaiveDate,
-    /// End of the range (inclusive): nothing dated after it is read; evaluation days stop a
-    /// horizon before it.
+    /// The last day whose outcomes are known (inclusive): nothing dated after it is read;
+    /// evaluation days stop a horizon before it.
     #[arg(long)]
     pub to: NaiveDate,
     /// Prediction horizon, e.g. 90d (or a number of days); default: `[churn] horizon_days`
@@ -33,6 +33,10 @@ pub struct BacktestArgs {
     /// Days between evaluation days.
     #[arg(long, default_value_t = 7)]
     pub step: u32,
+    /// When each account is observed: every evaluation day, or each monthly anniversary of its
+    /// start (the design of *Fighting Churn With Data*).
+    #[arg(long, value_enum, default_value_t = ObserveArg::EveryStep)]
+    pub observe: ObserveArg,
     /// Alert budget for precision@k: accounts worked per evaluation day.
     #[arg(long, default_value_t = 10)]
     pub k: usize,
@@ -42,6 +46,22 @@ pub struct BacktestArgs {
     /// Do not store the health score's ROC-AUC in the latest portfolio summary.
     #[arg(long)]
     pub no_store: bool,
+}
+
+/// `--observe`: when each account is observed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ObserveArg {
+    EveryStep,
+    Monthly,
+}
+
+impl From<ObserveArg> for Observe {
+    fn from(o: ObserveArg) -> Observe {
+        match o {
+            ObserveArg::EveryStep => Observe::EveryStep,
+            ObserveArg::Monthly => Observe::Monthly,
+        }
+    }
 }
 
 pub(crate) fn parse_days(s: &str) -> Result<u32, String> {
@@ -60,6 +80,8 @@ pub async fn run(ctx: &Context, args: &BacktestArgs) -> anyhow::Result<()> {
     opts.horizon_days = args.horizon.unwrap_or(ctx.config.churn.horizon_days);
     opts.step_days = args.step.max(1);
     opts.alert_k = args.k.max(1);
+    opts.observe = args.observe.into();
+    opts.max_event_types = ctx.config.scoring.max_event_types;
     let report = run_backtest(storage, &opts)
         .await
         .context("backtest failed")?;
@@ -170,24 +192,45 @@ pub fn render(report: &BacktestReport) -> String {
         out.push_str(&row(r));
         out.push('\n');
     }
-    let top: Vec<String> = report
-        .model
-        .features
+    // The strongest standardised weights: what moves churn per typical difference.
+    let mut weights = report.model.standardised_weights();
+    weights.retain(|(_, w)| w.abs() > 1e-9);
+    weights.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+    let top: Vec<String> = weights
         .iter()
-        .zip(&report.model.weights)
-        .map(|(f, w)| format!("{f} {w:+.2}"))
+        .take(8)
+        .map(|(f, w)| format!("{} {w:+.2}", vitals_scoring::usage_features::label(f)))
         .collect();
     out.push_str(&format!(
-        "\nchurn model weights (log-odds per unit of 0-1 signal value): {}\n",
+        "\nchurn model, strongest of {} non-zero weights (log-odds per standard deviation): {}\n",
+        weights.len(),
         if top.is_empty() {
             "none (no training samples)".to_string()
         } else {
             top.join(", ")
         }
     ));
+    if let Some(h) = report
+        .rankings
+        .iter()
+        .find(|r| r.ranking == vitals_core::backtest::HEALTH_SCORE && r.period == "test")
+    {
+        let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.0}%", v * 100.0));
+        out.push_str(&format!(
+            "at-risk band on the test days: {} of its accounts churned within the horizon (precision), it held {} of the churners (recall)\n",
+            pct(h.at_risk_precision),
+            pct(h.at_risk_recall)
+        ));
+    }
+    if !report.purged_days.is_empty() {
+        out.push_str(&format!(
+            "purged between training and test (their labels would look into the test days): {}\n",
+            span(&report.purged_days)
+        ));
+    }
     out.push_str(
-        "lead = median days of warning before churn (health score: first at_risk or declining \
-         day; others: first evaluation day in the top decile), warned/churned accounts\n",
+        "lead = median days of warning before churn: the first evaluation day in the horizon \
+         before it that the ranking put the account in its riskiest decile; warned/churned accounts\n",
     );
     out
 }

@@ -15,7 +15,7 @@ use vitals_core::calibrate::{apply_proposal, calibrate_weights, CalibrationRepor
 use vitals_core::clock::SystemClock;
 use vitals_core::config::ApplyError;
 
-use crate::backtest_cmd::parse_days;
+use crate::backtest_cmd::{parse_days, ObserveArg};
 use crate::context::Context;
 
 #[derive(Debug, Clone, Args)]
@@ -36,6 +36,10 @@ pub struct CalibrateArgs {
     /// Days between evaluation days.
     #[arg(long, default_value_t = 7)]
     pub step: u32,
+    /// When each account is observed: every evaluation day, or each monthly anniversary of its
+    /// start (the design of *Fighting Churn With Data*).
+    #[arg(long, value_enum, default_value_t = ObserveArg::EveryStep)]
+    pub observe: ObserveArg,
     /// Alert budget for precision@k: accounts worked per evaluation day.
     #[arg(long, default_value_t = 10)]
     pub k: usize,
@@ -56,6 +60,8 @@ pub async fn run(ctx: &Context, args: &CalibrateArgs) -> anyhow::Result<()> {
     opts.horizon_days = args.horizon.unwrap_or(ctx.config.churn.horizon_days);
     opts.step_days = args.step.max(1);
     opts.alert_k = args.k.max(1);
+    opts.observe = args.observe.into();
+    opts.max_event_types = ctx.config.scoring.max_event_types;
     let report = calibrate_weights(storage, &ctx.config, &opts)
         .await
         .context("calibration failed")?;

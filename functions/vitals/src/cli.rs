@@ -60,6 +60,8 @@ pub enum BackendKind {
 pub enum Command {
     /// Serve ingestion, queries and the dashboard; score daily and dispatch alerts in-process.
     Serve(ServeArgs),
+    /// Create an empty store in --data (what other commands than serve and demo need first).
+    Init,
     /// Generate a realistic demo data set through the ingest path, score it, then serve it.
     Demo(DemoArgs),
     /// Run the daily scoring for one day (default: yesterday) or a range (backfill).

@@ -133,7 +133,7 @@ async fn open_backend(
 fn require_store(data: &Path) -> anyhow::Result<()> {
     let shown = data.display();
     let hint = format!(
-        "check --data (or VITALS_DATA), or start a new store there with `vitals --data {shown} serve`"
+        "check --data (or VITALS_DATA), or create a new store there with `vitals --data {shown} init`"
     );
     if !data.exists() {
         bail!("the data directory {shown} does not exist; {hint}");

@@ -54,12 +54,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         _ => Durability::Batch,
     };
     let store = match cli.command {
-        Command::Serve(_) | Command::Demo(_) => StoreUse::MayCreate,
+        Command::Serve(_) | Command::Demo(_) | Command::Init => StoreUse::MayCreate,
         _ => StoreUse::MustExist,
     };
     let ctx = Context::open(&cli.global, durability, store).await?;
     match &cli.command {
         Command::Serve(args) => serve::serve(&cli.global, ctx, args).await,
+        Command::Init => {
+            let data = cli.global.data.display();
+            println!(
+                "A Vitals store is ready in {data}. Next: `vitals --data {data} import accounts FILE`, \
+                 `vitals --data {data} import events FILE`, `vitals --data {data} serve`."
+            );
+            Ok(())
+        }
         Command::Demo(args) => demo::demo(&cli.global, ctx, args).await,
         Command::Score(args) => {
             let yesterday =

@@ -214,21 +214,21 @@ pub fn usage_depth(
             targets.events_per_seat_day,
         ),
     ];
-    let (mut points, mut weight, mut key) = (0.0, 0.0, 0.0);
+    let (mut points, mut weight) = (0.0, 0.0);
     for (w, value, target) in parts {
         points += w * attainment(value, target);
         weight += w;
-        // Uncapped and log-scaled, so peers are ranked by how much they use the product even
-        // beyond the targets (where every attainment is 100).
-        if target > 0.0 {
-            key += w * (value / target).max(0.0).ln_1p();
-        }
     }
     let value = if weight > 0.0 { points / weight } else { 0.0 };
+    // Peers are ranked by how much the account uses the product in all (events, sessions and
+    // API calls a day, log-scaled and uncapped: beyond the targets every attainment is 100),
+    // then by how regularly: how much an account uses the product predicts churn better than
+    // how much each seat does.
+    let volume = (t.events + t.sessions + t.api_calls) as f64 / days;
     Measured {
         raw: Some(f64::from(t.active_days)),
         absolute: Some(clamp100(value)),
-        rank_key: Some(if weight > 0.0 { key / weight } else { 0.0 }),
+        rank_key: Some(volume.ln_1p() + active_share),
     }
 }
 

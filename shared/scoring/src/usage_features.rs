@@ -79,12 +79,7 @@ impl UsageSnapshot {
                 )
             })
             .collect();
-        let last_active = window
-            .days
-            .iter()
-            .map(|d| d.day)
-            .filter(|d| *d <= as_of)
-            .last();
+        let last_active = window.days.iter().map(|d| d.day).rfind(|d| *d <= as_of);
         UsageSnapshot {
             events,
             active_users: m.active_users,

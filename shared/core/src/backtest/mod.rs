@@ -240,11 +240,16 @@ where
 /// change; an entry whose scorecard `rescore` lacks keeps its recorded score).
 pub fn health_of(entry: &ScoreRecord, rescore: Option<&ScoringConfig>) -> (f64, Band) {
     let health = entry.health();
-    if let (Some(config), Some(snapshot)) = (rescore, entry.score.usage.as_ref()) {
-        if let Some(learned) = &config.learned {
-            let h = learned.score(snapshot, &config.bands);
-            return (h.score, h.band);
-        }
+    if let Some((config, learned)) = rescore.and_then(|c| Some((c, c.learned.as_ref()?))) {
+        // From the usage snapshot the entry kept, or (an entry from before snapshots) from its
+        // signal values alone.
+        let features = vitals_scoring::usage_features::of_score(
+            entry.score.usage.as_ref(),
+            health,
+            &learned.vocabulary,
+        );
+        let h = learned.score_features(&features, &config.bands);
+        return (h.score, h.band);
     }
     let card = rescore.and_then(|c| {
         c.scorecards

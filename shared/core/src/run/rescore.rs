@@ -78,11 +78,14 @@ pub enum RescoreError {
     #[error(transparent)]
     NotOver(#[from] DayNotOver),
     #[error(
-        "nothing to rescore after {}: --rescore recomputes days already scored; score the later \
-         days without --rescore first",
-        .last.map_or_else(|| "the start (no day has been scored yet)".to_string(), |d| d.to_string())
+        "{to} has not been scored yet ({}): --rescore recomputes days already scored; score \
+         the later days without --rescore first",
+        .last.map_or_else(|| "no day has been".to_string(), |d| format!("the last scored day is {d}"))
     )]
-    NotScored { last: Option<NaiveDate> },
+    NotScored {
+        to: NaiveDate,
+        last: Option<NaiveDate>,
+    },
     #[error(transparent)]
     Run(#[from] RunError),
 }
@@ -103,6 +106,8 @@ struct Recomputed {
     /// As stored before the rescore: restored where the rescore must not change them.
     stored_score: Option<ScoreRecord>,
     stored_trail: ScoreTrail,
+    /// The last day the stored window had rolled in: the rescore rolls on to it.
+    stored_through: Option<NaiveDate>,
     /// Whether the account had a score on the day before the range.
     scored_before: bool,
     /// Current score and trail once the last rescored day is done (when days follow it).
@@ -157,7 +162,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         self.check_scorable(to)?;
         let last = self.last_scored_day().await?;
         if last.is_none_or(|last| to > last) {
-            return Err(RescoreError::NotScored { last });
+            return Err(RescoreError::NotScored { to, last });
         }
         Ok(self
             .rescore_scope(&Scope::All, from, to, on_progress)
@@ -179,7 +184,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         let end = accounts
             .values()
             .flat_map(BTreeMap::values)
-            .filter_map(|a| a.record.as_ref().and_then(|r| r.window.through))
+            .filter_map(|a| a.stored_through)
             .fold(to, NaiveDate::max);
         let total = u64::try_from((end - start).num_days() + 1).unwrap_or(0);
         let peers_needed = needs_peers(&self.config.scoring);
@@ -205,6 +210,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                         record: Some(AccountRecord::new(account.clone())),
                         stored_score: None,
                         stored_trail: ScoreTrail::default(),
+                        stored_through: None,
                         scored_before: false,
                         at_end_of_range: None,
                     });
@@ -252,14 +258,20 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                     match phase {
                         Phase::DayBefore => {
                             record.trail = a.stored_trail.clone();
-                            if !(scored && a.scored_before) {
+                            // Scored now but not then: the first rescored day has no previous.
+                            // An account not scored (not started, churned) keeps what it has.
+                            if scored && !a.scored_before {
                                 record.score = None;
                             }
                         }
-                        Phase::Rescored if scored => {
-                            if let Some(s) = &record.score {
-                                history.push(s.clone());
+                        Phase::Rescored => {
+                            if scored {
+                                if let Some(s) = &record.score {
+                                    history.push(s.clone());
+                                }
                             }
+                            // Every account counts in the summary, by its lifecycle, as in the
+                            // daily run.
                             summary::add_account(&mut partial, &record, day);
                             if day == to && end > to {
                                 a.at_end_of_range =
@@ -314,7 +326,12 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                 let Some(mut record) = a.record.take() else {
                     continue;
                 };
-                if let Some((score, trail)) = a.at_end_of_range.take() {
+                if end > to {
+                    // Days after the range were only rolled: their scores stay as stored.
+                    let (score, trail) = a
+                        .at_end_of_range
+                        .take()
+                        .unwrap_or_else(|| (a.stored_score.clone(), a.stored_trail.clone()));
                     record.trail = trail;
                     record.score = match &a.stored_score {
                         Some(stored) if stored.as_of > to => Some(stored.clone()),
@@ -355,6 +372,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                     day_before_ran && self.had_score_on(&record, day_before).await?;
                 let stored_trail = record.trail.clone();
                 let stored_score = record.score.clone();
+                let stored_through = record.window.through;
                 record.window = window_before(&record.window, start);
                 of_segment.insert(
                     id,
@@ -362,6 +380,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                         record: Some(record),
                         stored_score,
                         stored_trail,
+                        stored_through,
                         scored_before,
                         at_end_of_range: None,
                     },

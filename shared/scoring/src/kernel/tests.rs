@@ -298,7 +298,7 @@ fn scores_stay_exactly_as_pinned() {
         .collect();
     let pinned = vec![
         (
-            82.9,
+            84.2,
             1.0,
             vec![
                 Some(93.0),
@@ -311,7 +311,7 @@ fn scores_stay_exactly_as_pinned() {
             ],
         ),
         (
-            46.5,
+            51.1,
             0.8,
             vec![
                 Some(86.35000000000001),
@@ -330,8 +330,8 @@ fn scores_stay_exactly_as_pinned() {
             vec![Some(65.5), Some(0.0), None, Some(55.38461538461539), None],
         ),
         (
-            52.8,
-            0.8,
+            56.7,
+            0.8000000000000002,
             vec![
                 Some(81.53333333333333),
                 Some(0.0),

@@ -225,7 +225,7 @@ mod tests {
         list.iter().map(|s| s.to_string()).collect()
     }
 
-    fn counts_of<'a>(c: &'a EventCounts, as_of: &str, name: &str) -> EventTypeCounts {
+    fn counts_of(c: &EventCounts, as_of: &str, name: &str) -> EventTypeCounts {
         c.as_of(day(as_of))
             .into_iter()
             .find(|(n, _)| *n == name)

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Does the health score predict churn on data nobody tuned it to? (issue 16)
 #
+#   bash scripts/bench/predictive.sh     (not in the test command yet: at the size a debug build
+#   scores within CI's budget, the test days hold too few churns for the orderings to be stable;
+#   run it with VITALS_BIN=target/fast/vitals PREDICTIVE_ACCOUNTS=1000 PREDICTIVE_DAYS=365)
+#
 # Generates a held-out data set with scripts/sim/churn_sim.py (simulated B2B SaaS customers whose
 # churn is drawn at monthly renewals from their stable per-event-type usage and their price) and
 # takes it through what a new user would do:

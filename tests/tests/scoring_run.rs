@@ -164,8 +164,10 @@ async fn daily_runs_score_explain_and_flag_the_declining_account() {
     let steady = record("steady").await.score.unwrap();
     let declining = record("declining").await.score.unwrap();
     assert_eq!(steady.as_of, last_day());
+    // The score weighs the level of use most (trend little: the decline rule below flags the
+    // drop), so two weeks of a 30-day look-back lower it by several points, not tens.
     assert!(
-        steady.health().score > declining.health().score + 10.0,
+        steady.health().score > declining.health().score + 5.0,
         "steady {} vs declining {}",
         steady.health().score,
         declining.health().score

@@ -170,9 +170,14 @@ mod tests {
         // whole portfolio at once, so the default scorecards score in one invocation).
         let absolute = "[[scoring.scorecards]]\nname = \"default\"\nnormalise = \"absolute\"\n\
                         [scoring.scorecards.weights]\nusage_depth = 0.5\nseat_adoption = 0.5\n";
-        vitals_core::config::apply_config(w.backend.storage.as_ref(), &SystemClock, absolute, "ops")
-            .await
-            .unwrap();
+        vitals_core::config::apply_config(
+            w.backend.storage.as_ref(),
+            &SystemClock,
+            absolute,
+            "ops",
+        )
+        .await
+        .unwrap();
         let fixture: serde_json::Value =
             serde_json::from_str(include_str!("../../../infra/events/score-schedule.json"))
                 .unwrap();

@@ -87,7 +87,7 @@ where
                 name: g.name.clone(),
                 features: g.features.clone(),
                 weight: g.weight,
-                points_spread: points_spread(&scorecard, g),
+                points_spread: g.points_spread(scorecard.points_per_logit),
             })
             .collect();
         proposed_config.scoring.learned = Some(scorecard);
@@ -140,17 +140,6 @@ fn group_label(features: &[String]) -> String {
         0 | 1 => first,
         2 => format!("{first} and 1 related"),
         n => format!("{first} and {} related", n - 1),
-    }
-}
-
-fn points_spread(card: &LearnedScorecard, g: &vitals_scoring::learned::LearnedGroup) -> f64 {
-    let q = &g.quantiles;
-    match (q.get(3), q.get(17)) {
-        (Some(lo), Some(hi)) => {
-            let p = -card.points_per_logit * g.weight * (hi - lo);
-            (p * 10.0).round() / 10.0
-        }
-        _ => 0.0,
     }
 }
 

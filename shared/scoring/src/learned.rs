@@ -244,6 +244,13 @@ impl LearnedScorecard {
     }
 }
 
+impl LearnedGroup {
+    /// Points between an account at the group's 15th and one at its 85th percentile.
+    pub fn points_spread(&self, points_per_logit: f64) -> f64 {
+        round(-points_per_logit * self.weight * spread_of(self), 1)
+    }
+}
+
 /// A group's training spread (between its 15th and 85th percentiles), so weights compare
 /// what a typical difference between accounts moves.
 fn spread_of(g: &LearnedGroup) -> f64 {

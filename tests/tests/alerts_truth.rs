@@ -345,6 +345,44 @@ async fn a_churned_accounts_open_alert_is_resolved_by_the_daily_sweep() {
 }
 
 #[tokio::test]
+async fn an_alert_dispatched_from_a_backlog_after_the_churn_is_not_left_open() {
+    let w = world();
+    let config = config();
+    let notifier = RecordingNotifier::default();
+    // Scored through 2026-09-05, churned on 2026-09-06 (the day after its last score).
+    store_records(
+        &w.store,
+        &[scored(
+            "gone",
+            "2026-09-05",
+            Band::AtRisk,
+            Some("2026-09-06"),
+        )],
+    )
+    .await;
+    // A backfill's queued event about August, dispatched when `vitals serve` starts later.
+    let old = event(
+        "gone",
+        "2026-08-20",
+        ScoreEventKind::BandChanged,
+        Band::AtRisk,
+        "2026-09-10",
+    );
+    dispatch(&w, &config, &notifier, "2026-09-10", &old).await;
+    let alerts = alerts_of(&w, "gone").await;
+    assert_eq!(alerts.len(), 1, "the history keeps that it was at risk");
+    assert_eq!(alerts[0].status, AlertStatus::Resolved);
+    assert!(alerts[0]
+        .transitions
+        .last()
+        .unwrap()
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("churned on 2026-09-06"));
+}
+
+#[tokio::test]
 async fn a_backfill_of_old_days_records_alerts_but_sends_no_notifications() {
     let w = world();
     let config = config();

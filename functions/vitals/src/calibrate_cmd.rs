@@ -165,9 +165,23 @@ pub fn render(report: &CalibrationReport) -> String {
         report.training_with_usage,
         span(&r.test_days)
     ));
-    if report.signals.is_empty() {
+    if report.training_positives == 0 {
         out.push_str("No churn among the training samples: nothing to learn from.\n\n");
+    } else if report.signals.is_empty() {
+        out.push_str(
+            "No usage feature ranked the churns on the later training days better than the \
+             base rate: nothing to propose.\n\n",
+        );
     } else {
+        if let Some(chosen) = report.selection.as_ref().and_then(|s| s.chosen.as_ref()) {
+            out.push_str(&format!(
+                "Penalty chosen on the later training days: λ {:.4}, {:.0} % L1 \
+                 (validation ROC-AUC {}); signals it zeroed are left out\n",
+                chosen.lambda,
+                chosen.l1_ratio * 100.0,
+                fmt(chosen.roc_auc, 3)
+            ));
+        }
         out.push_str(&format!(
             "  {:<60} {:>8} {:>14}\n",
             "signal (correlated features together)", "weight", "points 15-85%"

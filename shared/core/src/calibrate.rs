@@ -14,7 +14,7 @@
 //! `vitals score --rescore` then recomputes past days with it.
 
 use serde::Serialize;
-use vitals_scoring::churn::{correlated_groups, Features};
+use vitals_scoring::churn::{correlated_groups, Features, FitOptions, ModelSelection};
 use vitals_scoring::learned::LearnedScorecard;
 use vitals_scoring::usage_features;
 
@@ -48,6 +48,8 @@ pub struct CalibrationReport {
     /// Of the training samples, those whose history kept usage features.
     pub training_with_usage: usize,
     pub signals: Vec<ProposedSignal>,
+    /// How the penalty was chosen on the later training days; `None` without churns to fit.
+    pub selection: Option<ModelSelection>,
     /// The backtest with the current configuration, and with the proposed scorecard.
     pub current: BacktestReport,
     pub proposed: BacktestReport,
@@ -78,8 +80,27 @@ where
     let positives = labels.iter().filter(|&&y| y).count();
     let mut proposed_config = config.clone();
     let mut signals = Vec::new();
+    let mut selection = None;
     if positives > 0 && !samples.is_empty() {
-        let scorecard = fit_scorecard(&samples, &labels, replay.vocabulary(), opts);
+        let (scorecard, chosen) = fit_scorecard(
+            &samples,
+            &labels,
+            &replay.training_days(),
+            replay.vocabulary(),
+            opts,
+        );
+        selection = Some(chosen);
+        let Some(scorecard) = scorecard else {
+            return Ok(report(
+                &replay,
+                samples.len(),
+                positives,
+                signals,
+                selection,
+                config,
+                config.clone(),
+            ));
+        };
         signals = scorecard
             .groups
             .iter()
@@ -92,24 +113,46 @@ where
             .collect();
         proposed_config.scoring.learned = Some(scorecard);
     }
-    Ok(CalibrationReport {
-        training_samples: samples.len(),
-        training_positives: positives,
+    Ok(report(
+        &replay,
+        samples.len(),
+        positives,
+        signals,
+        selection,
+        config,
+        proposed_config,
+    ))
+}
+
+fn report(
+    replay: &Replay,
+    training_samples: usize,
+    training_positives: usize,
+    signals: Vec<ProposedSignal>,
+    selection: Option<ModelSelection>,
+    config: &VitalsConfig,
+    proposed_config: VitalsConfig,
+) -> CalibrationReport {
+    CalibrationReport {
+        training_samples,
+        training_positives,
         training_with_usage: replay.training_snapshots(),
         signals,
+        selection,
         current: replay.report(Some(&config.scoring)),
         proposed: replay.report(Some(&proposed_config.scoring)),
         proposed_config,
-    })
+    }
 }
 
 /// Groups the training features by correlation and fits the scorecard on the groups.
 fn fit_scorecard(
     samples: &[Features],
     labels: &[bool],
+    days: &[u32],
     vocabulary: &[String],
     opts: &BacktestOptions,
-) -> LearnedScorecard {
+) -> (Option<LearnedScorecard>, ModelSelection) {
     let names: Vec<String> = samples
         .iter()
         .flat_map(|s| s.keys().cloned())
@@ -120,13 +163,19 @@ fn fit_scorecard(
         .into_iter()
         .map(|g| (group_label(&g.features), g.features))
         .collect();
+    let options = FitOptions {
+        gap_days: opts.horizon_days,
+        fallback_l2: opts.l2,
+        ..FitOptions::default()
+    };
     LearnedScorecard::fit(
         samples,
         labels,
+        days,
         &groups,
         vocabulary.to_vec(),
         opts.horizon_days,
-        opts.l2,
+        &options,
     )
 }
 

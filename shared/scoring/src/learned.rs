@@ -11,7 +11,7 @@
 //! `−points_per_logit · weight · value`. `vitals calibrate` fits it ([`LearnedScorecard::fit`])
 //! and stores it in the configuration; the daily run then scores every account with it.
 
-use crate::churn::{ChurnModel, Features};
+use crate::churn::{feature_moments, ChurnModel, Features, FitOptions, ModelSelection};
 use crate::config::Bands;
 use crate::usage_features::{self, UsageSnapshot};
 use crate::{HealthScore, SignalScore};
@@ -101,27 +101,37 @@ pub struct LearnedScorecard {
 impl LearnedScorecard {
     /// Fits the scorecard on training samples (usage features and health signals, see
     /// [`usage_features::features`]) and labels (churned within the horizon), with `groups`
-    /// of feature names (correlated features together) and ridge penalty `l2`.
+    /// of feature names (correlated features together). `order` is each sample's evaluation
+    /// day: the penalty is chosen on the later days, as for the churn model
+    /// ([`ChurnModel::fit_time_ordered`]), so a scorecard fitted on few churns keeps only the
+    /// groups that predicted churn on days it was not fitted on. Groups whose weight the
+    /// penalty zeroes are left out; `None` when none is left.
     pub fn fit(
         samples: &[Features],
         labels: &[bool],
+        order: &[u32],
         groups: &[(String, Vec<String>)],
         vocabulary: Vec<String>,
         horizon_days: u32,
-        l2: f64,
-    ) -> LearnedScorecard {
+        options: &FitOptions,
+    ) -> (Option<LearnedScorecard>, ModelSelection) {
+        let names: Vec<String> = groups.iter().flat_map(|(_, f)| f.clone()).collect();
+        let (means, stds) = feature_moments(samples, &names);
         let mut learned: Vec<LearnedGroup> = groups
             .iter()
-            .map(|(name, features)| {
-                let (means, stds) = features.iter().map(|f| mean_std(samples, f)).unzip();
-                LearnedGroup {
-                    name: name.clone(),
-                    features: features.clone(),
-                    means,
-                    stds,
-                    weight: 0.0,
-                    quantiles: Vec::new(),
-                }
+            .map(|(name, features)| LearnedGroup {
+                name: name.clone(),
+                features: features.clone(),
+                means: features
+                    .iter()
+                    .map(|f| means.get(f).copied().unwrap_or(0.0))
+                    .collect(),
+                stds: features
+                    .iter()
+                    .map(|f| stds.get(f).copied().unwrap_or(0.0))
+                    .collect(),
+                weight: 0.0,
+                quantiles: Vec::new(),
             })
             .collect();
         let values: Vec<Vec<f64>> = samples
@@ -133,32 +143,26 @@ impl LearnedScorecard {
             .iter()
             .map(|v| v.iter().enumerate().map(|(i, x)| (key(i), *x)).collect())
             .collect();
-        let model = ChurnModel::fit(&rows, labels, l2);
+        let (model, selection) = ChurnModel::fit_time_ordered(&rows, labels, order, options);
         // The model's log-odds are linear in each group's value: read each slope and the
-        // intercept off its contributions, whatever its internal scaling.
+        // intercept off it, whatever its internal scaling. Its probability calibration is
+        // monotone, so the ranking (all a score needs) does not use it.
         let zero: Features = (0..learned.len()).map(|i| (key(i), 0.0)).collect();
-        let at_zero = model.contributions(&zero);
-        let slope = |i: usize| {
+        let intercept = model.linear(&zero);
+        for (i, g) in learned.iter_mut().enumerate() {
             let mut one = zero.clone();
             one.insert(key(i), 1.0);
-            let name = key(i);
-            let c = |list: &[(String, f64)]| {
-                list.iter()
-                    .find(|(n, _)| *n == name)
-                    .map_or(0.0, |(_, v)| *v)
-            };
-            c(&model.contributions(&one)) - c(&at_zero)
-        };
-        for (i, g) in learned.iter_mut().enumerate() {
-            g.weight = slope(i);
+            g.weight = model.linear(&one) - intercept;
             let mut column: Vec<f64> = values.iter().map(|v| v[i]).collect();
             column.sort_by(f64::total_cmp);
             g.quantiles = (0..QUANTILES)
                 .map(|q| quantile(&column, q as f64 / (QUANTILES - 1) as f64))
                 .collect();
         }
-        let p = model.predict(&zero).clamp(1e-9, 1.0 - 1e-9);
-        let intercept = (p / (1.0 - p)).ln();
+        learned.retain(|g| g.weight != 0.0 && g.weight.is_finite());
+        if learned.is_empty() {
+            return (None, selection);
+        }
         let mut scorecard = LearnedScorecard {
             vocabulary,
             groups: learned,
@@ -177,7 +181,7 @@ impl LearnedScorecard {
         } else {
             10.0
         };
-        scorecard
+        (Some(scorecard), selection)
     }
 
     /// Log-odds of churn within the horizon.
@@ -266,21 +270,6 @@ fn round(v: f64, digits: i32) -> f64 {
     (v * f).round() / f
 }
 
-fn mean_std(samples: &[Features], name: &str) -> (f64, f64) {
-    let values: Vec<f64> = samples
-        .iter()
-        .filter_map(|s| s.get(name).copied())
-        .filter(|v| v.is_finite())
-        .collect();
-    if values.is_empty() {
-        return (0.0, 0.0);
-    }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
-    (mean, var.sqrt())
-}
-
 /// The `q` quantile (0-1) of sorted values, interpolated.
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -317,6 +306,19 @@ mod tests {
         (xs, ys)
     }
 
+    /// Four samples a day, over 100 days.
+    fn fit(xs: &[Features], ys: &[bool], vocabulary: Vec<String>) -> LearnedScorecard {
+        let days: Vec<u32> = (0..xs.len() as u32).map(|i| i / 4).collect();
+        let options = FitOptions {
+            gap_days: 30,
+            ..FitOptions::default()
+        };
+        let (card, selection) =
+            LearnedScorecard::fit(xs, ys, &days, &groups(), vocabulary, 30, &options);
+        assert!(selection.fallback.is_none(), "{selection:?}");
+        card.expect("collab predicts churn")
+    }
+
     fn groups() -> Vec<(String, Vec<String>)> {
         vec![
             (
@@ -333,7 +335,7 @@ mod tests {
     #[test]
     fn more_of_a_protective_group_scores_higher_and_explains_itself() {
         let (xs, ys) = data();
-        let card = LearnedScorecard::fit(&xs, &ys, &groups(), vec!["collab".into()], 30, 1.0);
+        let card = fit(&xs, &ys, vec!["collab".into()]);
         let collab = &card.groups[0];
         assert!(collab.weight < 0.0, "{card:?}");
         let bands = Bands::default();
@@ -346,13 +348,18 @@ mod tests {
             explained.points < 0.0 && explained.value.unwrap() < 10.0,
             "{explained:?}"
         );
-        assert!(low.signals[0].weight > low.signals[1].weight);
+        // The noise carries nothing: the penalty chosen on later days drops it or keeps it
+        // small.
+        assert!(
+            low.signals.iter().skip(1).all(|s| s.weight < 0.2),
+            "{low:?}"
+        );
     }
 
     #[test]
     fn the_median_account_scores_the_base_and_the_riskiest_fall_into_at_risk() {
         let (xs, ys) = data();
-        let card = LearnedScorecard::fit(&xs, &ys, &groups(), Vec::new(), 30, 1.0);
+        let card = fit(&xs, &ys, Vec::new());
         let bands = Bands::default();
         let mut scores: Vec<f64> = xs
             .iter()
@@ -368,7 +375,7 @@ mod tests {
     #[test]
     fn a_stored_scorecard_reads_back() {
         let (xs, ys) = data();
-        let card = LearnedScorecard::fit(&xs, &ys, &groups(), vec!["collab".into()], 30, 1.0);
+        let card = fit(&xs, &ys, vec!["collab".into()]);
         let toml = toml::to_string(&card).unwrap();
         let back: LearnedScorecard = toml::from_str(&toml).unwrap();
         let bands = Bands::default();

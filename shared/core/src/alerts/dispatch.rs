@@ -224,7 +224,11 @@ impl<'a> Dispatch<'a> {
         event: &ScoreEvent,
         account: &AccountRecord,
     ) -> Result<(), DispatchError> {
-        let from_record = AccountNow::of_record(account, event.as_of);
+        // Where the account stands today, not on the event's day: an event dispatched from a
+        // backlog (a backfill's queue, a stopped dispatcher) must not leave an alert open on
+        // an account that has churned since.
+        let today = self.clock.now().date_naive().max(event.as_of);
+        let from_record = AccountNow::of_record(account, today);
         let now = match from_record {
             Some(r) if r.as_of >= event.as_of || !r.lifecycle.is_active() => r,
             _ => AccountNow::of_event(event),

@@ -70,6 +70,19 @@ TOKEN="$("$VITALS" --data "$DATA" token --role admin --user admin@example.com --
 ACCOUNT="$(curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/v1/accounts?limit=1" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["account_id"])')"
 
+# The dispatcher works through the backfill's queued score events as the server starts: wait
+# until the alerts stop changing, so the page and the API below show the same settled state.
+alerts_now() { curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/v1/alerts?limit=200" | md5sum; }
+previous=""
+for _ in $(seq 1 60); do
+    current="$(alerts_now)"
+    [[ "$current" == "$previous" ]] && break
+    previous="$current"
+    sleep 1
+done
+curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/v1/accounts?lifecycle=all&limit=200" >"$ARTIFACTS/accounts.json"
+curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/v1/alerts?limit=200" >"$ARTIFACTS/alerts.json"
+
 chrome() {
     timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
         --disable-background-networking --disable-component-update --disable-sync \
@@ -83,8 +96,9 @@ chrome --screenshot="$ARTIFACTS/portfolio.png" "$BASE/dashboard?token=$TOKEN" >/
 chrome --dump-dom "$BASE/dashboard/accounts/$ACCOUNT?token=$TOKEN" >"$ARTIFACTS/account.html"
 chrome --screenshot="$ARTIFACTS/account.png" "$BASE/dashboard/accounts/$ACCOUNT?token=$TOKEN" >/dev/null
 
-python3 - "$ARTIFACTS/portfolio.html" "$ARTIFACTS/account.html" <<'PY'
-import re, sys
+python3 - "$ARTIFACTS/portfolio.html" "$ARTIFACTS/account.html" "$ARTIFACTS/accounts.json" \
+    "$ARTIFACTS/alerts.json" <<'PY'
+import json, re, sys
 from html.parser import HTMLParser
 
 class Dom(HTMLParser):
@@ -92,8 +106,12 @@ class Dom(HTMLParser):
         super().__init__()
         self.stack, self.svgs, self.sections, self.rows = [], {}, set(), 0
         self.shapes = {}
+        self.links = {}  # section or row class -> linked account ids
+        self.row = None
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if tag == "tr":
+            self.row = a.get("class")
         if a.get("id"):
             self.sections.add(a["id"])
         self.stack.append(a.get("id"))
@@ -104,6 +122,10 @@ class Dom(HTMLParser):
             self.shapes[section] = self.shapes.get(section, 0) + 1
         if tag == "tr" and "at-risk-row" in (a.get("class") or ""):
             self.rows += 1
+        href = a.get("href") or ""
+        if tag == "a" and href.startswith("/dashboard/accounts/"):
+            where = "at-risk-row" if "at-risk-row" in (self.row or "") else section
+            self.links.setdefault(where, set()).add(href.rsplit("/", 1)[-1])
     def handle_endtag(self, tag):
         if self.stack:
             self.stack.pop()
@@ -123,6 +145,24 @@ for section in ("at-risk", "expansion", "alerts", "revenue-at-risk", "kpi-table"
         problems.append(f"portfolio: #{section} missing")
 if portfolio.rows == 0:
     problems.append("portfolio: the at-risk list has no rows")
+# Truth (issue 17): no churned or not-yet-started account is listed at risk, and no alert on
+# the page is about a condition that has cleared.
+rows = {r["account_id"]: r for r in json.load(open(sys.argv[3]))["items"]}
+alerts = [a for a in json.load(open(sys.argv[4]))["items"] if a["status"] != "resolved"]
+for acc in sorted(portfolio.links.get("at-risk-row", ())):
+    row = rows.get(acc, {})
+    if row.get("lifecycle", "active") != "active" or row.get("band") != "at_risk":
+        problems.append(f"portfolio: {acc} listed at risk but is {row.get('lifecycle')}, "
+                        f"band {row.get('band')}")
+for acc in sorted(portfolio.links.get("alerts", ())):
+    if rows.get(acc, {}).get("lifecycle", "active") != "active":
+        problems.append(f"portfolio: an alert on {acc}, which is {rows[acc]['lifecycle']}")
+for a in alerts:
+    row = rows.get(a["account_id"], {})
+    if a["kind"] == "at_risk" and row.get("band") != "at_risk" \
+            or a["kind"] == "usage_decline" and not row.get("decline"):
+        problems.append(f"alert {a['id']} is {a['status']} but its condition cleared: "
+                        f"band {row.get('band')}, decline {row.get('decline')}")
 account = parse(sys.argv[2])
 for section in ("history", "signals", "users", "sessions"):
     if not account.svgs.get(section) or not account.shapes.get(section):
@@ -133,7 +173,8 @@ for section in ("features", "timeline"):
 if problems:
     print("\n".join(problems))
     sys.exit(1)
-print(f"portfolio: {sum(portfolio.svgs.values())} charts, {portfolio.rows} at-risk rows; "
+print(f"portfolio: {sum(portfolio.svgs.values())} charts, {portfolio.rows} at-risk rows, all "
+      f"active; {len(alerts)} unresolved alerts, none cleared; "
       f"account: {sum(account.svgs.values())} charts")
 PY
 

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Does the health score predict churn on data nobody tuned it to? (issue 16)
 #
-#   bash scripts/bench/predictive.sh     (not in the test command yet: at the size a debug build
-#   scores within CI's budget, the test days hold too few churns for the orderings to be stable;
-#   run it with VITALS_BIN=target/fast/vitals PREDICTIVE_ACCOUNTS=1000 PREDICTIVE_DAYS=365)
+#   bash scripts/bench/predictive.sh     (scripts/steps/predictive.sh runs it in the test command
+#   on a `--profile fast` build; VITALS_BIN=target/fast/vitals PREDICTIVE_ACCOUNTS=1000 for more)
 #
 # Generates a held-out data set with scripts/sim/churn_sim.py (simulated B2B SaaS customers whose
 # churn is drawn at monthly renewals from their stable per-event-type usage and their price) and
@@ -12,33 +11,26 @@
 #   vitals import events        the accounts (group), the usage (track), the churns (Account Churned)
 #   vitals score --from --to    the whole period, out of the box
 #   vitals backtest --json      horizon 30 days
-#   vitals calibrate --apply    weights learned from the churns
-#   vitals score --rescore      the period again with the applied weights
+#   vitals calibrate --apply    a scorecard learned from the churns
+#   vitals score --rescore      the period again with the applied scorecard
 #   vitals backtest --json      again
 #
 # then scripts/sim/check_predictive.py prints every ranking's figures before and after and checks
 # the orderings: the out-of-the-box score beats chance clearly, and the calibrated score and the
 # churn model beat the naive "fewer events in the last 30 days" ranking on the test days.
 #
-# HELD-OUT SEED: 7919 is used here and nowhere else. It was never run while the simulator or the
-# score was developed; develop against other seeds (scripts/sim/reference_lr.py shows what a
-# seed's data allows), never against this one.
+# HELD-OUT SEED: 7919 is used here and nowhere else. Develop against other seeds
+# (scripts/sim/reference_lr.py shows what a seed's data allows), never against this one.
 #
-# Size: `vitals score` runs on one thread and the debug build scores about 150 account-days
-# per CPU-second (serde_json and SQLite in unoptimised code; a release build is about 10x
-# faster but takes some 15 CPU-minutes to build, far more than it saves here). So the default
-# data set is small: 130 accounts over 280 days (~27,000 account-days, ~380,000 events) with
-# twice the simulator's default churn (about 8 % of renewals), so the test days still hold some
-# 70 churning samples. About 5 CPU-minutes in all, nearly all of it `score --from --to`. At this
-# size the figures move by a few hundredths from seed to seed: the checks are orderings with
-# thin margins, and a bigger run (VITALS_BIN=target/release/vitals PREDICTIVE_ACCOUNTS=1000
-# PREDICTIVE_DAYS=365) says more.
+# Size: 600 accounts over a year (~220,000 account-days, ~1.8M events) with twice the
+# simulator's default churn (about 8 % of renewals), so the test days hold some 300 churning
+# samples; about 5 minutes on an optimised build. A debug build scores about 250 account-days
+# per CPU-second: give it a smaller PREDICTIVE_ACCOUNTS, knowing the orderings get noisy below
+# a few hundred accounts.
 #
-# Uses VITALS_BIN when set (scripts/test.sh passes the debug build), else builds it. Knobs for
-# development: PREDICTIVE_SEED (use any seed but the held-out one), PREDICTIVE_ACCOUNTS,
-# PREDICTIVE_DAYS, VITALS_BIN=target/release/vitals for a bigger run, PREDICTIVE_KEEP=1 to keep
-# the data set and the store.
-# Report: test-artifacts/predictive/.
+# Uses VITALS_BIN when set, else builds the debug binary. Knobs for development: PREDICTIVE_SEED
+# (any seed but the held-out one), PREDICTIVE_ACCOUNTS, PREDICTIVE_DAYS, PREDICTIVE_KEEP=1 to
+# keep the data set and the store. Report: test-artifacts/predictive/.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -48,8 +40,8 @@ mkdir -p "$ARTIFACTS"
 
 HELD_OUT_SEED=7919
 SEED="${PREDICTIVE_SEED:-$HELD_OUT_SEED}"
-ACCOUNTS="${PREDICTIVE_ACCOUNTS:-130}"
-DAYS="${PREDICTIVE_DAYS:-280}"
+ACCOUNTS="${PREDICTIVE_ACCOUNTS:-600}"
+DAYS="${PREDICTIVE_DAYS:-365}"
 BASE_CHURN=0.2
 # A fixed period, so the data set is the same on every run (the store is told to keep events of
 # any age).

@@ -176,6 +176,7 @@ pub fn usage_depth(
     t: &UsageTally,
     targets: &SignalTargets,
     seats: f64,
+    active_users: u32,
     lookback: u32,
     has_history: bool,
 ) -> Measured {
@@ -220,11 +221,13 @@ pub fn usage_depth(
         weight += w;
     }
     let value = if weight > 0.0 { points / weight } else { 0.0 };
-    // Peers are ranked by how much the account uses the product in all (events, sessions and
-    // API calls a day, log-scaled and uncapped: beyond the targets every attainment is 100),
-    // then by how regularly: how much an account uses the product predicts churn better than
-    // how much each seat does.
-    let volume = (t.events + t.sessions + t.api_calls) as f64 / days;
+    // Peers are ranked by how intensively the people who use the product use it (events,
+    // sessions and API calls per active user a day, log-scaled and uncapped: beyond the
+    // targets every attainment is 100), then by how regularly. Per active user, as *Fighting
+    // Churn With Data* advises: a large account is not healthier for being large, and how many
+    // of its seats are in use is the seat-adoption signal's part.
+    let volume =
+        (t.events + t.sessions + t.api_calls) as f64 / days / f64::from(active_users.max(1));
     Measured {
         raw: Some(f64::from(t.active_days)),
         absolute: Some(clamp100(value)),

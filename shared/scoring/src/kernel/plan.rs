@@ -154,6 +154,7 @@ impl<'c> DayPlan<'c> {
             &usage,
             &config.targets,
             seats,
+            active_users,
             config.lookback_days,
             has_history,
         );

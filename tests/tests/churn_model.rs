@@ -89,6 +89,28 @@ async fn score_now(store: &SqliteStore, i: usize, cause: Signal, cause_value: f6
 }
 
 #[tokio::test]
+async fn a_backfill_refits_the_model_only_on_days_whose_fit_is_still_current() {
+    let portfolio = Portfolio::default();
+    let store = generated(&portfolio).await;
+    let config = VitalsConfig {
+        churn: churn_config(),
+        ..VitalsConfig::default()
+    };
+    let queue = SqliteQueue::open_in_memory("alerts", QueueSettings { max_receives: 5 }).unwrap();
+    // A backfill run a month later: RUN_DAY's fit would be stale long before the last day
+    // that has ended, so the run does not spend a read of every history on it.
+    let later = FixedClock(at(RUN_DAY + 31, 6));
+    let run = DailyRun::new(store.as_ref(), &queue, &config, &later);
+    run.run_day(day(RUN_DAY), &mut |_| {}).await.unwrap();
+    assert!(store.latest_churn_model().await.unwrap().is_none());
+    // Within `refresh_days` of the last day that has ended, it fits.
+    let recent = RUN_DAY + 30 - u64::from(config.churn.refresh_days) + 1;
+    run.run_day(day(recent), &mut |_| {}).await.unwrap();
+    let stored = store.latest_churn_model().await.unwrap().unwrap();
+    assert_eq!(stored.as_of, day(recent));
+}
+
+#[tokio::test]
 async fn the_daily_run_refits_the_model_and_the_account_view_shows_the_risk() {
     let portfolio = Portfolio::default();
     let store = generated(&portfolio).await;

@@ -16,7 +16,7 @@ mod summary;
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Days, NaiveDate};
 use serde::Serialize;
 use vitals_scoring::kernel::needs_peers;
 use vitals_scoring::kernel::score_with_usage;
@@ -302,7 +302,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
 
     /// What follows a completed day: intervention effectiveness (score change 14 and 30 days
     /// after each intervention), follow-ups for outreach without a response, and the churn
-    /// model's refit when due. Idempotent.
+    /// model's refit when due (and still current on the last day that has ended). Idempotent.
     pub async fn after_day(&self, day: NaiveDate) -> Result<(), RunError> {
         crate::alerts::effectiveness::record(
             self.storage,
@@ -313,10 +313,18 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         )
         .await
         .map_err(|e| RunError::FollowUp(e.to_string()))?;
-        // The churn model learns from the day's history once it is saved (when due).
-        crate::churn::refresh_churn_model(self.storage, &self.config.churn, self.clock, day)
-            .await
-            .map_err(|e| RunError::FollowUp(format!("churn model: {e}")))?;
+        // The churn model learns from the day's history once it is saved (when due). A day of
+        // a backfill whose fit would be stale before the last day that has ended is skipped:
+        // only the latest fit is ever shown, and each fit reads every account's history.
+        let refresh = u64::from(self.config.churn.refresh_days);
+        if day
+            .checked_add_days(Days::new(refresh))
+            .is_none_or(|d| d > self.last_scorable_day())
+        {
+            crate::churn::refresh_churn_model(self.storage, &self.config.churn, self.clock, day)
+                .await
+                .map_err(|e| RunError::FollowUp(format!("churn model: {e}")))?;
+        }
         Ok(())
     }
 

@@ -257,6 +257,7 @@ fn usage_part(
             &usage,
             &config.targets,
             seats,
+            signals::active_users(w, periods.lookback),
             config.lookback_days,
             first_active.is_some(),
         );

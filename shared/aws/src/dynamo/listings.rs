@@ -343,6 +343,7 @@ mod tests {
             as_of: None,
             lifecycle: Default::default(),
             churned_on: None,
+            provisional: None,
         }
     }
 

@@ -4,6 +4,7 @@
 use super::*;
 use crate::model::{
     AccountId, AccountProfile, AccountRecord, EventChunk, EventKind, Outcome, OutcomeKind, Page,
+    ProvisionalScore,
     StoredEvent,
 };
 use crate::ports::StoreResult;
@@ -32,6 +33,9 @@ impl AccountStore for Fake {
         Ok(())
     }
     async fn put_scoring_state(&self, _: &AccountRecord) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn put_provisional_scores(&self, _: &[ProvisionalScore]) -> StoreResult<()> {
         Ok(())
     }
     async fn get_account(&self, a: &AccountId) -> StoreResult<Option<AccountRecord>> {

@@ -11,6 +11,7 @@ mod days;
 mod events;
 mod facts;
 mod late;
+mod provisional;
 mod rescore;
 mod summary;
 
@@ -39,6 +40,7 @@ pub use days::{last_scorable_day, DayNotOver};
 pub use events::score_events;
 pub use facts::account_facts;
 pub use late::{LateMark, LateReport};
+pub use provisional::{PeerCache, ProvisionalRefresh, ProvisionalReport, MAX_UNSCORED_DAYS};
 pub use rescore::RescoreReport;
 pub use summary::CHURNED_ACCOUNTS_KEY;
 

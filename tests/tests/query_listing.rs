@@ -92,6 +92,7 @@ async fn store() -> Arc<SqliteStore> {
             }),
             window,
             trail: Default::default(),
+            provisional: None,
         };
         store.put_profile(&id, &profile).await.unwrap();
         store.put_scoring_state(&record).await.unwrap();

@@ -75,6 +75,7 @@ fn record(id: &str, owner: &str, name: &str) -> AccountRecord {
         window: window(day("2026-03-01"), 30),
         score: Some(score_record(&account, day("2026-03-01"), 30.0)),
         trail: Default::default(),
+        provisional: None,
     }
 }
 

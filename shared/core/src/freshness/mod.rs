@@ -88,6 +88,10 @@ pub struct TouchMark {
 }
 
 impl TouchMark {
+    /// How long a stored mark is kept after its interval starts (a refresh reads only the
+    /// current day's): both backends expire it then.
+    pub const KEPT_DAYS: u32 = 2;
+
     pub fn new(interval: DateTime<Utc>, mut accounts: Vec<AccountId>) -> Self {
         use sha2::{Digest, Sha256};
         accounts.sort();

@@ -115,6 +115,7 @@ fn app(store: Arc<SqliteStore>) -> vitals_http::axum::Router {
         write_keys: Arc::new(WriteKeys::default()),
         retention_days: 730,
         signals: Default::default(),
+        touches: Default::default(),
         authenticator: Arc::new(tokens()),
     })
 }

@@ -125,6 +125,7 @@ fn app(store: Arc<SqliteStore>) -> vitals_http::axum::Router {
         write_keys: Arc::new(WriteKeys::new(["write-key-1".to_string()])),
         retention_days: 730,
         signals: Default::default(),
+        touches: Default::default(),
         authenticator: Arc::new(tokens()),
     })
 }

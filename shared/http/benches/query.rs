@@ -288,6 +288,7 @@ async fn main() {
         write_keys: Arc::new(WriteKeys::default()),
         retention_days: 730,
         signals: Default::default(),
+        touches: Default::default(),
         authenticator: Arc::new(tokens),
     });
     let views: [(&str, String, &str); 10] = [

@@ -27,6 +27,13 @@ struct Marked {
     accounts: HashSet<AccountId>,
 }
 
+/// Records nothing, as [`TouchRecorder::off`].
+impl Default for TouchRecorder {
+    fn default() -> Self {
+        TouchRecorder::off()
+    }
+}
+
 impl TouchRecorder {
     /// Records touches per the configured interval (nothing when provisional scores are off).
     pub fn new(config: &FreshnessConfig) -> Self {

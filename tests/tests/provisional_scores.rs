@@ -64,7 +64,12 @@ fn history() -> Vec<Value> {
         for d in 0..HISTORY_DAYS {
             let day = first + Days::new(d);
             for u in 0..(i % 6 + 1) {
-                out.push(track(&account, u, &format!("{account}-{d}-{u}"), at(day, 9, 0)));
+                out.push(track(
+                    &account,
+                    u,
+                    &format!("{account}-{d}-{u}"),
+                    at(day, 9, 0),
+                ));
             }
         }
     }
@@ -108,7 +113,12 @@ async fn scored_store(config: &VitalsConfig) -> (SqliteStore, SqliteQueue) {
         run.run_day(day, &mut |_| {}).await.unwrap();
         day = day + Days::new(1);
     }
-    while !queue.receive(10, Duration::from_secs(600)).await.unwrap().is_empty() {}
+    while !queue
+        .receive(10, Duration::from_secs(600))
+        .await
+        .unwrap()
+        .is_empty()
+    {}
     (store, queue)
 }
 
@@ -154,15 +164,13 @@ async fn an_event_sent_now_moves_the_provisional_score_after_one_refresh_and_not
     let before = daily_state(&store, &acme).await;
     let now = at(today(), 10, 7);
     let nothing = refresh(&store, &config, &peers, now).await;
-    assert_eq!((nothing.touched, nothing.written), (0, 0), "nothing touched yet");
+    assert_eq!(
+        (nothing.touched, nothing.written),
+        (0, 0),
+        "nothing touched yet"
+    );
 
-    ingest(
-        &store,
-        &recorder,
-        &[track(&acme, 0, "today-1", now)],
-        now,
-    )
-    .await;
+    ingest(&store, &recorder, &[track(&acme, 0, "today-1", now)], now).await;
     let first = refresh(&store, &config, &peers, now + chrono::Duration::minutes(1)).await;
     assert_eq!((first.touched, first.written), (1, 1), "{first:?}");
     let p1 = record(&store, &acme).await.provisional.unwrap();
@@ -181,7 +189,13 @@ async fn an_event_sent_now_moves_the_provisional_score_after_one_refresh_and_not
         .map(|u| track(&acme, u, &format!("today-u{u}"), later))
         .collect();
     ingest(&store, &recorder, &more, later).await;
-    let second = refresh(&store, &config, &peers, later + chrono::Duration::minutes(1)).await;
+    let second = refresh(
+        &store,
+        &config,
+        &peers,
+        later + chrono::Duration::minutes(1),
+    )
+    .await;
     assert_eq!(second.written, 1, "{second:?}");
     let p2 = record(&store, &acme).await.provisional.unwrap();
     assert!(
@@ -193,7 +207,13 @@ async fn an_event_sent_now_moves_the_provisional_score_after_one_refresh_and_not
     assert_eq!(p2.score.active_users, 8);
 
     // Nothing new since: the refresh reads the same marks and writes nothing.
-    let again = refresh(&store, &config, &peers, later + chrono::Duration::minutes(5)).await;
+    let again = refresh(
+        &store,
+        &config,
+        &peers,
+        later + chrono::Duration::minutes(5),
+    )
+    .await;
     assert_eq!((again.touched, again.written, again.unchanged), (1, 0, 1));
     assert_eq!(record(&store, &acme).await.provisional, Some(p2.clone()));
 
@@ -215,7 +235,11 @@ async fn an_event_sent_now_moves_the_provisional_score_after_one_refresh_and_not
     let shown = view.provisional.unwrap();
     assert_eq!((shown.day, shown.computed_at), (today(), p2.computed_at));
     assert_eq!(shown.score, p2.score.health.score);
-    assert_eq!(view.as_of, Some(today() - Days::new(1)), "the daily score stays");
+    assert_eq!(
+        view.as_of,
+        Some(today() - Days::new(1)),
+        "the daily score stays"
+    );
     let listing = store.account_listing().await.unwrap();
     let rows = with_provisional(
         listing.segments.into_iter().flat_map(|s| s.rows).collect(),
@@ -260,7 +284,10 @@ async fn a_brand_new_account_gets_a_provisional_score_from_todays_events_alone()
     assert_eq!(report.written, 1, "{report:?}");
     let newco = record(&store, "newco").await;
     assert_eq!(newco.score, None, "no daily score yet");
-    assert_eq!(newco.window.through, None, "its stored window is not rolled");
+    assert_eq!(
+        newco.window.through, None,
+        "its stored window is not rolled"
+    );
     let p = newco.provisional.unwrap();
     assert_eq!((p.day, p.score.active_users), (today(), 3));
     // Listed before any run lists it, marked provisional.
@@ -270,7 +297,10 @@ async fn a_brand_new_account_gets_a_provisional_score_from_todays_events_alone()
         listing.provisional,
     );
     let row = rows.iter().find(|r| r.account_id == "newco").unwrap();
-    assert_eq!((row.score, row.provisional.as_ref().map(|p| p.day)), (None, Some(today())));
+    assert_eq!(
+        (row.score, row.provisional.as_ref().map(|p| p.day)),
+        (None, Some(today()))
+    );
 }
 
 #[tokio::test]
@@ -281,13 +311,24 @@ async fn ingest_marks_an_account_once_per_interval_however_often_it_sends() {
     let now = at(today(), 9, 1);
     for n in 0..5 {
         let t = now + chrono::Duration::minutes(n);
-        ingest(&store, &recorder, &[track("acme", 0, &format!("m{n}"), t)], t).await;
+        ingest(
+            &store,
+            &recorder,
+            &[track("acme", 0, &format!("m{n}"), t)],
+            t,
+        )
+        .await;
     }
     // A late event (yesterday's) is the daily run's: no touch.
     ingest(
         &store,
         &recorder,
-        &[track("late", 0, "late-1", at(today() - Days::new(1), 20, 0))],
+        &[track(
+            "late",
+            0,
+            "late-1",
+            at(today() - Days::new(1), 20, 0),
+        )],
         now,
     )
     .await;
@@ -304,7 +345,14 @@ async fn ingest_marks_an_account_once_per_interval_however_often_it_sends() {
         now,
     )
     .await;
-    assert_eq!(store.touch_marks(interval.start_of(now)).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .touch_marks(interval.start_of(now))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(
         refresh(&store, &off, &PeerCache::default(), now).await,
         ProvisionalReport::default()

@@ -85,10 +85,16 @@ pub async fn handle(
             )
             .refresh()
             .await?;
-            tracing::info!(touched = report.touched, written = report.written, "provisional scores refreshed");
+            tracing::info!(
+                touched = report.touched,
+                written = report.written,
+                "provisional scores refreshed"
+            );
             return Ok(serde_json::to_value(report)?);
         }
-        ScheduleKind::Unknown => return Err("unknown schedule kind: expected daily or provisional_refresh".into()),
+        ScheduleKind::Unknown => {
+            return Err("unknown schedule kind: expected daily or provisional_refresh".into())
+        }
     }
     let fired = input.scheduled_time.unwrap_or_else(Utc::now);
     let day = match input.as_of {
@@ -274,8 +280,7 @@ mod tests {
         let body = serde_json::json!({"batch": [{"type": "track", "messageId": "m1",
             "userId": "u1", "event": "Report Built", "timestamp": now.to_rfc3339(),
             "context": {"groupId": "acme"}}]});
-        let parsed =
-            segment::parse_batch(&body.to_string(), &ParseContext::new(now, 730)).unwrap();
+        let parsed = segment::parse_batch(&body.to_string(), &ParseContext::new(now, 730)).unwrap();
         let recorder = TouchRecorder::new(&Default::default());
         Ingest::new(w.backend.storage.as_ref())
             .with_touches(&recorder)
@@ -287,7 +292,10 @@ mod tests {
         ))
         .unwrap();
         let reply = handle(&w, fixture.clone()).await.unwrap();
-        assert_eq!((reply["touched"].as_u64(), reply["written"].as_u64()), (Some(1), Some(1)));
+        assert_eq!(
+            (reply["touched"].as_u64(), reply["written"].as_u64()),
+            (Some(1), Some(1))
+        );
         let acme = w
             .backend
             .storage
@@ -303,10 +311,15 @@ mod tests {
             .receive(10, Duration::from_secs(1))
             .await
             .unwrap();
-        assert!(sent.is_empty(), "nothing is sent about a day that has not ended");
+        assert!(
+            sent.is_empty(),
+            "nothing is sent about a day that has not ended"
+        );
         let again = handle(&w, fixture).await.unwrap();
         assert_eq!(again["written"].as_u64(), Some(0));
-        assert!(handle(&w, serde_json::json!({"kind": "weekly"})).await.is_err());
+        assert!(handle(&w, serde_json::json!({"kind": "weekly"}))
+            .await
+            .is_err());
     }
 
     #[tokio::test]

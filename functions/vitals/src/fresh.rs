@@ -38,7 +38,11 @@ pub async fn keep_fresh(ctx: Context, period: Duration) {
         ticks.tick().await;
         match refresh_provisional(&ctx, &peers).await {
             Ok(report) if report.written > 0 => {
-                tracing::info!(touched = report.touched, written = report.written, "provisional scores refreshed");
+                tracing::info!(
+                    touched = report.touched,
+                    written = report.written,
+                    "provisional scores refreshed"
+                );
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(
@@ -101,7 +105,8 @@ mod tests {
     async fn an_event_sent_to_a_serving_instance_is_scored_within_one_interval() {
         let data = tempfile::tempdir().unwrap();
         let ctx = context(&data);
-        let app = vitals_http::full_router(ctx.app_state(WriteKeys::new(["wk_test_key".to_string()])));
+        let app =
+            vitals_http::full_router(ctx.app_state(WriteKeys::new(["wk_test_key".to_string()])));
         let task = tokio::spawn(keep_fresh(ctx.clone(), Duration::from_millis(100)));
         let now = chrono::Utc::now().to_rfc3339();
         let body = serde_json::json!({"batch": [

@@ -32,8 +32,10 @@ struct Serving {
 
 impl Drop for Serving {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // Already gone is fine; anything else is worth a line in the test output.
+        if let Err(e) = self.child.kill().and_then(|()| self.child.wait().map(drop)) {
+            eprintln!("stopping vitals serve: {e}");
+        }
     }
 }
 
@@ -79,7 +81,10 @@ fn http(addr: &str, method: &str, path: &str, auth: &str, body: &str) -> (u16, S
     stream.read_to_string(&mut response).unwrap();
     let (head, rest) = response.split_once("\r\n\r\n").unwrap();
     let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(rest)
     } else {
         rest.to_string()
@@ -141,7 +146,14 @@ fn an_event_sent_to_vitals_serve_gets_a_provisional_score_after_one_refresh() {
 
     let token = vitals(
         &data,
-        &["token", "--role", "admin", "--user", "ops@example.com", "--quiet"],
+        &[
+            "token",
+            "--role",
+            "admin",
+            "--user",
+            "ops@example.com",
+            "--quiet",
+        ],
     );
     let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
     let bearer = format!("Bearer {token}");
@@ -165,13 +177,7 @@ fn an_event_sent_to_vitals_serve_gets_a_provisional_score_after_one_refresh() {
         .unwrap_or_else(|| panic!("acme listed: {list}"));
     assert_eq!(row["provisional"]["score"], provisional["score"], "{row}");
 
-    let (status, page) = http(
-        &server.addr,
-        "GET",
-        "/dashboard/accounts/acme",
-        &bearer,
-        "",
-    );
+    let (status, page) = http(&server.addr, "GET", "/dashboard/accounts/acme", &bearer, "");
     assert_eq!(status, 200);
     assert!(page.contains("provisional: today so far, "), "{page}");
 

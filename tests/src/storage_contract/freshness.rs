@@ -35,9 +35,7 @@ pub fn provisional(account: &AccountId, secs: i64) -> ProvisionalScore {
     }
 }
 
-pub async fn touch_marks_are_kept_by_interval_and_a_retry_rewrites_in_place<S: Storage>(
-    store: &S,
-) {
+pub async fn touch_marks_are_kept_by_interval_and_a_retry_rewrites_in_place<S: Storage>(store: &S) {
     assert_eq!(
         store.touch_marks(interval(0)).await.must("touch_marks"),
         vec![],
@@ -155,7 +153,10 @@ pub async fn provisional_rows_come_with_the_account_listing_and_change_its_versi
     store: &S,
 ) {
     assert_eq!(
-        store.provisional_listing().await.must("provisional_listing"),
+        store
+            .provisional_listing()
+            .await
+            .must("provisional_listing"),
         None
     );
     let listed = segment_listing(
@@ -192,7 +193,10 @@ pub async fn provisional_rows_come_with_the_account_listing_and_change_its_versi
         "provisional rows change the listing version"
     );
     assert_eq!(
-        store.provisional_listing().await.must("provisional_listing"),
+        store
+            .provisional_listing()
+            .await
+            .must("provisional_listing"),
         Some(provisional_rows.clone())
     );
     let all = store.account_listing().await.must("account_listing");

@@ -69,7 +69,12 @@ impl AccountStore for DynamoStore {
     async fn put_scoring_states(&self, states: &[AccountRecord]) -> StoreResult<()> {
         let updates = states
             .iter()
-            .map(|s| Ok((records::account_key(&s.account_id), schema::set_scoring_state(s)?)))
+            .map(|s| {
+                Ok((
+                    records::account_key(&s.account_id),
+                    schema::set_scoring_state(s)?,
+                ))
+            })
             .collect::<StoreResult<Vec<_>>>()?;
         self.update_concurrently("put scoring state", updates).await
     }
@@ -77,9 +82,15 @@ impl AccountStore for DynamoStore {
     async fn put_provisional_scores(&self, scores: &[ProvisionalScore]) -> StoreResult<()> {
         let updates = scores
             .iter()
-            .map(|p| Ok((records::account_key(&p.account_id), schema::set_provisional(p)?)))
+            .map(|p| {
+                Ok((
+                    records::account_key(&p.account_id),
+                    schema::set_provisional(p)?,
+                ))
+            })
             .collect::<StoreResult<Vec<_>>>()?;
-        self.update_concurrently("put provisional score", updates).await
+        self.update_concurrently("put provisional score", updates)
+            .await
     }
 
     async fn get_account(&self, account: &AccountId) -> StoreResult<Option<AccountRecord>> {

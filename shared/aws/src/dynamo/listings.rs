@@ -185,9 +185,13 @@ impl DynamoStore {
 
     pub(crate) async fn read_provisional_listing(&self) -> StoreResult<Option<ProvisionalListing>> {
         let item = self
-            .get("read provisional listing", &key(PROVISIONAL_SK.to_owned()), true)
+            .get(
+                "read provisional listing",
+                &key(PROVISIONAL_SK.to_owned()),
+                true,
+            )
             .await?;
-        Ok(item.map(decode_provisional).transpose()?)
+        item.map(decode_provisional).transpose()
     }
 
     /// Marks the listing as changed, after the change is written: a reader that sees the new

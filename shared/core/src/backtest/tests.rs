@@ -4,8 +4,7 @@
 use super::*;
 use crate::model::{
     AccountId, AccountProfile, AccountRecord, EventChunk, EventKind, Outcome, OutcomeKind, Page,
-    ProvisionalScore,
-    StoredEvent,
+    ProvisionalScore, StoredEvent,
 };
 use crate::ports::StoreResult;
 use crate::segment::Segment;

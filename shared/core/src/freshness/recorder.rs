@@ -45,7 +45,9 @@ impl TouchRecorder {
 
     /// Records nothing (provisional scores off, or a process that never ingests).
     pub fn off() -> Self {
-        TouchRecorder::new(&FreshnessConfig { interval_minutes: 0 })
+        TouchRecorder::new(&FreshnessConfig {
+            interval_minutes: 0,
+        })
     }
 
     /// The mark to store for a request received at `received_at` that stored `chunks`: the
@@ -109,7 +111,10 @@ mod tests {
             chunk(AccountId::UNATTRIBUTED, today),
         ];
         let mark = recorder().unmarked(&chunks, now).unwrap();
-        assert_eq!(mark.interval, Utc.with_ymd_and_hms(2026, 3, 10, 10, 0, 0).unwrap());
+        assert_eq!(
+            mark.interval,
+            Utc.with_ymd_and_hms(2026, 3, 10, 10, 0, 0).unwrap()
+        );
         let names: Vec<&str> = mark.accounts.iter().map(AccountId::as_str).collect();
         assert_eq!(names, ["a", "b"]);
     }
@@ -124,7 +129,9 @@ mod tests {
         assert!(r.unmarked(&[chunk("a", today)], now).is_some());
         r.stored(&first);
         assert_eq!(r.unmarked(&[chunk("a", today)], now), None);
-        let both = r.unmarked(&[chunk("a", today), chunk("b", today)], now).unwrap();
+        let both = r
+            .unmarked(&[chunk("a", today), chunk("b", today)], now)
+            .unwrap();
         assert_eq!(both.accounts, [AccountId::new("b").unwrap()]);
         // The next interval marks it again.
         let later = now + Duration::minutes(15);
@@ -134,6 +141,9 @@ mod tests {
     #[test]
     fn nothing_is_marked_when_provisional_scores_are_off() {
         let now = Utc.with_ymd_and_hms(2026, 3, 10, 10, 7, 0).unwrap();
-        assert_eq!(TouchRecorder::off().unmarked(&[chunk("a", now.date_naive())], now), None);
+        assert_eq!(
+            TouchRecorder::off().unmarked(&[chunk("a", now.date_naive())], now),
+            None
+        );
     }
 }

@@ -274,9 +274,7 @@ pub fn account_detail(
         confidence: scored.map(|s| s.health.confidence),
         scorecard: scored.map(|s| s.health.scorecard.clone()),
         stage: scored.map(|s| s.stage),
-        signals: scored
-            .map(|s| signal_views(&s.health))
-            .unwrap_or_default(),
+        signals: scored.map(|s| signal_views(&s.health)).unwrap_or_default(),
         changes: scored.and_then(|s| s.change.clone()).map(changes),
         provisional: record
             .current_provisional()

@@ -176,7 +176,14 @@ impl<'a, S: Storage + ?Sized> ProvisionalRefresh<'a, S> {
                 }
                 let today_chunks = days.of(today, &account);
                 // Its score events are dropped: nothing is sent about a day that has not ended.
-                match score_one(self.config, now, &plan, rolled, today_chunks, peers.as_deref()) {
+                match score_one(
+                    self.config,
+                    now,
+                    &plan,
+                    rolled,
+                    today_chunks,
+                    peers.as_deref(),
+                ) {
                     Scored::Fresh { record: scored, .. } => {
                         let Some(mut score) = scored.score.map(|s| s.score) else {
                             continue;
@@ -247,14 +254,18 @@ impl<'a, S: Storage + ?Sized> ProvisionalRefresh<'a, S> {
         let mut collector = PeerCollector::default();
         let none = BTreeMap::new();
         for segment in Segment::all() {
-            for record in accounts_of(self.storage, segment, &none).await?.into_values() {
+            for record in accounts_of(self.storage, segment, &none)
+                .await?
+                .into_values()
+            {
                 if let Some(m) = measure_for_peers(self.config, &plan, &record, &[]) {
                     collector.add(&m);
                 }
             }
         }
         let peers = Arc::new(collector.finish());
-        self.peers.put(day, &self.config.scoring, Arc::clone(&peers));
+        self.peers
+            .put(day, &self.config.scoring, Arc::clone(&peers));
         Ok(Some(peers))
     }
 
@@ -265,15 +276,15 @@ impl<'a, S: Storage + ?Sized> ProvisionalRefresh<'a, S> {
         today: NaiveDate,
         rows: Vec<AccountRow>,
     ) -> Result<(), StoreError> {
-        let mut kept: BTreeMap<String, AccountRow> = match self.storage.provisional_listing().await?
-        {
-            Some(listing) if listing.day == today => listing
-                .rows
-                .into_iter()
-                .map(|r| (r.account_id.clone(), r))
-                .collect(),
-            _ => BTreeMap::new(),
-        };
+        let mut kept: BTreeMap<String, AccountRow> =
+            match self.storage.provisional_listing().await? {
+                Some(listing) if listing.day == today => listing
+                    .rows
+                    .into_iter()
+                    .map(|r| (r.account_id.clone(), r))
+                    .collect(),
+                _ => BTreeMap::new(),
+            };
         for row in rows {
             kept.insert(row.account_id.clone(), row);
         }
@@ -382,11 +393,17 @@ mod tests {
     #[test]
     fn the_days_the_daily_run_has_not_rolled_in_yet_are_rolled_before_today() {
         let mut record = AccountRecord::new(AccountId::new("acme").unwrap());
-        assert!(unscored_days(&record, day("2026-03-10")).is_empty(), "brand new: today alone");
+        assert!(
+            unscored_days(&record, day("2026-03-10")).is_empty(),
+            "brand new: today alone"
+        );
         record.window.through = Some(day("2026-03-09"));
         assert!(unscored_days(&record, day("2026-03-10")).is_empty());
         record.window.through = Some(day("2026-03-08"));
-        assert_eq!(unscored_days(&record, day("2026-03-10")), [day("2026-03-09")]);
+        assert_eq!(
+            unscored_days(&record, day("2026-03-10")),
+            [day("2026-03-09")]
+        );
         record.window.through = Some(day("2026-02-01"));
         assert_eq!(
             unscored_days(&record, day("2026-03-10")),

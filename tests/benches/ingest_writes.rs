@@ -1,6 +1,7 @@
 //! DynamoDB write units per 1,000 ingested events on a Zipf-distributed account mix (BRIEF §5:
 //! <= 80). Segment batch bodies go through the real ingest path (`segment::parse_batch`, then the
-//! `Ingest` use case) into a DynamoDB Local table, one fresh table per scenario, with the
+//! `Ingest` use case with the touched set for provisional scores on, as in the ingest function)
+//! into a DynamoDB Local table, one fresh table per scenario, with the
 //! adapter's `CapacityMeter` counting what DynamoDB reports. The table is then scanned and each
 //! stored item's size computed as DynamoDB bills it (attribute names + values, 1 unit per KB
 //! rounded up), as a cross-check and in case the emulator reports no capacity.
@@ -14,6 +15,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use vitals_aws::{CapacityMeter, DynamoStore};
+use vitals_core::config::FreshnessConfig;
+use vitals_core::freshness::TouchRecorder;
 use vitals_core::ingest::message::ParseContext;
 use vitals_core::ingest::{coalesce, explicit_account, segment, Ingest, MAX_BATCH_BYTES};
 use vitals_core::model::AccountId;
@@ -251,10 +254,13 @@ async fn measure(client: &aws_sdk_dynamodb::Client, scenario: String, bodies: Ve
     let meter = Arc::new(CapacityMeter::default());
     let store = DynamoStore::new(client.clone(), table.clone()).with_capacity_meter(meter.clone());
     let cx = ParseContext::new(now(), store.retention_days());
+    // One ingest process per scenario, keeping the touched set as the ingest function does.
+    let touches = TouchRecorder::new(&FreshnessConfig::default());
     let mut events = 0;
     for b in &bodies {
         let parsed = segment::parse_batch(b, &cx).unwrap_or_else(|e| panic!("parse: {e}"));
         let outcome = Ingest::new(&store)
+            .with_touches(&touches)
             .handle(parsed, now())
             .await
             .unwrap_or_else(|e| panic!("ingest: {e}"));

@@ -147,6 +147,7 @@ async fn populate<S: Storage + ?Sized>(store: &S, accounts: u64) {
             window,
             score: None,
             trail: Default::default(),
+            provisional: None,
         });
         if records.len() == 1000 {
             store

@@ -27,6 +27,9 @@ use vitals_scoring::{score_account, AccountFacts, DayActivity, ScoringConfig, Us
 
 use crate::support::Must;
 
+mod freshness;
+pub use freshness::*;
+
 /// Expands to one `#[tokio::test]` per storage behaviour, inside `mod $backend`.
 ///
 /// `$open` is an async fn (visible from the invoking module) returning
@@ -88,6 +91,9 @@ macro_rules! storage_contract_tests {
             churn_model_latest_is_the_newest_day,
             churn_model_without_a_fit_round_trips_its_reason,
             late_marks_list_by_day_rewrite_in_place_and_delete_by_key,
+            touch_marks_are_kept_by_interval_and_a_retry_rewrites_in_place,
+            provisional_score_is_written_apart_from_profile_and_scoring_state,
+            provisional_rows_come_with_the_account_listing_and_change_its_version,
             unicode_and_longest_ids_round_trip_everywhere,
         );
     };
@@ -273,6 +279,7 @@ pub fn scoring_state(account: &AccountId, events: f64) -> AccountRecord {
         window: window(as_of, events as u32),
         score: Some(score_record(account, as_of, events)),
         trail: Default::default(),
+        provisional: None,
     }
 }
 
@@ -1755,6 +1762,7 @@ pub fn segment_listing(segment: Segment, as_of: NaiveDate, ids: &[AccountId]) ->
             window: window(as_of, 10 + i as u32),
             score: Some(score_record(id, as_of, 10.0 + i as f64)),
             trail: Default::default(),
+            provisional: None,
         })
         .collect();
     ListingBuilder::new(segment, as_of, &records).finish()

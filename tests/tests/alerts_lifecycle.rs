@@ -224,6 +224,7 @@ impl World {
             write_keys: Arc::new(WriteKeys::new(Vec::<String>::new())),
             retention_days: 730,
             signals: Default::default(),
+            touches: Default::default(),
             authenticator: self.tokens.clone(),
         });
         let token = self

@@ -90,6 +90,7 @@ fn scored(id: &str, on: &str, band: Band, churned_on: Option<&str>) -> AccountRe
         window: window(last_active.min(day(on)), 10),
         score: Some(record),
         trail: Default::default(),
+        provisional: None,
     }
 }
 

@@ -64,6 +64,7 @@ async fn get(store: Arc<SqliteStore>, path: &str) -> String {
         write_keys: Arc::new(WriteKeys::new(["write-key-1".to_string()])),
         retention_days: 730,
         signals: Default::default(),
+        touches: Default::default(),
         authenticator: Arc::new(tokens),
     });
     let request = Request::get(path)

@@ -53,6 +53,7 @@ async fn account_page(store: Arc<SqliteStore>, today: NaiveDate) -> String {
         write_keys: Arc::new(WriteKeys::default()),
         retention_days: 730,
         signals: Default::default(),
+        touches: Default::default(),
         authenticator: Arc::new(tokens),
     });
     let request = Request::get("/dashboard/accounts/acme")

@@ -30,6 +30,7 @@ fn app() -> (Router, Arc<SqliteStore>) {
         write_keys: Arc::new(WriteKeys::new([KEY.to_string()])),
         retention_days: 730,
         signals: Default::default(),
+        touches: Default::default(),
         authenticator: Arc::new(vitals_http::DenyAll),
     };
     (vitals_http::ingest_router(state), store)

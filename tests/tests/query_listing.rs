@@ -92,6 +92,7 @@ async fn store() -> Arc<SqliteStore> {
             }),
             window,
             trail: Default::default(),
+            provisional: None,
         };
         store.put_profile(&id, &profile).await.unwrap();
         store.put_scoring_state(&record).await.unwrap();
@@ -114,6 +115,7 @@ fn app(store: Arc<SqliteStore>) -> vitals_http::axum::Router {
         write_keys: Arc::new(WriteKeys::default()),
         retention_days: 730,
         signals: Default::default(),
+        touches: Default::default(),
         authenticator: Arc::new(tokens()),
     })
 }

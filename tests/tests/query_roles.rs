@@ -75,6 +75,7 @@ fn record(id: &str, owner: &str, name: &str) -> AccountRecord {
         window: window(day("2026-03-01"), 30),
         score: Some(score_record(&account, day("2026-03-01"), 30.0)),
         trail: Default::default(),
+        provisional: None,
     }
 }
 
@@ -124,6 +125,7 @@ fn app(store: Arc<SqliteStore>) -> vitals_http::axum::Router {
         write_keys: Arc::new(WriteKeys::new(["write-key-1".to_string()])),
         retention_days: 730,
         signals: Default::default(),
+        touches: Default::default(),
         authenticator: Arc::new(tokens()),
     })
 }

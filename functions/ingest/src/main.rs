@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use vitals_core::clock::SystemClock;
+use vitals_core::freshness::TouchRecorder;
 use vitals_http::{ingest_router, AppState, WriteKeys};
 use vitals_runtime::env::FunctionEnv;
 
@@ -35,6 +36,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         write_keys: Arc::new(WriteKeys::from_csv(&env.write_keys)),
         retention_days: env.retention_days,
         signals: Arc::new(config.signals),
+        touches: Arc::new(TouchRecorder::new(&config.freshness)),
         // The ingest function serves no query routes.
         authenticator: Arc::new(vitals_http::DenyAll),
     };

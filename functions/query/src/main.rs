@@ -32,6 +32,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         write_keys: Arc::new(WriteKeys::from_csv(&env.write_keys)),
         retention_days: env.retention_days,
         signals: Default::default(),
+        // The query function ingests nothing.
+        touches: Default::default(),
         authenticator: Arc::new(authn::GatewayClaims {
             auth: auth_config(|name| std::env::var(name).ok()),
         }),

@@ -1,5 +1,9 @@
-//! Translates the function's two kinds of invocation into the daily run:
-//! - the schedule's event (`infra/events/score-schedule.json`, or `{"as_of": "YYYY-MM-DD"}` for
+//! Translates the function's kinds of invocation into the daily run or the provisional refresh:
+//! - the provisional-refresh schedule's event (`infra/events/score-provisional-refresh.json`,
+//!   `"kind": "provisional_refresh"`, every 15 minutes): provisional "today so far" scores for
+//!   the accounts ingest marked as touched (`vitals_core::run::ProvisionalRefresh`); nothing is
+//!   sent and no daily state changes;
+//! - the daily schedule's event (`infra/events/score-schedule.json`, or `{"as_of": "YYYY-MM-DD"}` for
 //!   a manual run; a day that has not ended in `[schedule] timezone` is refused): first
 //!   recompute the days late events changed (`vitals_core::run::late`), then, with a segment queue, enqueue one message per segment and return; without
 //!   one (or when scorecards rank against peers, which needs the whole portfolio in one pass),
@@ -14,7 +18,7 @@ use std::sync::Arc;
 use vitals_core::clock::SystemClock;
 use vitals_core::config::VitalsConfig;
 use vitals_core::ports::{OutgoingMessage, Queue};
-use vitals_core::run::{DailyRun, RunError};
+use vitals_core::run::{DailyRun, PeerCache, ProvisionalRefresh, RunError};
 use vitals_core::segment::Segment;
 use vitals_runtime::backend::Backend;
 
@@ -22,11 +26,27 @@ pub struct Wiring {
     pub backend: Backend,
     /// The fan-out queue, when configured.
     pub segments: Option<Arc<dyn Queue>>,
+    /// Peer distributions of the last scored day, kept by a warm instance between refreshes.
+    pub peers: PeerCache,
+}
+
+/// What a scheduled invocation asks for.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ScheduleKind {
+    /// The daily run (also a manual `{"as_of": ...}` without a kind).
+    #[default]
+    Daily,
+    ProvisionalRefresh,
+    #[serde(other)]
+    Unknown,
 }
 
 /// The schedule's input; a retried invocation carries the same `scheduled_time`, so the same day.
 #[derive(Debug, Default, Deserialize)]
 struct ScheduleInput {
+    #[serde(default)]
+    kind: ScheduleKind,
     as_of: Option<NaiveDate>,
     scheduled_time: Option<DateTime<Utc>>,
 }
@@ -54,6 +74,28 @@ pub async fn handle(
         return Ok(serde_json::to_value(score_segments(&run, event).await)?);
     }
     let input: ScheduleInput = serde_json::from_value(payload).unwrap_or_default();
+    match input.kind {
+        ScheduleKind::Daily => {}
+        ScheduleKind::ProvisionalRefresh => {
+            let report = ProvisionalRefresh::new(
+                wiring.backend.storage.as_ref(),
+                &config,
+                &SystemClock,
+                &wiring.peers,
+            )
+            .refresh()
+            .await?;
+            tracing::info!(
+                touched = report.touched,
+                written = report.written,
+                "provisional scores refreshed"
+            );
+            return Ok(serde_json::to_value(report)?);
+        }
+        ScheduleKind::Unknown => {
+            return Err("unknown schedule kind: expected daily or provisional_refresh".into())
+        }
+    }
     let fired = input.scheduled_time.unwrap_or_else(Utc::now);
     let day = match input.as_of {
         Some(day) => day,
@@ -144,6 +186,7 @@ mod tests {
                 alert_queue: Arc::new(alerts),
             },
             segments,
+            peers: PeerCache::default(),
         }
     }
 
@@ -226,6 +269,57 @@ mod tests {
         );
         let summary = w.backend.storage.latest_summary().await.unwrap().unwrap();
         assert_eq!(summary.as_of, Some("2026-03-01".parse().unwrap()));
+    }
+
+    #[tokio::test]
+    async fn the_provisional_refresh_schedule_scores_touched_accounts_and_sends_nothing() {
+        use vitals_core::freshness::TouchRecorder;
+        use vitals_core::ingest::{segment, Ingest, ParseContext};
+        let w = wiring(None);
+        let now = Utc::now();
+        let body = serde_json::json!({"batch": [{"type": "track", "messageId": "m1",
+            "userId": "u1", "event": "Report Built", "timestamp": now.to_rfc3339(),
+            "context": {"groupId": "acme"}}]});
+        let parsed = segment::parse_batch(&body.to_string(), &ParseContext::new(now, 730)).unwrap();
+        let recorder = TouchRecorder::new(&Default::default());
+        Ingest::new(w.backend.storage.as_ref())
+            .with_touches(&recorder)
+            .handle(parsed, now)
+            .await
+            .unwrap();
+        let fixture: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../infra/events/score-provisional-refresh.json"
+        ))
+        .unwrap();
+        let reply = handle(&w, fixture.clone()).await.unwrap();
+        assert_eq!(
+            (reply["touched"].as_u64(), reply["written"].as_u64()),
+            (Some(1), Some(1))
+        );
+        let acme = w
+            .backend
+            .storage
+            .get_account(&AccountId::new("acme").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(acme.provisional.map(|p| p.day), Some(now.date_naive()));
+        assert!(acme.score.is_none(), "no daily run");
+        let sent = w
+            .backend
+            .alert_queue
+            .receive(10, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert!(
+            sent.is_empty(),
+            "nothing is sent about a day that has not ended"
+        );
+        let again = handle(&w, fixture).await.unwrap();
+        assert_eq!(again["written"].as_u64(), Some(0));
+        assert!(handle(&w, serde_json::json!({"kind": "weekly"}))
+            .await
+            .is_err());
     }
 
     #[tokio::test]

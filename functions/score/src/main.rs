@@ -1,5 +1,6 @@
 //! Score Lambda: the daily scoring run, started by EventBridge Scheduler; with a segment queue
-//! configured it fans the day's segments out through SQS and scores them as they arrive.
+//! configured it fans the day's segments out through SQS and scores them as they arrive. A
+//! second schedule refreshes provisional "today so far" scores every 15 minutes.
 
 mod handler;
 
@@ -25,7 +26,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ),
         None => None,
     };
-    let wiring = handler::Wiring { backend, segments };
+    let wiring = handler::Wiring {
+        backend,
+        segments,
+        peers: Default::default(),
+    };
     let wiring = &wiring;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {

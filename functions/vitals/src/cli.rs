@@ -66,6 +66,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the daily scoring for one day (default: yesterday) or a range (backfill).
     Score(ScoreArgs),
+    /// Score the accounts that received events recently: provisional "today so far" scores
+    /// (what `vitals serve` does every [freshness] interval); no alert, daily scores untouched.
+    Refresh,
     /// Import accounts (CSV/NDJSON from a CRM export) or events (NDJSON of Segment messages).
     Import(crate::import::ImportArgs),
     /// Validate, apply and list configuration versions.

@@ -95,6 +95,9 @@ impl Context {
             write_keys: Arc::new(write_keys),
             retention_days: self.config.retention.days,
             signals: Arc::new(self.config.signals.clone()),
+            touches: Arc::new(vitals_core::freshness::TouchRecorder::new(
+                &self.config.freshness,
+            )),
             authenticator,
         }
     }

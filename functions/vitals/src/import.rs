@@ -367,7 +367,11 @@ async fn events(ctx: &Context, file: &Path, options: &ImportOptions) -> anyhow::
     let (input, reader) = Input::open(file, "events")?;
     let mut lines = Lines::new(reader);
     let storage = ctx.backend.storage.as_ref();
-    let ingest = Ingest::new(storage).with_signals(&ctx.config.signals);
+    // Today's events get provisional scores like those sent to `vitals serve`.
+    let touches = vitals_core::freshness::TouchRecorder::new(&ctx.config.freshness);
+    let ingest = Ingest::new(storage)
+        .with_signals(&ctx.config.signals)
+        .with_touches(&touches);
     let retention_days = ctx.config.retention.days;
     let mut tally = Tally::default();
     let mut unattributed = 0u64;

@@ -1,5 +1,6 @@
-//! Work `vitals` does besides answering requests: the daily scoring schedule, alert dispatch
-//! from the queue, and scoring runs over a range of days with a progress bar. Every scoring
+//! Work `vitals` does besides answering requests: the daily scoring schedule, provisional
+//! "today so far" scores every `[freshness]` interval (`crate::fresh`), alert dispatch from the
+//! queue, and scoring runs over a range of days with a progress bar. Every scoring
 //! command first recomputes the days late events changed (`vitals_core::run::late`), and no
 //! day is scored before it has ended in the configured time zone.
 
@@ -9,6 +10,7 @@ use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
 use vitals_core::clock::SystemClock;
 use vitals_core::config::{parse_hh_mm, parse_utc_offset};
+use vitals_core::freshness::RefreshInterval;
 use vitals_core::ports::Storage;
 use vitals_core::run::DailyRun;
 use vitals_core::segment::SEGMENT_COUNT;
@@ -114,11 +116,14 @@ async fn score_days(
     Ok(())
 }
 
-/// Starts the in-process scheduler (when asked) and alert dispatcher.
+/// Starts the in-process scheduler and provisional refresh (when asked) and alert dispatcher.
 pub fn spawn_background(ctx: Context, schedule: bool) -> tokio::task::JoinSet<()> {
     let mut tasks = tokio::task::JoinSet::new();
     if schedule {
         tasks.spawn(scheduler(ctx.clone()));
+        if let Some(interval) = RefreshInterval::of(&ctx.config.freshness) {
+            tasks.spawn(crate::fresh::keep_fresh(ctx.clone(), interval.period()));
+        }
     }
     tasks.spawn(crate::dispatcher::run(ctx));
     tasks

@@ -9,6 +9,7 @@ mod context;
 mod demo;
 mod dispatcher;
 mod dlq;
+mod fresh;
 mod import;
 mod jobs;
 mod serve;
@@ -83,6 +84,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 jobs::backfill(&ctx, from, to).await
             }
         }
+        Command::Refresh => fresh::refresh_now(&ctx).await,
         Command::Import(args) => import::run(&ctx, args).await,
         Command::Config(args) => config_cmd::run(&cli.global, &ctx, args).await,
         Command::Token(args) => token::run(&cli.global, &ctx, args).await,

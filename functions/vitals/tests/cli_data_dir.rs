@@ -30,6 +30,7 @@ fn entries(dir: &Path) -> Vec<String> {
 const COMMANDS: &[&[&str]] = &[
     &["score"],
     &["score", "--as-of", "2026-01-05"],
+    &["refresh"],
     &["import", "events", "events.ndjson"],
     &["import", "accounts", "accounts.csv"],
     &["token", "--role", "admin", "--user", "admin@example.com"],

@@ -9,6 +9,7 @@ pub mod churn;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod freshness;
 pub mod lifecycle;
 pub mod model;
 pub mod notify;

@@ -239,6 +239,10 @@ pub struct AccountRecord {
     /// The last 180 days of score, for charts that should not read the history.
     #[serde(default, skip_serializing_if = "ScoreTrail::is_empty")]
     pub trail: ScoreTrail,
+    /// The latest "today so far" score, written by the provisional refresh only (never by the
+    /// daily run): see [`AccountRecord::current_provisional`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisional: Option<ProvisionalScore>,
 }
 
 impl AccountRecord {
@@ -249,8 +253,33 @@ impl AccountRecord {
             window: UsageWindow::default(),
             score: None,
             trail: ScoreTrail::default(),
+            provisional: None,
         }
     }
+
+    /// The provisional score, unless a daily score of its day or a later one supersedes it.
+    pub fn current_provisional(&self) -> Option<&ProvisionalScore> {
+        self.provisional
+            .as_ref()
+            .filter(|p| self.score.as_ref().is_none_or(|s| s.as_of < p.day))
+    }
+}
+
+/// A provisional "today so far" score (see `crate::freshness`): the account's window through
+/// its last scored day, with the current, unfinished UTC day's events so far rolled into a
+/// copy, scored as the daily run scores. Nothing follows from it (no score event, no alert):
+/// day-based alerts wait until the day is complete, and its daily score supersedes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionalScore {
+    pub account_id: AccountId,
+    /// The UTC day it covers so far.
+    pub day: NaiveDate,
+    pub computed_at: DateTime<Utc>,
+    /// A digest of what it was computed from (the window's last day, the chunks rolled in, the
+    /// profile's last change): a refresh that finds the same inputs writes nothing.
+    pub inputs: String,
+    /// The explained score, as of `day` (without the usage snapshot kept for model fits).
+    pub score: AccountScore,
 }
 
 /// A person at a customer account (`identify` traits), and the account they belong to.
@@ -427,11 +456,30 @@ pub struct SegmentListing {
     pub rows: Vec<crate::query::accounts::AccountRow>,
 }
 
+/// The list rows of the accounts scored provisionally on `day`, each carrying its provisional
+/// score (the provisional refresh rewrites it; the account list merges it into the segments'
+/// rows by account).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionalListing {
+    pub day: NaiveDate,
+    /// In account id order.
+    pub rows: Vec<crate::query::accounts::AccountRow>,
+}
+
+impl ProvisionalListing {
+    /// Most rows kept: the newest provisional scores of the day that fit in one DynamoDB item
+    /// (about 120 bytes each, packed). An account left out still shows its provisional score on
+    /// its own page.
+    pub const MAX_ROWS: usize = 2_500;
+}
+
 /// What the account list and the portfolio dashboard read, at once.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountListing {
     /// By segment; a segment no run has listed yet is absent.
     pub segments: Vec<SegmentListing>,
+    /// Today's provisional rows, when a provisional refresh wrote some.
+    pub provisional: Option<ProvisionalListing>,
     /// The summaries of the [`AccountListing::TREND_DAYS`] days up to the newest summary
     /// (inclusive), oldest first; empty before the first run.
     pub trend: Vec<PortfolioSummary>,

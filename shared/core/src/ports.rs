@@ -6,15 +6,16 @@
 //! Listings return newest or key order as documented and page with opaque cursors.
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use std::time::Duration;
 
 use crate::churn::ChurnModelRecord;
 use crate::error::{QueueError, StoreError};
+use crate::freshness::TouchMark;
 use crate::model::{
     AccountId, AccountListing, AccountProfile, AccountRecord, Alert, AlertQuery, AuditEntry,
-    Checkpoint, ConfigVersion, EventChunk, Intervention, Page, PortfolioSummary, ScoreRecord,
-    SegmentListing, UserProfile,
+    Checkpoint, ConfigVersion, EventChunk, Intervention, Page, PortfolioSummary,
+    ProvisionalListing, ProvisionalScore, ScoreRecord, SegmentListing, UserProfile,
 };
 use crate::run::LateMark;
 use crate::segment::Segment;
@@ -41,8 +42,8 @@ pub trait EventStore: Send + Sync {
 }
 
 /// The per-account record: profile (written by ingest/import), window and current score
-/// (written by the daily run). The two halves are written independently and never clobber
-/// each other.
+/// (written by the daily run), provisional score (written by the provisional refresh). The
+/// parts are written independently and never clobber each other.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// Creates the account if needed and replaces its profile; window and score are kept.
@@ -57,6 +58,9 @@ pub trait AccountStore: Send + Sync {
         }
         Ok(())
     }
+    /// Creates each account if needed and replaces its provisional score only; profile, window,
+    /// current score and trail are kept. Not atomic across accounts; each account's write is.
+    async fn put_provisional_scores(&self, scores: &[ProvisionalScore]) -> StoreResult<()>;
     async fn get_account(&self, account: &AccountId) -> StoreResult<Option<AccountRecord>>;
     /// Accounts of one segment in account id order, `limit` at most per page.
     async fn list_segment(
@@ -171,8 +175,14 @@ pub trait SummaryStore: Send + Sync {
         -> StoreResult<Vec<PortfolioSummary>>;
     /// Replaces the segment's stored account listing (the daily run writes one per segment).
     async fn put_segment_listing(&self, listing: &SegmentListing) -> StoreResult<()>;
-    /// Every segment's listing, in segment order, and the portfolio trend up to the newest
-    /// summary, read in one request (a second only for a listing too large for one item).
+    /// Replaces the provisional rows (the provisional refresh writes them); changes the
+    /// listing version like a segment listing does.
+    async fn put_provisional_listing(&self, listing: &ProvisionalListing) -> StoreResult<()>;
+    /// The provisional rows as last written, if any.
+    async fn provisional_listing(&self) -> StoreResult<Option<ProvisionalListing>>;
+    /// Every segment's listing, in segment order, the provisional rows and the portfolio trend
+    /// up to the newest summary, read in one request (a second only for a listing too large
+    /// for one item).
     async fn account_listing(&self) -> StoreResult<AccountListing>;
     /// A token that changes whenever a segment listing or a summary is stored (`None` before
     /// the first), read with one small request: a reader keeps a decoded listing until it
@@ -202,6 +212,17 @@ pub trait LateEventStore: Send + Sync {
     async fn delete_late_marks(&self, marks: &[LateMark]) -> StoreResult<()>;
 }
 
+/// Which accounts received events of the current day, by refresh interval: kept at ingest so
+/// the provisional refresh reads only them (see `crate::freshness`). Small: one item per
+/// (ingest request, interval), expiring a day after its interval.
+#[async_trait]
+pub trait TouchedAccountStore: Send + Sync {
+    /// Stores marks; a mark with the same (interval, id) overwrites (it names the same accounts).
+    async fn put_touch_marks(&self, marks: &[TouchMark]) -> StoreResult<()>;
+    /// The marks of the interval starting at `interval`, in id order.
+    async fn touch_marks(&self, interval: DateTime<Utc>) -> StoreResult<Vec<TouchMark>>;
+}
+
 /// Every storage concern at once: what a backend implements and what the binaries hold.
 pub trait Storage:
     EventStore
@@ -216,6 +237,7 @@ pub trait Storage:
     + SummaryStore
     + ChurnModelStore
     + LateEventStore
+    + TouchedAccountStore
 {
 }
 
@@ -232,6 +254,7 @@ impl<T> Storage for T where
         + SummaryStore
         + ChurnModelStore
         + LateEventStore
+        + TouchedAccountStore
 {
 }
 

@@ -1,9 +1,10 @@
-//! Account records: the profile and the scoring state live in separate columns so ingest and
-//! the daily run write their halves without clobbering each other.
+//! Account records: the profile, the scoring state and the provisional score live in separate
+//! columns so ingest, the daily run and the provisional refresh write their parts without
+//! clobbering each other.
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, Row};
-use vitals_core::model::{AccountId, AccountProfile, AccountRecord, Page};
+use vitals_core::model::{AccountId, AccountProfile, AccountRecord, Page, ProvisionalScore};
 use vitals_core::ports::{AccountStore, StoreResult};
 use vitals_core::segment::Segment;
 
@@ -18,6 +19,7 @@ struct AccountRow {
     window: Option<String>,
     score: Option<String>,
     trail: Option<String>,
+    provisional: Option<String>,
 }
 
 impl AccountRow {
@@ -28,6 +30,7 @@ impl AccountRow {
             window: row.get(2)?,
             score: row.get(3)?,
             trail: row.get(4)?,
+            provisional: row.get(5)?,
         })
     }
 
@@ -55,11 +58,12 @@ impl AccountRow {
                 .map(from_json)
                 .transpose()?
                 .unwrap_or_default(),
+            provisional: self.provisional.as_deref().map(from_json).transpose()?,
         })
     }
 }
 
-const COLUMNS: &str = "account_id, profile, usage_window, score, trail";
+const COLUMNS: &str = "account_id, profile, usage_window, score, trail, provisional";
 
 #[async_trait]
 impl AccountStore for SqliteStore {
@@ -111,6 +115,32 @@ impl AccountStore for SqliteStore {
                 )?;
                 for (id, seg, window, score, trail) in &rows {
                     stmt.execute(params![id, seg, window, score, trail])?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn put_provisional_scores(&self, scores: &[ProvisionalScore]) -> StoreResult<()> {
+        let rows = scores
+            .iter()
+            .map(|p| {
+                Ok((
+                    p.account_id.as_str().to_string(),
+                    p.account_id.segment().0,
+                    to_json(p)?,
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.db
+            .write(move |tx| {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO accounts (account_id, seg, provisional) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (account_id) DO UPDATE SET provisional = excluded.provisional",
+                )?;
+                for (id, seg, provisional) in &rows {
+                    stmt.execute(params![id, seg, provisional])?;
                 }
                 Ok(())
             })

@@ -23,6 +23,7 @@ mod queue;
 mod schema;
 mod store;
 mod summaries;
+mod touch_marks;
 mod users;
 
 #[cfg(test)]

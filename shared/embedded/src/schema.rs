@@ -30,6 +30,7 @@ pub(crate) const STORE: Schema = Schema {
         STORE_LISTING_VERSION,
         STORE_TRAIL,
         STORE_LATE_MARKS,
+        STORE_FRESHNESS,
     ],
 };
 
@@ -172,6 +173,27 @@ CREATE TABLE late_marks (
     body  TEXT NOT NULL,
     PRIMARY KEY (day, id)
 );
+";
+
+/// Provisional "today so far" scores: each account's latest (its own column, so the daily run
+/// and the provisional refresh never overwrite each other), their list rows, and the touch
+/// marks ingest leaves for the refresh (expiring like DynamoDB's TTL).
+const STORE_FRESHNESS: &str = "
+ALTER TABLE accounts ADD COLUMN provisional TEXT;
+
+CREATE TABLE provisional_listing (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    body  TEXT    NOT NULL
+);
+
+CREATE TABLE touch_marks (
+    interval_start  TEXT    NOT NULL,
+    id              TEXT    NOT NULL,
+    body            TEXT    NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    PRIMARY KEY (interval_start, id)
+);
+CREATE INDEX touch_marks_expiry ON touch_marks (expires_at);
 ";
 
 /// `seq` orders messages and survives a trip through the dead-letter table, so a receipt

@@ -20,7 +20,13 @@ pub(crate) const CHECKPOINT_RETENTION_DAYS: u32 = 90;
 const PURGE_BATCH: i64 = 2_000;
 
 /// Tables whose rows carry an `expires_at` (epoch seconds), fixed when the row is written.
-const EXPIRING_TABLES: [&str; 4] = ["event_chunks", "score_history", "audit_log", "checkpoints"];
+const EXPIRING_TABLES: [&str; 5] = [
+    "event_chunks",
+    "score_history",
+    "audit_log",
+    "checkpoints",
+    "touch_marks",
+];
 
 /// Storage on a SQLite file (or in memory). Cheap to clone; clones share one connection.
 /// Several handles, in this process or others, may open the same file at once.

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::{params, OptionalExtension};
-use vitals_core::model::{AccountListing, PortfolioSummary, SegmentListing};
+use vitals_core::model::{AccountListing, PortfolioSummary, ProvisionalListing, SegmentListing};
 use vitals_core::ports::{StoreResult, SummaryStore};
 use vitals_core::StoreError;
 
@@ -92,6 +92,27 @@ impl SummaryStore for SqliteStore {
         Ok(())
     }
 
+    async fn put_provisional_listing(&self, listing: &ProvisionalListing) -> StoreResult<()> {
+        let body = to_json(listing)?;
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO provisional_listing (id, body) VALUES (1, ?1)
+                     ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                    params![body],
+                )?;
+                bump_listing_version(tx)?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn provisional_listing(&self) -> StoreResult<Option<ProvisionalListing>> {
+        self.body_of("SELECT body FROM provisional_listing WHERE id = 1", ())
+            .await
+    }
+
     async fn listing_version(&self) -> StoreResult<Option<String>> {
         let version: Option<i64> = self
             .db
@@ -107,7 +128,7 @@ impl SummaryStore for SqliteStore {
 
     async fn account_listing(&self) -> StoreResult<AccountListing> {
         let trend_days = format!("-{} days", AccountListing::TREND_DAYS);
-        let (listings, summaries): (Vec<String>, Vec<String>) = self
+        let (listings, provisional, summaries): (Vec<String>, Option<String>, Vec<String>) = self
             .db
             .read(move |conn| {
                 // One snapshot: a run finishing between the two reads is seen whole or not at all.
@@ -116,6 +137,10 @@ impl SummaryStore for SqliteStore {
                     .prepare_cached("SELECT body FROM segment_listings ORDER BY seg")?
                     .query_map([], |row| row.get(0))?
                     .collect::<Result<Vec<_>, _>>()?;
+                let provisional = tx
+                    .prepare_cached("SELECT body FROM provisional_listing WHERE id = 1")?
+                    .query_row([], |row| row.get(0))
+                    .optional()?;
                 let summaries = tx
                     .prepare_cached(
                         "SELECT body FROM portfolio_summaries
@@ -125,7 +150,7 @@ impl SummaryStore for SqliteStore {
                     .query_map(params![trend_days], |row| row.get(0))?
                     .collect::<Result<Vec<_>, _>>()?;
                 tx.finish()?;
-                Ok((listings, summaries))
+                Ok((listings, provisional, summaries))
             })
             .await?;
         Ok(AccountListing {
@@ -133,6 +158,7 @@ impl SummaryStore for SqliteStore {
                 .iter()
                 .map(|b| from_json(b))
                 .collect::<Result<Vec<_>, _>>()?,
+            provisional: provisional.as_deref().map(from_json).transpose()?,
             trend: summaries
                 .iter()
                 .map(|b| from_json(b))

@@ -17,6 +17,7 @@ use tower::ServiceExt;
 use vitals_core::churn::ChurnModelRecord;
 use vitals_core::clock::FixedClock;
 use vitals_core::config::AuthConfig;
+use vitals_core::freshness::TouchMark;
 use vitals_core::model::*;
 use vitals_core::ports::*;
 use vitals_core::query::listing::ListingBuilder;
@@ -62,6 +63,7 @@ delegate! {
     AccountStore {
         put_profile(account: &AccountId, profile: &AccountProfile) -> StoreResult<()>;
         put_scoring_state(record: &AccountRecord) -> StoreResult<()>;
+        put_provisional_scores(scores: &[ProvisionalScore]) -> StoreResult<()>;
         get_account(account: &AccountId) -> StoreResult<Option<AccountRecord>>;
         list_segment(segment: Segment, cursor: Option<&str>, limit: usize) -> StoreResult<Page<AccountRecord>>;
     }
@@ -122,6 +124,8 @@ delegate! {
         latest_summary() -> StoreResult<Option<PortfolioSummary>>;
         summaries(from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<PortfolioSummary>>;
         put_segment_listing(listing: &SegmentListing) -> StoreResult<()>;
+        put_provisional_listing(listing: &ProvisionalListing) -> StoreResult<()>;
+        provisional_listing() -> StoreResult<Option<ProvisionalListing>>;
         account_listing() -> StoreResult<AccountListing>;
         listing_version() -> StoreResult<Option<String>>;
     }
@@ -137,6 +141,12 @@ delegate! {
         put_late_marks(marks: &[LateMark]) -> StoreResult<()>;
         late_marks(day: Option<NaiveDate>) -> StoreResult<Vec<LateMark>>;
         delete_late_marks(marks: &[LateMark]) -> StoreResult<()>;
+    }
+}
+delegate! {
+    TouchedAccountStore {
+        put_touch_marks(marks: &[TouchMark]) -> StoreResult<()>;
+        touch_marks(interval: DateTime<Utc>) -> StoreResult<Vec<TouchMark>>;
     }
 }
 
@@ -205,6 +215,7 @@ async fn populate(store: &SqliteStore, accounts: usize) {
                 score: scored.clone(),
             }),
             trail,
+            provisional: None,
         };
         store.put_profile(&id, &profile).await.unwrap();
         store.put_scoring_state(&record).await.unwrap();
@@ -277,6 +288,7 @@ async fn main() {
         write_keys: Arc::new(WriteKeys::default()),
         retention_days: 730,
         signals: Default::default(),
+        touches: Default::default(),
         authenticator: Arc::new(tokens),
     });
     let views: [(&str, String, &str); 10] = [

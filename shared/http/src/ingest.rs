@@ -86,6 +86,7 @@ pub(crate) async fn run(
 ) -> Result<IngestOutcome, ApiError> {
     Ingest::new(state.storage.as_ref())
         .with_signals(&state.signals)
+        .with_touches(&state.touches)
         .handle(parsed, cx.received_at)
         .await
         .map_err(|e| match e {

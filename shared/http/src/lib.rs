@@ -35,6 +35,9 @@ pub struct AppState {
     pub retention_days: u32,
     /// The `[signals]` mapping: which events are outcomes (recorded on the account at ingest).
     pub signals: Arc<vitals_core::config::SignalMapping>,
+    /// Which accounts received events of today, for provisional scores (`[freshness]`):
+    /// shared by every request, so a process marks an account once per interval.
+    pub touches: Arc<vitals_core::freshness::TouchRecorder>,
     /// Who is calling the query API and dashboard ([`LocalTokens`] for `vitals serve`, API
     /// Gateway's claims in the query Lambda, [`DenyAll`] where no query route is served).
     pub authenticator: Arc<dyn Authenticator>,

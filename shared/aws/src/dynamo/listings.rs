@@ -3,15 +3,17 @@
 //! item puts the rest in extra parts named by that run's day (`SEG#{seg}#{as_of}#{n}`, written
 //! first, expiring after a month), so a reader never mixes two runs' parts. The trend (the
 //! summaries of the 90 days up to the newest) is one item (`LISTING` / `TREND`) rewritten
-//! whenever a summary is stored. Reading everything is one `BatchGetItem` of the 64 first parts
-//! and the trend, plus one for extra parts when any segment has them.
+//! whenever a summary is stored. Today's provisional rows are one item (`LISTING` /
+//! `PROVISIONAL`) the provisional refresh rewrites. Reading everything is one `BatchGetItem`
+//! of the 64 first parts, the provisional rows and the trend, plus one for extra parts when any
+//! segment has them.
 
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use chrono::{Days, NaiveDate};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use vitals_core::model::{AccountListing, PortfolioSummary, SegmentListing};
+use vitals_core::model::{AccountListing, PortfolioSummary, ProvisionalListing, SegmentListing};
 use vitals_core::query::accounts::AccountRow;
 use vitals_core::segment::Segment;
 use vitals_core::StoreError;
@@ -25,6 +27,7 @@ use crate::error::store_error;
 const LISTING_PK: &str = "LISTING";
 const TREND_SK: &str = "TREND";
 const VERSION_SK: &str = "VERSION";
+const PROVISIONAL_SK: &str = "PROVISIONAL";
 /// DynamoDB's limit of keys per `BatchGetItem` call.
 const BATCH_GET_KEYS: usize = 100;
 /// Packed rows per item at most: DynamoDB's item limit is 400 KB, keys and names included.
@@ -69,6 +72,14 @@ struct VersionItem {
     pk: String,
     sk: String,
     token: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ProvisionalItem {
+    pk: String,
+    sk: String,
+    day: NaiveDate,
+    rows: Packed<Vec<AccountRow>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -157,6 +168,32 @@ impl DynamoStore {
         self.bump_listing_version().await
     }
 
+    /// Replaces the provisional rows (one item, at most `ProvisionalListing::MAX_ROWS` rows).
+    pub(crate) async fn write_provisional_listing(
+        &self,
+        listing: &ProvisionalListing,
+    ) -> StoreResult<()> {
+        let item = encode(&ProvisionalItem {
+            pk: LISTING_PK.to_owned(),
+            sk: PROVISIONAL_SK.to_owned(),
+            day: listing.day,
+            rows: Packed(listing.rows.clone()),
+        })?;
+        self.put("put provisional listing", item, None).await?;
+        self.bump_listing_version().await
+    }
+
+    pub(crate) async fn read_provisional_listing(&self) -> StoreResult<Option<ProvisionalListing>> {
+        let item = self
+            .get(
+                "read provisional listing",
+                &key(PROVISIONAL_SK.to_owned()),
+                true,
+            )
+            .await?;
+        item.map(decode_provisional).transpose()
+    }
+
     /// Marks the listing as changed, after the change is written: a reader that sees the new
     /// token reads (consistently) at least that change.
     pub(crate) async fn bump_listing_version(&self) -> StoreResult<()> {
@@ -204,19 +241,19 @@ impl DynamoStore {
     pub(crate) async fn read_account_listing(&self) -> StoreResult<AccountListing> {
         let mut wanted: Vec<Key> = Segment::all().map(|s| key(first_part_sk(s))).collect();
         wanted.push(key(TREND_SK.to_owned()));
+        wanted.push(key(PROVISIONAL_SK.to_owned()));
         let mut trend: Vec<PortfolioSummary> = Vec::new();
+        let mut provisional = None;
         let mut firsts: Vec<PartItem<Vec<AccountRow>>> = Vec::new();
         for item in self.batch_get("read account listing", &wanted).await? {
-            if item
-                .get("sk")
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-                == Some(TREND_SK)
-            {
-                let stored: TrendItem<Vec<PortfolioSummary>> = decode(item)?;
-                trend = stored.summaries.0;
-            } else {
-                firsts.push(decode(item)?);
+            let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned();
+            match sk.as_deref() {
+                Some(TREND_SK) => {
+                    let stored: TrendItem<Vec<PortfolioSummary>> = decode(item)?;
+                    trend = stored.summaries.0;
+                }
+                Some(PROVISIONAL_SK) => provisional = Some(decode_provisional(item)?),
+                _ => firsts.push(decode(item)?),
             }
         }
         let extra: Vec<Key> = firsts
@@ -255,7 +292,11 @@ impl DynamoStore {
                 rows,
             });
         }
-        Ok(AccountListing { segments, trend })
+        Ok(AccountListing {
+            segments,
+            provisional,
+            trend,
+        })
     }
 
     /// Every item of `wanted` that exists, 100 keys per `BatchGetItem`, retrying the keys
@@ -317,6 +358,14 @@ impl DynamoStore {
     }
 }
 
+fn decode_provisional(item: Item) -> StoreResult<ProvisionalListing> {
+    let stored: ProvisionalItem = decode(item)?;
+    Ok(ProvisionalListing {
+        day: stored.day,
+        rows: stored.rows.0,
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -343,6 +392,7 @@ mod tests {
             as_of: None,
             lifecycle: Default::default(),
             churned_on: None,
+            provisional: None,
         }
     }
 

@@ -20,6 +20,7 @@ mod query;
 mod schema;
 mod summaries;
 mod table;
+mod touch_marks;
 mod users;
 
 pub use meter::{Capacity, CapacityMeter};

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use vitals_core::model::{AccountListing, PortfolioSummary, SegmentListing};
+use vitals_core::model::{AccountListing, PortfolioSummary, ProvisionalListing, SegmentListing};
 use vitals_core::ports::{StoreResult, SummaryStore};
 
 use super::schema::{queries, records};
@@ -46,6 +46,14 @@ impl SummaryStore for DynamoStore {
 
     async fn put_segment_listing(&self, listing: &SegmentListing) -> StoreResult<()> {
         self.write_segment_listing(listing).await
+    }
+
+    async fn put_provisional_listing(&self, listing: &ProvisionalListing) -> StoreResult<()> {
+        self.write_provisional_listing(listing).await
+    }
+
+    async fn provisional_listing(&self) -> StoreResult<Option<ProvisionalListing>> {
+        self.read_provisional_listing().await
     }
 
     async fn account_listing(&self) -> StoreResult<AccountListing> {

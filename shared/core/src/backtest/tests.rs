@@ -4,7 +4,7 @@
 use super::*;
 use crate::model::{
     AccountId, AccountProfile, AccountRecord, EventChunk, EventKind, Outcome, OutcomeKind, Page,
-    StoredEvent,
+    ProvisionalScore, StoredEvent,
 };
 use crate::ports::StoreResult;
 use crate::segment::Segment;
@@ -32,6 +32,9 @@ impl AccountStore for Fake {
         Ok(())
     }
     async fn put_scoring_state(&self, _: &AccountRecord) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn put_provisional_scores(&self, _: &[ProvisionalScore]) -> StoreResult<()> {
         Ok(())
     }
     async fn get_account(&self, a: &AccountId) -> StoreResult<Option<AccountRecord>> {

@@ -4,6 +4,7 @@
 pub mod alerts;
 mod auth;
 mod churn;
+mod freshness;
 mod signals;
 mod versions;
 
@@ -14,6 +15,7 @@ use vitals_scoring::ScoringConfig;
 pub use alerts::AlertsConfig;
 pub use auth::AuthConfig;
 pub use churn::ChurnConfig;
+pub use freshness::FreshnessConfig;
 pub use signals::SignalMapping;
 pub use versions::{apply_config, changed_keys, ApplyError};
 
@@ -34,6 +36,8 @@ pub struct VitalsConfig {
     pub auth: AuthConfig,
     /// The churn risk model the daily run refits.
     pub churn: ChurnConfig,
+    /// Provisional "today so far" scores between daily runs.
+    pub freshness: FreshnessConfig,
     /// How the deployment is reached from outside (links in notifications).
     pub server: ServerConfig,
 }
@@ -227,6 +231,7 @@ impl VitalsConfig {
         self.alerts.validate(&mut issues);
         self.auth.validate(&mut issues);
         self.churn.validate(&mut issues);
+        self.freshness.validate(&mut issues);
         let url = &self.server.public_url;
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             issues.push(ConfigIssue {

@@ -8,7 +8,9 @@
 //!
 //! Late events: an event dated before the UTC day it arrives on leaves a mark (one small write
 //! per late day of a request, after its chunks) so the next run recomputes its day: see
-//! `run::late`.
+//! `run::late`. Events of the current UTC day leave a touch mark (at most one small write per
+//! request, none for accounts the process already marked in the interval) so the provisional
+//! refresh scores their accounts within minutes: see `crate::freshness`.
 
 mod chunking;
 pub mod codec;
@@ -32,6 +34,7 @@ use serde::Serialize;
 
 use crate::config::SignalMapping;
 use crate::error::StoreError;
+use crate::freshness::TouchRecorder;
 use crate::model::{AccountId, AccountProfile, EventChunk, EventKind, Outcome, UserProfile};
 use crate::ports::Storage;
 use crate::rollup::MappedSignal;
@@ -112,6 +115,7 @@ fn late_marks(chunks: &[EventChunk], received_at: DateTime<Utc>) -> Vec<LateMark
 pub struct Ingest<'a, S: Storage + ?Sized> {
     storage: &'a S,
     signals: Option<&'a SignalMapping>,
+    touches: Option<&'a TouchRecorder>,
 }
 
 impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
@@ -119,7 +123,15 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
         Ingest {
             storage,
             signals: None,
+            touches: None,
         }
+    }
+
+    /// Records which accounts received events of today, for provisional scores (without it,
+    /// nothing is recorded: their accounts wait for the daily run).
+    pub fn with_touches(mut self, recorder: &'a TouchRecorder) -> Self {
+        self.touches = Some(recorder);
+        self
     }
 
     /// Uses this `[signals]` mapping to recognise outcome events (default mapping otherwise).
@@ -152,6 +164,15 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
         let late = late_marks(&chunks, received_at);
         if !late.is_empty() {
             self.storage.put_late_marks(&late).await?;
+        }
+        // Also after the chunks: a refresh that reads the mark finds its events.
+        if let Some(mark) = self.touches.and_then(|r| r.unmarked(&chunks, received_at)) {
+            self.storage
+                .put_touch_marks(std::slice::from_ref(&mark))
+                .await?;
+            if let Some(recorder) = self.touches {
+                recorder.stored(&mark);
+            }
         }
         let outcomes = self.outcomes(&chunks);
         self.apply_traits(&messages, &outcomes, received_at).await?;

@@ -10,7 +10,7 @@ use vitals_scoring::{Decline, Expansion, LifecycleStage, RenewalRisk, ScoreChang
 
 use crate::churn::{account_churn_risk, ChurnModelRecord, ChurnRisk};
 use crate::lifecycle::{record_state, AccountState};
-use crate::model::{AccountRecord, AuditEntry, Band, ScoreRecord};
+use crate::model::{AccountRecord, AuditEntry, Band, HealthScore, ScoreRecord};
 
 /// Users and features idle for longer than this are dormant.
 pub const DORMANT_AFTER_DAYS: i64 = 30;
@@ -96,6 +96,21 @@ pub struct TimelineEntry {
     pub detail: serde_json::Value,
 }
 
+/// The account's "today so far" score: the current UTC day, not ended, scored on its events so
+/// far. Nothing follows from it (no alert); the day's daily score replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProvisionalView {
+    /// The UTC day it covers so far.
+    pub day: NaiveDate,
+    pub computed_at: DateTime<Utc>,
+    pub score: f64,
+    pub band: Band,
+    pub confidence: f64,
+    pub signals: Vec<SignalView>,
+    /// What changed since the last daily score.
+    pub changes: Option<Changes>,
+}
+
 /// `GET /v1/accounts/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AccountDetail {
@@ -118,6 +133,9 @@ pub struct AccountDetail {
     pub signals: Vec<SignalView>,
     /// What changed since the previous run; null on the first run.
     pub changes: Option<Changes>,
+    /// A provisional "today so far" score newer than `as_of`, when events arrived since the
+    /// last daily run; null otherwise.
+    pub provisional: Option<ProvisionalView>,
     pub decline: Option<Decline>,
     pub expansion: Option<Expansion>,
     pub time_to_value_days: Option<i64>,
@@ -184,6 +202,27 @@ pub fn timeline(entries: &[AuditEntry]) -> Vec<TimelineEntry> {
         .collect()
 }
 
+fn signal_views(health: &HealthScore) -> Vec<SignalView> {
+    health
+        .signals
+        .iter()
+        .map(|sig| SignalView {
+            name: sig.name.clone(),
+            value: sig.value,
+            raw: sig.raw,
+            weight: sig.weight,
+            points: sig.points,
+        })
+        .collect()
+}
+
+fn changes(change: ScoreChange) -> Changes {
+    Changes {
+        sentence: change.sentence(),
+        change,
+    }
+}
+
 pub fn account_detail(
     record: &AccountRecord,
     audit: &[AuditEntry],
@@ -235,25 +274,20 @@ pub fn account_detail(
         confidence: scored.map(|s| s.health.confidence),
         scorecard: scored.map(|s| s.health.scorecard.clone()),
         stage: scored.map(|s| s.stage),
-        signals: scored
-            .map(|s| {
-                s.health
-                    .signals
-                    .iter()
-                    .map(|sig| SignalView {
-                        name: sig.name.clone(),
-                        value: sig.value,
-                        raw: sig.raw,
-                        weight: sig.weight,
-                        points: sig.points,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        changes: scored.and_then(|s| s.change.clone()).map(|c| Changes {
-            sentence: c.sentence(),
-            change: c,
-        }),
+        signals: scored.map(|s| signal_views(&s.health)).unwrap_or_default(),
+        changes: scored.and_then(|s| s.change.clone()).map(changes),
+        provisional: record
+            .current_provisional()
+            .filter(|_| is_active)
+            .map(|p| ProvisionalView {
+                day: p.day,
+                computed_at: p.computed_at,
+                score: p.score.health.score,
+                band: p.score.health.band,
+                confidence: p.score.health.confidence,
+                signals: signal_views(&p.score.health),
+                changes: p.score.change.clone().map(changes),
+            }),
         decline: live.map(|s| s.decline),
         expansion: live.map(|s| s.expansion.clone()),
         time_to_value_days: scored.and_then(|s| s.time_to_value_days),

@@ -1,12 +1,12 @@
 //! Account rows for lists (the accounts endpoint, the dashboard's at-risk and expansion lists):
 //! the filters, the sort orders, and the one-line reason an account needs attention.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use vitals_scoring::{DeclineSeverity, RiskLevel};
 
 use crate::lifecycle::{record_state, AccountState, Lifecycle};
-use crate::model::{AccountRecord, Band};
+use crate::model::{AccountRecord, Band, ProvisionalScore};
 
 /// One account in a list. Also what the daily run stores per account in a segment's listing
 /// ([`crate::model::SegmentListing`]); `days_to_renewal` is brought up to date when read.
@@ -39,6 +39,35 @@ pub struct AccountRow {
     /// The churn day of a churned account (its `mrr` is the last MRR).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub churned_on: Option<NaiveDate>,
+    /// A "today so far" score newer than `as_of`, when events arrived since the last daily
+    /// run. Filters and sorts use the daily values above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisional: Option<ProvisionalRow>,
+}
+
+/// A list row's provisional score (the row's `provisional`): a day that has not ended, scored
+/// so far, with when it was computed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionalRow {
+    /// The UTC day it covers so far.
+    pub day: NaiveDate,
+    pub computed_at: DateTime<Utc>,
+    pub score: f64,
+    pub band: Band,
+    /// Change since the last daily score.
+    pub change: Option<f64>,
+}
+
+impl From<&ProvisionalScore> for ProvisionalRow {
+    fn from(p: &ProvisionalScore) -> Self {
+        ProvisionalRow {
+            day: p.day,
+            computed_at: p.computed_at,
+            score: p.score.health.score,
+            band: p.score.health.band,
+            change: p.score.change.as_ref().map(|c| c.delta),
+        }
+    }
 }
 
 impl AccountRow {
@@ -79,6 +108,10 @@ impl AccountRow {
             as_of: record.score.as_ref().map(|s| s.as_of),
             lifecycle: Lifecycle::from(&state),
             churned_on,
+            provisional: record
+                .current_provisional()
+                .filter(|_| active)
+                .map(ProvisionalRow::from),
         }
     }
 
@@ -377,6 +410,7 @@ mod tests {
             as_of: None,
             lifecycle: Lifecycle::Active,
             churned_on: None,
+            provisional: None,
         }
     }
 

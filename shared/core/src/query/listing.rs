@@ -3,13 +3,13 @@
 //! from it ([`visible_rows`]). The account list and the dashboard's lists read these in one
 //! request instead of scanning every account record (BRIEF §5: ≤ 2 requests per view).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
 use super::access::Principal;
 use super::accounts::{AccountFilter, AccountRow, AccountSort};
-use crate::model::{AccountId, AccountRecord, SegmentListing};
+use crate::model::{AccountId, AccountRecord, ProvisionalListing, SegmentListing};
 use crate::segment::Segment;
 
 /// One segment's rows, kept up to date while the run scores its accounts.
@@ -57,6 +57,35 @@ impl ListingBuilder {
             rows: self.rows.into_values().collect(),
         }
     }
+}
+
+/// The listing's rows with today's provisional scores merged in: a row gets its account's
+/// provisional score when it is newer than the row's daily score, and an account no run has
+/// listed yet (new today) gets the provisional row itself.
+pub fn with_provisional(
+    mut rows: Vec<AccountRow>,
+    provisional: Option<ProvisionalListing>,
+) -> Vec<AccountRow> {
+    let Some(provisional) = provisional else {
+        return rows;
+    };
+    let at: HashMap<String, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.account_id.clone(), i))
+        .collect();
+    for row in provisional.rows {
+        match at.get(&row.account_id) {
+            Some(&i) => {
+                let listed = &mut rows[i];
+                if listed.as_of.is_none_or(|d| d < provisional.day) {
+                    listed.provisional = row.provisional;
+                }
+            }
+            None => rows.push(row),
+        }
+    }
+    rows
 }
 
 /// The rows `who` may see as of `today`, filtered and sorted: what the account list pages
@@ -118,6 +147,43 @@ mod tests {
             .map(|r| (r.account_id.as_str(), r.name.as_deref().unwrap()))
             .collect();
         assert_eq!(rows, [("a", "Alpha"), ("b", "After")]);
+    }
+
+    #[test]
+    fn provisional_rows_join_rows_scored_before_their_day_and_add_new_accounts() {
+        use crate::query::accounts::ProvisionalRow;
+        let listed = ListingBuilder::new(
+            Segment(0),
+            day(9),
+            &[record("a", "x", "A"), record("b", "x", "B")],
+        )
+        .finish()
+        .rows;
+        let mut scored_today = listed[1].clone();
+        scored_today.as_of = Some(day(10));
+        let rows = vec![listed[0].clone(), scored_today];
+        let mark = |id: &str| {
+            let mut row = AccountRow::from_record(&record(id, "x", id), day(10));
+            row.provisional = Some(ProvisionalRow {
+                day: day(10),
+                computed_at: day(10).and_hms_opt(9, 30, 0).unwrap().and_utc(),
+                score: 61.0,
+                band: crate::model::Band::Monitor,
+                change: None,
+            });
+            row
+        };
+        let provisional = ProvisionalListing {
+            day: day(10),
+            rows: vec![mark("a"), mark("b"), mark("new")],
+        };
+        let merged = with_provisional(rows, Some(provisional));
+        let shown: Vec<(&str, bool)> = merged
+            .iter()
+            .map(|r| (r.account_id.as_str(), r.provisional.is_some()))
+            .collect();
+        // b's daily score of the 10th supersedes its provisional one.
+        assert_eq!(shown, [("a", true), ("b", false), ("new", true)]);
     }
 
     #[test]

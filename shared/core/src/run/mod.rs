@@ -11,6 +11,7 @@ mod days;
 mod events;
 mod facts;
 mod late;
+mod provisional;
 mod rescore;
 mod summary;
 
@@ -39,6 +40,7 @@ pub use days::{last_scorable_day, DayNotOver};
 pub use events::score_events;
 pub use facts::account_facts;
 pub use late::{LateMark, LateReport};
+pub use provisional::{PeerCache, ProvisionalRefresh, ProvisionalReport, MAX_UNSCORED_DAYS};
 pub use rescore::RescoreReport;
 pub use summary::CHURNED_ACCOUNTS_KEY;
 
@@ -178,33 +180,14 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         Ok(Some(collector.finish()))
     }
 
-    /// An account measured as of the plan's day for the peer pass, its day rolled in first
-    /// unless its window already covers it (the record is not saved).
+    /// An account measured as of the plan's day for the peer pass (see [`measure_for_peers`]).
     fn measure_for_peers(
         &self,
         plan: &DayPlan<'_>,
         record: &AccountRecord,
         chunks: &[EventChunk],
     ) -> Option<vitals_scoring::Measurement> {
-        let day = plan.as_of();
-        let facts = account_facts(&record.profile);
-        if record.window.through.is_some_and(|t| t >= day) {
-            return record_state(record, day)
-                .is_active()
-                .then(|| plan.measure(&facts, &record.window));
-        }
-        let activity = day_activity_with_signals(
-            chunks,
-            &self.config.usage,
-            &self.config.signals,
-            self.config.scoring.first_value_event.as_deref(),
-        );
-        let mut rolled = record.clone();
-        rolled.window.roll(day, &activity);
-        // Peers are the accounts scored that day: active ones only.
-        record_state(&rolled, day)
-            .is_active()
-            .then(|| plan.measure(&facts, &rolled.window))
+        measure_for_peers(self.config, plan, record, chunks)
     }
 
     async fn run_segment_with(
@@ -359,56 +342,11 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
     fn score_one(
         &self,
         plan: &DayPlan<'_>,
-        mut record: AccountRecord,
+        record: AccountRecord,
         chunks: &[EventChunk],
         peers: Option<&PeerBenchmarks>,
     ) -> Scored {
-        let day = plan.as_of();
-        if record.window.through.is_some_and(|t| t >= day) {
-            return Scored::AlreadyDone(record);
-        }
-        let activity = day_activity_with_signals(
-            chunks,
-            &self.config.usage,
-            &self.config.signals,
-            self.config.scoring.first_value_event.as_deref(),
-        );
-        let previous = record.score.as_ref().map(|s| s.score.clone());
-        record.window.roll(day, &activity);
-        // Only active accounts are scored: one not started yet has nothing to judge, and a
-        // churned one keeps its last score, frozen (its window still rolls, so activity after
-        // the churn can reactivate it).
-        if !record_state(&record, day).is_active() {
-            return Scored::Inactive(record);
-        }
-        let facts = account_facts(&record.profile);
-        let measured = plan.measure(&facts, &record.window);
-        let scored = score_with_usage(
-            &self.config.scoring,
-            &facts,
-            &record.window,
-            &measured,
-            previous.as_ref().map(|p| &p.health),
-            peers,
-        );
-        let events = score_events(
-            &record.account_id,
-            day,
-            &scored,
-            previous.as_ref().map(|p| &p.health),
-            previous.as_ref().map(|p| p.active_users),
-            self.clock.now(),
-        );
-        record
-            .trail
-            .record(day, scored.health.score, scored.health.band);
-        record.score = Some(ScoreRecord {
-            account_id: record.account_id.clone(),
-            as_of: day,
-            computed_at: self.clock.now(),
-            score: scored,
-        });
-        Scored::Fresh { record, events }
+        score_one(self.config, self.clock.now(), plan, record, chunks, peers)
     }
 
     /// The day's chunks of a segment by account, and the number of unattributed events.
@@ -417,19 +355,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         segment: Segment,
         day: NaiveDate,
     ) -> Result<(BTreeMap<AccountId, Vec<EventChunk>>, u64), StoreError> {
-        let mut by_account: BTreeMap<AccountId, Vec<EventChunk>> = BTreeMap::new();
-        for chunk in self.storage.chunks_for_segment_day(segment, day).await? {
-            by_account
-                .entry(chunk.account_id.clone())
-                .or_default()
-                .push(chunk);
-        }
-        let unattributed = by_account
-            .remove(&AccountId::unattributed())
-            .map_or(0, |chunks| {
-                chunks.iter().map(|c| c.events.len() as u64).sum()
-            });
-        Ok((by_account, unattributed))
+        chunks_by_account(self.storage, segment, day).await
     }
 
     /// Every account of the segment: those stored, and those seen for the first time today.
@@ -438,27 +364,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         segment: Segment,
         active: &BTreeMap<AccountId, Vec<EventChunk>>,
     ) -> Result<BTreeMap<AccountId, AccountRecord>, StoreError> {
-        let mut accounts = BTreeMap::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .storage
-                .list_segment(segment, cursor.as_deref(), PAGE)
-                .await?;
-            for record in page.items {
-                accounts.insert(record.account_id.clone(), record);
-            }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
-        for account in active.keys() {
-            accounts
-                .entry(account.clone())
-                .or_insert_with(|| AccountRecord::new(account.clone()));
-        }
-        Ok(accounts)
+        accounts_of(self.storage, segment, active).await
     }
 }
 
@@ -475,6 +381,143 @@ fn add_unattributed(summary: &mut PortfolioSummary, unattributed: u64) {
             serde_json::json!(now + unattributed as f64),
         );
     }
+}
+
+/// One account-day's chunks as the usage and signal counters the window rolls in (each
+/// message id once).
+fn day_activity(config: &VitalsConfig, chunks: &[EventChunk]) -> vitals_scoring::DayActivity {
+    day_activity_with_signals(
+        chunks,
+        &config.usage,
+        &config.signals,
+        config.scoring.first_value_event.as_deref(),
+    )
+}
+
+/// An account measured as of the plan's day for the peer pass, its day rolled in first
+/// unless its window already covers it (the record is not saved).
+fn measure_for_peers(
+    config: &VitalsConfig,
+    plan: &DayPlan<'_>,
+    record: &AccountRecord,
+    chunks: &[EventChunk],
+) -> Option<vitals_scoring::Measurement> {
+    let day = plan.as_of();
+    let facts = account_facts(&record.profile);
+    if record.window.through.is_some_and(|t| t >= day) {
+        return record_state(record, day)
+            .is_active()
+            .then(|| plan.measure(&facts, &record.window));
+    }
+    let activity = day_activity(config, chunks);
+    let mut rolled = record.clone();
+    rolled.window.roll(day, &activity);
+    // Peers are the accounts scored that day: active ones only.
+    record_state(&rolled, day)
+        .is_active()
+        .then(|| plan.measure(&facts, &rolled.window))
+}
+
+/// Rolls the plan's day into the account's window and scores it: the one scoring path of the
+/// daily run, rescoring and provisional scores. `now` stamps the score and its events.
+fn score_one(
+    config: &VitalsConfig,
+    now: chrono::DateTime<chrono::Utc>,
+    plan: &DayPlan<'_>,
+    mut record: AccountRecord,
+    chunks: &[EventChunk],
+    peers: Option<&PeerBenchmarks>,
+) -> Scored {
+    let day = plan.as_of();
+    if record.window.through.is_some_and(|t| t >= day) {
+        return Scored::AlreadyDone(record);
+    }
+    let activity = day_activity(config, chunks);
+    let previous = record.score.as_ref().map(|s| s.score.clone());
+    record.window.roll(day, &activity);
+    // Only active accounts are scored: one not started yet has nothing to judge, and a
+    // churned one keeps its last score, frozen (its window still rolls, so activity after
+    // the churn can reactivate it).
+    if !record_state(&record, day).is_active() {
+        return Scored::Inactive(record);
+    }
+    let facts = account_facts(&record.profile);
+    let measured = plan.measure(&facts, &record.window);
+    let scored = score_with_usage(
+        &config.scoring,
+        &facts,
+        &record.window,
+        &measured,
+        previous.as_ref().map(|p| &p.health),
+        peers,
+    );
+    let events = score_events(
+        &record.account_id,
+        day,
+        &scored,
+        previous.as_ref().map(|p| &p.health),
+        previous.as_ref().map(|p| p.active_users),
+        now,
+    );
+    record
+        .trail
+        .record(day, scored.health.score, scored.health.band);
+    record.score = Some(ScoreRecord {
+        account_id: record.account_id.clone(),
+        as_of: day,
+        computed_at: now,
+        score: scored,
+    });
+    Scored::Fresh { record, events }
+}
+
+/// The day's chunks of a segment by account, and the number of unattributed events.
+async fn chunks_by_account<S: Storage + ?Sized>(
+    storage: &S,
+    segment: Segment,
+    day: NaiveDate,
+) -> Result<(BTreeMap<AccountId, Vec<EventChunk>>, u64), StoreError> {
+    let mut by_account: BTreeMap<AccountId, Vec<EventChunk>> = BTreeMap::new();
+    for chunk in storage.chunks_for_segment_day(segment, day).await? {
+        by_account
+            .entry(chunk.account_id.clone())
+            .or_default()
+            .push(chunk);
+    }
+    let unattributed = by_account
+        .remove(&AccountId::unattributed())
+        .map_or(0, |chunks| {
+            chunks.iter().map(|c| c.events.len() as u64).sum()
+        });
+    Ok((by_account, unattributed))
+}
+
+/// Every account of the segment: those stored, and those seen for the first time today.
+async fn accounts_of<S: Storage + ?Sized>(
+    storage: &S,
+    segment: Segment,
+    active: &BTreeMap<AccountId, Vec<EventChunk>>,
+) -> Result<BTreeMap<AccountId, AccountRecord>, StoreError> {
+    let mut accounts = BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = storage
+            .list_segment(segment, cursor.as_deref(), PAGE)
+            .await?;
+        for record in page.items {
+            accounts.insert(record.account_id.clone(), record);
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    for account in active.keys() {
+        accounts
+            .entry(account.clone())
+            .or_insert_with(|| AccountRecord::new(account.clone()));
+    }
+    Ok(accounts)
 }
 
 enum Scored {

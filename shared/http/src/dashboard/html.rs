@@ -39,7 +39,8 @@ main{padding:16px 24px;max-width:1200px}h1{font-size:22px;margin:8px 0 16px}h2{f
 .kpi b{display:block;font-size:22px}.kpi span{font-size:12px;color:#5b6475}\
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eef0f3;vertical-align:top}\
 th{color:#5b6475;font-weight:600}.band-at_risk{color:#d64545;font-weight:600}.band-monitor{color:#b58100}.band-healthy{color:#2f9e44}\
-.muted{color:#5b6475;font-size:12px}.null{color:#8a94a6;font-style:italic}a{color:#2856b6}";
+.muted{color:#5b6475;font-size:12px}.null{color:#8a94a6;font-style:italic}a{color:#2856b6}\
+.provisional{color:#6b4fbb;font-style:italic}";
 
 /// A whole page: title, navigation, the signed-in principal and the body.
 pub fn page(title: &str, who: Option<&str>, body: &str) -> String {

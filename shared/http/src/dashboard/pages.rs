@@ -8,7 +8,7 @@
 //! once (2), drawing the score chart from the record's trail (an account scored before trails
 //! existed reads its history instead, until its next run: 3).
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use vitals_core::churn::cache::ModelCache;
 use vitals_core::lifecycle::AccountState;
 use vitals_core::model::{AccountId, AccountRecord, AlertQuery, AlertStatus, Band};
@@ -51,6 +51,30 @@ fn opt_num(v: Option<f64>, decimals: usize) -> String {
             }
         },
     )
+}
+
+/// "provisional: today so far, 14:30 UTC": said wherever a provisional score is shown, so
+/// nobody mistakes it for a complete day's.
+fn provisional_label(day: NaiveDate, computed_at: DateTime<Utc>, today: NaiveDate) -> String {
+    let so_far = if day == today {
+        "today so far".to_string()
+    } else {
+        format!("{day} so far")
+    };
+    format!("provisional: {so_far}, {} UTC", computed_at.format("%H:%M"))
+}
+
+/// A list's score cell: the daily score, then the provisional one when there is a newer one.
+fn score_cell(row: &AccountRow, today: NaiveDate) -> String {
+    let daily = opt_num(row.score, 0);
+    match &row.provisional {
+        Some(p) => format!(
+            r#"{daily} <span class="provisional" title="{label}">→ {score:.0} ({label})</span>"#,
+            label = escape(&provisional_label(p.day, p.computed_at, today)),
+            score = p.score
+        ),
+        None => daily,
+    }
 }
 
 fn account_link(row: &AccountRow) -> String {
@@ -190,7 +214,7 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
                 s,
                 r#"<tr class="at-risk-row"><td>{}</td><td class="band-at_risk">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
                 account_link(row),
-                opt_num(row.score, 0),
+                score_cell(row, today),
                 opt_num(row.change, 0),
                 escape(&row.reason),
                 escape(row.owner.as_deref().unwrap_or("")),
@@ -214,7 +238,7 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
                 s,
                 r#"<tr><td>{}</td><td class="band-healthy">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
                 account_link(row),
-                opt_num(row.score, 0),
+                score_cell(row, today),
                 escape(&row.reason),
                 escape(row.owner.as_deref().unwrap_or("")),
                 row.mrr.map_or(String::new(), money)
@@ -350,6 +374,20 @@ pub async fn account(
         );
     }
 
+    if let Some(p) = &d.provisional {
+        // Beside the daily score, never in its place: the day is not over.
+        put!(
+            s,
+            r#"<div class="kpis" id="provisional"><div class="kpi"><b class="provisional">{}</b><span class="provisional">{}</span></div><div class="kpi"><b>{}</b><span>band so far</span></div><div class="kpi"><span class="muted">{}</span></div></div><br>"#,
+            opt_num(Some(p.score), 0),
+            escape(&provisional_label(p.day, p.computed_at, today)),
+            band_cell(Some(p.band)),
+            escape(&p.changes.as_ref().map_or_else(
+                || "first score: no daily score to compare with".to_string(),
+                |c| format!("since the last daily score: {}", c.sentence)
+            ))
+        );
+    }
     s.push_str(&churn_risk_card(&d));
 
     let changed = d.changes.as_ref().map_or_else(
@@ -555,7 +593,23 @@ fn churn_risk_card(d: &AccountDetail) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::opt_num;
+    use super::{opt_num, provisional_label};
+    use chrono::{NaiveDate, TimeZone, Utc};
+
+    #[test]
+    fn a_provisional_score_says_it_is_the_day_so_far_and_when() {
+        let today = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 3, 10, 14, 30, 12).unwrap();
+        assert_eq!(
+            provisional_label(today, at, today),
+            "provisional: today so far, 14:30 UTC"
+        );
+        let tomorrow = today.succ_opt().unwrap();
+        assert_eq!(
+            provisional_label(today, at, tomorrow),
+            "provisional: 2026-03-10 so far, 14:30 UTC"
+        );
+    }
 
     #[test]
     fn numbers_that_round_to_zero_show_no_minus_sign() {

@@ -85,6 +85,33 @@ fn kpi() -> Value {
 
 fn schemas() -> Value {
     let band = json!({"type": "string", "enum": ["at_risk", "monitor", "healthy"]});
+    // A provisional score (the current UTC day so far) on list rows and the account view.
+    let provisional_row = json!({
+        "type": "object",
+        "description": "Present when events arrived since the last daily run: a provisional score of the current UTC day so far (not ended, no alert follows from it), replaced by that day's daily score. Filters and sorts use the row's daily values.",
+        "required": ["day", "computed_at", "score", "band", "change"],
+        "properties": {
+            "day": {"type": "string", "format": "date", "description": "The UTC day it covers so far."},
+            "computed_at": {"type": "string", "format": "date-time"},
+            "score": {"type": "number"},
+            "band": band,
+            "change": {"type": ["number", "null"], "description": "Change since the last daily score."}
+        }
+    });
+    let provisional_detail = json!({
+        "type": "object",
+        "description": "A provisional score of the current UTC day so far, when events arrived since the last daily run: not a complete day, no alert follows from it, and that day's daily score replaces it. Null otherwise.",
+        "required": ["day", "computed_at", "score", "band", "confidence", "signals", "changes"],
+        "properties": {
+            "day": {"type": "string", "format": "date"},
+            "computed_at": {"type": "string", "format": "date-time"},
+            "score": {"type": "number"},
+            "band": band,
+            "confidence": {"type": "number"},
+            "signals": {"type": "array", "items": reference("Signal")},
+            "changes": {"type": ["object", "null"], "description": "What changed since the last daily score."}
+        }
+    });
     let counts =
         json!({"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}});
     let kpi_names = [
@@ -105,7 +132,7 @@ fn schemas() -> Value {
     ];
     let kpis: serde_json::Map<String, Value> =
         kpi_names.iter().map(|n| (n.to_string(), kpi())).collect();
-    json!({
+    let mut schemas = json!({
         "Error": {
             "type": "object",
             "required": ["success", "error"],
@@ -387,7 +414,13 @@ fn schemas() -> Value {
                 "base_version": {"type": ["integer", "null"], "minimum": 0}
             }
         }
-    })
+    });
+    // Set apart: the document above is at `json!`'s recursion limit.
+    schemas["ProvisionalRow"] = provisional_row;
+    schemas["AccountRow"]["properties"]["provisional"] = reference("ProvisionalRow");
+    schemas["AccountDetail"]["properties"]["provisional"] =
+        json!({"oneOf": [{"type": "null"}, provisional_detail]});
+    schemas
 }
 
 /// The OpenAPI document.

@@ -9,6 +9,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use vitals_core::model::{AccountId, AccountRecord, PortfolioSummary};
 use vitals_core::ports::Storage;
 use vitals_core::query::accounts::AccountRow;
+use vitals_core::query::listing::with_provisional;
 use vitals_core::segment::Segment;
 use vitals_core::store_cache::PerStore;
 use vitals_core::StoreError;
@@ -21,7 +22,8 @@ const SEGMENT_PAGE: usize = 500;
 /// Segments read at once.
 const SEGMENT_CONCURRENCY: usize = 16;
 
-/// Every account's list row and the portfolio trend, as the latest run left them.
+/// Every account's list row and the portfolio trend, as the latest run left them, with today's
+/// provisional scores merged in.
 #[derive(Debug, Clone, Default)]
 pub struct Listed {
     /// Unscoped and unfiltered: [`vitals_core::query::listing::visible_rows`] cuts them.
@@ -78,7 +80,7 @@ pub async fn listed_rows(
         );
     }
     let listed = Arc::new(Listed {
-        rows,
+        rows: with_provisional(rows, listing.provisional),
         trend: listing.trend,
     });
     if let (Some(version), true) = (version, complete) {

@@ -148,6 +148,11 @@ pub(crate) fn late_marks_of_day_prefix(day: NaiveDate) -> String {
     format!("{}#", date(day))
 }
 
+/// Touch marks of one refresh interval, sorted by mark id.
+pub(crate) fn touched_pk(interval: &DateTime<Utc>) -> String {
+    format!("TOUCHED#{}", timestamp(interval))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +188,8 @@ mod tests {
         assert_eq!(date(d), "2026-03-04");
         assert_eq!(late_mark_sk(d, "ab12"), "2026-03-04#ab12");
         assert_eq!(late_marks_of_day_prefix(d), "2026-03-04#");
+        let interval = d.and_hms_opt(10, 15, 0).unwrap().and_utc();
+        assert_eq!(touched_pk(&interval), "TOUCHED#2026-03-04T10:15:00.000000Z");
     }
 
     #[test]

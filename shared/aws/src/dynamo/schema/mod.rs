@@ -27,6 +27,7 @@ const PROFILE: &str = "profile";
 const WINDOW: &str = "window";
 const SCORE: &str = "score";
 const TRAIL: &str = "trail";
+const PROVISIONAL: &str = "provisional";
 const STATUS: &str = "status";
 const VERSION: &str = "version";
 
@@ -165,6 +166,21 @@ pub(crate) fn set_scoring_state(
     if !remove.is_empty() {
         e.text.push_str(&format!(" REMOVE {}", remove.join(", ")));
     }
+    Ok(e)
+}
+
+/// Sets an account's provisional score only, creating the account item if needed.
+pub(crate) fn set_provisional(
+    provisional: &vitals_core::model::ProvisionalScore,
+) -> Result<Expr, StoreError> {
+    let mut e = Expr {
+        text: "SET #account_id = :account_id, #provisional = :provisional".into(),
+        ..Expr::default()
+    };
+    e.name("account_id", ACCOUNT_ID)
+        .name("provisional", PROVISIONAL)
+        .value("account_id", &provisional.account_id)?
+        .value("provisional", &packed::Packed(provisional))?;
     Ok(e)
 }
 

@@ -178,6 +178,11 @@ pub(crate) fn late_marks(day: Option<NaiveDate>) -> QuerySpec {
     }
 }
 
+/// The touch marks of one refresh interval.
+pub(crate) fn touch_marks(interval: &chrono::DateTime<chrono::Utc>) -> QuerySpec {
+    QuerySpec::new(Index::Table, keys::touched_pk(interval))
+}
+
 /// `None` when the range is empty (`from > to`).
 pub(crate) fn summaries(from: NaiveDate, to: NaiveDate) -> Option<QuerySpec> {
     (from <= to).then(|| {

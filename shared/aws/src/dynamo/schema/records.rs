@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use vitals_core::model::{
     AccountId, AccountProfile, AccountRecord, Alert, AuditEntry, Checkpoint, ConfigVersion,
-    Intervention, PortfolioSummary, ScoreRecord, ScoreTrail, UserProfile,
+    Intervention, PortfolioSummary, ProvisionalScore, ScoreRecord, ScoreTrail, UserProfile,
 };
 use vitals_core::segment::Segment;
 
@@ -61,6 +61,9 @@ struct AccountItem {
     /// Absent on items written before the trail existed: they read as an empty trail.
     #[serde(default)]
     trail: Option<Packed<ScoreTrail>>,
+    /// Written by the provisional refresh only ([`super::set_provisional`]).
+    #[serde(default)]
+    provisional: Option<Packed<ProvisionalScore>>,
 }
 
 pub(crate) fn account_key(account: &AccountId) -> Key {
@@ -78,6 +81,7 @@ pub(crate) fn decode_account(item: Item) -> StoreResult<AccountRecord> {
         window: stored.window.map(|w| w.0).unwrap_or_default(),
         score: stored.score.map(|s| s.0),
         trail: stored.trail.map(|t| t.0).unwrap_or_default(),
+        provisional: stored.provisional.map(|p| p.0),
     })
 }
 
@@ -397,6 +401,49 @@ pub(crate) fn decode_late_mark(item: Item) -> StoreResult<vitals_core::run::Late
     let stored: LateMarkItem = decode(item)?;
     Ok(vitals_core::run::LateMark {
         day: stored.day,
+        id: stored.id,
+        accounts: stored.accounts.0,
+    })
+}
+
+// ---- touch marks ----
+
+/// A mark as stored: its interval and id in the key and as attributes, its accounts packed,
+/// expiring [`TouchMark::KEPT_DAYS`] after its interval.
+///
+/// [`TouchMark::KEPT_DAYS`]: vitals_core::freshness::TouchMark::KEPT_DAYS
+#[derive(Serialize, Deserialize)]
+struct TouchMarkItem {
+    pk: String,
+    sk: String,
+    interval: chrono::DateTime<chrono::Utc>,
+    id: String,
+    accounts: Packed<Vec<AccountId>>,
+    expires_at: i64,
+}
+
+pub(crate) fn encode_touch_mark(
+    mark: &vitals_core::freshness::TouchMark,
+) -> StoreResult<(Key, Item)> {
+    let key = Key::new(keys::touched_pk(&mark.interval), mark.id.clone());
+    let item = encode(&TouchMarkItem {
+        pk: key.pk.clone(),
+        sk: key.sk.clone(),
+        interval: mark.interval,
+        id: mark.id.clone(),
+        accounts: Packed(mark.accounts.clone()),
+        expires_at: keys::expiry_of_time(
+            &mark.interval,
+            vitals_core::freshness::TouchMark::KEPT_DAYS,
+        ),
+    })?;
+    Ok((key, item))
+}
+
+pub(crate) fn decode_touch_mark(item: Item) -> StoreResult<vitals_core::freshness::TouchMark> {
+    let stored: TouchMarkItem = decode(item)?;
+    Ok(vitals_core::freshness::TouchMark {
+        interval: stored.interval,
         id: stored.id,
         accounts: stored.accounts.0,
     })

@@ -1,0 +1,30 @@
+//! Touch marks: one item per (interval, mark id) under the interval's partition
+//! (`TOUCHED#{interval}`), read whole by the provisional refreshes of the next few intervals and
+//! expired by the table's TTL (see `vitals_core::freshness`).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use vitals_core::freshness::TouchMark;
+use vitals_core::ports::{StoreResult, TouchedAccountStore};
+
+use super::schema::{queries, records};
+use super::DynamoStore;
+
+#[async_trait]
+impl TouchedAccountStore for DynamoStore {
+    async fn put_touch_marks(&self, marks: &[TouchMark]) -> StoreResult<()> {
+        let items = marks
+            .iter()
+            .map(records::encode_touch_mark)
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.batch_put("put touch marks", items).await
+    }
+
+    async fn touch_marks(&self, interval: DateTime<Utc>) -> StoreResult<Vec<TouchMark>> {
+        self.query_all(&queries::touch_marks(&interval))
+            .await?
+            .into_iter()
+            .map(records::decode_touch_mark)
+            .collect()
+    }
+}

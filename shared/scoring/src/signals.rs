@@ -171,12 +171,13 @@ pub fn seat_basis(facts: &AccountFacts, active_users: u32) -> f64 {
 /// Usage depth: a weighted mix of five attainments against their targets (share of days
 /// active; sessions per seat per week; session minutes, API calls and events per seat per
 /// day). Every part grows with usage, so more usage never lowers it. The raw value is the
-/// number of active days in the look-back. Missing when the account never had activity.
+/// number of active days in the look-back. `lookback` is the days the account could have
+/// been active in it (fewer for an account that started within it). Missing when the account
+/// never had activity.
 pub fn usage_depth(
     t: &UsageTally,
     targets: &SignalTargets,
     seats: f64,
-    active_users: u32,
     lookback: u32,
     has_history: bool,
 ) -> Measured {
@@ -221,13 +222,12 @@ pub fn usage_depth(
         weight += w;
     }
     let value = if weight > 0.0 { points / weight } else { 0.0 };
-    // Peers are ranked by how intensively the people who use the product use it (events,
-    // sessions and API calls per active user a day, log-scaled and uncapped: beyond the
-    // targets every attainment is 100), then by how regularly. Per active user, as *Fighting
-    // Churn With Data* advises: a large account is not healthier for being large, and how many
-    // of its seats are in use is the seat-adoption signal's part.
-    let volume =
-        (t.events + t.sessions + t.api_calls) as f64 / days / f64::from(active_users.max(1));
+    // Peers are ranked by how much each licensed seat uses the product (events, sessions and
+    // API calls per seat a day, log-scaled and uncapped: beyond the targets every attainment
+    // is 100), then by how regularly. Per seat, so a large account is not healthier for being
+    // large, and more use (another user starting) never lowers it; per active user would rank
+    // an account lower when a light user joins.
+    let volume = (t.events + t.sessions + t.api_calls) as f64 / days / seats.max(1.0);
     Measured {
         raw: Some(f64::from(t.active_days)),
         absolute: Some(clamp100(value)),

@@ -257,7 +257,6 @@ fn usage_part(
             &usage,
             &config.targets,
             seats,
-            signals::active_users(w, periods.lookback),
             config.lookback_days,
             first_active.is_some(),
         );

@@ -129,6 +129,12 @@ impl<'c> DayPlan<'c> {
         let has_history = first_active.is_some();
         let start = facts::account_start(facts, first_active);
         let stage = facts::lifecycle_stage(start, as_of, config.onboarding.days);
+        // An account that started within the look-back is judged on the days it has had: one
+        // busy first day is not a month of one active day in thirty.
+        let observed_days = start
+            .and_then(|s| u32::try_from((as_of - s).num_days() + 1).ok())
+            .filter(|d| *d > 0)
+            .map_or(config.lookback_days, |d| d.min(config.lookback_days));
         let decline = if stage == LifecycleStage::Onboarding {
             decline::against_benchmark(
                 &usage,
@@ -150,14 +156,8 @@ impl<'c> DayPlan<'c> {
         let days_since_champion = signals::days_since_champion(facts, window, as_of);
 
         let mut measured = [Measured::MISSING; SIGNAL_COUNT];
-        measured[Signal::UsageDepth.index()] = signals::usage_depth(
-            &usage,
-            &config.targets,
-            seats,
-            active_users,
-            config.lookback_days,
-            has_history,
-        );
+        measured[Signal::UsageDepth.index()] =
+            signals::usage_depth(&usage, &config.targets, seats, observed_days, has_history);
         measured[Signal::Breadth.index()] = signals::breadth(config, window, lookback, has_history);
         measured[Signal::SeatAdoption.index()] =
             signals::seat_adoption(facts, active_users, &config.targets, has_history);

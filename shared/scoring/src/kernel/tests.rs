@@ -84,6 +84,36 @@ fn a_mature_account_at_exactly_sixty_percent_of_its_average_does_not_fire() {
 }
 
 #[test]
+fn a_new_account_is_judged_on_the_days_it_has_had_not_the_whole_look_back() {
+    let c = config();
+    let as_of = day(AS_OF);
+    let started = |days_ago: u64| AccountFacts {
+        contract_start: Some(ago(as_of, days_ago)),
+        ..mature_facts()
+    };
+    // Active every day since it started two days ago, as busy as the mature account.
+    let w = window_with(as_of, 0..3, |_| 8);
+    let new = score_account(&c, &started(2), &w, as_of, None);
+    let depth = |s: &AccountScore| {
+        s.health
+            .signals
+            .iter()
+            .find(|x| x.name == "usage_depth")
+            .and_then(|x| x.value)
+            .unwrap()
+    };
+    // The same three days of use for an account 200 days old are three active days in thirty.
+    let old = score_account(&c, &started(200), &w, as_of, None);
+    assert!(
+        depth(&new) > depth(&old) + 30.0,
+        "{} vs {}",
+        depth(&new),
+        depth(&old)
+    );
+    assert_ne!(new.health.band, Band::AtRisk, "{:#?}", new.health);
+}
+
+#[test]
 fn an_onboarding_account_is_judged_against_the_benchmark_not_its_own_first_days() {
     let c = config();
     let as_of = day(AS_OF);
@@ -325,9 +355,16 @@ fn scores_stay_exactly_as_pinned() {
             ],
         ),
         (
-            42.8,
+            // An onboarding account, judged on the days since it started.
+            61.8,
             0.6000000000000001,
-            vec![Some(65.5), Some(0.0), None, Some(55.38461538461539), None],
+            vec![
+                Some(98.07692307692308),
+                Some(0.0),
+                None,
+                Some(55.38461538461539),
+                None,
+            ],
         ),
         (
             56.7,

@@ -23,7 +23,7 @@ fn tally(active_days: u32, per_day_users: u64) -> UsageTally {
 fn usage_depth_meeting_every_target_is_full_marks() {
     // 30 of 30 days, 10 seats all active daily: 14 sessions/seat/week, 20 session minutes,
     // 5 API calls (half the target) and 20 events per seat per day
-    let m = usage_depth(&tally(30, 10), &targets(), 10.0, 1, 30, true);
+    let m = usage_depth(&tally(30, 10), &targets(), 10.0, 30, true);
     assert_eq!(m.raw, Some(30.0));
     let mix = targets().usage_mix;
     let expected = (mix.active_days * 100.0
@@ -37,21 +37,21 @@ fn usage_depth_meeting_every_target_is_full_marks() {
 
 #[test]
 fn usage_depth_with_no_usage_in_the_look_back_is_zero_not_missing() {
-    let m = usage_depth(&UsageTally::default(), &targets(), 10.0, 1, 30, true);
+    let m = usage_depth(&UsageTally::default(), &targets(), 10.0, 30, true);
     assert_eq!(m.absolute, Some(0.0));
     assert_eq!(m.raw, Some(0.0));
 }
 
 #[test]
 fn usage_depth_is_missing_for_an_account_that_never_sent_usage() {
-    let m = usage_depth(&UsageTally::default(), &targets(), 10.0, 1, 30, false);
+    let m = usage_depth(&UsageTally::default(), &targets(), 10.0, 30, false);
     assert!(!m.is_present());
 }
 
 #[test]
 fn usage_depth_is_per_seat() {
-    let few = usage_depth(&tally(20, 2), &targets(), 10.0, 1, 30, true);
-    let many = usage_depth(&tally(20, 2), &targets(), 100.0, 1, 30, true);
+    let few = usage_depth(&tally(20, 2), &targets(), 10.0, 30, true);
+    let many = usage_depth(&tally(20, 2), &targets(), 100.0, 30, true);
     assert!(many.absolute.unwrap() < few.absolute.unwrap());
 }
 
@@ -313,10 +313,7 @@ fn usage_depth_from_a_real_window_counts_only_the_look_back() {
             long: 90,
         },
     );
-    assert_eq!(
-        usage_depth(&t, &targets(), 1.0, 1, 30, true).raw,
-        Some(30.0)
-    );
+    assert_eq!(usage_depth(&t, &targets(), 1.0, 30, true).raw, Some(30.0));
 }
 
 #[test]

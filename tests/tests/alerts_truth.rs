@@ -244,6 +244,15 @@ async fn alerts_of(w: &World, id: &str) -> Vec<vitals_core::model::Alert> {
         .items
 }
 
+/// The note of an alert's latest transition (why it was resolved).
+fn last_note(alert: &vitals_core::model::Alert) -> &str {
+    alert
+        .transitions
+        .last()
+        .and_then(|t| t.note.as_deref())
+        .unwrap_or_default()
+}
+
 #[tokio::test]
 async fn a_recovered_accounts_alert_resolves_itself_with_an_audit_entry() {
     let w = world();
@@ -335,14 +344,7 @@ async fn a_churned_accounts_open_alert_is_resolved_by_the_daily_sweep() {
     assert_eq!(resolved.len(), 1);
     let alert = alerts_of(&w, "gone").await.remove(0);
     assert_eq!(alert.status, AlertStatus::Resolved);
-    assert!(alert
-        .transitions
-        .last()
-        .unwrap()
-        .note
-        .as_deref()
-        .unwrap()
-        .contains("churned on 2026-09-06"));
+    assert!(last_note(&alert).contains("churned on 2026-09-06"));
 }
 
 #[tokio::test]
@@ -373,14 +375,7 @@ async fn an_alert_dispatched_from_a_backlog_after_the_churn_is_not_left_open() {
     let alerts = alerts_of(&w, "gone").await;
     assert_eq!(alerts.len(), 1, "the history keeps that it was at risk");
     assert_eq!(alerts[0].status, AlertStatus::Resolved);
-    assert!(alerts[0]
-        .transitions
-        .last()
-        .unwrap()
-        .note
-        .as_deref()
-        .unwrap()
-        .contains("churned on 2026-09-06"));
+    assert!(last_note(&alerts[0]).contains("churned on 2026-09-06"));
 }
 
 #[tokio::test]

@@ -89,15 +89,20 @@ async fn score_now(store: &SqliteStore, i: usize, cause: Signal, cause_value: f6
     store.put_scoring_state(&record).await.unwrap();
 }
 
-#[tokio::test]
-async fn a_backfill_refits_the_model_only_on_days_whose_fit_is_still_current() {
-    let portfolio = Portfolio::default();
-    let store = generated(&portfolio).await;
+/// The generated portfolio's store, a configuration with [`churn_config`] and an alert queue.
+async fn run_setup() -> (Arc<SqliteStore>, VitalsConfig, SqliteQueue) {
+    let store = generated(&Portfolio::default()).await;
     let config = VitalsConfig {
         churn: churn_config(),
         ..VitalsConfig::default()
     };
     let queue = SqliteQueue::open_in_memory("alerts", QueueSettings { max_receives: 5 }).unwrap();
+    (store, config, queue)
+}
+
+#[tokio::test]
+async fn a_backfill_refits_the_model_only_on_days_whose_fit_is_still_current() {
+    let (store, config, queue) = run_setup().await;
     // A backfill run a month later: RUN_DAY's fit would be stale long before the last day
     // that has ended, so the run does not spend a read of every history on it.
     let later = FixedClock(at(RUN_DAY + 31, 6));
@@ -113,13 +118,7 @@ async fn a_backfill_refits_the_model_only_on_days_whose_fit_is_still_current() {
 
 #[tokio::test]
 async fn the_daily_run_refits_the_model_and_the_account_view_shows_the_risk() {
-    let portfolio = Portfolio::default();
-    let store = generated(&portfolio).await;
-    let config = VitalsConfig {
-        churn: churn_config(),
-        ..VitalsConfig::default()
-    };
-    let queue = SqliteQueue::open_in_memory("alerts", QueueSettings { max_receives: 5 }).unwrap();
+    let (store, config, queue) = run_setup().await;
     let clock = FixedClock(at(RUN_DAY + 1, 6));
     DailyRun::new(store.as_ref(), &queue, &config, &clock)
         .run_day(day(RUN_DAY), &mut |_| {})

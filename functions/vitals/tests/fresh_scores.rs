@@ -9,20 +9,12 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 
 const WRITE_KEY: &str = "wk_fresh_scores_test";
 
-fn vitals(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vitals"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("VITALS_CONFIG")
-        .env_remove("VITALS_BACKEND")
-        .output()
-        .unwrap()
-}
+mod common;
+use common::vitals;
 
 /// `vitals serve` on a free port; stopped (killed) when dropped.
 struct Serving {
@@ -43,7 +35,9 @@ fn serve(data: &Path) -> Serving {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vitals"))
         .arg("--data")
         .arg(data)
-        .args(["serve", "--addr", "127.0.0.1:0"])
+        // No scheduler: its catch-up run and its own refresh would race the refreshes this
+        // test runs and counts (the serve task is tested in `src/fresh.rs`).
+        .args(["serve", "--addr", "127.0.0.1:0", "--no-schedule"])
         .env("VITALS_WRITE_KEYS", WRITE_KEY)
         .env_remove("VITALS_CONFIG")
         .env_remove("VITALS_BACKEND")
@@ -136,11 +130,9 @@ fn an_event_sent_to_vitals_serve_gets_a_provisional_score_after_one_refresh() {
     );
     assert_eq!(status, 200, "{body}");
 
-    // The serve task's own refresh (at start, then every 15 minutes) may have been first.
     let first = refresh(&data);
     assert!(
-        first.contains("1 account(s) touched recently")
-            && (first.contains("1 written") || first.contains("1 unchanged")),
+        first.contains("1 account(s) touched recently") && first.contains("1 written"),
         "{first}"
     );
 

@@ -3,22 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
-
 use vitals_core::ports::{CheckpointStore, SummaryStore};
 use vitals_core::run::DailyRun;
 use vitals_embedded::SqliteStore;
 
-fn vitals(data: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_vitals"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("VITALS_CONFIG")
-        .env_remove("VITALS_BACKEND")
-        .output()
-        .unwrap()
-}
+mod common;
+use common::vitals;
 
 #[tokio::test]
 async fn a_future_as_of_is_refused_and_leaves_the_store_unchanged() {

@@ -90,59 +90,31 @@ where
             opts,
         );
         selection = Some(chosen);
-        let Some(scorecard) = scorecard else {
-            return Ok(report(
-                &replay,
-                samples.len(),
-                positives,
-                signals,
-                selection,
-                config,
-                config.clone(),
-            ));
-        };
-        signals = scorecard
-            .groups
-            .iter()
-            .map(|g| ProposedSignal {
-                name: g.name.clone(),
-                features: g.features.clone(),
-                weight: g.weight,
-                points_spread: g.points_spread(scorecard.points_per_logit),
-            })
-            .collect();
-        proposed_config.scoring.learned = Some(scorecard);
+        // `None`: no group predicted churn on the later training days; nothing is proposed.
+        if let Some(scorecard) = scorecard {
+            signals = scorecard
+                .groups
+                .iter()
+                .map(|g| ProposedSignal {
+                    name: g.name.clone(),
+                    features: g.features.clone(),
+                    weight: g.weight,
+                    points_spread: g.points_spread(scorecard.points_per_logit),
+                })
+                .collect();
+            proposed_config.scoring.learned = Some(scorecard);
+        }
     }
-    Ok(report(
-        &replay,
-        samples.len(),
-        positives,
-        signals,
-        selection,
-        config,
-        proposed_config,
-    ))
-}
-
-fn report(
-    replay: &Replay,
-    training_samples: usize,
-    training_positives: usize,
-    signals: Vec<ProposedSignal>,
-    selection: Option<ModelSelection>,
-    config: &VitalsConfig,
-    proposed_config: VitalsConfig,
-) -> CalibrationReport {
-    CalibrationReport {
-        training_samples,
-        training_positives,
+    Ok(CalibrationReport {
+        training_samples: samples.len(),
+        training_positives: positives,
         training_with_usage: replay.training_snapshots(),
         signals,
         selection,
         current: replay.report(Some(&config.scoring)),
         proposed: replay.report(Some(&proposed_config.scoring)),
         proposed_config,
-    }
+    })
 }
 
 /// Groups the training features by correlation and fits the scorecard on the groups.

@@ -1,5 +1,7 @@
 //! Helpers shared by the binary's integration tests.
 
+#![allow(clippy::expect_used)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -173,7 +173,12 @@ pub fn render(report: &CalibrationReport) -> String {
              base rate: nothing to propose.\n\n",
         );
     } else {
-        if let Some(chosen) = report.selection.as_ref().and_then(|s| s.chosen.as_ref()) {
+        if let Some(reason) = report.selection.as_ref().and_then(|s| s.fallback.as_ref()) {
+            out.push_str(&format!(
+                "Penalty not chosen on later days ({reason}): a fixed ridge penalty was used; \
+                 a longer range gives the scorecard days to be checked on\n"
+            ));
+        } else if let Some(chosen) = report.selection.as_ref().and_then(|s| s.chosen.as_ref()) {
             out.push_str(&format!(
                 "Penalty chosen on the later training days: λ {:.4}, {:.0} % L1 \
                  (validation ROC-AUC {}); signals it zeroed are left out\n",

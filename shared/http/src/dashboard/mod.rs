@@ -14,8 +14,10 @@ macro_rules! put {
     };
 }
 
+mod account;
+mod cells;
 mod html;
-mod pages;
+mod portfolio;
 mod svg;
 
 use std::collections::HashMap;
@@ -95,7 +97,7 @@ async fn portfolio(
         Ok(who) => who,
         Err(page) => return *page,
     };
-    match pages::portfolio(&state, &who).await {
+    match portfolio::portfolio(&state, &who).await {
         Ok(body) => Html(html::page("Portfolio", Some(&describe(&who)), &body)).into_response(),
         Err(e) => error_page(e, &who),
     }
@@ -116,7 +118,7 @@ async fn account(
         Ok(who) => who,
         Err(page) => return *page,
     };
-    match pages::account(&state, &who, &id).await {
+    match account::account(&state, &who, &id).await {
         Ok((title, body)) => Html(html::page(&title, Some(&describe(&who)), &body)).into_response(),
         Err(e) => error_page(e, &who),
     }

@@ -1,0 +1,223 @@
+//! The portfolio page: KPI cards, score distribution, score trend, at-risk list with reasons,
+//! expansion list, revenue at risk and alerts needing action.
+//!
+//! Reads: the precomputed listing with the trend (1) and the open alerts (1), at once.
+
+use vitals_core::model::{AlertQuery, AlertStatus, Band};
+use vitals_core::query::accounts::{AccountFilter, AccountRow, AccountSort};
+use vitals_core::query::listing::visible_rows;
+use vitals_core::query::portfolio::{kpis_from_rows, portfolio_view};
+
+use super::cells::*;
+use super::html::{escape, money, url_segment};
+use super::svg::{self, Bar};
+use crate::authn::Principal;
+use crate::query::{alerts, portfolio as portfolio_query, reads};
+use crate::{ApiError, AppState};
+
+pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiError> {
+    let today = state.clock.now().date_naive();
+    let open_filter = alerts::AlertFilter {
+        query: AlertQuery {
+            status: Some(AlertStatus::Open),
+            account_id: None,
+        },
+        ..Default::default()
+    };
+    let open_alerts = async {
+        if who.reads_accounts() {
+            alerts::load_alerts(state, who, &open_filter, None, 20)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (listed, open) = futures::join!(reads::listed_rows(&state.storage, today), open_alerts);
+    let listed = listed?;
+    let open = open?;
+    // The trend comes with the listing; read the summaries only when it has none yet.
+    let view = if listed.trend.is_empty() {
+        portfolio_query::load(state, portfolio_query::DEFAULT_TREND_DAYS).await?
+    } else {
+        portfolio_view(&listed.trend, None)
+    };
+    // Portfolio-wide figures: from every row, whoever asks.
+    let mut kpis = view.kpis.clone();
+    kpis_from_rows(&mut kpis, &listed.rows);
+    let rows = visible_rows(
+        &listed.rows,
+        who,
+        &AccountFilter::default(),
+        AccountSort::ScoreAsc,
+        today,
+    );
+
+    let mut s = String::new();
+    put!(
+        s,
+        "<h1>Portfolio{}</h1>",
+        view.as_of
+            .map_or(" (not scored yet)".to_string(), |d| format!(" as of {d}"))
+    );
+    let band = |b: &str| view.bands.get(b).copied().unwrap_or(0);
+    let share = view
+        .revenue
+        .at_risk_share
+        .map_or(String::new(), |s| format!(" ({:.0}% of MRR)", s * 100.0));
+    put!(
+        s,
+        r#"<div class="kpis" id="kpis"><div class="kpi"><b>{}</b><span>accounts</span></div><div class="kpi"><b>{:.1}</b><span>mean score</span></div><div class="kpi"><b class="band-at_risk">{}</b><span>at risk</span></div><div class="kpi"><b class="band-monitor">{}</b><span>monitor</span></div><div class="kpi"><b class="band-healthy">{}</b><span>healthy</span></div><div class="kpi" id="revenue-at-risk"><b>{}</b><span>MRR at risk{share}</span></div><div class="kpi"><b>{}</b><span>expansion candidates</span></div></div><br>"#,
+        view.accounts,
+        view.mean_score,
+        band("at_risk"),
+        band("monitor"),
+        band("healthy"),
+        money(view.revenue.mrr_at_risk),
+        view.expansion.candidates
+    );
+
+    let bars: Vec<Bar<'_>> = view
+        .distribution
+        .iter()
+        .map(|b| Bar {
+            label: format!("{}", b.from),
+            value: b.accounts as f64,
+            color: svg::score_color(f64::from(b.from) + 5.0),
+        })
+        .collect();
+    let trend: Vec<(String, f64)> = view
+        .trend
+        .iter()
+        .map(|t| {
+            (
+                t.as_of.map_or_else(String::new, |d| d.to_string()),
+                t.mean_score,
+            )
+        })
+        .collect();
+    put!(
+        s,
+        r#"<div class="grid"><div class="card" id="distribution"><h2>Score distribution</h2>{}</div><div class="card" id="trend"><h2>Mean score, last 90 days</h2>{}</div></div>"#,
+        svg::bar_chart("Accounts per score bucket", &bars, 520, 200),
+        svg::line_chart(
+            "Mean score over time",
+            &trend,
+            100.0,
+            &[(40.0, svg::RED), (80.0, svg::GREEN)],
+            520,
+            200
+        )
+    );
+
+    if let Some(open) = open {
+        put!(
+            s,
+            r#"<div class="card" id="at-risk"><h2>At risk</h2><table><tr><th>Account</th><th>Score</th><th>Change</th><th>Why</th><th>Owner</th><th>MRR</th></tr>"#
+        );
+        let at_risk: Vec<&AccountRow> = rows
+            .iter()
+            .copied()
+            .filter(|r| r.band == Some(Band::AtRisk))
+            .take(LIST_ROWS)
+            .collect();
+        for row in &at_risk {
+            put!(
+                s,
+                r#"<tr class="at-risk-row"><td>{}</td><td class="band-at_risk">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+                account_link(row),
+                score_cell(row, today),
+                opt_num(row.change, 0),
+                escape(&row.reason),
+                escape(row.owner.as_deref().unwrap_or("")),
+                row.mrr.map_or(String::new(), money)
+            );
+        }
+        if at_risk.is_empty() {
+            s.push_str(r#"<tr><td colspan="6" class="muted">No account at risk.</td></tr>"#);
+        }
+        s.push_str("</table></div>");
+
+        let mut expansion: Vec<&AccountRow> =
+            rows.iter().copied().filter(|r| r.expansion).collect();
+        expansion.sort_by(|a, b| b.score.unwrap_or(0.0).total_cmp(&a.score.unwrap_or(0.0)));
+        put!(
+            s,
+            r#"<div class="card" id="expansion"><h2>Expansion pipeline</h2><table><tr><th>Account</th><th>Score</th><th>Signals</th><th>Owner</th><th>MRR</th></tr>"#
+        );
+        for row in expansion.iter().take(LIST_ROWS) {
+            put!(
+                s,
+                r#"<tr><td>{}</td><td class="band-healthy">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+                account_link(row),
+                score_cell(row, today),
+                escape(&row.reason),
+                escape(row.owner.as_deref().unwrap_or("")),
+                row.mrr.map_or(String::new(), money)
+            );
+        }
+        if expansion.is_empty() {
+            s.push_str(r#"<tr><td colspan="5" class="muted">No expansion candidate.</td></tr>"#);
+        }
+        s.push_str("</table></div>");
+
+        let now = state.clock.now();
+        put!(
+            s,
+            r#"<div class="card" id="alerts"><h2>Alerts needing action</h2><table><tr><th>About</th><th>Account</th><th>Severity</th><th>Alert</th><th>Owner</th></tr>"#
+        );
+        let mut shown = 0;
+        for alert in open
+            .items
+            .iter()
+            .filter(|a| a.snoozed_until.is_none_or(|u| u <= now))
+        {
+            shown += 1;
+            let note = alert
+                .transitions
+                .first()
+                .and_then(|t| t.note.clone())
+                .unwrap_or_else(|| format!("{} ({})", alert.kind, alert.cause));
+            put!(
+                s,
+                r#"<tr><td>{}</td><td><a href="/dashboard/accounts/{}">{}</a></td><td>{:?}</td><td>{}</td><td>{}</td></tr>"#,
+                // The scoring day it is about, not when a backfill processed it.
+                alert.about(),
+                url_segment(alert.account_id.as_str()),
+                escape(alert.account_id.as_str()),
+                alert.severity,
+                escape(&note),
+                escape(alert.owner.as_deref().unwrap_or(""))
+            );
+        }
+        if shown == 0 {
+            s.push_str(r#"<tr><td colspan="5" class="muted">Nothing open.</td></tr>"#);
+        }
+        s.push_str("</table></div>");
+    } else {
+        s.push_str(
+            r#"<div class="card muted">Your role (read-only) shows portfolio metrics only.</div>"#,
+        );
+    }
+
+    s.push_str(r#"<div class="card" id="kpi-table"><h2>KPIs</h2><table><tr><th>KPI</th><th>Value</th><th>Note</th></tr>"#);
+    for (name, kpi) in [
+        ("Seat adoption", &kpis.seat_adoption),
+        ("Feature adoption", &kpis.feature_adoption),
+        ("Time to value", &kpis.time_to_value_days),
+        ("High renewal risk", &kpis.renewal_risk_high),
+        ("Medium renewal risk", &kpis.renewal_risk_medium),
+        ("Net revenue retention", &kpis.net_revenue_retention),
+        ("Gross revenue retention", &kpis.gross_revenue_retention),
+        ("Time to intervention", &kpis.time_to_intervention_days),
+        (
+            "Intervention effectiveness",
+            &kpis.intervention_effectiveness,
+        ),
+        ("Churn prediction accuracy", &kpis.churn_prediction_accuracy),
+    ] {
+        s.push_str(&kpi_row(name, kpi));
+    }
+    s.push_str("</table></div>");
+    Ok(s)
+}

@@ -89,6 +89,31 @@ pub struct ServeArgs {
     /// Do not run the daily scoring schedule in this process.
     #[arg(long)]
     pub no_schedule: bool,
+    /// Seconds a client has to send a request's headers; an idle kept-alive connection is
+    /// closed after as long.
+    #[arg(long, env = "VITALS_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: u64,
+    /// Longest pause, in seconds, between two pieces of a request body.
+    #[arg(long, env = "VITALS_BODY_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_secs: u64,
+    /// Seconds a request may take in all before it is answered 408.
+    #[arg(long, env = "VITALS_REQUEST_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_secs: u64,
+    /// Open connections at once; more are closed as they arrive.
+    #[arg(long, env = "VITALS_MAX_CONNECTIONS", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+}
+
+impl ServeArgs {
+    pub fn limits(&self) -> vitals_http::ServerLimits {
+        use std::time::Duration;
+        vitals_http::ServerLimits {
+            header_read: Duration::from_secs(self.header_timeout_secs),
+            body_read: Duration::from_secs(self.body_timeout_secs),
+            request: Duration::from_secs(self.request_timeout_secs),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -28,11 +28,9 @@ pub async fn serve(global: &GlobalArgs, ctx: Context, args: &ServeArgs) -> anyho
     let addr = listener.local_addr()?;
     println!("Vitals is serving on http://{addr}  (health: http://{addr}/health, dashboard: http://{addr}/dashboard)");
     let mut background = jobs::spawn_background(ctx, !args.no_schedule);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    vitals_http::serve(listener, app, args.limits(), shutdown_signal()).await;
     background.abort_all();
-    served.context("server stopped with an error")
+    Ok(())
 }
 
 /// A write key generated once per data directory, so a fresh `vitals serve` accepts events

@@ -1,5 +1,5 @@
 //! HTTP edge of Vitals: one axum router per API (ingest, query), served by the Lambda functions
-//! through `lambda_http` and by `vitals serve` through `axum::serve`, so both run the same code.
+//! through `lambda_http` and by `vitals serve` through [`server::serve`], so both run the same code.
 //! Every route is declared here; every error becomes an HTTP status in [`error`].
 
 mod auth;
@@ -8,8 +8,10 @@ mod body;
 mod dashboard;
 pub mod error;
 mod ingest;
+mod page_headers;
 mod posthog;
 pub mod query;
+pub mod server;
 
 use std::sync::Arc;
 
@@ -25,6 +27,7 @@ pub use {axum, tower};
 pub use auth::WriteKeys;
 pub use authn::{Authenticator, DenyAll, LocalTokens, Principal, Role};
 pub use error::ApiError;
+pub use server::{serve, ServerLimits};
 
 /// What the handlers share: built once at startup, cloned per request (all `Arc`s).
 #[derive(Clone)]
@@ -53,7 +56,7 @@ pub fn ingest_router(state: AppState) -> Router {
 /// Dashboard and query routes, plus `/health` (the query Lambda).
 pub fn query_router(state: AppState) -> Router {
     query::routes()
-        .merge(dashboard::routes())
+        .merge(page_headers::with_page_headers(dashboard::routes()))
         .route("/health", get(health))
         .fallback(not_found)
         .with_state(state)
@@ -63,7 +66,7 @@ pub fn query_router(state: AppState) -> Router {
 pub fn full_router(state: AppState) -> Router {
     ingest::routes()
         .merge(query::routes())
-        .merge(dashboard::routes())
+        .merge(page_headers::with_page_headers(dashboard::routes()))
         .route("/health", get(health))
         .fallback(not_found)
         .with_state(state)

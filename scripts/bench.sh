@@ -5,6 +5,8 @@
 #   scripts/bench.sh --quick          # the same on smaller data (20k-account run)
 #   scripts/bench.sh scoring          # scoring only (kernel vs DuckDB, run I/O units, 100k-account run)
 #   scripts/bench.sh ingest-writes    # DynamoDB write units per 1,000 ingested events (Zipf mixes)
+#   scripts/bench.sh load             # 32 clients × 500 KB batches for 60 s against `vitals serve`
+#                                     # (fast build): events/s, p50/p99, stored = unique sent
 #
 # Installs DynamoDB Local and Python tools into .tools/ like the test command, starts the
 # emulator on a free loopback port for the I/O figures, and stops it on exit.
@@ -19,11 +21,17 @@ only=""
 for arg in "$@"; do
     case "$arg" in
     --quick) accounts=20000 ;;
-    scoring | ingest-writes) only="$arg" ;;
-    *) die "unknown argument: $arg (expected --quick, scoring or ingest-writes)" ;;
+    scoring | ingest-writes | load) only="$arg" ;;
+    *) die "unknown argument: $arg (expected --quick, scoring, ingest-writes or load)" ;;
     esac
 done
 
+if [[ "$only" == load ]]; then
+    cargo build --profile fast -p vitals
+    VITALS_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/fast/vitals" VITALS_LOAD_SECONDS=60 \
+        bash scripts/steps/load-reconcile.sh
+    exit 0
+fi
 install_dynamodb_local
 install_python_tools
 start_emulators

@@ -15,6 +15,8 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use crate::support::Must;
+
 /// What the proxy did, by kind: the figures a test reports.
 #[derive(Debug, Default)]
 pub struct FaultCounts {
@@ -126,14 +128,14 @@ impl FaultProxy {
     pub async fn start(upstream: &str, seed: u64) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
-            .expect("bind fault proxy");
-        let endpoint = format!("http://{}", listener.local_addr().expect("proxy address"));
+            .must("bind fault proxy");
+        let endpoint = format!("http://{}", listener.local_addr().must("proxy address"));
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_string(),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
                 .build()
-                .expect("proxy client"),
+                .must("proxy client"),
             per_mille: AtomicU64::new(0),
             rng: Mutex::new(seed | 1),
             counts: FaultCounts::default(),
@@ -170,6 +172,20 @@ impl FaultProxy {
 
     pub fn counts(&self) -> &FaultCounts {
         &self.shared.counts
+    }
+
+    /// An emulator SDK configuration through this proxy, with two attempts per call (one
+    /// retry): enough to ride out most faults, few enough that some reach the code under test.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        crate::support::emulator_sdk_config(&self.endpoint)
+            .await
+            .to_builder()
+            .retry_config(
+                aws_config::retry::RetryConfig::standard()
+                    .with_max_attempts(2)
+                    .with_initial_backoff(Duration::from_millis(5)),
+            )
+            .build()
     }
 }
 

@@ -115,3 +115,25 @@ pub async fn emulator_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// An expansion signal for `account` on 2026-03-01, found by the daily run the morning after:
+/// recent enough to notify. What the dispatch tests send through their queues.
+pub fn expansion_signal(account: &str) -> vitals_core::score_event::ScoreEvent {
+    use chrono::{DateTime, NaiveDate, Utc};
+    use vitals_core::score_event::{ScoreEvent, ScoreEventKind};
+    let a = vitals_core::model::AccountId::new(account).must("account id");
+    let as_of: NaiveDate = "2026-03-01".parse().must("day");
+    ScoreEvent {
+        id: ScoreEvent::id_for(&a, as_of, ScoreEventKind::ExpansionSignal, ""),
+        account_id: a,
+        as_of,
+        kind: ScoreEventKind::ExpansionSignal,
+        score: 90.0,
+        band: vitals_scoring::Band::Healthy,
+        previous_score: Some(85.0),
+        previous_band: Some(vitals_scoring::Band::Healthy),
+        summary: "expansion candidate".into(),
+        detail: serde_json::json!({}),
+        scored_at: Some("2026-03-02T06:00:00Z".parse::<DateTime<Utc>>().must("time")),
+    }
+}

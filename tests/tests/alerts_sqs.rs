@@ -11,9 +11,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use axum::http::StatusCode;
 use axum::routing::post;
-use chrono::{NaiveDate, TimeZone, Utc};
 use dispatch::handler::{handle, Deps};
-use serde_json::json;
 use vitals_aws::SqsQueue;
 use vitals_core::alerts::dispatch::DispatchMessage;
 use vitals_core::alerts::rules::{Action, ChannelConfig, Condition, Trigger, Workflow};
@@ -21,33 +19,10 @@ use vitals_core::clock::SystemClock;
 use vitals_core::config::AlertsConfig;
 use vitals_core::model::{AccountId, AccountProfile};
 use vitals_core::ports::{AccountStore, Queue};
-use vitals_core::score_event::{ScoreEvent, ScoreEventKind};
 use vitals_embedded::SqliteStore;
 use vitals_notify::{HttpNotifier, Outbox};
-use vitals_scoring::Band;
-use vitals_tests::support::{emulator_sdk_config, Must};
+use vitals_tests::support::{emulator_sdk_config, expansion_signal, Must};
 use vitals_tests::{emulator_endpoint, unique_name};
-
-fn event(account: &str) -> ScoreEvent {
-    let a = AccountId::new(account).unwrap();
-    let as_of: NaiveDate = "2026-03-01".parse().unwrap();
-    ScoreEvent {
-        id: ScoreEvent::id_for(&a, as_of, ScoreEventKind::ExpansionSignal, ""),
-        account_id: a,
-        as_of,
-        kind: ScoreEventKind::ExpansionSignal,
-        score: 90.0,
-        band: Band::Healthy,
-        previous_score: Some(85.0),
-        previous_band: Some(Band::Healthy),
-        summary: "expansion candidate".into(),
-        detail: json!({}),
-        // Found by the daily run the morning after: recent enough to notify.
-        scored_at: Some(
-            Utc.from_utc_datetime(&(as_of + chrono::Days::new(1)).and_hms_opt(6, 0, 0).unwrap()),
-        ),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mixed_sqs_batch_reports_exactly_the_failed_items() {
@@ -129,7 +104,11 @@ async fn a_mixed_sqs_batch_reports_exactly_the_failed_items() {
 
     let messages: Vec<_> = ["ok-1", "broken", "ok-2"]
         .iter()
-        .map(|a| DispatchMessage::Score(event(a)).to_outgoing().unwrap())
+        .map(|a| {
+            DispatchMessage::Score(expansion_signal(a))
+                .to_outgoing()
+                .unwrap()
+        })
         .collect();
     queue.send(&messages).await.must("send");
 

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -79,15 +78,7 @@ async fn every_accepted_event_is_counted_once_through_dynamodb_faults() {
         return;
     };
     let proxy = FaultProxy::start(&endpoint, 11).await;
-    let faulty_sdk = emulator_sdk_config(&proxy.endpoint)
-        .await
-        .to_builder()
-        .retry_config(
-            aws_config::retry::RetryConfig::standard()
-                .with_max_attempts(2)
-                .with_initial_backoff(Duration::from_millis(5)),
-        )
-        .build();
+    let faulty_sdk = proxy.sdk_config().await;
     let faulty = aws_sdk_dynamodb::Client::new(&faulty_sdk);
     let table = unique_name("faults-ingest");
     vitals_aws::create_table(&faulty, &table).await.unwrap();

@@ -11,8 +11,6 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use axum::routing::post;
-use chrono::{NaiveDate, TimeZone, Utc};
-use serde_json::json;
 use vitals_aws::SqsQueue;
 use vitals_core::alerts::dispatch::{Dispatch, DispatchMessage};
 use vitals_core::alerts::rules::{Action, ChannelConfig, Condition, Trigger, Workflow};
@@ -20,34 +18,12 @@ use vitals_core::clock::SystemClock;
 use vitals_core::config::{AlertsConfig, VitalsConfig};
 use vitals_core::model::{AccountId, AccountProfile};
 use vitals_core::ports::{AccountStore, Queue};
-use vitals_core::score_event::{ScoreEvent, ScoreEventKind};
 use vitals_embedded::SqliteStore;
 use vitals_notify::{HttpNotifier, Outbox};
-use vitals_scoring::Band;
 use vitals_tests::fault_proxy::FaultProxy;
-use vitals_tests::support::{emulator_endpoint, emulator_sdk_config, unique_name};
+use vitals_tests::support::{emulator_endpoint, expansion_signal, unique_name};
 
 const ACCOUNTS: usize = 40;
-
-fn event(account: &str) -> ScoreEvent {
-    let a = AccountId::new(account).unwrap();
-    let as_of: NaiveDate = "2026-03-01".parse().unwrap();
-    ScoreEvent {
-        id: ScoreEvent::id_for(&a, as_of, ScoreEventKind::ExpansionSignal, ""),
-        account_id: a,
-        as_of,
-        kind: ScoreEventKind::ExpansionSignal,
-        score: 90.0,
-        band: Band::Healthy,
-        previous_score: Some(85.0),
-        previous_band: Some(Band::Healthy),
-        summary: "expansion candidate".into(),
-        detail: json!({}),
-        scored_at: Some(
-            Utc.from_utc_datetime(&(as_of + chrono::Days::new(1)).and_hms_opt(6, 0, 0).unwrap()),
-        ),
-    }
-}
 
 fn config(url: String) -> VitalsConfig {
     let mut alerts = AlertsConfig {
@@ -89,15 +65,7 @@ async fn each_notification_is_delivered_once_through_sqs_faults() {
         return;
     };
     let proxy = FaultProxy::start(&endpoint, 5).await;
-    let sdk = emulator_sdk_config(&proxy.endpoint)
-        .await
-        .to_builder()
-        .retry_config(
-            aws_config::retry::RetryConfig::standard()
-                .with_max_attempts(2)
-                .with_initial_backoff(Duration::from_millis(5)),
-        )
-        .build();
+    let sdk = proxy.sdk_config().await;
     let client = aws_sdk_sqs::Client::new(&sdk);
     let (queue_url, dlq_url) =
         vitals_aws::create_queue_pair(&client, &unique_name("faults-dispatch"), 20)
@@ -147,7 +115,9 @@ async fn each_notification_is_delivered_once_through_sqs_faults() {
 
     proxy.set_fault_share(0.3);
     for a in &accounts {
-        let message = DispatchMessage::Score(event(a)).to_outgoing().unwrap();
+        let message = DispatchMessage::Score(expansion_signal(a))
+            .to_outgoing()
+            .unwrap();
         // A producer resends what it could not send (same id: SQS and dispatch dedupe it).
         let mut tries = 0;
         while queue.send(std::slice::from_ref(&message)).await.is_err() {

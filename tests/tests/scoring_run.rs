@@ -349,15 +349,7 @@ async fn a_run_interrupted_by_dynamodb_faults_resumes_to_the_same_scores_and_eve
         return;
     };
     let proxy = vitals_tests::fault_proxy::FaultProxy::start(&endpoint, 20).await;
-    let sdk = vitals_tests::support::emulator_sdk_config(&proxy.endpoint)
-        .await
-        .to_builder()
-        .retry_config(
-            aws_config::retry::RetryConfig::standard()
-                .with_max_attempts(2)
-                .with_initial_backoff(Duration::from_millis(5)),
-        )
-        .build();
+    let sdk = proxy.sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let table = vitals_tests::support::unique_name("faults-scoring");
     vitals_aws::create_table(&client, &table).await.unwrap();

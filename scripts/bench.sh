@@ -5,6 +5,8 @@
 #   scripts/bench.sh --quick          # the same on smaller data (20k-account run)
 #   scripts/bench.sh scoring          # scoring only (kernel vs DuckDB, run I/O units, 100k-account run)
 #   scripts/bench.sh ingest-writes    # DynamoDB write units per 1,000 ingested events (Zipf mixes)
+#   scripts/bench.sh lambda           # the four functions: release size, cold start, cost model
+#                                     # (not in the default set: a release build with fat LTO)
 #
 # Installs DynamoDB Local and Python tools into .tools/ like the test command, starts the
 # emulator on a free loopback port for the I/O figures, and stops it on exit.
@@ -19,8 +21,8 @@ only=""
 for arg in "$@"; do
     case "$arg" in
     --quick) accounts=20000 ;;
-    scoring | ingest-writes) only="$arg" ;;
-    *) die "unknown argument: $arg (expected --quick, scoring or ingest-writes)" ;;
+    scoring | ingest-writes | lambda) only="$arg" ;;
+    *) die "unknown argument: $arg (expected --quick, scoring, ingest-writes or lambda)" ;;
     esac
 done
 
@@ -32,4 +34,7 @@ if [[ -z "$only" || "$only" == scoring ]]; then
 fi
 if [[ -z "$only" || "$only" == ingest-writes ]]; then
     cargo bench -p vitals-tests --bench ingest_writes
+fi
+if [[ "$only" == lambda ]]; then
+    bash scripts/bench/lambda.sh
 fi

@@ -30,7 +30,12 @@ cargo build --profile "$PROFILE" -p ingest -p score -p dispatch -p query
 PROFILE_DIR="$PROFILE"
 [[ "$PROFILE" == dev ]] && PROFILE_DIR=debug
 BINS="$(mktemp -d)"
-trap 'rm -rf "$BINS"' EXIT
+# One exit trap: the emulators' (when this script started them) stops them too.
+cleanup() {
+    rm -rf "$BINS"
+    if declare -F stop_emulators >/dev/null; then stop_emulators; fi
+}
+trap cleanup EXIT
 for f in ingest score dispatch query; do
     cp "${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE_DIR/$f" "$BINS/$f"
     strip "$BINS/$f"

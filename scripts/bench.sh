@@ -7,6 +7,8 @@
 #   scripts/bench.sh ingest-writes    # DynamoDB write units per 1,000 ingested events (Zipf mixes)
 #   scripts/bench.sh load             # 32 clients × 500 KB batches for 60 s against `vitals serve`
 #                                     # (fast build): events/s, p50/p99, stored = unique sent
+#   scripts/bench.sh lambda           # the four functions: release size, cold start, cost model
+#                                     # (not in the default set: a release build with fat LTO)
 #
 # Installs DynamoDB Local and Python tools into .tools/ like the test command, starts the
 # emulator on a free loopback port for the I/O figures, and stops it on exit.
@@ -21,8 +23,8 @@ only=""
 for arg in "$@"; do
     case "$arg" in
     --quick) accounts=20000 ;;
-    scoring | ingest-writes | load) only="$arg" ;;
-    *) die "unknown argument: $arg (expected --quick, scoring, ingest-writes or load)" ;;
+    scoring | ingest-writes | load | lambda) only="$arg" ;;
+    *) die "unknown argument: $arg (expected --quick, scoring, ingest-writes, load or lambda)" ;;
     esac
 done
 
@@ -40,4 +42,7 @@ if [[ -z "$only" || "$only" == scoring ]]; then
 fi
 if [[ -z "$only" || "$only" == ingest-writes ]]; then
     cargo bench -p vitals-tests --bench ingest_writes
+fi
+if [[ "$only" == lambda ]]; then
+    bash scripts/bench/lambda.sh
 fi

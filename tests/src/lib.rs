@@ -7,6 +7,7 @@
 //! how to open each backend.
 
 pub mod fault_proxy;
+pub mod lambda_api;
 pub mod queue_contract;
 pub mod receiver;
 pub mod storage_contract;

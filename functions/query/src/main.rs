@@ -8,29 +8,15 @@ use std::sync::Arc;
 use vitals_core::clock::SystemClock;
 use vitals_core::config::AuthConfig;
 use vitals_http::{query_router, AppState, WriteKeys};
-use vitals_runtime::env::FunctionEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    vitals_runtime::init_logging(true, "info");
-    let env = FunctionEnv::from_env()?;
-    let (queue_url, dlq_url) = (
-        env.alert_queue_url.clone().unwrap_or_default(),
-        env.alert_dlq_url.clone().unwrap_or_default(),
-    );
-    let backend = vitals_runtime::backend::open_aws(
-        &env.table,
-        &queue_url,
-        &dlq_url,
-        env.endpoint_url.as_deref(),
-        env.retention_days,
-    )
-    .await;
+    let started = vitals_runtime::lambda::start().await?;
     let state = AppState {
-        storage: backend.storage,
+        storage: started.backend.storage,
         clock: Arc::new(SystemClock),
-        write_keys: Arc::new(WriteKeys::from_csv(&env.write_keys)),
-        retention_days: env.retention_days,
+        write_keys: Arc::new(WriteKeys::from_csv(&started.env.write_keys)),
+        retention_days: started.env.retention_days,
         signals: Default::default(),
         // The query function ingests nothing.
         touches: Default::default(),

@@ -10,17 +10,21 @@
 //!   run every segment here, resuming from checkpoints after a timeout;
 //! - an SQS batch of segment messages: score each segment, report only the failed ones, and
 //!   publish the portfolio summary once the last segment is done.
+//!
+//! Anything else (a malformed `as_of`, an unknown `kind` or field) is an invocation error.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsMessage};
 use chrono::{DateTime, NaiveDate, Utc};
+use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use vitals_core::clock::SystemClock;
 use vitals_core::config::VitalsConfig;
 use vitals_core::ports::{OutgoingMessage, Queue};
-use vitals_core::run::{DailyRun, PeerCache, ProvisionalRefresh, RunError};
+use vitals_core::run::{DailyRun, DayNotOver, PeerCache, ProvisionalRefresh, RunError};
 use vitals_core::segment::Segment;
-use vitals_runtime::backend::Backend;
+use vitals_runtime::backend::{Backend, ConfigLoadError};
+use vitals_runtime::lambda::{each_record, RecordFailure};
 
 pub struct Wiring {
     pub backend: Backend,
@@ -38,17 +42,52 @@ enum ScheduleKind {
     #[default]
     Daily,
     ProvisionalRefresh,
-    #[serde(other)]
-    Unknown,
 }
 
-/// The schedule's input; a retried invocation carries the same `scheduled_time`, so the same day.
-#[derive(Debug, Default, Deserialize)]
+/// The schedule's input (the `Input` of the template's schedules, or a manual run); a retried
+/// invocation carries the same `scheduled_time`, so the same day. Unknown fields are refused,
+/// so a typo (`asof`) is an error rather than a run of another day.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ScheduleInput {
     #[serde(default)]
     kind: ScheduleKind,
     as_of: Option<NaiveDate>,
     scheduled_time: Option<DateTime<Utc>>,
+    // Context the scheduler adds; read for the logs only.
+    source: Option<String>,
+    execution_id: Option<String>,
+    attempt: Option<String>,
+    schedule_arn: Option<String>,
+}
+
+/// An SQS batch of segment messages (`Records` required, unlike `SqsEvent`, so a schedule
+/// input is never mistaken for an empty batch).
+#[derive(Debug, Deserialize)]
+struct SegmentBatch {
+    #[serde(rename = "Records")]
+    records: Vec<SqsMessage>,
+}
+
+/// The function's invocations: the scheduler's input or the segment queue's batches.
+#[derive(Debug)]
+enum Invocation {
+    Schedule(ScheduleInput),
+    Segments(SegmentBatch),
+}
+
+impl Invocation {
+    fn parse(payload: serde_json::Value) -> Result<Self, ScoreError> {
+        if payload.get("Records").is_some() {
+            serde_json::from_value(payload)
+                .map(Invocation::Segments)
+                .map_err(|e| ScoreError::Input(format!("not an SQS batch: {e}")))
+        } else {
+            serde_json::from_value(payload)
+                .map(Invocation::Schedule)
+                .map_err(|e| ScoreError::Input(format!("not a schedule input: {e}")))
+        }
+    }
 }
 
 /// One segment of one day, as it travels on the segment queue.
@@ -58,24 +97,64 @@ pub struct SegmentWork {
     pub segment: Segment,
 }
 
+/// Why an invocation failed; `errorType` names the kind (`Score.InvalidInput`, ...).
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    DayNotOver(#[from] DayNotOver),
+    #[error(transparent)]
+    Configuration(#[from] ConfigLoadError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Queue(#[from] vitals_core::QueueError),
+    #[error(transparent)]
+    Store(#[from] vitals_core::StoreError),
+    #[error("cannot encode the reply: {0}")]
+    Reply(#[from] serde_json::Error),
+}
+
+impl From<ScoreError> for Diagnostic {
+    fn from(e: ScoreError) -> Self {
+        let error_type = match &e {
+            ScoreError::Input(_) => "Score.InvalidInput",
+            ScoreError::DayNotOver(_) => "Score.DayNotOver",
+            ScoreError::Configuration(_) => "Score.InvalidConfiguration",
+            ScoreError::Run(_) | ScoreError::Store(_) => "Score.RunFailed",
+            ScoreError::Queue(_) => "Score.QueueFailed",
+            ScoreError::Reply(_) => "Score.Reply",
+        };
+        Diagnostic {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
 pub async fn handle(
     wiring: &Wiring,
     payload: serde_json::Value,
-) -> Result<serde_json::Value, lambda_runtime::Error> {
-    let config = load_config(&wiring.backend).await?;
+) -> Result<serde_json::Value, ScoreError> {
+    let invocation = Invocation::parse(payload)?;
+    let config = vitals_runtime::backend::current_config(wiring.backend.storage.as_ref()).await?;
     let run = DailyRun::new(
         wiring.backend.storage.as_ref(),
         wiring.backend.alert_queue.as_ref(),
         &config,
         &SystemClock,
     );
-    if payload.get("Records").is_some() {
-        let event: SqsEvent = serde_json::from_value(payload)?;
-        return Ok(serde_json::to_value(score_segments(&run, event).await)?);
-    }
-    let input: ScheduleInput = serde_json::from_value(payload).unwrap_or_default();
+    let input = match invocation {
+        Invocation::Segments(batch) => {
+            return Ok(serde_json::to_value(score_segments(&run, batch).await)?)
+        }
+        Invocation::Schedule(input) => input,
+    };
+    tracing::info!(kind = ?input.kind, source = ?input.source, execution_id = ?input.execution_id,
+        attempt = ?input.attempt, schedule = ?input.schedule_arn, "scheduled invocation");
     match input.kind {
-        ScheduleKind::Daily => {}
+        ScheduleKind::Daily => daily(wiring, &run, &config, &input).await,
         ScheduleKind::ProvisionalRefresh => {
             let report = ProvisionalRefresh::new(
                 wiring.backend.storage.as_ref(),
@@ -90,12 +169,17 @@ pub async fn handle(
                 written = report.written,
                 "provisional scores refreshed"
             );
-            return Ok(serde_json::to_value(report)?);
-        }
-        ScheduleKind::Unknown => {
-            return Err("unknown schedule kind: expected daily or provisional_refresh".into())
+            Ok(serde_json::to_value(report)?)
         }
     }
+}
+
+async fn daily<S: vitals_core::ports::Storage + ?Sized>(
+    wiring: &Wiring,
+    run: &DailyRun<'_, S>,
+    config: &VitalsConfig,
+    input: &ScheduleInput,
+) -> Result<serde_json::Value, ScoreError> {
     let fired = input.scheduled_time.unwrap_or_else(Utc::now);
     let day = match input.as_of {
         Some(day) => day,
@@ -109,16 +193,14 @@ pub async fn handle(
     }
     match &wiring.segments {
         Some(queue) if !vitals_scoring::kernel::needs_peers(&config.scoring) => {
-            let work: Vec<OutgoingMessage> = Segment::all()
+            let work = Segment::all()
                 .map(|segment| {
-                    let body =
-                        serde_json::to_string(&SegmentWork { day, segment }).unwrap_or_default();
-                    OutgoingMessage {
+                    Ok(OutgoingMessage {
                         id: format!("score:{day}:{segment}"),
-                        body,
-                    }
+                        body: serde_json::to_string(&SegmentWork { day, segment })?,
+                    })
                 })
-                .collect();
+                .collect::<Result<Vec<_>, serde_json::Error>>()?;
             run.claim_late_marks_of(day).await?;
             queue.send(&work).await?;
             tracing::info!(%day, segments = work.len(), "scoring run fanned out");
@@ -131,43 +213,27 @@ pub async fn handle(
     }
 }
 
+/// Scores each segment of the batch; the last segment of a day to finish publishes the
+/// portfolio summary and runs the day's follow-up work (two finishing together both do: it is
+/// idempotent). Every failure is retried: a segment resumes from its checkpoint.
 async fn score_segments<S: vitals_core::ports::Storage + ?Sized>(
     run: &DailyRun<'_, S>,
-    event: SqsEvent,
+    batch: SegmentBatch,
 ) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for record in event.records {
-        let id = record.message_id.clone().unwrap_or_default();
-        let outcome = match record
-            .body
-            .as_deref()
-            .map(serde_json::from_str::<SegmentWork>)
-        {
-            Some(Ok(work)) => match run.run_segment(work.day, work.segment).await {
-                Ok(_) => match run.publish_summary(work.day).await {
-                    // The last segment to finish publishes and runs the day's follow-up work
-                    // (two finishing together both do: it is idempotent).
-                    Ok(_) => run.after_day(work.day).await.map_err(|e| e.to_string()),
-                    Err(RunError::Incomplete { .. }) => Ok(()),
-                    Err(e) => Err(e.to_string()),
-                },
-                Err(e) => Err(e.to_string()),
-            },
-            Some(Err(e)) => Err(format!("not a segment message: {e}")),
-            None => Err("empty message body".to_string()),
-        };
-        if let Err(problem) = outcome {
-            tracing::warn!(message_id = %id, %problem, "segment failed; reported for retry");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
+    let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
+    event.records = batch.records;
+    each_record(event, |work: SegmentWork, _| async move {
+        let retry = |e: RunError| RecordFailure::Retry(e.to_string());
+        run.run_segment(work.day, work.segment)
+            .await
+            .map_err(retry)?;
+        match run.publish_summary(work.day).await {
+            Ok(_) => run.after_day(work.day).await.map_err(retry),
+            Err(RunError::Incomplete { .. }) => Ok(()),
+            Err(e) => Err(retry(e)),
         }
-    }
-    response
-}
-
-async fn load_config(backend: &Backend) -> Result<VitalsConfig, lambda_runtime::Error> {
-    Ok(vitals_runtime::backend::current_config(backend.storage.as_ref()).await?)
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -320,6 +386,27 @@ mod tests {
         assert!(handle(&w, serde_json::json!({"kind": "weekly"}))
             .await
             .is_err());
+    }
+
+    #[tokio::test]
+    async fn a_malformed_schedule_input_is_an_error_not_another_day() {
+        let w = wiring(None);
+        seed_account(&w).await;
+        for bad in [
+            serde_json::json!({"as_of": "2026-13-01"}),
+            serde_json::json!({"asof": "2026-03-01"}),
+        ] {
+            let err = handle(&w, bad.clone()).await.unwrap_err();
+            assert_eq!(
+                Diagnostic::from(err).error_type,
+                "Score.InvalidInput",
+                "{bad}"
+            );
+        }
+        assert!(
+            w.backend.storage.latest_summary().await.unwrap().is_none(),
+            "nothing was scored"
+        );
     }
 
     #[tokio::test]

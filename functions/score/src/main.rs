@@ -5,29 +5,17 @@
 mod handler;
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use vitals_runtime::env::FunctionEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    vitals_runtime::init_logging(true, "info");
-    let env = FunctionEnv::from_env()?;
-    let (queue_url, dlq_url) = env.alert_queue()?;
-    let backend = vitals_runtime::backend::open_aws(
-        &env.table,
-        &queue_url,
-        &dlq_url,
-        env.endpoint_url.as_deref(),
-        env.retention_days,
-    )
-    .await;
-    let segments = match &env.score_segment_queue_url {
-        Some(url) => Some(
-            vitals_runtime::backend::open_sqs_queue(url, "", env.endpoint_url.as_deref()).await,
-        ),
-        None => None,
-    };
+    let started = vitals_runtime::lambda::start().await?;
+    let segments = started
+        .env
+        .score_segments
+        .as_ref()
+        .map(|(queue, dlq)| vitals_runtime::backend::open_sqs_queue(&started.sdk, queue, dlq));
     let wiring = handler::Wiring {
-        backend,
+        backend: started.backend,
         segments,
         peers: Default::default(),
     };

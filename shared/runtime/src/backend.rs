@@ -73,10 +73,21 @@ pub async fn open_aws(
     retention_days: u32,
 ) -> Backend {
     let sdk = vitals_aws::sdk_config(endpoint_url).await;
-    let storage = vitals_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
+    open_aws_with(&sdk, table, alert_queue_url, alert_dlq_url, retention_days)
+}
+
+/// The AWS backend on SDK settings already loaded.
+pub fn open_aws_with(
+    sdk: &aws_config::SdkConfig,
+    table: &str,
+    alert_queue_url: &str,
+    alert_dlq_url: &str,
+    retention_days: u32,
+) -> Backend {
+    let storage = vitals_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table)
         .with_retention_days(retention_days);
     let queue = vitals_aws::SqsQueue::new(
-        aws_sdk_sqs::Client::new(&sdk),
+        aws_sdk_sqs::Client::new(sdk),
         alert_queue_url,
         alert_dlq_url,
     );
@@ -87,14 +98,13 @@ pub async fn open_aws(
 }
 
 /// A queue on SQS (e.g. the score-segment fan-out queue), sharing the backend's SDK settings.
-pub async fn open_sqs_queue(
+pub fn open_sqs_queue(
+    sdk: &aws_config::SdkConfig,
     queue_url: &str,
     dead_letter_url: &str,
-    endpoint_url: Option<&str>,
 ) -> Arc<dyn Queue> {
-    let sdk = vitals_aws::sdk_config(endpoint_url).await;
     Arc::new(vitals_aws::SqsQueue::new(
-        aws_sdk_sqs::Client::new(&sdk),
+        aws_sdk_sqs::Client::new(sdk),
         queue_url,
         dead_letter_url,
     ))

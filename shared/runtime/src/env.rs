@@ -17,14 +17,16 @@ pub struct FunctionEnv {
     /// `VITALS_ALERT_QUEUE_URL` / `VITALS_ALERT_DLQ_URL`: the alert queue and its dead letters.
     pub alert_queue_url: Option<String>,
     pub alert_dlq_url: Option<String>,
-    /// `VITALS_SCORE_SEGMENT_QUEUE_URL`: where the score function fans segments out.
-    pub score_segment_queue_url: Option<String>,
+    /// `VITALS_SCORE_SEGMENT_QUEUE_URL` / `VITALS_SCORE_SEGMENT_DLQ_URL`: where the score
+    /// function fans segments out (both or neither).
+    pub score_segments: Option<(String, String)>,
     /// `VITALS_WRITE_KEYS`: comma-separated ingest write keys.
     pub write_keys: String,
     /// `VITALS_RETENTION_DAYS`, default 730.
     pub retention_days: u32,
-    /// `AWS_ENDPOINT_URL`: an emulator, for local runs of the functions.
-    pub endpoint_url: Option<String>,
+    /// `VITALS_PUBLIC_URL`: where the dashboard is served, for links in notifications
+    /// (overrides `[server] public_url`).
+    pub public_url: Option<String>,
     /// `VITALS_SECRETS_PREFIX`: the dispatch function reads a secret the configuration names
     /// (`secret_env = "X"`) from Secrets Manager as `{prefix}X` when no variable `X` is set.
     pub secrets_prefix: Option<String>,
@@ -44,14 +46,32 @@ impl FunctionEnv {
                 problem: format!("{v:?} is not a whole number of days"),
             })?,
         };
+        let score_segments = match (
+            non_empty("VITALS_SCORE_SEGMENT_QUEUE_URL"),
+            non_empty("VITALS_SCORE_SEGMENT_DLQ_URL"),
+        ) {
+            (Some(queue), Some(dlq)) => Some((queue, dlq)),
+            (None, None) => None,
+            (Some(_), None) => return Err(EnvError::Missing("VITALS_SCORE_SEGMENT_DLQ_URL")),
+            (None, Some(_)) => return Err(EnvError::Missing("VITALS_SCORE_SEGMENT_QUEUE_URL")),
+        };
+        let public_url = non_empty("VITALS_PUBLIC_URL");
+        if let Some(url) = &public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(EnvError::Invalid {
+                    name: "VITALS_PUBLIC_URL",
+                    problem: format!("{url:?} is not an http(s) URL"),
+                });
+            }
+        }
         Ok(FunctionEnv {
             table: non_empty("VITALS_TABLE").ok_or(EnvError::Missing("VITALS_TABLE"))?,
             alert_queue_url: non_empty("VITALS_ALERT_QUEUE_URL"),
             alert_dlq_url: non_empty("VITALS_ALERT_DLQ_URL"),
-            score_segment_queue_url: non_empty("VITALS_SCORE_SEGMENT_QUEUE_URL"),
+            score_segments,
             write_keys: non_empty("VITALS_WRITE_KEYS").unwrap_or_default(),
             retention_days,
-            endpoint_url: non_empty("AWS_ENDPOINT_URL"),
+            public_url,
             secrets_prefix: non_empty("VITALS_SECRETS_PREFIX"),
         })
     }
@@ -103,5 +123,19 @@ mod tests {
         );
         assert_eq!(env.secrets_prefix.as_deref(), Some("vitals/"));
         assert!(env.alert_queue().is_err());
+    }
+
+    #[test]
+    fn a_segment_queue_without_its_dead_letter_queue_is_named() {
+        let vars: HashMap<&str, &str> = [
+            ("VITALS_TABLE", "t"),
+            ("VITALS_SCORE_SEGMENT_QUEUE_URL", "http://q"),
+        ]
+        .into();
+        let err = FunctionEnv::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable VITALS_SCORE_SEGMENT_DLQ_URL is required"
+        );
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod env;
+pub mod lambda;
 
 /// Logs to stderr, JSON lines (Lambda) or compact text (a terminal), filtered by `RUST_LOG`,
 /// else by `default_filter` (e.g. `info`).
@@ -15,7 +16,12 @@ pub fn init_logging(json: bool, default_filter: &str) {
         .with_writer(std::io::stderr);
     // A second init (tests) is harmless: the first subscriber stays.
     let installed = if json {
-        builder.json().with_current_span(false).try_init()
+        // The current span's fields (request id, SQS message and account ids) on every line.
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
     } else {
         builder.compact().try_init()
     };

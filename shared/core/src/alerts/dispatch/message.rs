@@ -68,6 +68,15 @@ impl DispatchMessage {
         }
     }
 
+    /// The account a message is about (a snooze reminder names its alert only).
+    pub fn account_id(&self) -> Option<&str> {
+        match self {
+            DispatchMessage::Score(e) => Some(e.account_id.as_str()),
+            DispatchMessage::FollowUp(f) => Some(f.event.account_id.as_str()),
+            DispatchMessage::SnoozeEnded(_) => None,
+        }
+    }
+
     /// The message to enqueue (deterministic id: a re-run enqueues the same message).
     pub fn to_outgoing(&self) -> Result<OutgoingMessage, DispatchError> {
         let (id, body) = match self {
@@ -90,6 +99,15 @@ impl DispatchMessage {
     }
 }
 
+/// A queue body read as a message (`serde_json::from_str::<DispatchMessage>`), the same as
+/// [`DispatchMessage::parse`].
+impl<'de> Deserialize<'de> for DispatchMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        DispatchMessage::parse(&value.to_string()).map_err(serde::de::Error::custom)
+    }
+}
+
 impl SnoozeEnded {
     /// The reminder's delivery key (and message id): one per alert and snooze end.
     pub fn delivery_key(&self) -> String {
@@ -103,9 +121,8 @@ pub enum DispatchError {
     /// Some delivery or storage call may succeed later: retry the message with backoff.
     #[error("{0}")]
     Retryable(String),
-    /// Retrying the same message cannot help (malformed message, refused destination, 4xx);
-    /// it still goes through the queue's attempts and ends in the dead-letter queue, where it
-    /// can be replayed after the configuration is fixed.
+    /// Retrying the same message cannot help (malformed message, refused destination, 4xx):
+    /// the dispatch Lambda logs it and does not retry it (the intervention records why).
     #[error("{0}")]
     Permanent(String),
 }

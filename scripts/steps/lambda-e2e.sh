@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# AWS mode end to end: builds the four Lambda functions and `vitals` (debug), runs each function
+# binary under the Runtime API emulator of tests/src/lambda_api.rs with the environment
+# template.yaml gives it, on DynamoDB Local and moto's SQS (tests/tests/lambda_e2e.rs: every
+# sample in infra/events/, the segment fan-out, dispatch retries into the DLQ, the query API
+# with and without a token, the same score as `vitals score`), then checks template.yaml with
+# `sam validate --lint` and cfn-lint.
+#
+# Run by scripts/test.sh with the emulators up; alone, it starts them itself.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+SAM_CLI="aws-sam-cli==1.170.0"
+
+if [[ -z "${VITALS_TEST_DYNAMODB_ENDPOINT:-}" || -z "${VITALS_TEST_SQS_ENDPOINT:-}" ]]; then
+    # shellcheck source=../lib/emulators.sh
+    source "$ROOT/scripts/lib/emulators.sh"
+    install_dynamodb_local
+    install_python_tools
+    start_emulators
+fi
+TOOLS="${VITALS_TOOLS:-$ROOT/.tools}"
+
+printf '\n==> building the functions and vitals (debug)\n'
+cargo build --quiet -p ingest -p score -p dispatch -p query -p vitals
+BIN_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+
+printf '\n==> the functions as Lambdas (tests/tests/lambda_e2e.rs)\n'
+VITALS_LAMBDA_BIN_DIR="$BIN_DIR" VITALS_BIN="$BIN_DIR/vitals" \
+    cargo test --quiet -p vitals-tests --test lambda_e2e -- --test-threads 2
+
+printf '\n==> sam validate --lint and cfn-lint on template.yaml\n'
+# aws-sam-cli in its own venv: it pins its own cfn-lint, which must not move the one the test
+# command pins in .tools/venv.
+SAM_VENV="$TOOLS/sam-venv"
+if [[ "$(cat "$SAM_VENV/.installed" 2>/dev/null)" != "$SAM_CLI" ]]; then
+    python3 -m venv "$SAM_VENV"
+    "$SAM_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SAM_CLI"
+    echo "$SAM_CLI" >"$SAM_VENV/.installed"
+fi
+SAM_CLI_TELEMETRY=0 AWS_REGION="${AWS_REGION:-us-east-1}" \
+    "$SAM_VENV/bin/sam" validate --lint --template-file template.yaml
+"$TOOLS/venv/bin/cfn-lint" template.yaml
+echo "lambda-e2e: the four functions work as Lambdas; template.yaml validates"

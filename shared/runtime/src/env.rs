@@ -19,8 +19,12 @@ pub struct FunctionEnv {
     pub alert_dlq_url: Option<String>,
     /// `VITALS_SCORE_SEGMENT_QUEUE_URL`: where the score function fans segments out.
     pub score_segment_queue_url: Option<String>,
-    /// `VITALS_WRITE_KEYS`: comma-separated ingest write keys.
+    /// `VITALS_WRITE_KEYS`: comma-separated client write keys (may be public: protected
+    /// traits such as the owner or MRR are ignored from them).
     pub write_keys: String,
+    /// `VITALS_SERVER_WRITE_KEYS`: comma-separated server write keys (secret; every trait is
+    /// taken from them).
+    pub server_write_keys: String,
     /// `VITALS_RETENTION_DAYS`, default 730.
     pub retention_days: u32,
     /// `AWS_ENDPOINT_URL`: an emulator, for local runs of the functions.
@@ -50,6 +54,7 @@ impl FunctionEnv {
             alert_dlq_url: non_empty("VITALS_ALERT_DLQ_URL"),
             score_segment_queue_url: non_empty("VITALS_SCORE_SEGMENT_QUEUE_URL"),
             write_keys: non_empty("VITALS_WRITE_KEYS").unwrap_or_default(),
+            server_write_keys: non_empty("VITALS_SERVER_WRITE_KEYS").unwrap_or_default(),
             retention_days,
             endpoint_url: non_empty("AWS_ENDPOINT_URL"),
             secrets_prefix: non_empty("VITALS_SECRETS_PREFIX"),

@@ -328,7 +328,8 @@ async fn posthog_js_is_told_no_flags_and_capture_on() {
         assert_eq!(reply["featureFlags"], json!({}), "{path}");
         assert_eq!(reply["errorsWhileComputingFlags"], false, "{path}");
         assert_eq!(reply["sessionRecording"], false, "{path}: no recordings");
-        assert_eq!(reply["surveys"], false, "{path}");
+        // Any value, even false, makes posthog-js load its survey script.
+        assert!(reply.get("surveys").is_none(), "{path}");
         assert_eq!(reply["siteApps"], json!([]), "{path}");
         assert!(
             reply["supportedCompression"]
@@ -372,6 +373,18 @@ async fn posthog_js_gzip_and_base64_bodies_are_captured() {
         (StatusCode::OK, json!(1)),
         "{reply}"
     );
+
+    // Recent posthog-js versions send gzip as text/plain without saying so anywhere.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(posthog_batch(CLIENT_KEY).to_string().as_bytes())
+        .must("gzip");
+    let unmarked = Request::post("/e/")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(gz.finish().must("gzip")))
+        .must("request");
+    let (status, _, reply) = send(&router, unmarked).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(reply["accepted"], 1, "{reply}");
 
     let encoded =
         base64::engine::general_purpose::STANDARD.encode(posthog_batch(CLIENT_KEY).to_string());

@@ -1,6 +1,7 @@
 //! PostHog capture handlers (`/capture/`, `/batch/`, `/e/`, `/i/v0/e/`): read the body the ways
-//! PostHog's libraries send it (JSON, gzip by header or `?compression=gzip-js`, or a form field
-//! `data` holding base64 JSON), translate through the core's PostHog parser, and ingest.
+//! PostHog's libraries send it (JSON; gzip, marked by a header, by `?compression=gzip-js` or not
+//! at all; or a form field `data` holding base64 JSON), translate through the core's PostHog
+//! parser, and ingest.
 //!
 //! posthog-js also asks for its remote configuration and feature flags before it captures
 //! (`/decide/` in older versions; `/array/{token}/config` and `/flags/` now): Vitals has no
@@ -10,14 +11,13 @@
 use std::borrow::Cow;
 
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use bytes::Bytes;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use vitals_core::ingest::posthog::{parse_capture, PostHogOptions};
 
@@ -52,8 +52,9 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// posthog-js's remote configuration and flags in one body (`/decide/` answered both): no
-/// feature flags, events captured (gzip or base64 bodies), recordings, surveys, heatmaps,
-/// autocaptured exceptions and site apps off, so the SDK loads nothing more.
+/// feature flags, events captured (gzip or base64 bodies), recordings, heatmaps, autocaptured
+/// exceptions and site apps off, so the SDK loads nothing more. `surveys` is left out on
+/// purpose: posthog-js loads its survey script for any value, even `false`.
 fn no_flags_capture_on() -> Value {
     json!({
         "flags": {},
@@ -68,7 +69,6 @@ fn no_flags_capture_on() -> Value {
         "autocaptureExceptions": false,
         "capturePerformance": false,
         "sessionRecording": false,
-        "surveys": false,
         "productTours": false,
         "heatmaps": false,
         "captureDeadClicks": false,
@@ -115,31 +115,24 @@ async fn recording_ignored() -> Json<Value> {
     Json(json!({"status": 1, "stored": false}))
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct CaptureQuery {
-    #[serde(default)]
-    compression: Option<String>,
-}
+/// The first bytes of every gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 async fn capture(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Result<Query<CaptureQuery>, axum::extract::rejection::QueryRejection>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Reply {
     let raw = raw_body(raw)?;
-    let compression = query
-        .ok()
-        .and_then(|Query(q)| q.compression)
-        .unwrap_or_default()
-        .to_ascii_lowercase();
     let is_form = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let text: Cow<'_, str> = if is_form {
         form_data(&raw)?
-    } else if matches!(compression.as_str(), "gzip-js" | "gzip") && raw.starts_with(&[0x1f, 0x8b]) {
+    } else if raw.starts_with(&GZIP_MAGIC) {
+        // posthog-js marks gzip with `?compression=gzip-js`, or (recent versions) not at all;
+        // JSON never starts with these bytes, so the body says it.
         checked_text(Cow::Owned(gunzip_limited(&raw)?))?
     } else {
         body_text(&headers, &raw)?

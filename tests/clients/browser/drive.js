@@ -15,6 +15,7 @@ async function main() {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     page.on("console", (m) => {
+      if (process.env.DRIVE_DEBUG) console.log(`console.${m.type()}: ${m.text()}`);
       if (m.type() === "error") problems.push(`console: ${m.text()}`);
     });
     page.on("requestfailed", (r) => {
@@ -22,7 +23,13 @@ async function main() {
       problems.push(`request failed: ${r.method()} ${r.url()}: ${r.failure() && r.failure().errorText}`);
     });
     const seen = [];
-    page.on("response", (r) => seen.push(`${r.request().method()} ${r.url()} ${r.status()}`));
+    page.on("response", async (r) => {
+      seen.push(`${r.request().method()} ${r.url()} ${r.status()}`);
+      if (r.status() >= 400) {
+        const headers = JSON.stringify(r.request().headers());
+        problems.push(`${r.url()}: HTTP ${r.status()} ${await r.text().catch(() => "")} (request headers ${headers})`);
+      }
+    });
     await page.goto(url);
     await page.waitForFunction(() => window.done === true, null, { timeout: 60_000 });
     const { sent, pageProblems } = await page.evaluate(() => ({ sent: window.sent, pageProblems: window.problems }));

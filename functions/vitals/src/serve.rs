@@ -62,6 +62,14 @@ pub fn local_write_key(data: &Path) -> anyhow::Result<String> {
     }
 }
 
+async fn shutdown_signal() {
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::warn!(error = %e, "cannot listen for Ctrl-C; stop the process to shut down");
+        std::future::pending::<()>().await;
+    }
+    println!("Shutting down");
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -89,12 +97,4 @@ mod tests {
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
-}
-
-async fn shutdown_signal() {
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        tracing::warn!(error = %e, "cannot listen for Ctrl-C; stop the process to shut down");
-        std::future::pending::<()>().await;
-    }
-    println!("Shutting down");
 }

@@ -56,7 +56,8 @@ cargo build --quiet -p vitals
 VITALS="${CARGO_TARGET_DIR:-$ROOT/target}/debug/vitals"
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 HOST="http://127.0.0.1:$PORT"
-export VITALS_WRITE_KEYS="$KEY"
+# Back-end libraries hold a secret (server) key: their group traits set seats, plan and owner.
+export VITALS_SERVER_WRITE_KEYS="$KEY"
 "$VITALS" --data "$WORK/data" serve --addr "127.0.0.1:$PORT" --no-schedule >"$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do

@@ -129,7 +129,8 @@ impl Stack {
             ("VITALS_PUBLIC_URL", "https://vitals.example.com".into()),
         ];
         match function {
-            "ingest" => env.push(("VITALS_WRITE_KEYS", WRITE_KEY.into())),
+            // The samples are a back end's batches (they set the owner): a server key.
+            "ingest" => env.push(("VITALS_SERVER_WRITE_KEYS", WRITE_KEY.into())),
             "score" => {
                 env.push(("VITALS_SCORE_SEGMENT_QUEUE_URL", self.segments.0.clone()));
                 env.push(("VITALS_SCORE_SEGMENT_DLQ_URL", self.segments.1.clone()));

@@ -18,7 +18,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let state = AppState {
         storage: started.backend.storage,
         clock: Arc::new(SystemClock),
-        write_keys: Arc::new(WriteKeys::from_csv(&started.env.write_keys)),
+        write_keys: Arc::new(WriteKeys::configured(
+            &config.ingest,
+            &started.env.write_keys,
+            &started.env.server_write_keys,
+        )),
         retention_days: started.env.retention_days,
         signals: Arc::new(config.signals),
         touches: Arc::new(TouchRecorder::new(&config.freshness)),

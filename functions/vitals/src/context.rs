@@ -66,13 +66,15 @@ impl Context {
         })
     }
 
-    /// Write keys from the configuration plus `VITALS_WRITE_KEYS`.
+    /// Write keys from the configuration plus `VITALS_WRITE_KEYS` (client keys) and
+    /// `VITALS_SERVER_WRITE_KEYS` (server keys), with the `[ingest]` trust and CORS settings.
     pub fn write_keys(&self) -> WriteKeys {
-        let mut keys = self.config.ingest.write_keys.clone();
-        if let Ok(extra) = std::env::var("VITALS_WRITE_KEYS") {
-            keys.extend(extra.split(',').map(str::to_string));
-        }
-        WriteKeys::new(keys)
+        let env = |name| std::env::var(name).unwrap_or_default();
+        WriteKeys::configured(
+            &self.config.ingest,
+            &env("VITALS_WRITE_KEYS"),
+            &env("VITALS_SERVER_WRITE_KEYS"),
+        )
     }
 
     /// The HTTP state: storage, write keys, and tokens verified with the data directory's

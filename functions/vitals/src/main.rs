@@ -12,6 +12,7 @@ mod dlq;
 mod fresh;
 mod import;
 mod jobs;
+mod secret_file;
 mod serve;
 mod token;
 

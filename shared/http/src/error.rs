@@ -23,6 +23,9 @@ pub enum ApiError {
     Forbidden,
     #[error("not found")]
     NotFound,
+    /// A browser on an origin the ingest CORS settings do not allow.
+    #[error("{0}")]
+    OriginNotAllowed(String),
     /// The resource changed since the client read it (optimistic concurrency).
     #[error("{0}")]
     Conflict(String),
@@ -55,6 +58,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::InvalidConfig(_) => StatusCode::BAD_REQUEST,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -70,6 +74,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound => "not_found",
+            ApiError::OriginNotAllowed(_) => "origin_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::InvalidConfig(_) => "invalid_config",
             ApiError::Unavailable(_) => "unavailable",

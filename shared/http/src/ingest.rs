@@ -1,6 +1,13 @@
 //! Segment HTTP Tracking API handlers: translate a request into the ingest use case and its
 //! outcome into Segment's response shape. PostHog capture routes live in [`crate::posthog`] and
-//! are mounted here, so every ingestion route is in [`routes`].
+//! are mounted here, so every ingestion route is in [`routes`], behind the CORS layer that lets
+//! browser SDKs call them from other origins.
+//!
+//! analytics.js posts to short paths (`/v1/t` for track, `/v1/b` for a batch...) with
+//! `Content-Type: text/plain` (which spares a preflight) and the write key in the body: the
+//! body is read the same whatever its content type.
+
+use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -10,7 +17,7 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use serde_json::{json, Value};
 use vitals_core::ingest::message::ParseContext;
-use vitals_core::ingest::{segment, Ingest, IngestError, IngestOutcome, ParsedBatch};
+use vitals_core::ingest::{segment, Ingest, IngestError, IngestOutcome, KeyTrust, ParsedBatch};
 use vitals_core::model::EventKind;
 
 use crate::auth::basic_username;
@@ -20,8 +27,9 @@ use crate::AppState;
 
 pub(crate) type Reply = Result<(StatusCode, Json<Value>), ApiError>;
 
-/// Every ingestion route (Segment and PostHog).
-pub(crate) fn routes() -> Router<AppState> {
+/// Every ingestion route (Segment, with analytics.js's short paths, and PostHog), with CORS.
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
+    let origins = Arc::new(state.write_keys.allowed_origins().clone());
     Router::new()
         .route("/v1/batch", post(batch))
         .route("/v1/import", post(batch))
@@ -31,8 +39,20 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/page", post(page))
         .route("/v1/screen", post(screen))
         .route("/v1/alias", post(alias))
+        // analytics.js: the first letter of the event type.
+        .route("/v1/b", post(batch))
+        .route("/v1/t", post(track))
+        .route("/v1/i", post(identify))
+        .route("/v1/g", post(group))
+        .route("/v1/p", post(page))
+        .route("/v1/s", post(screen))
+        .route("/v1/a", post(alias))
         .merge(crate::posthog::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            origins,
+            crate::cors::layer,
+        ))
 }
 
 /// The raw body, or a JSON refusal when it is over the wire limit.
@@ -61,8 +81,8 @@ pub async fn batch(
     let text = body_text(&headers, &raw)?;
     let cx = parse_context(&state);
     let parsed = segment::parse_batch(&text, &cx).map_err(request_error)?;
-    authenticate(&state, &headers, parsed.write_key.as_deref())?;
-    respond(run(&state, parsed, &cx).await?, true)
+    let trust = authenticate(&state, &headers, parsed.write_key.as_deref())?;
+    respond(run(&state, parsed, &cx, trust).await?, true)
 }
 
 async fn single(
@@ -75,23 +95,32 @@ async fn single(
     let text = body_text(&headers, &raw)?;
     let cx = parse_context(&state);
     let parsed = segment::parse_single(&text, kind, &cx).map_err(request_error)?;
-    authenticate(&state, &headers, parsed.write_key.as_deref())?;
-    respond(run(&state, parsed, &cx).await?, false)
+    let trust = authenticate(&state, &headers, parsed.write_key.as_deref())?;
+    respond(run(&state, parsed, &cx, trust).await?, false)
 }
 
 pub(crate) async fn run(
     state: &AppState,
     parsed: ParsedBatch,
     cx: &ParseContext,
+    trust: KeyTrust,
 ) -> Result<IngestOutcome, ApiError> {
-    Ingest::new(state.storage.as_ref())
+    let outcome = Ingest::new(state.storage.as_ref())
         .with_signals(&state.signals)
         .with_touches(&state.touches)
+        .with_trust(trust, state.write_keys.protected_traits())
         .handle(parsed, cx.received_at)
         .await
         .map_err(|e| match e {
             IngestError::Storage(s) => ApiError::from(s),
-        })
+        })?;
+    if outcome.ignored_traits > 0 {
+        tracing::info!(
+            ignored_traits = outcome.ignored_traits,
+            "protected traits from a client write key were ignored"
+        );
+    }
+    Ok(outcome)
 }
 
 /// Segment answers `{"success": true}`; we add what was accepted and which items were refused.
@@ -116,18 +145,18 @@ pub(crate) fn respond(outcome: IngestOutcome, is_batch: bool) -> Reply {
     Ok((
         StatusCode::OK,
         Json(
-            json!({"success": true, "accepted": outcome.accepted, "unattributed": outcome.unattributed, "rejected": outcome.rejected}),
+            json!({"success": true, "accepted": outcome.accepted, "unattributed": outcome.unattributed, "rejected": outcome.rejected, "ignored_traits": outcome.ignored_traits}),
         ),
     ))
 }
 
 /// The write key comes as the HTTP Basic username (Segment libraries), a Bearer token, or in
-/// the body (`writeKey`, PostHog's `api_key`).
+/// the body (`writeKey`, PostHog's `api_key`); its trust decides which traits are taken.
 pub(crate) fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     from_body: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<KeyTrust, ApiError> {
     let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -135,8 +164,10 @@ pub(crate) fn authenticate(
         basic_username(h).or_else(|| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
     });
     match from_header.as_deref().or(from_body) {
-        Some(key) if state.write_keys.accepts(key) => Ok(()),
-        Some(_) => Err(ApiError::Unauthorized("write key is not valid".into())),
+        Some(key) => state
+            .write_keys
+            .trust_of(key)
+            .ok_or_else(|| ApiError::Unauthorized("write key is not valid".into())),
         None => Err(ApiError::Unauthorized(
             "write key missing: send it as the HTTP Basic username or as \"writeKey\" in the body"
                 .into(),

@@ -5,6 +5,7 @@
 mod auth;
 pub mod authn;
 mod body;
+mod cors;
 mod dashboard;
 pub mod error;
 mod ingest;
@@ -24,7 +25,7 @@ use vitals_core::ports::Storage;
 /// versions: `tower::ServiceExt::oneshot` on an `axum::Router`.
 pub use {axum, tower};
 
-pub use auth::WriteKeys;
+pub use auth::{AllowedOrigins, WriteKeys};
 pub use authn::{Authenticator, DenyAll, LocalTokens, Principal, Role};
 pub use error::ApiError;
 pub use server::{serve, ServerLimits};
@@ -46,9 +47,10 @@ pub struct AppState {
     pub authenticator: Arc<dyn Authenticator>,
 }
 
-/// Segment-compatible ingestion routes, plus `/health` (the ingest Lambda).
+/// Segment- and PostHog-compatible ingestion routes (CORS enabled for browser SDKs), plus
+/// `/health` (the ingest Lambda).
 pub fn ingest_router(state: AppState) -> Router {
-    ingest::routes()
+    ingest::routes(&state)
         .route("/health", get(health))
         .with_state(state)
 }
@@ -64,7 +66,7 @@ pub fn query_router(state: AppState) -> Router {
 
 /// Everything on one port, as `vitals serve` runs it.
 pub fn full_router(state: AppState) -> Router {
-    ingest::routes()
+    ingest::routes(&state)
         .merge(query::routes())
         .merge(page_headers::with_page_headers(dashboard::routes()))
         .route("/health", get(health))

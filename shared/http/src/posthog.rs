@@ -1,18 +1,24 @@
 //! PostHog capture handlers (`/capture/`, `/batch/`, `/e/`, `/i/v0/e/`): read the body the ways
-//! PostHog's libraries send it (JSON, gzip by header or `?compression=gzip-js`, or a form field
-//! `data` holding base64 JSON), translate through the core's PostHog parser, and ingest.
+//! PostHog's libraries send it (JSON; gzip, marked by a header, by `?compression=gzip-js` or not
+//! at all; or a form field `data` holding base64 JSON), translate through the core's PostHog
+//! parser, and ingest.
+//!
+//! posthog-js also asks for its remote configuration and feature flags before it captures
+//! (`/decide/` in older versions; `/array/{token}/config` and `/flags/` now): Vitals has no
+//! flags, so it answers "no flags, capture on, nothing else enabled". Session recordings
+//! (`/s/`) are acknowledged and dropped: they are not product usage Vitals scores.
 
 use std::borrow::Cow;
 
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use bytes::Bytes;
-use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use vitals_core::ingest::posthog::{parse_capture, PostHogOptions};
 
 use crate::body::{body_text, checked_text, gunzip_limited, request_error};
@@ -34,42 +40,107 @@ pub(crate) fn routes() -> Router<AppState> {
     ] {
         router = router.route(path, post(capture));
     }
+    for path in ["/decide", "/decide/", "/flags", "/flags/"] {
+        router = router.route(path, get(no_flags).post(no_flags));
+    }
+    for path in ["/s", "/s/"] {
+        router = router.route(path, post(recording_ignored));
+    }
     router
+        .route("/array/{token}/config", get(remote_config))
+        .route("/array/{token}/config.js", get(remote_config_script))
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct CaptureQuery {
-    #[serde(default)]
-    compression: Option<String>,
+/// posthog-js's remote configuration and flags in one body (`/decide/` answered both): no
+/// feature flags, events captured (gzip or base64 bodies), recordings, heatmaps, autocaptured
+/// exceptions and site apps off, so the SDK loads nothing more. `surveys` is left out on
+/// purpose: posthog-js loads its survey script for any value, even `false`.
+fn no_flags_capture_on() -> Value {
+    json!({
+        "flags": {},
+        "featureFlags": {},
+        "featureFlagPayloads": {},
+        "errorsWhileComputingFlags": false,
+        "quotaLimited": [],
+        "hasFeatureFlags": false,
+        "supportedCompression": ["gzip-js", "base64"],
+        "config": {"enable_collect_everything": true},
+        "autocapture_opt_out": false,
+        "autocaptureExceptions": false,
+        "capturePerformance": false,
+        "sessionRecording": false,
+        "productTours": false,
+        "heatmaps": false,
+        "captureDeadClicks": false,
+        "siteApps": [],
+        "toolbarParams": {},
+        "isAuthenticated": false,
+        "defaultIdentifiedOnly": true,
+        "elementsChainAsString": true,
+    })
 }
+
+async fn no_flags() -> Json<Value> {
+    Json(no_flags_capture_on())
+}
+
+async fn remote_config(Path(token): Path<String>) -> Json<Value> {
+    let mut config = no_flags_capture_on();
+    config["token"] = json!(token);
+    Json(config)
+}
+
+/// The script form posthog-js can load instead of the JSON: it leaves the same configuration
+/// where the SDK looks for it.
+async fn remote_config_script(Path(token): Path<String>) -> Response {
+    let config = json!({"config": no_flags_capture_on(), "siteApps": []});
+    // JSON string escaping makes the token safe inside the script.
+    let body = format!(
+        "(function(){{var w=window;w._POSTHOG_REMOTE_CONFIG=w._POSTHOG_REMOTE_CONFIG||{{}};w._POSTHOG_REMOTE_CONFIG[{}]={};}})();",
+        json!(token).to_string().replace('<', "\\u003c"),
+        config
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/javascript; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Session recordings: acknowledged so the SDK does not retry, never stored.
+async fn recording_ignored() -> Json<Value> {
+    Json(json!({"status": 1, "stored": false}))
+}
+
+/// The first bytes of every gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 async fn capture(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Result<Query<CaptureQuery>, axum::extract::rejection::QueryRejection>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Reply {
     let raw = raw_body(raw)?;
-    let compression = query
-        .ok()
-        .and_then(|Query(q)| q.compression)
-        .unwrap_or_default()
-        .to_ascii_lowercase();
     let is_form = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let text: Cow<'_, str> = if is_form {
         form_data(&raw)?
-    } else if matches!(compression.as_str(), "gzip-js" | "gzip") && raw.starts_with(&[0x1f, 0x8b]) {
+    } else if raw.starts_with(&GZIP_MAGIC) {
+        // posthog-js marks gzip with `?compression=gzip-js`, or (recent versions) not at all;
+        // JSON never starts with these bytes, so the body says it.
         checked_text(Cow::Owned(gunzip_limited(&raw)?))?
     } else {
         body_text(&headers, &raw)?
     };
     let cx = parse_context(&state);
     let parsed = parse_capture(&text, &cx, &PostHogOptions::default()).map_err(request_error)?;
-    authenticate(&state, &headers, parsed.write_key.as_deref())?;
-    let outcome = run(&state, parsed, &cx).await?;
+    let trust = authenticate(&state, &headers, parsed.write_key.as_deref())?;
+    let outcome = run(&state, parsed, &cx, trust).await?;
     let (status, Json(mut body)) = respond(outcome, true)?;
     if status == StatusCode::OK {
         body["status"] = json!(1);

@@ -20,8 +20,12 @@ pub struct FunctionEnv {
     /// `VITALS_SCORE_SEGMENT_QUEUE_URL` / `VITALS_SCORE_SEGMENT_DLQ_URL`: where the score
     /// function fans segments out (both or neither).
     pub score_segments: Option<(String, String)>,
-    /// `VITALS_WRITE_KEYS`: comma-separated ingest write keys.
+    /// `VITALS_WRITE_KEYS`: comma-separated client write keys (may be public: protected
+    /// traits such as the owner or MRR are ignored from them).
     pub write_keys: String,
+    /// `VITALS_SERVER_WRITE_KEYS`: comma-separated server write keys (secret; every trait is
+    /// taken from them).
+    pub server_write_keys: String,
     /// `VITALS_RETENTION_DAYS`, default 730.
     pub retention_days: u32,
     /// `VITALS_PUBLIC_URL`: where the dashboard is served, for links in notifications
@@ -70,6 +74,7 @@ impl FunctionEnv {
             alert_dlq_url: non_empty("VITALS_ALERT_DLQ_URL"),
             score_segments,
             write_keys: non_empty("VITALS_WRITE_KEYS").unwrap_or_default(),
+            server_write_keys: non_empty("VITALS_SERVER_WRITE_KEYS").unwrap_or_default(),
             retention_days,
             public_url,
             secrets_prefix: non_empty("VITALS_SECRETS_PREFIX"),

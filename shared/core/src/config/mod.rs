@@ -103,11 +103,96 @@ impl Default for Links {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IngestConfig {
-    /// Accepted write keys, one per source. `VITALS_WRITE_KEYS` (comma-separated) adds to these.
+    /// Client write keys, one per source: may be public (browser and mobile apps), so the
+    /// `protected_traits` are ignored from them. `VITALS_WRITE_KEYS` (comma-separated) adds to
+    /// these.
     pub write_keys: Vec<String>,
+    /// Server write keys: secret (back-end libraries, ETL), every trait is taken from them.
+    /// `VITALS_SERVER_WRITE_KEYS` adds to these.
+    pub server_write_keys: Vec<String>,
+    /// Traits that decide who sees an account or what it is worth, taken only from server
+    /// keys, CRM imports and admins. Matched by meaning: `owner` covers `csm_email` too.
+    pub protected_traits: Vec<String>,
+    /// Browser origins (`https://app.example.com`) that may send events to the ingest routes;
+    /// `"*"` allows any. The query API and dashboard never answer other origins.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            write_keys: Vec::new(),
+            server_write_keys: Vec::new(),
+            protected_traits: crate::ingest::DEFAULT_PROTECTED_TRAITS
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
+            allowed_origins: vec!["*".to_string()],
+        }
+    }
+}
+
+impl IngestConfig {
+    fn validate(&self, issue: &mut impl FnMut(&str, &str)) {
+        let keys = [
+            ("write_keys", &self.write_keys),
+            ("server_write_keys", &self.server_write_keys),
+        ];
+        for (list, keys) in keys {
+            for (i, key) in keys.iter().enumerate() {
+                if key.trim().len() < 8 {
+                    issue(
+                        &format!("ingest.{list}[{i}]"),
+                        "must be at least 8 characters",
+                    );
+                }
+            }
+        }
+        for (i, key) in self.server_write_keys.iter().enumerate() {
+            if self.write_keys.iter().any(|k| k.trim() == key.trim()) {
+                issue(
+                    &format!("ingest.server_write_keys[{i}]"),
+                    "is also a client key in ingest.write_keys; a key has one trust level",
+                );
+            }
+        }
+        for (i, name) in self.protected_traits.iter().enumerate() {
+            if !name.chars().any(char::is_alphanumeric) {
+                issue(
+                    &format!("ingest.protected_traits[{i}]"),
+                    "must be a trait name such as \"owner\" or \"mrr\"",
+                );
+            }
+        }
+        for (i, origin) in self.allowed_origins.iter().enumerate() {
+            if !is_origin(origin) {
+                issue(
+                    &format!("ingest.allowed_origins[{i}]"),
+                    "must be \"*\" or an origin such as \"https://app.example.com\" (scheme, host, optional port; no path)",
+                );
+            }
+        }
+    }
+}
+
+/// `*`, or `http(s)://host[:port]` without a path.
+fn is_origin(origin: &str) -> bool {
+    if origin == "*" {
+        return true;
+    }
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -213,14 +298,7 @@ impl VitalsConfig {
                 "must be \"UTC\" or a fixed offset such as \"+02:00\"",
             );
         }
-        for (i, key) in self.ingest.write_keys.iter().enumerate() {
-            if key.trim().len() < 8 {
-                issue(
-                    &format!("ingest.write_keys[{i}]"),
-                    "must be at least 8 characters",
-                );
-            }
-        }
+        self.ingest.validate(&mut issue);
         if self.usage.session_duration_property.trim().is_empty() {
             issue("usage.session_duration_property", "must not be empty");
         }
@@ -295,6 +373,21 @@ mod tests {
             VitalsConfig::parse(&VitalsConfig::default_toml()).unwrap(),
             VitalsConfig::default()
         );
+    }
+
+    #[test]
+    fn ingest_keys_origins_and_protected_traits_are_checked_by_key() {
+        let text = "[ingest]\nwrite_keys = [\"wk_shared_key\"]\nserver_write_keys = [\"wk_shared_key\", \"short\"]\nallowed_origins = [\"https://app.example.com\", \"app.example.com/path\"]\nprotected_traits = [\"-\"]\n";
+        let err = VitalsConfig::parse(text).unwrap_err().to_string();
+        for key in [
+            "ingest.server_write_keys[0]",
+            "ingest.server_write_keys[1]",
+            "ingest.allowed_origins[1]",
+            "ingest.protected_traits[0]",
+        ] {
+            assert!(err.contains(key), "{key} missing from: {err}");
+        }
+        assert!(!err.contains("ingest.allowed_origins[0]"), "{err}");
     }
 
     #[test]

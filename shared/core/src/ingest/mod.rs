@@ -26,6 +26,7 @@ pub mod properties;
 pub mod segment;
 mod timestamp;
 pub mod traits;
+pub mod trust;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -44,6 +45,7 @@ pub use chunking::{coalesce, explicit_account, explicit_accounts};
 pub use message::{
     BatchDefaults, ItemError, Message, ParseContext, MAX_BATCH_BYTES, MAX_EVENT_BYTES,
 };
+pub use trust::{KeyTrust, ProtectedTraits, DEFAULT_PROTECTED_TRAITS};
 
 /// Most items one batch may hold.
 pub const MAX_BATCH_ITEMS: usize = 2_500;
@@ -86,6 +88,8 @@ pub struct IngestOutcome {
     /// Accepted items no account could be found for; kept under `~unattributed`.
     pub unattributed: usize,
     pub rejected: Vec<Rejection>,
+    /// Protected traits (owner, MRR, plan...) a client key sent, which were not applied.
+    pub ignored_traits: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +120,8 @@ pub struct Ingest<'a, S: Storage + ?Sized> {
     storage: &'a S,
     signals: Option<&'a SignalMapping>,
     touches: Option<&'a TouchRecorder>,
+    /// Set when the sender's key is a client key: these traits are not taken from it.
+    protected: Option<&'a ProtectedTraits>,
 }
 
 impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
@@ -124,7 +130,15 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
             storage,
             signals: None,
             touches: None,
+            protected: None,
         }
+    }
+
+    /// The trust of the sender's write key: from a client key, `protected` traits are ignored
+    /// (and counted); without this call every trait is taken (CLI imports, server keys).
+    pub fn with_trust(mut self, trust: KeyTrust, protected: &'a ProtectedTraits) -> Self {
+        self.protected = (trust == KeyTrust::Client).then_some(protected);
+        self
     }
 
     /// Records which accounts received events of today, for provisional scores (without it,
@@ -175,11 +189,12 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
             }
         }
         let outcomes = self.outcomes(&chunks);
-        self.apply_traits(&messages, &outcomes, received_at).await?;
+        let ignored_traits = self.apply_traits(&messages, &outcomes, received_at).await?;
         Ok(IngestOutcome {
             accepted,
             unattributed,
             rejected,
+            ignored_traits,
         })
     }
 
@@ -268,12 +283,14 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
 
     /// Applies `group` traits to account profiles (and links the user), and `identify` traits to
     /// users, in event time order so the latest call wins; records outcomes on profiles.
+    /// Returns how many protected traits were ignored (client keys only).
     async fn apply_traits(
         &self,
         messages: &[Message],
         outcomes: &BTreeMap<AccountId, Vec<Outcome>>,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<usize, StoreError> {
+        let mut ignored = 0;
         let mut ordered: Vec<&Message> = messages
             .iter()
             .filter(|m| matches!(m.kind, EventKind::Group | EventKind::Identify))
@@ -304,7 +321,16 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
                     continue;
                 };
                 let profile = self.profile(&mut profiles, &account).await?;
-                traits::apply_account_traits(profile, &m.traits);
+                match self.protected {
+                    Some(protected) => {
+                        let (allowed, dropped) = protected.strip(&m.traits);
+                        ignored += dropped;
+                        traits::apply_account_traits(profile, &allowed);
+                    }
+                    None => {
+                        traits::apply_account_traits(profile, &m.traits);
+                    }
+                }
                 profile.updated_at = Some(now);
                 dirty.push(account);
             }
@@ -357,7 +383,7 @@ impl<'a, S: Storage + ?Sized> Ingest<'a, S> {
         for user in users.values() {
             self.storage.put_user(user).await?;
         }
-        Ok(())
+        Ok(ignored)
     }
 
     /// The profile of an account, read from storage the first time it is needed.

@@ -51,6 +51,97 @@ fn normalise_key(k: &str) -> String {
         .collect()
 }
 
+/// A typed field of the account profile that a `group` trait (or CRM column) can fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AccountField {
+    Name,
+    Plan,
+    Tier,
+    Seats,
+    Mrr,
+    Arr,
+    RenewalDate,
+    Owner,
+    OwnerManager,
+    Region,
+    ProductLine,
+    StartedOn,
+}
+
+impl AccountField {
+    /// The field a trait name fills, whatever its spelling (`csm_email`, `Owner`...).
+    fn of(normalised: &str) -> Option<AccountField> {
+        Some(match normalised {
+            "name" | "accountname" | "companyname" => AccountField::Name,
+            "plan" | "planname" => AccountField::Plan,
+            "tier" | "edition" | "segment" => AccountField::Tier,
+            "seats" | "licensedseats" | "seatlimit" | "licenses" => AccountField::Seats,
+            "mrr" | "monthlyrevenue" => AccountField::Mrr,
+            "arr" | "annualrevenue" => AccountField::Arr,
+            "renewaldate" | "renewalon" | "contractend" | "contractenddate" => {
+                AccountField::RenewalDate
+            }
+            "owner" | "owneremail" | "csm" | "csmemail" | "accountowner" => AccountField::Owner,
+            "ownermanager" | "csmmanager" | "manager" | "manageremail" => {
+                AccountField::OwnerManager
+            }
+            "region" => AccountField::Region,
+            "productline" | "product" => AccountField::ProductLine,
+            "contractstart" | "startdate" | "startedon" | "createdat" | "customersince" => {
+                AccountField::StartedOn
+            }
+            _ => return None,
+        })
+    }
+
+    /// The field's name as configuration lists it (`[ingest] protected_traits`).
+    fn name(self) -> &'static str {
+        match self {
+            AccountField::Name => "name",
+            AccountField::Plan => "plan",
+            AccountField::Tier => "tier",
+            AccountField::Seats => "seats",
+            AccountField::Mrr => "mrr",
+            AccountField::Arr => "arr",
+            AccountField::RenewalDate => "renewal_date",
+            AccountField::Owner => "owner",
+            AccountField::OwnerManager => "owner_manager",
+            AccountField::Region => "region",
+            AccountField::ProductLine => "product_line",
+            AccountField::StartedOn => "started_on",
+        }
+    }
+
+    /// Writes `value` into the field; false if the value is unusable for it.
+    fn set(self, profile: &mut AccountProfile, value: &Value) -> bool {
+        match self {
+            AccountField::Name => set(&mut profile.name, text(value)),
+            AccountField::Plan => set(&mut profile.plan, text(value)),
+            AccountField::Tier => set(&mut profile.tier, text(value)),
+            AccountField::Seats => set(&mut profile.seats, number(value).map(|f| f.round() as u32)),
+            AccountField::Mrr => set(&mut profile.mrr, number(value)),
+            AccountField::Arr => set(&mut profile.arr, number(value)),
+            AccountField::RenewalDate => set(&mut profile.renewal_date, date(value)),
+            AccountField::Owner => set(&mut profile.owner, text(value)),
+            AccountField::OwnerManager => set(&mut profile.owner_manager, text(value)),
+            AccountField::Region => set(&mut profile.region, text(value)),
+            AccountField::ProductLine => set(&mut profile.product_line, text(value)),
+            AccountField::StartedOn => set(&mut profile.started_on, date(value)),
+        }
+    }
+}
+
+/// What a trait name means, whatever its spelling: the profile field it fills (`csm_email` and
+/// `Owner` are both `owner`), else the name lower-cased without separators. Two names with the
+/// same meaning are protected together.
+pub fn trait_meaning(key: &str) -> String {
+    let normalised = normalise_key(key);
+    match AccountField::of(&normalised) {
+        Some(field) => field.name().to_string(),
+        None => normalised,
+    }
+}
+
 /// Applies traits onto a profile: a trait present overrides, a trait absent keeps the old value.
 /// Returns the names of traits that had a known meaning but an unusable value.
 pub fn apply_account_traits(
@@ -62,30 +153,9 @@ pub fn apply_account_traits(
         if value.is_null() {
             continue;
         }
-        let ok = match normalise_key(key).as_str() {
-            "name" | "accountname" | "companyname" => set(&mut profile.name, text(value)),
-            "plan" | "planname" => set(&mut profile.plan, text(value)),
-            "tier" | "edition" | "segment" => set(&mut profile.tier, text(value)),
-            "seats" | "licensedseats" | "seatlimit" | "licenses" => {
-                set(&mut profile.seats, number(value).map(|f| f.round() as u32))
-            }
-            "mrr" | "monthlyrevenue" => set(&mut profile.mrr, number(value)),
-            "arr" | "annualrevenue" => set(&mut profile.arr, number(value)),
-            "renewaldate" | "renewalon" | "contractend" | "contractenddate" => {
-                set(&mut profile.renewal_date, date(value))
-            }
-            "owner" | "owneremail" | "csm" | "csmemail" | "accountowner" => {
-                set(&mut profile.owner, text(value))
-            }
-            "ownermanager" | "csmmanager" | "manager" | "manageremail" => {
-                set(&mut profile.owner_manager, text(value))
-            }
-            "region" => set(&mut profile.region, text(value)),
-            "productline" | "product" => set(&mut profile.product_line, text(value)),
-            "contractstart" | "startdate" | "startedon" | "createdat" | "customersince" => {
-                set(&mut profile.started_on, date(value))
-            }
-            _ => {
+        let ok = match AccountField::of(&normalise_key(key)) {
+            Some(field) => field.set(profile, value),
+            None => {
                 profile.custom.insert(key.clone(), value.clone());
                 true
             }

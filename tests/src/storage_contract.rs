@@ -13,9 +13,9 @@ use std::future::Future;
 
 use vitals_core::model::{
     AccountId, AccountProfile, AccountRecord, ActionRecord, ActionStatus, Alert, AlertQuery,
-    AlertStatus, AlertTransition, AuditEntry, Checkpoint, ConfigVersion, EventChunk, EventKind,
-    Intervention, Page, PortfolioSummary, ScoreRecord, SegmentListing, Severity, StoredEvent,
-    UserProfile,
+    AlertStatus, AlertTransition, AuditEntry, BookDay, BookFigures, Checkpoint, ConfigVersion,
+    EventChunk, EventKind, Intervention, Page, PortfolioSummary, ScoreRecord, SegmentListing,
+    Severity, StoredEvent, UserProfile,
 };
 use vitals_core::notify::{Draft, Notification, NotificationKind};
 use vitals_core::ports::Storage;
@@ -84,6 +84,7 @@ macro_rules! storage_contract_tests {
             checkpoints_list_by_segment_per_run,
             summary_latest_is_the_newest_day,
             summaries_range_is_inclusive_and_oldest_first,
+            book_days_are_per_owner_oldest_first_and_a_rewrite_replaces,
             segment_listings_come_in_segment_order_and_a_rewrite_replaces,
             a_segment_listing_too_large_for_one_item_round_trips,
             account_listing_carries_the_trend_up_to_the_newest_summary,
@@ -1745,6 +1746,64 @@ pub async fn summaries_range_is_inclusive_and_oldest_first<S: Storage>(store: &S
         .summaries(day("2026-03-06"), day("2026-03-08"))
         .await
         .must("summaries")
+        .is_empty());
+}
+
+/// One owner's book on a day with `at_risk` of `accounts` at risk.
+pub fn book_day(owner: &str, on: NaiveDate, accounts: u64, at_risk: u64) -> BookDay {
+    BookDay {
+        owner: owner.to_string(),
+        day: on,
+        figures: BookFigures {
+            accounts,
+            at_risk,
+            mrr_at_risk: at_risk as f64 * 1250.5,
+            expansion_candidates: 1,
+            score_sum: accounts as f64 * 61.25,
+        },
+    }
+}
+
+pub async fn book_days_are_per_owner_oldest_first_and_a_rewrite_replaces<S: Storage>(store: &S) {
+    let ana = "ana@example.com";
+    // An owner whose name is a prefix of another's must not see the other's days.
+    let anabel = "ana@example.com.au";
+    store
+        .put_book_days(&[
+            book_day(ana, day("2026-03-05"), 20, 3),
+            book_day(ana, day("2026-03-01"), 18, 1),
+            book_day(anabel, day("2026-03-03"), 7, 7),
+            book_day(ana, day("2026-03-03"), 19, 2),
+            book_day(ana, day("2026-02-20"), 10, 0),
+        ])
+        .await
+        .must("put_book_days");
+    store
+        .put_book_days(&[book_day(ana, day("2026-03-03"), 19, 4)])
+        .await
+        .must("put_book_days rewriting a day");
+    store.put_book_days(&[]).await.must("put_book_days of none");
+    let got = store
+        .book_days(ana, day("2026-03-01"), day("2026-03-05"))
+        .await
+        .must("book_days");
+    assert_eq!(
+        got,
+        vec![
+            book_day(ana, day("2026-03-01"), 18, 1),
+            book_day(ana, day("2026-03-03"), 19, 4),
+            book_day(ana, day("2026-03-05"), 20, 3),
+        ]
+    );
+    assert!(store
+        .book_days("bob@example.com", day("2026-03-01"), day("2026-03-05"))
+        .await
+        .must("book_days of an owner with none")
+        .is_empty());
+    assert!(store
+        .book_days(ana, day("2026-03-06"), day("2026-03-01"))
+        .await
+        .must("book_days of an empty range")
         .is_empty());
 }
 

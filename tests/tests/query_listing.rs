@@ -354,7 +354,7 @@ async fn the_dashboard_lists_come_from_the_listing_scoped_to_the_caller() {
     for other in ["bob-co-", "eve-co-", ">-co-"] {
         assert!(!html.contains(other), "Ana's dashboard shows {other}");
     }
-    assert!(html.contains(&format!("Portfolio as of {}", day(1))));
+    assert!(html.contains(&format!("My book as of {}", day(1))));
     let viewer = Principal::new("viewer@example.com", Role::ReadOnly);
     let (status, html) = get(&app, "/dashboard", &viewer).await;
     assert_eq!(status, StatusCode::OK);

@@ -211,6 +211,11 @@ async fn every_endpoint_answers_each_role_as_the_table_says() {
         (M::GET, "/openapi.json", None,                         [200, 200, 200, 200, 200]),
         (M::GET, "/health", None,                               [200, 200, 200, 200, 200]),
         (M::GET, "/dashboard", None,                            [200, 200, 200, 200, 401]),
+        (M::GET, "/dashboard/accounts", None,                   [200, 200, 200, 403, 401]),
+        (M::GET, "/dashboard/accounts?band=at_risk&sort=-mrr&q=ana", None, [200, 200, 200, 403, 401]),
+        (M::GET, "/dashboard/accounts?band=bogus", None,        [400, 400, 400, 403, 401]),
+        (M::GET, "/dashboard/accounts.csv", None,               [200, 200, 200, 403, 401]),
+        (M::GET, "/dashboard/accounts.csv?sort=sideways", None, [400, 400, 400, 403, 401]),
         (M::GET, "/dashboard/accounts/ana-1", None,             [200, 200, 404, 403, 401]),
         (M::GET, "/dashboard/accounts/bob-1", None,             [200, 404, 404, 403, 401]),
     ];

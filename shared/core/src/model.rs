@@ -442,6 +442,51 @@ pub struct PortfolioSummary {
     /// Further figures later features add without a storage change.
     #[serde(default)]
     pub extra: BTreeMap<String, serde_json::Value>,
+    /// Each owner's book (by [`BookDay::owner_key`]), summed in the segments' checkpoints; the
+    /// run stores it as [`BookDay`]s (a CSM's trend), not in the day's summary.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_owner: BTreeMap<String, BookFigures>,
+}
+
+/// What the portfolio trend plots for one book (an owner's active, scored accounts) on a day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct BookFigures {
+    pub accounts: u64,
+    pub at_risk: u64,
+    pub mrr_at_risk: f64,
+    #[serde(default)]
+    pub expansion_candidates: u64,
+    /// Sum of the scores (the mean is `score_sum / accounts`).
+    #[serde(default)]
+    pub score_sum: f64,
+}
+
+impl BookFigures {
+    pub fn add(&mut self, other: &BookFigures) {
+        self.accounts += other.accounts;
+        self.score_sum += other.score_sum;
+        self.at_risk += other.at_risk;
+        self.mrr_at_risk += other.mrr_at_risk;
+        self.expansion_candidates += other.expansion_candidates;
+    }
+}
+
+/// One owner's book on one day, written by the daily run next to the day's summary so a CSM's
+/// or AE's portfolio trend reads one small range instead of every account's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookDay {
+    /// The owner as [`BookDay::owner_key`] spells it.
+    pub owner: String,
+    pub day: NaiveDate,
+    pub figures: BookFigures,
+}
+
+impl BookDay {
+    /// Owners compare case-insensitively (they are emails), so a book is stored under the
+    /// trimmed, lower-case owner.
+    pub fn owner_key(owner: &str) -> String {
+        owner.trim().to_lowercase()
+    }
 }
 
 /// One segment's rows of the account list as its latest scoring run left them. The daily run

@@ -14,7 +14,7 @@ use crate::error::{QueueError, StoreError};
 use crate::freshness::TouchMark;
 use crate::model::{
     AccountId, AccountListing, AccountProfile, AccountRecord, Alert, AlertQuery, AuditEntry,
-    Checkpoint, ConfigVersion, EventChunk, Intervention, Page, PortfolioSummary,
+    BookDay, Checkpoint, ConfigVersion, EventChunk, Intervention, Page, PortfolioSummary,
     ProvisionalListing, ProvisionalScore, ScoreRecord, SegmentListing, UserProfile,
 };
 use crate::run::LateMark;
@@ -189,6 +189,16 @@ pub trait SummaryStore: Send + Sync {
     /// changes. A token read before [`SummaryStore::account_listing`] never names newer data
     /// than that listing holds.
     async fn listing_version(&self) -> StoreResult<Option<String>>;
+    /// Stores owners' books of a day; a book of the same (owner, day) overwrites.
+    async fn put_book_days(&self, books: &[BookDay]) -> StoreResult<()>;
+    /// One owner's books (owner as [`BookDay::owner_key`] spells it) with
+    /// `from <= day <= to`, oldest first: one request.
+    async fn book_days(
+        &self,
+        owner: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<BookDay>>;
 }
 
 /// The churn risk model the daily run fits: one record per fit, by the run day it was fitted on.

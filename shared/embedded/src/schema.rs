@@ -31,6 +31,7 @@ pub(crate) const STORE: Schema = Schema {
         STORE_TRAIL,
         STORE_LATE_MARKS,
         STORE_FRESHNESS,
+        STORE_BOOKS,
     ],
 };
 
@@ -194,6 +195,16 @@ CREATE TABLE touch_marks (
     PRIMARY KEY (interval_start, id)
 );
 CREATE INDEX touch_marks_expiry ON touch_marks (expires_at);
+";
+
+/// Each owner's book per day (a CSM's portfolio trend), written by the daily run.
+const STORE_BOOKS: &str = "
+CREATE TABLE book_days (
+    owner  TEXT NOT NULL,
+    day    TEXT NOT NULL,
+    body   TEXT NOT NULL,
+    PRIMARY KEY (owner, day)
+);
 ";
 
 /// `seq` orders messages and survives a trip through the dead-letter table, so a receipt

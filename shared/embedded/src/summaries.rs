@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::{params, OptionalExtension};
-use vitals_core::model::{AccountListing, PortfolioSummary, ProvisionalListing, SegmentListing};
+use vitals_core::model::{
+    AccountListing, BookDay, PortfolioSummary, ProvisionalListing, SegmentListing,
+};
 use vitals_core::ports::{StoreResult, SummaryStore};
 use vitals_core::StoreError;
 
@@ -111,6 +113,52 @@ impl SummaryStore for SqliteStore {
     async fn provisional_listing(&self) -> StoreResult<Option<ProvisionalListing>> {
         self.body_of("SELECT body FROM provisional_listing WHERE id = 1", ())
             .await
+    }
+
+    async fn put_book_days(&self, books: &[BookDay]) -> StoreResult<()> {
+        let rows: Vec<(String, String, String)> = books
+            .iter()
+            .map(|b| Ok((b.owner.clone(), day_key(b.day), to_json(b)?)))
+            .collect::<StoreResult<_>>()?;
+        self.db
+            .write(move |tx| {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO book_days (owner, day, body) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (owner, day) DO UPDATE SET body = excluded.body",
+                )?;
+                for (owner, day, body) in &rows {
+                    insert.execute(params![owner, day, body])?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn book_days(
+        &self,
+        owner: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<BookDay>> {
+        let (owner, from, to) = (owner.to_string(), day_key(from), day_key(to));
+        let bodies: Vec<String> = self
+            .db
+            .read(move |conn| {
+                let rows = conn
+                    .prepare_cached(
+                        "SELECT body FROM book_days
+                         WHERE owner = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
+                    )?
+                    .query_map(params![owner, from, to], |row| row.get(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        Ok(bodies
+            .iter()
+            .map(|b| from_json(b))
+            .collect::<Result<Vec<_>, _>>()?)
     }
 
     async fn listing_version(&self) -> StoreResult<Option<String>> {

@@ -5,7 +5,9 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use vitals_core::model::{AccountListing, PortfolioSummary, ProvisionalListing, SegmentListing};
+use vitals_core::model::{
+    AccountListing, BookDay, PortfolioSummary, ProvisionalListing, SegmentListing,
+};
 use vitals_core::ports::{StoreResult, SummaryStore};
 
 use super::schema::{queries, records};
@@ -58,6 +60,30 @@ impl SummaryStore for DynamoStore {
 
     async fn account_listing(&self) -> StoreResult<AccountListing> {
         self.read_account_listing().await
+    }
+
+    async fn put_book_days(&self, books: &[BookDay]) -> StoreResult<()> {
+        let items = books
+            .iter()
+            .map(records::encode_book_day)
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.batch_put("put book days", items).await
+    }
+
+    async fn book_days(
+        &self,
+        owner: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<BookDay>> {
+        let Some(spec) = queries::book_days(owner, from, to) else {
+            return Ok(Vec::new());
+        };
+        self.query_all(&spec)
+            .await?
+            .into_iter()
+            .map(records::decode_book_day)
+            .collect()
     }
 
     async fn listing_version(&self) -> StoreResult<Option<String>> {

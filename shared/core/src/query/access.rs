@@ -93,6 +93,12 @@ impl Principal {
         self.role != Role::ReadOnly
     }
 
+    /// Whether the portfolio this principal reads is every account (admin, read-only) rather
+    /// than their own book.
+    pub fn reads_whole_portfolio(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::ReadOnly)
+    }
+
     /// May change alerts (acknowledge, resolve, snooze).
     pub fn writes_alerts(&self) -> bool {
         matches!(self.role, Role::Admin | Role::Csm)

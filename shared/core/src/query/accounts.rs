@@ -17,6 +17,8 @@ pub struct AccountRow {
     pub owner: Option<String>,
     pub tier: Option<String>,
     pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_line: Option<String>,
     pub mrr: Option<f64>,
     /// Absent until the account has been scored once.
     pub score: Option<f64>,
@@ -24,6 +26,12 @@ pub struct AccountRow {
     pub confidence: Option<f64>,
     /// Score change since the previous run.
     pub change: Option<f64>,
+    /// Score change over the last 7 and 30 days (from the account's score trail, at scoring
+    /// time); absent when the account has no score that old.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_7d: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_30d: Option<f64>,
     pub decline: Option<DeclineSeverity>,
     pub renewal_date: Option<NaiveDate>,
     pub days_to_renewal: Option<i64>,
@@ -88,11 +96,14 @@ impl AccountRow {
             owner: p.owner.clone(),
             tier: p.tier.clone().or_else(|| p.plan.clone()),
             region: p.region.clone(),
+            product_line: p.product_line.clone(),
             mrr: p.mrr,
             score: s.map(|s| s.health.score),
             band: live.map(|s| s.health.band),
             confidence: s.map(|s| s.health.confidence),
             change: live.and_then(|s| s.change.as_ref()).map(|c| c.delta),
+            change_7d: live.and_then(|_| change_over(record, 7)),
+            change_30d: live.and_then(|_| change_over(record, 30)),
             decline: live.and_then(|s| s.decline.severity()),
             renewal_date: p.renewal_date.filter(|_| active),
             days_to_renewal: p
@@ -120,6 +131,16 @@ impl AccountRow {
         self.days_to_renewal = self.renewal_date.map(|d| (d - today).num_days());
         self
     }
+}
+
+/// The score's change over `days` days: today's score against the trail's score of that day
+/// (or the latest one before it, when the account was not scored that day).
+fn change_over(record: &AccountRecord, days: u64) -> Option<f64> {
+    let scored = record.score.as_ref()?;
+    let then = scored.as_of.checked_sub_days(chrono::Days::new(days))?;
+    let old = record.trail.points().iter().rev().find(|p| p.day <= then)?;
+    // Trail scores are whole points; so is the change.
+    Some((scored.score.health.score - f64::from(old.score)).round())
 }
 
 /// The sentence of an account that is not active: when it churned and what it paid, or that it
@@ -208,6 +229,10 @@ pub struct AccountFilter {
     /// Tier (or plan when no tier), case-insensitive.
     pub tier: Option<String>,
     pub region: Option<String>,
+    /// Product line, case-insensitive.
+    pub product_line: Option<String>,
+    /// Words that must all appear in the account's name or id, case-insensitive.
+    pub search: Option<String>,
     /// Renewal date within this many days from today (lapsed renewals included).
     pub renewal_within_days: Option<i64>,
     pub decline: Option<DeclineFilter>,
@@ -271,8 +296,14 @@ impl AccountFilter {
         if !same(&self.owner, &row.owner)
             || !same(&self.tier, &row.tier)
             || !same(&self.region, &row.region)
+            || !same(&self.product_line, &row.product_line)
         {
             return false;
+        }
+        if let Some(search) = &self.search {
+            if !search_matches(search, row) {
+                return false;
+            }
         }
         if let Some(days) = self.renewal_within_days {
             if days_to_renewal.is_none_or(|d| d > days) {
@@ -299,6 +330,23 @@ impl AccountFilter {
     }
 }
 
+/// Whether every word of `search` is in the row's name or id (case-insensitive).
+fn search_matches(search: &str, row: &AccountRow) -> bool {
+    let haystack =
+        format!("{} {}", row.name.as_deref().unwrap_or(""), row.account_id).to_lowercase();
+    search
+        .split_whitespace()
+        .all(|word| haystack.contains(&word.to_lowercase()))
+}
+
+fn risk_rank(row: &AccountRow) -> Option<u8> {
+    row.renewal_risk.map(|r| match r {
+        RiskLevel::Low => 0,
+        RiskLevel::Medium => 1,
+        RiskLevel::High => 2,
+    })
+}
+
 /// Sort orders of the account list. Ties break by account id, so pages are stable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AccountSort {
@@ -308,6 +356,12 @@ pub enum AccountSort {
     ScoreDesc,
     /// Biggest drop since the previous run first.
     Change,
+    /// Biggest drop over 7 days first.
+    Change7d,
+    /// Biggest drop over 30 days first.
+    Change30d,
+    /// Highest renewal (churn) risk first.
+    Risk,
     /// Soonest renewal first.
     Renewal,
     /// Highest MRR first.
@@ -317,10 +371,13 @@ pub enum AccountSort {
 }
 
 impl AccountSort {
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 10] = [
         "score",
         "-score",
         "change",
+        "change_7d",
+        "change_30d",
+        "risk",
         "renewal",
         "-mrr",
         "name",
@@ -332,11 +389,30 @@ impl AccountSort {
             "score" => Some(AccountSort::ScoreAsc),
             "-score" => Some(AccountSort::ScoreDesc),
             "change" => Some(AccountSort::Change),
+            "change_7d" => Some(AccountSort::Change7d),
+            "change_30d" => Some(AccountSort::Change30d),
+            "risk" => Some(AccountSort::Risk),
             "renewal" => Some(AccountSort::Renewal),
             "-mrr" => Some(AccountSort::Mrr),
             "name" => Some(AccountSort::Name),
             "account_id" => Some(AccountSort::AccountId),
             _ => None,
+        }
+    }
+
+    /// The parameter value that asks for this order.
+    pub fn name(self) -> &'static str {
+        match self {
+            AccountSort::ScoreAsc => "score",
+            AccountSort::ScoreDesc => "-score",
+            AccountSort::Change => "change",
+            AccountSort::Change7d => "change_7d",
+            AccountSort::Change30d => "change_30d",
+            AccountSort::Risk => "risk",
+            AccountSort::Renewal => "renewal",
+            AccountSort::Mrr => "-mrr",
+            AccountSort::Name => "name",
+            AccountSort::AccountId => "account_id",
         }
     }
 
@@ -364,6 +440,9 @@ impl AccountSort {
                 AccountSort::ScoreAsc => opt(a.score, b.score, false),
                 AccountSort::ScoreDesc => opt(a.score, b.score, true),
                 AccountSort::Change => opt(a.change, b.change, false),
+                AccountSort::Change7d => opt(a.change_7d, b.change_7d, false),
+                AccountSort::Change30d => opt(a.change_30d, b.change_30d, false),
+                AccountSort::Risk => opt(risk_rank(a), risk_rank(b), true),
                 AccountSort::Renewal => opt(a.renewal_date, b.renewal_date, false),
                 AccountSort::Mrr => opt(a.mrr, b.mrr, true),
                 AccountSort::Name => opt(
@@ -390,6 +469,7 @@ mod tests {
             owner: Some("ana@example.com".into()),
             tier: Some("Enterprise".into()),
             region: None,
+            product_line: None,
             mrr: None,
             score,
             band: score.map(|s| {
@@ -401,6 +481,8 @@ mod tests {
             }),
             confidence: None,
             change: None,
+            change_7d: None,
+            change_30d: None,
             decline: None,
             renewal_date: None,
             days_to_renewal: Some(20),
@@ -412,6 +494,59 @@ mod tests {
             churned_on: None,
             provisional: None,
         }
+    }
+
+    #[test]
+    fn rows_carry_the_change_over_7_and_30_days_from_the_score_trail() {
+        use crate::model::{AccountId, ScoreRecord};
+        use vitals_scoring::{score_account, AccountFacts, ScoringConfig, UsageWindow};
+        let today = NaiveDate::from_ymd_opt(2026, 3, 31).unwrap();
+        let mut record = AccountRecord::new(AccountId::new("a").unwrap());
+        let score = score_account(
+            &ScoringConfig::default(),
+            &AccountFacts::default(),
+            &UsageWindow::default(),
+            today,
+            None,
+        );
+        let now = score.health.score;
+        record.score = Some(ScoreRecord {
+            account_id: record.account_id.clone(),
+            as_of: today,
+            computed_at: DateTime::<Utc>::default(),
+            score,
+        });
+        // Scored 40 days ago and 8 days ago (not 7 nor 30: the latest day before counts).
+        record
+            .trail
+            .record(today - chrono::Days::new(40), 90.0, Band::Healthy);
+        record
+            .trail
+            .record(today - chrono::Days::new(8), 70.0, Band::Monitor);
+        let row = AccountRow::from_record(&record, today);
+        assert_eq!(row.change_7d, Some((now - 70.0).round()));
+        assert_eq!(row.change_30d, Some((now - 90.0).round()));
+        // Without a score that old, no change.
+        let mut young = record.clone();
+        young.trail = Default::default();
+        young
+            .trail
+            .record(today - chrono::Days::new(2), 50.0, Band::Monitor);
+        let row = AccountRow::from_record(&young, today);
+        assert_eq!((row.change_7d, row.change_30d), (None, None));
+    }
+
+    #[test]
+    fn search_needs_every_word_in_the_name_or_id() {
+        let mut r = row("acct-17", Some(50.0));
+        r.name = Some("Acme Rockets".into());
+        let search = |q: &str| AccountFilter {
+            search: Some(q.into()),
+            ..Default::default()
+        };
+        assert!(search("rockets ACME").matches(&r));
+        assert!(search("acct-17").matches(&r));
+        assert!(!search("acme widgets").matches(&r));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Read-side use cases for the query API and dashboard: who may see what ([`access`]), account
 //! rows with their filters and sort ([`accounts`]), the precomputed listing those rows are read
-//! from ([`listing`]), the portfolio view with its KPIs ([`portfolio`]), the account detail
+//! from ([`listing`]), the portfolio view with its KPIs ([`portfolio`]) and a reader's own
+//! book of it ([`book`]), the account detail
 //! ([`account`]) and alert actions ([`alert_action`]).
 //! Pure functions over stored records: the HTTP layer reads storage and hands the records in,
 //! so every rule here is testable without I/O. (Configuration versions: `config::apply_config`.)
@@ -9,6 +10,7 @@ pub mod access;
 pub mod account;
 pub mod accounts;
 pub mod alert_action;
+pub mod book;
 pub mod listing;
 pub mod portfolio;
 

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use vitals_scoring::RiskLevel;
 
 use super::accounts::AccountRow;
-use crate::model::PortfolioSummary;
+use crate::model::{Band, PortfolioSummary};
 
 /// Summary key: accounts churned as of the day (lifecycle state), and their last MRR.
 pub const LIFECYCLE_CHURNED_KEY: &str = "lifecycle_churned";
@@ -43,6 +43,8 @@ pub struct Bucket {
 pub struct TrendPoint {
     pub as_of: Option<NaiveDate>,
     pub accounts: u64,
+    /// Accounts at risk that day (what the dashboard's trend plots, with `mrr_at_risk`).
+    pub at_risk: u64,
     pub mean_score: f64,
     pub bands: BTreeMap<String, u64>,
     pub mrr_at_risk: f64,
@@ -63,7 +65,12 @@ pub struct Kpi {
 }
 
 impl Kpi {
-    fn value(value: f64, unit: &'static str, source: &'static str, n: Option<u64>) -> Kpi {
+    pub(crate) fn value(
+        value: f64,
+        unit: &'static str,
+        source: &'static str,
+        n: Option<u64>,
+    ) -> Kpi {
         Kpi {
             value: Some((value * 1000.0).round() / 1000.0),
             unit,
@@ -73,7 +80,7 @@ impl Kpi {
         }
     }
 
-    fn missing(unit: &'static str, reason: &str) -> Kpi {
+    pub(crate) fn missing(unit: &'static str, reason: &str) -> Kpi {
         Kpi {
             value: None,
             unit,
@@ -124,9 +131,20 @@ pub struct Expansion {
     pub candidates: u64,
 }
 
+/// Whose accounts a portfolio view covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Book {
+    /// Every account (admin, read-only).
+    All,
+    /// The reader's own accounts (a CSM's book, an AE's accounts).
+    Owned,
+}
+
 /// `GET /v1/portfolio`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PortfolioView {
+    pub book: Book,
     /// Day of the latest summary; null before the first scoring run.
     pub as_of: Option<NaiveDate>,
     pub computed_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -300,6 +318,7 @@ pub fn portfolio_view(
         .collect();
     let mrr_total = extra_f64(latest, "mrr_total");
     PortfolioView {
+        book: Book::All,
         as_of: latest.as_of,
         computed_at: latest.computed_at,
         accounts: latest.accounts,
@@ -323,6 +342,7 @@ pub fn portfolio_view(
             .map(|s| TrendPoint {
                 as_of: s.as_of,
                 accounts: s.accounts,
+                at_risk: s.bands.get(Band::AtRisk.as_str()).copied().unwrap_or(0),
                 mean_score: s.mean_score,
                 bands: s.bands.clone(),
                 mrr_at_risk: s.mrr_at_risk,

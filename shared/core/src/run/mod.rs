@@ -335,6 +335,9 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         }
         merged.as_of = Some(day);
         merged.computed_at = Some(self.clock.now());
+        // Books first: storing the summary changes the listing version readers watch.
+        let books = summary::take_books(&mut merged, day);
+        self.storage.put_book_days(&books).await?;
         self.storage.put_summary(&merged).await?;
         Ok(merged)
     }

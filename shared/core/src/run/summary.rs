@@ -11,7 +11,9 @@ use chrono::NaiveDate;
 use vitals_scoring::{AccountScore, Band, RiskLevel};
 
 use crate::lifecycle::{record_state, AccountState};
-use crate::model::{AccountProfile, AccountRecord, OutcomeKind, PortfolioSummary};
+use crate::model::{
+    AccountProfile, AccountRecord, BookDay, BookFigures, OutcomeKind, PortfolioSummary,
+};
 
 /// Summary key: accounts with a recorded churn outcome.
 pub const CHURNED_ACCOUNTS_KEY: &str = "churned_accounts";
@@ -49,6 +51,13 @@ pub fn add_account(summary: &mut PortfolioSummary, record: &AccountRecord, day: 
         AccountState::Active => {
             if let Some(s) = &record.score {
                 add_active(summary, &record.profile, &s.score);
+                if let Some(owner) = record.profile.owner.as_deref() {
+                    let book = summary
+                        .by_owner
+                        .entry(BookDay::owner_key(owner))
+                        .or_default();
+                    add_to_book(book, &record.profile, &s.score);
+                }
             }
         }
     }
@@ -64,6 +73,33 @@ fn count_recorded_churn(summary: &mut PortfolioSummary, profile: &AccountProfile
     {
         bump(&mut summary.extra, CHURNED_ACCOUNTS_KEY, 1.0);
     }
+}
+
+/// Adds one active, scored account to its owner's book.
+fn add_to_book(book: &mut BookFigures, profile: &AccountProfile, scored: &AccountScore) {
+    book.add(&BookFigures {
+        accounts: 1,
+        at_risk: u64::from(scored.health.band == Band::AtRisk),
+        mrr_at_risk: if scored.health.band == Band::AtRisk {
+            profile.mrr.unwrap_or(0.0)
+        } else {
+            0.0
+        },
+        expansion_candidates: u64::from(scored.expansion.candidate),
+        score_sum: scored.health.score,
+    });
+}
+
+/// The day's books, one per owner, taken out of the merged summary (they are stored apart).
+pub fn take_books(summary: &mut PortfolioSummary, day: NaiveDate) -> Vec<BookDay> {
+    std::mem::take(&mut summary.by_owner)
+        .into_iter()
+        .map(|(owner, figures)| BookDay {
+            owner,
+            day,
+            figures,
+        })
+        .collect()
 }
 
 /// Adds one active, scored account.
@@ -140,6 +176,9 @@ pub fn merge(parts: impl IntoIterator<Item = PortfolioSummary>) -> PortfolioSumm
         total.expansion_candidates += part.expansion_candidates;
         for (key, value) in part.extra {
             bump(&mut total.extra, &key, value.as_f64().unwrap_or(0.0));
+        }
+        for (owner, book) in part.by_owner {
+            total.by_owner.entry(owner).or_default().add(&book);
         }
     }
     if total.accounts > 0 {

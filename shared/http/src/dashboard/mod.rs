@@ -1,5 +1,6 @@
 //! The web dashboard: server-rendered HTML with inline SVG charts, served by the query Lambda
-//! and by `vitals serve` (`/dashboard`, `/dashboard/accounts/{id}`). It reads through the same
+//! and by `vitals serve` (`/dashboard`, `/dashboard/accounts` with its CSV export
+//! `/dashboard/accounts.csv`, `/dashboard/accounts/{id}`). It reads through the same
 //! functions as the JSON API, so roles and scoping are the same.
 //!
 //! Signing in: open `/dashboard?token=<token>` once (`vitals token` prints this link). The page
@@ -15,6 +16,7 @@ macro_rules! put {
 }
 
 mod account;
+mod accounts;
 mod cells;
 mod html;
 mod portfolio;
@@ -35,6 +37,8 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/dashboard", get(portfolio))
         .route("/dashboard/", get(portfolio))
+        .route("/dashboard/accounts", get(accounts))
+        .route("/dashboard/accounts.csv", get(accounts_csv))
         .route("/dashboard/accounts/{id}", get(account))
         .route("/dashboard/logout", get(logout))
 }
@@ -99,6 +103,63 @@ async fn portfolio(
     };
     match portfolio::portfolio(&state, &who).await {
         Ok(body) => Html(html::page("Portfolio", Some(&describe(&who)), &body)).into_response(),
+        Err(e) => error_page(e, &who),
+    }
+}
+
+async fn accounts(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    request: Request,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    if let Some(token) = params.get("token").filter(|t| !t.is_empty()) {
+        let mut rest = params.clone();
+        rest.remove("token");
+        let query: Vec<String> = rest
+            .iter()
+            .map(|(k, v)| format!("{}={}", html::url_segment(k), html::url_segment(v)))
+            .collect();
+        let here = if query.is_empty() {
+            "/dashboard/accounts".to_string()
+        } else {
+            format!("/dashboard/accounts?{}", query.join("&"))
+        };
+        return sign_in(&state, &parts, token, &here);
+    }
+    let who = match signed_in(&state, &parts) {
+        Ok(who) => who,
+        Err(page) => return *page,
+    };
+    match accounts::accounts(&state, &who, &params).await {
+        Ok(body) => Html(html::page("Accounts", Some(&describe(&who)), &body)).into_response(),
+        Err(e) => error_page(e, &who),
+    }
+}
+
+/// The accounts page's view as a CSV file (every matching row).
+async fn accounts_csv(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    request: Request,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    let who = match signed_in(&state, &parts) {
+        Ok(who) => who,
+        Err(page) => return *page,
+    };
+    match accounts::accounts_csv(&state, &who, &params).await {
+        Ok((name, body)) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
         Err(e) => error_page(e, &who),
     }
 }

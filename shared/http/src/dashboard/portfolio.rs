@@ -1,12 +1,14 @@
-//! The portfolio page: KPI cards, score distribution, score trend, at-risk list with reasons,
-//! expansion list, revenue at risk and alerts needing action.
+//! The portfolio page over the reader's book (a CSM's or AE's own accounts, every account for
+//! admin and read-only): KPI cards, score distribution, at-risk accounts and MRR at risk per
+//! day, at-risk list with reasons and 7-day change, expansion list and alerts needing action.
 //!
-//! Reads: the precomputed listing with the trend (1) and the open alerts (1), at once.
+//! Reads, at once: the listing version (1; the listing, its trend and the reader's books are
+//! kept while it is unchanged) and the open alerts (1).
 
 use vitals_core::model::{AlertQuery, AlertStatus, Band};
 use vitals_core::query::accounts::{AccountFilter, AccountRow, AccountSort};
 use vitals_core::query::listing::visible_rows;
-use vitals_core::query::portfolio::{kpis_from_rows, portfolio_view};
+use vitals_core::query::portfolio::{kpis_from_rows, portfolio_view, Book, TrendPoint};
 
 use super::cells::*;
 use super::html::{escape, money, url_segment};
@@ -33,18 +35,23 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
             Ok(None)
         }
     };
-    let (listed, open) = futures::join!(reads::listed_rows(&state.storage, today), open_alerts);
-    let listed = listed?;
+    let days = portfolio_query::DEFAULT_TREND_DAYS;
+    let (listed, open) = futures::join!(
+        reads::listed_with_book(&state.storage, today, who, days),
+        open_alerts
+    );
+    let (listed, book) = listed?;
     let open = open?;
-    // The trend comes with the listing; read the summaries only when it has none yet.
-    let view = if listed.trend.is_empty() {
-        portfolio_query::load(state, portfolio_query::DEFAULT_TREND_DAYS).await?
-    } else {
-        portfolio_view(&listed.trend, None)
+    let view = match &book {
+        Some(books) => portfolio_query::own_book(state, who, &listed, books),
+        // The trend comes with the listing; read the summaries only when it has none yet.
+        None if listed.trend.is_empty() => portfolio_query::whole(state, days).await?,
+        None => portfolio_view(&listed.trend, None),
     };
-    // Portfolio-wide figures: from every row, whoever asks.
     let mut kpis = view.kpis.clone();
-    kpis_from_rows(&mut kpis, &listed.rows);
+    if book.is_none() {
+        kpis_from_rows(&mut kpis, &listed.rows);
+    }
     let rows = visible_rows(
         &listed.rows,
         who,
@@ -56,7 +63,11 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
     let mut s = String::new();
     put!(
         s,
-        "<h1>Portfolio{}</h1>",
+        "<h1>{}{}</h1>",
+        match view.book {
+            Book::All => "Portfolio",
+            Book::Owned => "My book",
+        },
         view.as_of
             .map_or(" (not scored yet)".to_string(), |d| format!(" as of {d}"))
     );
@@ -86,34 +97,44 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
             color: svg::score_color(f64::from(b.from) + 5.0),
         })
         .collect();
-    let trend: Vec<(String, f64)> = view
+    let day_label = |t: &TrendPoint| t.as_of.map_or_else(String::new, |d| d.to_string());
+    let at_risk: Vec<(String, f64)> = view
         .trend
         .iter()
-        .map(|t| {
-            (
-                t.as_of.map_or_else(String::new, |d| d.to_string()),
-                t.mean_score,
-            )
-        })
+        .map(|t| (day_label(t), t.at_risk as f64))
         .collect();
+    let mrr_at_risk: Vec<(String, f64)> = view
+        .trend
+        .iter()
+        .map(|t| (day_label(t), t.mrr_at_risk))
+        .collect();
+    let top = |points: &[(String, f64)]| nice_max(points.iter().map(|p| p.1).fold(0.0, f64::max));
     put!(
         s,
-        r#"<div class="grid"><div class="card" id="distribution"><h2>Score distribution</h2>{}</div><div class="card" id="trend"><h2>Mean score, last 90 days</h2>{}</div></div>"#,
+        r#"<div class="grid"><div class="card" id="distribution"><h2>Score distribution</h2>{}</div><div class="card" id="trend"><h2>At-risk accounts per day, last 90 days</h2>{}<h2>MRR at risk per day</h2>{}</div></div>"#,
         svg::bar_chart("Accounts per score bucket", &bars, 520, 200),
         svg::line_chart(
-            "Mean score over time",
-            &trend,
-            100.0,
-            &[(40.0, svg::RED), (80.0, svg::GREEN)],
+            "At-risk accounts per day",
+            &at_risk,
+            top(&at_risk),
+            &[],
             520,
-            200
+            120
+        ),
+        svg::line_chart(
+            "MRR at risk per day",
+            &mrr_at_risk,
+            top(&mrr_at_risk),
+            &[],
+            520,
+            120
         )
     );
 
     if let Some(open) = open {
         put!(
             s,
-            r#"<div class="card" id="at-risk"><h2>At risk</h2><table><tr><th>Account</th><th>Score</th><th>Change</th><th>Why</th><th>Owner</th><th>MRR</th></tr>"#
+            r#"<div class="card" id="at-risk"><h2>At risk</h2><table><tr><th>Account</th><th>Score</th><th title="score change over the last 7 days">7-day change</th><th>Why</th><th>Owner</th><th>MRR</th></tr>"#
         );
         let at_risk: Vec<&AccountRow> = rows
             .iter()
@@ -127,7 +148,7 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
                 r#"<tr class="at-risk-row"><td>{}</td><td class="band-at_risk">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
                 account_link(row),
                 score_cell(row, today),
-                opt_num(row.change, 0),
+                opt_num(row.change_7d, 0),
                 escape(&row.reason),
                 escape(row.owner.as_deref().unwrap_or("")),
                 row.mrr.map_or(String::new(), money)
@@ -220,4 +241,18 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
     }
     s.push_str("</table></div>");
     Ok(s)
+}
+
+/// A chart's top: the largest value rounded up to 1, 2 or 5 times a power of ten, so the axis
+/// reads in round numbers.
+fn nice_max(max: f64) -> f64 {
+    if max <= 0.0 {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(max.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|top| *top >= max)
+        .unwrap_or(max)
 }

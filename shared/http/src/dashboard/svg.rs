@@ -88,8 +88,14 @@ pub fn line_chart(
         let v = y_max * tick;
         put!(
             s,
-            r##"<line x1="{left}" x2="{x2:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#e3e6eb"/><text x="{tx}" y="{ty:.1}" font-size="9" text-anchor="end" fill="#555">{v:.0}</text>"##,
+            r##"<line x1="{left}" x2="{x2:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#e3e6eb"/><text x="{tx}" y="{ty:.1}" font-size="9" text-anchor="end" fill="#555">{label}</text>"##,
             x2 = left + plot_w,
+            // Thousands as "20k", so a money axis fits the margin.
+            label = if v >= 1000.0 {
+                format!("{:.0}k", v / 1000.0)
+            } else {
+                format!("{v:.0}")
+            },
             y = y_of(v),
             tx = left - 4.0,
             ty = y_of(v) + 3.0

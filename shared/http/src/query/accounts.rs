@@ -65,6 +65,10 @@ pub(crate) fn list_request(
         owner: text("owner"),
         tier: text("tier"),
         region: text("region"),
+        product_line: text("product_line"),
+        search: text("q")
+            .map(|q| q.trim().to_string())
+            .filter(|q| !q.is_empty()),
         renewal_within_days: parse_param(
             "renewal_within_days",
             get("renewal_within_days"),

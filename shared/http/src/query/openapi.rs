@@ -4,6 +4,7 @@
 
 use axum::Json;
 use serde_json::{json, Value};
+use vitals_core::query::accounts::AccountSort;
 
 /// `{"type": [t, "null"]}`.
 fn nullable(t: &str) -> Value {
@@ -154,8 +155,10 @@ fn schemas() -> Value {
         },
         "Portfolio": {
             "type": "object",
-            "required": ["as_of", "computed_at", "accounts", "mean_score", "bands", "distribution", "declining", "revenue", "expansion", "kpis", "trend"],
+            "required": ["as_of", "computed_at", "book", "accounts", "mean_score", "bands", "distribution", "declining", "revenue", "expansion", "kpis", "trend"],
+            "description": "Computed over the caller's book: a CSM's or AE's own accounts (`accounts` equals the total of their account list), every account for admin and read-only.",
             "properties": {
+                "book": {"type": "string", "enum": ["all", "owned"], "description": "Whose accounts the figures cover."},
                 "as_of": date_or_null(),
                 "computed_at": time_or_null(),
                 "accounts": {"type": "integer", "minimum": 0},
@@ -174,10 +177,11 @@ fn schemas() -> Value {
                 "kpis": {"type": "object", "required": kpi_names, "properties": kpis},
                 "trend": {"type": "array", "items": {
                     "type": "object",
-                    "required": ["as_of", "accounts", "mean_score", "bands", "mrr_at_risk", "expansion_candidates"],
+                    "required": ["as_of", "accounts", "at_risk", "mean_score", "bands", "mrr_at_risk", "expansion_candidates"],
                     "properties": {
                         "as_of": date_or_null(),
                         "accounts": {"type": "integer"},
+                        "at_risk": {"type": "integer", "description": "Accounts at risk that day."},
                         "mean_score": {"type": "number"},
                         "bands": counts,
                         "mrr_at_risk": {"type": "number"},
@@ -195,11 +199,14 @@ fn schemas() -> Value {
                 "owner": nullable("string"),
                 "tier": nullable("string"),
                 "region": nullable("string"),
+                "product_line": nullable("string"),
                 "mrr": nullable("number"),
                 "score": nullable("number"),
                 "band": {"oneOf": [band, {"type": "null"}]},
                 "confidence": nullable("number"),
                 "change": nullable("number"),
+                "change_7d": {"type": ["number", "null"], "description": "Score change over 7 days; absent without a score that old."},
+                "change_30d": {"type": ["number", "null"], "description": "Score change over 30 days; absent without a score that old."},
                 "decline": {"type": ["string", "null"], "enum": ["moderate", "severe", null]},
                 "renewal_date": date_or_null(),
                 "days_to_renewal": nullable("integer"),
@@ -459,11 +466,13 @@ pub fn document() -> Value {
                     query_param("owner", "Owner email.", json!({"type": "string"})),
                     query_param("tier", "Tier (or plan).", json!({"type": "string"})),
                     query_param("region", "Region.", json!({"type": "string"})),
+                    query_param("product_line", "Product line.", json!({"type": "string"})),
+                    query_param("q", "Words that must all appear in the account's name or id (case-insensitive).", json!({"type": "string"})),
                     query_param("renewal_within_days", "Renewal within this many days.", json!({"type": "integer", "minimum": 0, "maximum": 3650})),
                     query_param("decline", "Decline severity.", json!({"type": "string", "enum": ["any", "moderate", "severe", "none"]})),
                     query_param("expansion", "Expansion candidates only (true) or none (false).", json!({"type": "string", "enum": ["true", "false"]})),
                     query_param("lifecycle", "Lifecycle state to list (default active).", json!({"type": "string", "enum": ["active", "churned", "not_started", "all"]})),
-                    query_param("sort", "Sort order (default `score`: worst first).", json!({"type": "string", "enum": ["score", "-score", "change", "renewal", "-mrr", "name", "account_id"]})),
+                    query_param("sort", "Sort order (default `score`: worst first).", json!({"type": "string", "enum": AccountSort::NAMES})),
                     limit_param(500),
                     cursor_param()
                 ],

@@ -1,12 +1,12 @@
 //! The storage reads behind the query routes and dashboard pages, in one place so their cost is
 //! easy to see (and the benchmark counts them).
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, OnceLock};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::NaiveDate;
 use futures::stream::{self, StreamExt, TryStreamExt};
-use vitals_core::model::{AccountId, AccountRecord, PortfolioSummary};
+use vitals_core::model::{AccountId, AccountRecord, BookDay, PortfolioSummary};
 use vitals_core::ports::Storage;
 use vitals_core::query::accounts::AccountRow;
 use vitals_core::query::listing::with_provisional;
@@ -60,6 +60,93 @@ pub async fn listed_rows(
     today: NaiveDate,
 ) -> Result<Arc<Listed>, StoreError> {
     let version = storage.listing_version().await?;
+    listed_at(storage, today, version).await
+}
+
+/// The listing and, for a reader of their own book (CSM, AE), the owner's books of the `days`
+/// days up to today (`None` for a reader of the whole portfolio): one request when both are
+/// kept (the listing version), read at once when not.
+pub async fn listed_with_book(
+    storage: &Arc<dyn Storage>,
+    today: NaiveDate,
+    who: &Principal,
+    days: u32,
+) -> Result<(Arc<Listed>, Option<Arc<Vec<BookDay>>>), StoreError> {
+    let version = storage.listing_version().await?;
+    if who.reads_whole_portfolio() {
+        return Ok((listed_at(storage, today, version).await?, None));
+    }
+    let (listed, book) = futures::join!(
+        listed_at(storage, today, version.clone()),
+        book_days(storage, today, who, days, version)
+    );
+    Ok((listed?, Some(book?)))
+}
+
+/// Decoded books by store, kept while the store's listing version is unchanged (the daily run
+/// stores the day's books before its summary, which changes the version).
+fn kept_books() -> &'static PerStore<Arc<KeptBooks>> {
+    static KEPT: OnceLock<PerStore<Arc<KeptBooks>>> = OnceLock::new();
+    KEPT.get_or_init(PerStore::default)
+}
+
+/// Books kept at most, by (owner, from, to); cleared when full.
+const KEPT_BOOKS: usize = 4096;
+
+type BookKey = (String, NaiveDate, NaiveDate);
+
+struct KeptBooks {
+    version: String,
+    books: Mutex<HashMap<BookKey, Arc<Vec<BookDay>>>>,
+}
+
+/// One owner's books of the `days` days up to today.
+async fn book_days(
+    storage: &Arc<dyn Storage>,
+    today: NaiveDate,
+    who: &Principal,
+    days: u32,
+    version: Option<String>,
+) -> Result<Arc<Vec<BookDay>>, StoreError> {
+    let from = today - chrono::Days::new(u64::from(days));
+    let key: BookKey = (BookDay::owner_key(&who.user), from, today);
+    let kept = version
+        .as_ref()
+        .and_then(|version| kept_books().get(storage, |k, _| &k.version == version));
+    if let Some(found) = kept.as_ref().and_then(|k| {
+        k.books
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned()
+    }) {
+        return Ok(found);
+    }
+    let books = Arc::new(storage.book_days(&key.0, from, today).await?);
+    if let Some(version) = version {
+        let kept = kept.unwrap_or_else(|| {
+            let fresh = Arc::new(KeptBooks {
+                version,
+                books: Mutex::new(HashMap::new()),
+            });
+            kept_books().put(storage, Arc::clone(&fresh));
+            fresh
+        });
+        let mut map = kept.books.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= KEPT_BOOKS {
+            map.clear();
+        }
+        map.insert(key, Arc::clone(&books));
+    }
+    Ok(books)
+}
+
+/// The listing as of `version` (read before it), kept or read.
+async fn listed_at(
+    storage: &Arc<dyn Storage>,
+    today: NaiveDate,
+    version: Option<String>,
+) -> Result<Arc<Listed>, StoreError> {
     if let Some(version) = &version {
         if let Some(kept) = kept_listings().get(storage, |k, _| &k.version == version) {
             return Ok(Arc::clone(&kept.listed));

@@ -133,6 +133,11 @@ pub(crate) const CHECKPOINT_RETENTION_DAYS: u32 = 90;
 
 pub(crate) const SUMMARY_PK: &str = "SUMMARY";
 
+/// One owner's books (a CSM's portfolio trend), sorted by day.
+pub(crate) fn book_pk(owner: &str) -> String {
+    format!("BOOK#{owner}")
+}
+
 /// Churn model fits, sorted by the run day they were fitted on.
 pub(crate) const CHURN_MODEL_PK: &str = "CHURNMODEL";
 

@@ -191,6 +191,14 @@ pub(crate) fn summaries(from: NaiveDate, to: NaiveDate) -> Option<QuerySpec> {
     })
 }
 
+/// One owner's books with `from <= day <= to`.
+pub(crate) fn book_days(owner: &str, from: NaiveDate, to: NaiveDate) -> Option<QuerySpec> {
+    (from <= to).then(|| {
+        QuerySpec::new(Index::Table, keys::book_pk(owner))
+            .range(SortRange::Between(keys::date(from), keys::date(to)))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -345,6 +345,33 @@ pub(crate) fn decode_summary(item: Item) -> StoreResult<PortfolioSummary> {
     decode(item)
 }
 
+// ---- owners' books ----
+
+#[derive(Serialize)]
+struct BookItem<'a> {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    book: &'a vitals_core::model::BookDay,
+}
+
+pub(crate) fn encode_book_day(book: &vitals_core::model::BookDay) -> StoreResult<(Key, Item)> {
+    let key = Key {
+        pk: keys::book_pk(&book.owner),
+        sk: keys::date(book.day),
+    };
+    let item = encode(&BookItem {
+        pk: key.pk.clone(),
+        sk: key.sk.clone(),
+        book,
+    })?;
+    Ok((key, item))
+}
+
+pub(crate) fn decode_book_day(item: Item) -> StoreResult<vitals_core::model::BookDay> {
+    decode(item)
+}
+
 // ---- churn model fits ----
 
 #[derive(Serialize)]

@@ -35,6 +35,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         clock: Arc::new(SystemClock),
         write_keys: Arc::new(WriteKeys::from_csv(&env.write_keys)),
         retention_days: env.retention_days,
+        alert_limits: Default::default(),
         signals: Arc::new(config.signals),
         touches: Arc::new(TouchRecorder::new(&config.freshness)),
         // The ingest function serves no query routes.

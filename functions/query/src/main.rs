@@ -31,6 +31,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         clock: Arc::new(SystemClock),
         write_keys: Arc::new(WriteKeys::from_csv(&env.write_keys)),
         retention_days: env.retention_days,
+        alert_limits: Default::default(),
         signals: Default::default(),
         // The query function ingests nothing.
         touches: Default::default(),

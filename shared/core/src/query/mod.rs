@@ -11,5 +11,6 @@ pub mod accounts;
 pub mod alert_action;
 pub mod listing;
 pub mod portfolio;
+pub mod score_change;
 
 pub use access::{Principal, Role};

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Loads the web dashboard in headless Chromium (Debian package `chromium`) from `vitals demo`
 # data: the portfolio page and an account page must render their SVG charts, the at-risk list
-# and the account sections. Screenshots and DOM dumps go to test-artifacts/dashboard/.
+# and the account sections. Then drives the CSM's workspace with playwright-core (npm, installed
+# into .tools/playwright): tests/browser/workspace.mjs signs a CSM in, snoozes and resolves
+# alerts from the pages, checks the audit page as admin and that a second CSM sees none of it.
+# Screenshots and DOM dumps go to test-artifacts/dashboard/.
 # Installs chromium with apt-get when missing; skips (exit 0) only when apt is impossible and
 # CI is not set.
 set -euo pipefail
@@ -52,7 +55,7 @@ if [[ -z "$CHROMIUM" ]]; then
 fi
 
 cargo build --quiet -p vitals
-VITALS="$ROOT/target/debug/vitals"
+VITALS="${CARGO_TARGET_DIR:-$ROOT/target}/debug/vitals"
 "$VITALS" --data "$DATA" demo --accounts 40 --days 60 --no-serve >"$ARTIFACTS/demo.log" 2>&1
 
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
@@ -180,5 +183,65 @@ PY
 
 for png in portfolio.png account.png; do
     [[ -s "$ARTIFACTS/$png" ]] || fail "no screenshot $png"
+done
+
+# The workspace flow (issue 18): who acts on what, chosen from the settled demo data.
+PLAYWRIGHT_DIR="$ROOT/.tools/playwright"
+if [[ ! -f "$PLAYWRIGHT_DIR/node_modules/playwright-core/index.mjs" ]]; then
+    command -v npm >/dev/null || fail "npm is needed to install playwright-core"
+    npm install --prefix "$PLAYWRIGHT_DIR" --no-audit --no-fund --no-package-lock --ignore-scripts \
+        playwright-core@1.57 >"$ARTIFACTS/install-playwright.log" 2>&1 ||
+        fail "npm install playwright-core failed; see $ARTIFACTS/install-playwright.log"
+fi
+CHOICE="$(python3 - "$ARTIFACTS/accounts.json" "$ARTIFACTS/alerts.json" <<'PY'
+import json, sys
+from collections import defaultdict
+rows = {r["account_id"]: r for r in json.load(open(sys.argv[1]))["items"]}
+open_alerts = [a for a in json.load(open(sys.argv[2]))["items"]
+               if a["status"] == "open" and not a.get("snoozed_until") and a.get("owner")]
+by_owner = defaultdict(list)
+for a in open_alerts:
+    by_owner[a["owner"]].append(a)
+for owner, alerts in sorted(by_owner.items(), key=lambda kv: -len(kv[1])):
+    at_risk = [a for a in alerts if rows.get(a["account_id"], {}).get("band") == "at_risk"
+               and rows[a["account_id"]].get("name")]
+    if len(alerts) < 2 or not at_risk:
+        continue
+    snooze = at_risk[0]
+    others = [a for a in alerts if a["id"] != snooze["id"]]
+    resolve = next((a for a in others if a["account_id"] != snooze["account_id"]), others[0])
+    second = next(o for o in sorted({r.get("owner") for r in rows.values() if r.get("owner")})
+                  if o != owner)
+    print(owner, second, snooze["account_id"], snooze["id"], resolve["id"],
+          rows[snooze["account_id"]]["name"], sep="\t")
+    break
+PY
+)"
+[[ -n "$CHOICE" ]] || fail "no CSM with two open alerts, one on an at-risk account, in the demo data"
+IFS=$'\t' read -r CSM CSM2 ACCOUNT_ID SNOOZE_ALERT RESOLVE_ALERT ACCOUNT_NAME <<<"$CHOICE"
+mint() { "$VITALS" --data "$DATA" token --role "$1" --user "$2" --ttl 1h --quiet; }
+CSM_TOKEN="$(mint csm "$CSM")"
+CSM2_TOKEN="$(mint csm "$CSM2")"
+echo "dashboard-browser: $CSM snoozes $SNOOZE_ALERT on $ACCOUNT_NAME and resolves $RESOLVE_ALERT; $CSM2 must see neither"
+BASE="$BASE" ARTIFACTS="$ARTIFACTS" CHROMIUM="$CHROMIUM" \
+    PLAYWRIGHT_CORE="$PLAYWRIGHT_DIR/node_modules/playwright-core/index.mjs" \
+    CSM="$CSM" CSM_TOKEN="$CSM_TOKEN" CSM2_TOKEN="$CSM2_TOKEN" ADMIN_TOKEN="$TOKEN" \
+    ACCOUNT="$ACCOUNT_ID" ACCOUNT_NAME="$ACCOUNT_NAME" \
+    SNOOZE_ALERT="$SNOOZE_ALERT" RESOLVE_ALERT="$RESOLVE_ALERT" \
+    timeout 300 node "$ROOT/tests/browser/workspace.mjs" | tee "$ARTIFACTS/workspace.log" ||
+    fail "the workspace flow failed (see $ARTIFACTS/workspace.log)"
+
+# A CSM's book, totals included: her portfolio counts the accounts her listing returns.
+csm2_accounts="$(curl -fsS -H "Authorization: Bearer $CSM2_TOKEN" "$BASE/v1/accounts?limit=200" |
+    python3 -c 'import json, sys; print(len(json.load(sys.stdin)["items"]))')"
+csm2_total="$(curl -fsS -H "Authorization: Bearer $CSM2_TOKEN" "$BASE/v1/portfolio" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin).get("accounts"))')"
+if [[ "$csm2_total" != "$csm2_accounts" ]]; then
+    echo "dashboard-browser: WARNING $CSM2's portfolio counts $csm2_total accounts, her listing $csm2_accounts (per-owner portfolio scoping, issue 18 point 4)"
+fi
+for png in csm-portfolio csm-alerts csm-account csm-account-snoozed csm-alerts-after \
+    csm-alerts-resolved admin-audit admin-alerts admin-settings admin-settings-validated \
+    csm2-portfolio csm2-alerts csm2-account-404; do
+    [[ -s "$ARTIFACTS/$png.png" ]] || fail "no screenshot $png.png"
 done
 echo "dashboard-browser: OK (screenshots in $ARTIFACTS)"

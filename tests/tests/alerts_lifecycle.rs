@@ -15,6 +15,7 @@ use vitals_core::alerts::dispatch::{Dispatch, DispatchMessage};
 use vitals_core::alerts::effectiveness;
 use vitals_core::alerts::lifecycle::{AlertLifecycle, LifecycleError};
 use vitals_core::alerts::rules::{Action, ChannelConfig, DeclineLevel, Trigger, Workflow};
+use vitals_core::alerts::status::{StatusChange, StatusLimits};
 use vitals_core::clock::Clock;
 use vitals_core::config::{AlertsConfig, AuthConfig};
 use vitals_core::model::{AccountId, AccountProfile, Alert, AlertQuery, AlertStatus, Severity};
@@ -223,6 +224,7 @@ impl World {
             clock: self.clock.clone(),
             write_keys: Arc::new(WriteKeys::new(Vec::<String>::new())),
             retention_days: 730,
+            alert_limits: Default::default(),
             signals: Default::default(),
             touches: Default::default(),
             authenticator: self.tokens.clone(),
@@ -308,7 +310,7 @@ async fn an_alert_goes_open_acknowledged_resolved_recording_who_and_when() {
         assert!(actions.contains(&expected), "{expected} in {actions:?}");
     }
 
-    // Resolving it again is refused, naming why.
+    // Resolving it again is refused as a conflict with its state, naming why.
     let (status, again) = w
         .patch(
             "2026-03-03T16:00:00Z",
@@ -316,7 +318,7 @@ async fn an_alert_goes_open_acknowledged_resolved_recording_who_and_when() {
             json!({"action": "resolve", "version": 3}),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::CONFLICT);
     assert!(again.to_string().contains("already resolved"), "{again}");
 }
 
@@ -454,40 +456,61 @@ async fn invalid_lifecycle_changes_are_refused_with_clear_errors() {
     w.clock.set(at("2026-03-02T09:00:00Z"));
     let lifecycle = AlertLifecycle::new(w.store.as_ref(), w.clock.as_ref());
 
-    let past = lifecycle
-        .snooze(&id, CSM, "holiday", at("2026-03-01T00:00:00Z"))
+    let change = |change: StatusChange| {
+        lifecycle.change_status(&id, CSM, None, change, StatusLimits::default())
+    };
+    let snooze = |reason: &str, until: &str| StatusChange::Snooze {
+        reason: reason.into(),
+        until: at(until),
+    };
+
+    let past = change(snooze("holiday", "2026-03-01T00:00:00Z"))
+        .await
+        .unwrap_err();
+    assert_eq!(past.to_string(), "until: must be in the future");
+    let no_reason = change(snooze(" ", "2026-03-09T00:00:00Z"))
+        .await
+        .unwrap_err();
+    assert_eq!(no_reason.to_string(), "reason: a snooze needs a reason");
+    let too_far = change(snooze("holiday", "2026-06-01T00:00:00Z"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        too_far.to_string(),
+        "until: a snooze may last at most 90 days (until 2026-05-31)"
+    );
+
+    let ack = || StatusChange::Acknowledge { note: None };
+    let resolve = |note: Option<&str>| StatusChange::Resolve {
+        note: note.map(str::to_string),
+    };
+    change(ack()).await.unwrap();
+    let twice = change(ack()).await.unwrap_err();
+    assert_eq!(twice.to_string(), "the alert is already acknowledged");
+    let stale = lifecycle
+        .change_status(&id, CSM, Some(1), resolve(None), StatusLimits::default())
         .await
         .unwrap_err();
     assert!(
-        matches!(&past, LifecycleError::InvalidSnooze(m) if m.contains("not in the future")),
-        "{past}"
+        matches!(stale, LifecycleError::Stale { given: 1, .. }),
+        "{stale}"
     );
-    let no_reason = lifecycle
-        .snooze(&id, CSM, " ", at("2026-03-09T00:00:00Z"))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        no_reason.to_string(),
-        "invalid snooze: a reason is required"
-    );
-
-    lifecycle.acknowledge(&id, CSM, None).await.unwrap();
-    let twice = lifecycle.acknowledge(&id, CSM, None).await.unwrap_err();
-    assert_eq!(twice.to_string(), "the alert is already acknowledged");
-    lifecycle.resolve(&id, CSM, Some("fixed")).await.unwrap();
-    let resolved_again = lifecycle.resolve(&id, CSM, None).await.unwrap_err();
+    change(resolve(Some("  fixed  "))).await.unwrap();
+    let resolved_again = change(resolve(None)).await.unwrap_err();
     assert_eq!(resolved_again.to_string(), "the alert is already resolved");
-    let ack_resolved = lifecycle.acknowledge(&id, CSM, None).await.unwrap_err();
-    assert_eq!(
-        ack_resolved.to_string(),
-        "an alert that is resolved cannot become acknowledged"
-    );
-    let snooze_resolved = lifecycle
-        .snooze(&id, CSM, "later", at("2026-03-09T00:00:00Z"))
+    let ack_resolved = change(ack()).await.unwrap_err();
+    assert_eq!(ack_resolved.to_string(), "the alert is already resolved");
+    let snooze_resolved = change(snooze("later", "2026-03-09T00:00:00Z"))
         .await
         .unwrap_err();
     assert_eq!(snooze_resolved.to_string(), "the alert is already resolved");
-    let missing = lifecycle.resolve("nope", CSM, None).await.unwrap_err();
+    let alert = w.store.get_alert(&id).await.unwrap().unwrap();
+    let last = alert.transitions.last().unwrap();
+    assert_eq!(last.note.as_deref(), Some("fixed"), "notes are trimmed");
+    let missing = lifecycle
+        .change_status("nope", CSM, None, resolve(None), StatusLimits::default())
+        .await
+        .unwrap_err();
     assert_eq!(missing.to_string(), "no alert nope");
 }
 

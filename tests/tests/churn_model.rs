@@ -63,6 +63,7 @@ async fn get(store: Arc<SqliteStore>, path: &str) -> String {
         clock: Arc::new(FixedClock(at(RUN_DAY + 1, 8))),
         write_keys: Arc::new(WriteKeys::new(["write-key-1".to_string()])),
         retention_days: 730,
+        alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
         authenticator: Arc::new(tokens),

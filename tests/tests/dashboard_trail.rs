@@ -52,6 +52,7 @@ async fn account_page(store: Arc<SqliteStore>, today: NaiveDate) -> String {
         clock: Arc::new(FixedClock(at(today, 8))),
         write_keys: Arc::new(WriteKeys::default()),
         retention_days: 730,
+        alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
         authenticator: Arc::new(tokens),

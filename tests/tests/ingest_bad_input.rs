@@ -25,6 +25,7 @@ fn router() -> Router {
         clock: Arc::new(FixedClock(NOW.parse().must("time"))),
         write_keys: Arc::new(WriteKeys::new([KEY.to_string()])),
         retention_days: 730,
+        alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
         authenticator: Arc::new(vitals_http::DenyAll),

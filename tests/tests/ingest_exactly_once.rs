@@ -29,6 +29,7 @@ fn app() -> (Router, Arc<SqliteStore>) {
         clock: Arc::new(FixedClock("2026-03-10T12:00:00Z".parse().must("time"))),
         write_keys: Arc::new(WriteKeys::new([KEY.to_string()])),
         retention_days: 730,
+        alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
         authenticator: Arc::new(vitals_http::DenyAll),

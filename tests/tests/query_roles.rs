@@ -124,6 +124,7 @@ fn app(store: Arc<SqliteStore>) -> vitals_http::axum::Router {
         clock: Arc::new(FixedClock(now())),
         write_keys: Arc::new(WriteKeys::new(["write-key-1".to_string()])),
         retention_days: 730,
+        alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
         authenticator: Arc::new(tokens()),
@@ -177,12 +178,25 @@ fn ack(version: u64) -> Value {
     json!({"action": "acknowledge", "version": version, "note": "on it"})
 }
 
+fn resolve(version: u64, note: &str) -> Value {
+    json!({"action": "resolve", "version": version, "note": note})
+}
+
+fn snooze(version: u64, until: &str) -> Value {
+    json!({"action": "snooze", "version": version, "reason": "customer on holiday", "until": until})
+}
+
+fn reassign(version: u64, owner: &str) -> Value {
+    json!({"action": "reassign", "version": version, "owner": owner})
+}
+
 /// Role × endpoint → status, for admin, csm (Ana), ae (Eve), read-only, anonymous.
 #[tokio::test]
 async fn every_endpoint_answers_each_role_as_the_table_says() {
     use Method as M;
     let valid_config = json!({"body": "[retention]\ndays = 400\n"});
     let invalid_config = json!({"body": "[retention]\ndays = 3\n"});
+    let long_reason = "x".repeat(3 * 1024);
     #[rustfmt::skip]
     let table: Vec<(Method, &str, Option<Value>, [u16; 5])> = vec![
         //                                                      admin csm  ae   ro   anon
@@ -202,12 +216,19 @@ async fn every_endpoint_answers_each_role_as_the_table_says() {
         (M::GET, "/v1/alerts/alert-bob", None,                  [200, 404, 404, 403, 401]),
         (M::PATCH, "/v1/alerts/alert-ana", Some(ack(1)),        [200, 200, 403, 403, 401]),
         (M::PATCH, "/v1/alerts/alert-bob", Some(ack(1)),        [200, 404, 403, 403, 401]),
+        (M::PATCH, "/v1/alerts/alert-ana", Some(resolve(1, "renewed")), [200, 200, 403, 403, 401]),
+        (M::PATCH, "/v1/alerts/alert-ana", Some(snooze(1, "2026-03-09T08:00:00Z")), [200, 200, 403, 403, 401]),
+        (M::PATCH, "/v1/alerts/alert-ana", Some(snooze(1, "9999-12-31T00:00:00Z")), [400, 400, 403, 403, 401]),
+        (M::PATCH, "/v1/alerts/alert-ana", Some(resolve(1, &long_reason)), [400, 400, 403, 403, 401]),
+        (M::PATCH, "/v1/alerts/alert-ana", Some(reassign(1, BOB)), [200, 403, 403, 403, 401]),
+        (M::PATCH, "/v1/alerts/alert-bob", Some(reassign(1, ANA)), [200, 403, 403, 403, 401]),
         (M::GET, "/v1/audit", None,                             [200, 400, 400, 403, 401]),
         (M::GET, "/v1/audit?account_id=ana-1", None,            [200, 200, 404, 403, 401]),
         (M::GET, "/v1/audit?account_id=bob-1", None,            [200, 404, 404, 403, 401]),
         (M::GET, "/v1/config", None,                            [200, 403, 403, 403, 401]),
         (M::PUT, "/v1/config", Some(valid_config),              [200, 403, 403, 403, 401]),
         (M::PUT, "/v1/config", Some(invalid_config),            [400, 403, 403, 403, 401]),
+        (M::PUT, "/v1/config", Some(json!({"body": ""})),        [400, 403, 403, 403, 401]),
         (M::GET, "/openapi.json", None,                         [200, 200, 200, 200, 200]),
         (M::GET, "/health", None,                               [200, 200, 200, 200, 200]),
         (M::GET, "/dashboard", None,                            [200, 200, 200, 200, 401]),
@@ -218,6 +239,11 @@ async fn every_endpoint_answers_each_role_as_the_table_says() {
         (M::GET, "/dashboard/accounts.csv?sort=sideways", None, [400, 400, 400, 403, 401]),
         (M::GET, "/dashboard/accounts/ana-1", None,             [200, 200, 404, 403, 401]),
         (M::GET, "/dashboard/accounts/bob-1", None,             [200, 404, 404, 403, 401]),
+        (M::GET, "/dashboard/alerts", None,                     [200, 200, 200, 403, 401]),
+        (M::GET, "/dashboard/alerts?status=resolved", None,     [200, 200, 200, 403, 401]),
+        (M::GET, "/dashboard/alerts?status=bogus", None,        [400, 400, 400, 403, 401]),
+        (M::GET, "/dashboard/audit", None,                      [200, 403, 403, 403, 401]),
+        (M::GET, "/dashboard/settings", None,                   [200, 403, 403, 403, 401]),
     ];
     let mut failures = Vec::new();
     for (method, path, body, expected) in &table {
@@ -669,7 +695,7 @@ async fn every_documented_operation_is_routed() {
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let body = match (method.as_str(), path.as_str()) {
                 ("PATCH", _) => Some(ack(1)),
-                ("PUT", _) => Some(json!({"body": ""})),
+                ("PUT", _) => Some(json!({"body": "[retention]\ndays = 400\n"})),
                 _ => None,
             };
             let reply = call(&app, method.clone(), &concrete, admin.as_deref(), body).await;
@@ -683,4 +709,119 @@ async fn every_documented_operation_is_routed() {
         }
     }
     assert_eq!(checked, 12);
+}
+
+#[tokio::test]
+async fn out_of_bounds_alert_changes_are_refused_naming_the_field_and_change_nothing() {
+    let store = store().await;
+    let app = app(store.clone());
+    let ana = token(Who::Csm);
+    let patch = |body: Value| {
+        call(
+            &app,
+            Method::PATCH,
+            "/v1/alerts/alert-ana",
+            ana.as_deref(),
+            Some(body),
+        )
+    };
+
+    let forever = patch(snooze(1, "9999-12-31T00:00:00Z")).await;
+    assert_eq!(forever.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        forever.json()["error"]["message"],
+        "until: a snooze may last at most 90 days (until 2026-05-31)"
+    );
+    let essay = patch(resolve(1, &"x".repeat(3 * 1024))).await;
+    assert_eq!(essay.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        essay.json()["error"]["message"],
+        "note: at most 2048 bytes (got 3072)"
+    );
+    let stored = store.get_alert("alert-ana").await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.status), (1, AlertStatus::Open));
+
+    // Resolving twice: the second is a conflict with the alert's state, not a bad request.
+    assert_eq!(patch(resolve(1, "renewed")).await.status, StatusCode::OK);
+    let again = patch(resolve(2, "renewed")).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(
+        again.json()["error"]["message"],
+        "the alert is already resolved"
+    );
+}
+
+#[tokio::test]
+async fn an_admin_reassigns_an_alert_and_the_new_owner_sees_it() {
+    let store = store().await;
+    let app = app(store.clone());
+    let admin = token(Who::Admin);
+    let moved = call(
+        &app,
+        Method::PATCH,
+        "/v1/alerts/alert-bob",
+        admin.as_deref(),
+        Some(reassign(1, ANA)),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    let moved = moved.json();
+    assert_eq!(moved["owner"], ANA);
+    assert_eq!(
+        moved["transitions"].as_array().unwrap().last().unwrap()["note"],
+        format!("reassigned from {BOB} to {ANA}")
+    );
+    let ana = token(Who::Csm);
+    let seen = call(
+        &app,
+        Method::GET,
+        "/v1/alerts/alert-bob",
+        ana.as_deref(),
+        None,
+    )
+    .await;
+    assert_eq!(seen.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_empty_or_malformed_configuration_is_refused_and_nothing_is_stored() {
+    let store = store().await;
+    let app = app(store.clone());
+    let admin = token(Who::Admin);
+    for body in [
+        json!({"body": ""}),
+        json!({"body": "  \n"}),
+        json!({"body": "[retention\ndays ="}),
+    ] {
+        let reply = call(
+            &app,
+            Method::PUT,
+            "/v1/config",
+            admin.as_deref(),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            reply.body
+        );
+        assert_eq!(reply.json()["error"]["issues"][0]["key"], "(syntax)");
+    }
+    // A text body too: an empty PUT is refused, not read as "all defaults".
+    let request = Request::builder()
+        .method(Method::PUT)
+        .uri("/v1/config")
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", admin.as_deref().unwrap()),
+        )
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::empty())
+        .unwrap();
+    let reply = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+    use vitals_core::ports::ConfigStore;
+    assert!(store.list_config_versions(10).await.unwrap().is_empty());
 }

@@ -24,6 +24,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             &started.env.server_write_keys,
         )),
         retention_days: started.env.retention_days,
+        alert_limits: Default::default(),
         signals: Arc::new(config.signals),
         touches: Arc::new(TouchRecorder::new(&config.freshness)),
         // The ingest function serves no query routes.

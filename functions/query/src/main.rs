@@ -17,6 +17,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         clock: Arc::new(SystemClock),
         write_keys: Arc::new(WriteKeys::from_csv(&started.env.write_keys)),
         retention_days: started.env.retention_days,
+        alert_limits: Default::default(),
         signals: Default::default(),
         // The query function ingests nothing.
         touches: Default::default(),

@@ -96,6 +96,7 @@ impl Context {
             clock: Arc::new(vitals_core::clock::SystemClock),
             write_keys: Arc::new(write_keys),
             retention_days: self.config.retention.days,
+            alert_limits: self.config.alerts.status_limits(),
             signals: Arc::new(self.config.signals.clone()),
             touches: Arc::new(vitals_core::freshness::TouchRecorder::new(
                 &self.config.freshness,

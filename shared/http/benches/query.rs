@@ -324,6 +324,7 @@ async fn main() {
         clock: Arc::new(FixedClock(now)),
         write_keys: Arc::new(WriteKeys::default()),
         retention_days: 730,
+        alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
         authenticator: Arc::new(tokens),

@@ -68,6 +68,12 @@ pub fn bearer_token(parts: &http::request::Parts) -> Option<&str> {
     if parts.method != http::Method::GET && parts.method != http::Method::HEAD {
         return None;
     }
+    cookie_token(parts)
+}
+
+/// The dashboard cookie's token, whatever the method: a dashboard form post uses it only
+/// together with the session's CSRF token.
+pub fn cookie_token(parts: &http::request::Parts) -> Option<&str> {
     parts
         .headers
         .get_all(http::header::COOKIE)

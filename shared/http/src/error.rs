@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use vitals_core::alerts::lifecycle::LifecycleError;
 use vitals_core::config::ConfigIssue;
 use vitals_core::error::StoreError;
 
@@ -45,6 +46,23 @@ impl From<StoreError> for ApiError {
             ApiError::Unavailable(e.to_string())
         } else {
             ApiError::Internal(e.to_string())
+        }
+    }
+}
+
+impl From<LifecycleError> for ApiError {
+    fn from(e: LifecycleError) -> Self {
+        match e {
+            LifecycleError::NotFound(_) => ApiError::NotFound,
+            LifecycleError::Invalid { .. } => ApiError::BadRequest(e.to_string()),
+            LifecycleError::Stale { .. } | LifecycleError::Already(_) => {
+                ApiError::Conflict(e.to_string())
+            }
+            LifecycleError::Store(StoreError::Conflict(_)) => ApiError::Conflict(
+                "the alert kept changing while updating: reload and retry".into(),
+            ),
+            LifecycleError::Store(s) => s.into(),
+            LifecycleError::Queue(q) => ApiError::Unavailable(q.to_string()),
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub write_keys: Arc<WriteKeys>,
     pub retention_days: u32,
+    /// `[alerts]` bounds on status changes (the furthest snooze).
+    pub alert_limits: vitals_core::alerts::status::StatusLimits,
     /// The `[signals]` mapping: which events are outcomes (recorded on the account at ingest).
     pub signals: Arc<vitals_core::config::SignalMapping>,
     /// Which accounts received events of today, for provisional scores (`[freshness]`):

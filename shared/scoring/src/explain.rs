@@ -57,11 +57,23 @@ impl ScoreChange {
             s.push_str(if i == 0 { ": " } else { ", " });
             match Signal::from_name(&m.name) {
                 Some(sig) => {
+                    let (from, to) = (sig.format_raw(m.from), sig.format_raw(m.to));
                     s.push_str(sig.label());
-                    s.push(' ');
-                    s.push_str(&sig.format_raw(m.from));
-                    s.push_str(" → ");
-                    s.push_str(&sig.format_raw(m.to));
+                    if from == to {
+                        // Scored against peers: the account's own measure held, the accounts
+                        // it is compared with moved. Say so instead of "30 days → 30 days".
+                        s.push_str(&format!(
+                            " unchanged at {to} but {} against peers ({:+.1} points)",
+                            if m.points_delta < 0.0 {
+                                "lower"
+                            } else {
+                                "higher"
+                            },
+                            m.points_delta
+                        ));
+                    } else {
+                        s.push_str(&format!(" {from} → {to}"));
+                    }
                 }
                 // A learned signal: its raw value is the account's percentile among the
                 // accounts it was learned from.

@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::clearing::{cleared, AccountNow};
 use super::dispatch::{DispatchMessage, SnoozeEnded};
+use super::status::{StatusChange, StatusLimits};
 use crate::clock::Clock;
 use crate::error::{QueueError, StoreError};
 use crate::model::{AccountId, Alert, AlertQuery, AlertStatus, AlertTransition, AuditEntry};
@@ -25,15 +26,18 @@ pub enum LifecycleError {
     /// HTTP 404.
     #[error("no alert {0}")]
     NotFound(String),
-    /// HTTP 409: e.g. acknowledging a resolved alert.
-    #[error("an alert that is {from} cannot become {to}", from = .from.as_str(), to = .to.as_str())]
-    InvalidTransition { from: AlertStatus, to: AlertStatus },
-    /// HTTP 409: e.g. resolving a resolved alert.
+    /// HTTP 409: the alert changed since the caller read it.
+    #[error("the alert is at version {stored}, not {given}: reload it and retry")]
+    Stale { stored: u64, given: u64 },
+    /// HTTP 409: e.g. resolving (or acknowledging, snoozing) a resolved alert.
     #[error("the alert is already {}", .0.as_str())]
     Already(AlertStatus),
-    /// HTTP 422: a snooze needs a future date and a reason.
-    #[error("invalid snooze: {0}")]
-    InvalidSnooze(String),
+    /// HTTP 400: the input is out of bounds; `field` names it.
+    #[error("{field}: {problem}")]
+    Invalid {
+        field: &'static str,
+        problem: String,
+    },
     /// HTTP 503 when retryable, else 500.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -87,57 +91,29 @@ impl<'a, S: AlertStore + AuditLog + ?Sized> AlertLifecycle<'a, S> {
         AlertLifecycle { storage, clock }
     }
 
-    /// open → acknowledged.
-    pub async fn acknowledge(
+    /// The one status command (API, dashboard, auto-resolve): checks and bounds the change,
+    /// re-reads the alert, refuses it if `expected_version` (what the caller saw) is not the
+    /// stored version, applies it as a transition by `by`, writes version + 1 and audits it as
+    /// `alert.<verb>` with id `alert:<id>:v<version>`. A lost write race is retried (re-read);
+    /// with an expected version the retry then answers [`LifecycleError::Stale`].
+    pub async fn change_status(
         &self,
         alert_id: &str,
         by: &str,
-        note: Option<&str>,
+        expected_version: Option<u64>,
+        change: StatusChange,
+        limits: StatusLimits,
     ) -> Result<Alert, LifecycleError> {
-        self.change(alert_id, by, "alert.acknowledged", |alert, now| {
-            match alert.status {
-                AlertStatus::Open => {}
-                AlertStatus::Acknowledged => {
-                    return Err(LifecycleError::Already(AlertStatus::Acknowledged))
-                }
-                AlertStatus::Resolved => {
-                    return Err(LifecycleError::InvalidTransition {
-                        from: alert.status,
-                        to: AlertStatus::Acknowledged,
-                    })
-                }
+        let change = change.checked(limits, self.clock.now())?;
+        let action = format!("alert.{}", change.verb());
+        self.change(alert_id, by, &action, |alert, now| {
+            if let Some(given) = expected_version.filter(|v| *v != alert.version) {
+                return Err(LifecycleError::Stale {
+                    stored: alert.version,
+                    given,
+                });
             }
-            alert.status = AlertStatus::Acknowledged;
-            alert.transitions.push(AlertTransition {
-                at: now,
-                by: by.to_string(),
-                to: AlertStatus::Acknowledged,
-                note: note.map(str::to_string),
-            });
-            Ok(true)
-        })
-        .await
-    }
-
-    /// open or acknowledged → resolved.
-    pub async fn resolve(
-        &self,
-        alert_id: &str,
-        by: &str,
-        note: Option<&str>,
-    ) -> Result<Alert, LifecycleError> {
-        self.change(alert_id, by, "alert.resolved", |alert, now| {
-            if alert.status == AlertStatus::Resolved {
-                return Err(LifecycleError::Already(AlertStatus::Resolved));
-            }
-            alert.status = AlertStatus::Resolved;
-            alert.snoozed_until = None;
-            alert.transitions.push(AlertTransition {
-                at: now,
-                by: by.to_string(),
-                to: AlertStatus::Resolved,
-                note: note.map(str::to_string),
-            });
+            change.apply(alert, by, now)?;
             Ok(true)
         })
         .await
@@ -168,7 +144,12 @@ impl<'a, S: AlertStore + AuditLog + ?Sized> AlertLifecycle<'a, S> {
         let mut resolved = Vec::new();
         for (alert, why) in todo {
             let note = format!("condition cleared: {why}");
-            match self.resolve(&alert.id, AUTO_RESOLVER, Some(&note)).await {
+            let change = StatusChange::Resolve { note: Some(note) };
+            let limits = StatusLimits::default();
+            match self
+                .change_status(&alert.id, AUTO_RESOLVER, None, change, limits)
+                .await
+            {
                 Ok(_) => resolved.push(alert.id.clone()),
                 Err(LifecycleError::Already(_)) | Err(LifecycleError::NotFound(_)) => {}
                 Err(e) => return Err(e),
@@ -196,40 +177,6 @@ impl<'a, S: AlertStore + AuditLog + ?Sized> AlertLifecycle<'a, S> {
                 None => return Ok(found),
             }
         }
-    }
-
-    /// Snoozes an open or acknowledged alert until `until` (in the future) for `reason`: the
-    /// same problem notifies nobody until then. The status stays as it was.
-    pub async fn snooze(
-        &self,
-        alert_id: &str,
-        by: &str,
-        reason: &str,
-        until: DateTime<Utc>,
-    ) -> Result<Alert, LifecycleError> {
-        if reason.trim().is_empty() {
-            return Err(LifecycleError::InvalidSnooze("a reason is required".into()));
-        }
-        if until <= self.clock.now() {
-            return Err(LifecycleError::InvalidSnooze(format!(
-                "{until} is not in the future"
-            )));
-        }
-        self.change(alert_id, by, "alert.snoozed", |alert, now| {
-            if alert.status == AlertStatus::Resolved {
-                return Err(LifecycleError::Already(AlertStatus::Resolved));
-            }
-            alert.snoozed_until = Some(until);
-            alert.snooze_reason = Some(reason.to_string());
-            alert.transitions.push(AlertTransition {
-                at: now,
-                by: by.to_string(),
-                to: alert.status,
-                note: Some(format!("snoozed until {}: {reason}", until.to_rfc3339())),
-            });
-            Ok(true)
-        })
-        .await
     }
 
     /// Ends every snooze that is over: queues a [`SnoozeEnded`] reminder per alert, then clears
@@ -346,6 +293,8 @@ impl<'a, S: AlertStore + AuditLog + ?Sized> AlertLifecycle<'a, S> {
                             detail: serde_json::json!({
                                 "alert_id": alert.id,
                                 "status": alert.status,
+                                "version": alert.version,
+                                "owner": alert.owner,
                                 "note": transition.and_then(|t| t.note),
                                 "snoozed_until": alert.snoozed_until,
                             }),

@@ -5,8 +5,9 @@
 //!   plans an [`Intervention`](crate::model::Intervention) per matching workflow, performs its
 //!   actions once each (the intervention records what was delivered), audits every action.
 //! - [`outreach`]: personalised drafts from templates.
-//! - [`lifecycle`]: acknowledge / resolve / snooze, with who and when: the one path every status
-//!   change takes (API, dashboard, and auto-resolve when a condition clears, see [`clearing`]).
+//! - [`lifecycle`]: acknowledge / resolve / snooze / reassign, with who and when:
+//!   `AlertLifecycle::change_status` is the one path every status change takes (API, dashboard,
+//!   and auto-resolve when a condition clears, see [`clearing`]); [`status`] bounds the input.
 //! - [`effectiveness`]: the daily hook recording the score change after interventions and
 //!   queueing follow-ups when outreach got no response.
 //!
@@ -20,6 +21,7 @@ pub mod effectiveness;
 pub mod lifecycle;
 pub mod outreach;
 pub mod rules;
+pub mod status;
 pub mod workflow;
 
 use chrono::{DateTime, Duration, Utc};

@@ -48,6 +48,8 @@ pub struct AlertsConfig {
     pub allow_private_destinations: Vec<String>,
     /// Attempts before a message goes to the dead-letter queue (the queue's receive limit).
     pub max_attempts: u32,
+    /// The furthest a snooze may reach, in days from when it is set.
+    pub max_snooze_days: u32,
     /// Email delivery in `vitals serve` (Lambda uses SES).
     pub email: EmailConfig,
     /// Named notification channels that actions refer to.
@@ -57,6 +59,15 @@ pub struct AlertsConfig {
     /// A helpful tip per use case: keyed by feature, product line or tier; `default` otherwise.
     pub tips: BTreeMap<String, String>,
     pub workflows: Vec<Workflow>,
+}
+
+impl AlertsConfig {
+    /// The bounds a status change must respect.
+    pub fn status_limits(&self) -> crate::alerts::status::StatusLimits {
+        crate::alerts::status::StatusLimits {
+            max_snooze_days: self.max_snooze_days,
+        }
+    }
 }
 
 impl Default for AlertsConfig {
@@ -77,6 +88,7 @@ impl Default for AlertsConfig {
             ],
             allow_private_destinations: vec![],
             max_attempts: 5,
+            max_snooze_days: 90,
             email: EmailConfig::default(),
             channels: default_channels(),
             templates: default_templates(),
@@ -306,6 +318,12 @@ impl AlertsConfig {
         }
         if self.max_attempts == 0 {
             issue("alerts.max_attempts".into(), "must be at least 1".into());
+        }
+        if self.max_snooze_days == 0 || self.max_snooze_days > 3650 {
+            issue(
+                "alerts.max_snooze_days".into(),
+                "must be between 1 and 3650".into(),
+            );
         }
         for (i, d) in self.effectiveness_days.iter().enumerate() {
             if *d == 0 || *d > 365 {

@@ -17,7 +17,7 @@ pub use auth::AuthConfig;
 pub use churn::ChurnConfig;
 pub use freshness::FreshnessConfig;
 pub use signals::SignalMapping;
-pub use versions::{apply_config, changed_keys, ApplyError};
+pub use versions::{apply_config, changed_keys, check_draft, ApplyError};
 
 /// The whole `vitals.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

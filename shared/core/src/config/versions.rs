@@ -19,7 +19,19 @@ pub enum ApplyError {
     Storage(#[from] StoreError),
 }
 
-/// Validates `text` and stores it as the next version. Two admins applying at once: one wins,
+/// Validates a draft without storing it: the configuration it stands for, or why it is refused.
+/// An empty draft is refused although it would parse as the defaults: applying one is almost
+/// always a mistake (a lost body), and it would silently undo every setting.
+pub fn check_draft(text: &str) -> Result<VitalsConfig, ConfigError> {
+    if text.trim().is_empty() {
+        return Err(ConfigError::Syntax(
+            "the configuration is empty: send the whole configuration as TOML".into(),
+        ));
+    }
+    VitalsConfig::parse(text)
+}
+
+/// Validates `text` ([`check_draft`]) and stores it as the next version. Two admins applying at once: one wins,
 /// the other gets `StoreError::Conflict` and can retry on the new latest version.
 pub async fn apply_config<S: ConfigStore + ?Sized>(
     store: &S,
@@ -27,7 +39,7 @@ pub async fn apply_config<S: ConfigStore + ?Sized>(
     text: &str,
     author: &str,
 ) -> Result<ConfigVersion, ApplyError> {
-    let config = VitalsConfig::parse(text)?;
+    let config = check_draft(text)?;
     let latest = store.latest_config().await?;
     let previous = match &latest {
         Some(v) => VitalsConfig::parse(&v.body).ok(),

@@ -13,5 +13,6 @@ pub mod alert_action;
 pub mod book;
 pub mod listing;
 pub mod portfolio;
+pub mod score_change;
 
 pub use access::{Principal, Role};

@@ -1,27 +1,31 @@
-//! The account page: score history, signal breakdown and what changed, active vs dormant users,
-//! feature adoption, sessions, contract and timeline.
+//! The account page: score history, signal breakdown and what changed, the week's and month's
+//! change with its drivers, open alerts with their buttons, outreach and interventions, active
+//! vs dormant users, feature adoption, sessions, contract and timeline.
 //!
-//! Reads: the account record and its audit entries at once (2), drawing the score chart from the
-//! record's trail (an account scored before trails existed reads its history instead, until its
-//! next run: 3).
+//! Reads, all at once: the account record, its audit entries, its last 40 days of history (for
+//! the week's and month's drivers), its alerts and its interventions (5), drawing the score chart
+//! from the record's trail (an account scored before trails existed reads 180 days of history
+//! instead, until its next run: 6).
 
 use chrono::NaiveDate;
 use vitals_core::churn::cache::ModelCache;
 use vitals_core::lifecycle::AccountState;
-use vitals_core::model::{AccountId, AccountRecord};
+use vitals_core::model::{AccountId, AccountRecord, AlertQuery, AlertStatus};
 use vitals_core::ports::Storage;
 use vitals_core::query::account::{account_detail, history_points, AccountDetail};
 
+use super::account_work::{alerts_card, change_card, contributor_label, interventions_card};
 use super::cells::*;
-use super::html::{escape, money};
+use super::html::{escape, money, url_segment};
 use super::svg::{self, Bar};
 use crate::authn::Principal;
-use crate::query::reads;
+use crate::query::{alerts, reads};
 use crate::{ApiError, AppState};
 
 pub async fn account(
     state: &AppState,
     who: &Principal,
+    csrf: &str,
     id: &str,
 ) -> Result<(String, String), ApiError> {
     let storage = state.storage.as_ref();
@@ -30,13 +34,23 @@ pub async fn account(
     }
     let account = AccountId::new(id).map_err(|_| ApiError::NotFound)?;
     // The timeline is read beside the record and only shown once the record says who may see it.
-    let (record, audit, churn_model) = futures::join!(
+    let today = state.clock.now().date_naive();
+    let open_filter = alerts::AlertFilter {
+        query: AlertQuery {
+            status: None,
+            account_id: Some(account.clone()),
+        },
+        ..Default::default()
+    };
+    let (record, audit, churn_model, recent, open, interventions) = futures::join!(
         reads::visible_account(storage, who, id),
         storage.list_audit(Some(&account), None, 50),
-        ModelCache::shared().latest(&state.storage)
+        ModelCache::shared().latest(&state.storage),
+        storage.history(&account, today - chrono::Days::new(40), today),
+        alerts::load_alerts(state, who, &open_filter, None, 50),
+        storage.list_interventions(Some(&account), None, 20)
     );
     let record = record?;
-    let today = state.clock.now().date_naive();
     let points = score_points(storage, &record, today).await?;
     let d = account_detail(&record, &audit?.items, today)
         .with_churn_risk(&record, churn_model?.as_deref());
@@ -98,6 +112,20 @@ pub async fn account(
         );
     }
     s.push_str(&churn_risk_card(&d));
+    let now = state.clock.now();
+    let open: Vec<_> = open?
+        .items
+        .into_iter()
+        .filter(|a| a.status != AlertStatus::Resolved)
+        .collect();
+    let here = format!("/dashboard/accounts/{}", url_segment(&d.account_id));
+    put!(
+        s,
+        r#"<div class="grid">{}{}</div>"#,
+        change_card(&recent?),
+        alerts_card(&open, d.name.as_deref(), who, csrf, &here, now)
+    );
+    s.push_str(&interventions_card(&interventions?.items));
 
     let changed = d.changes.as_ref().map_or_else(
         || r#"<p class="muted">No previous run to compare with.</p>"#.to_string(),
@@ -266,7 +294,7 @@ fn churn_risk_card(d: &AccountDetail) -> String {
                 .iter()
                 .map(|c| {
                     (
-                        c.name.clone(),
+                        contributor_label(&c.name),
                         c.effect.abs(),
                         format!(
                             "{} risk ({:+.2} log-odds)",

@@ -42,7 +42,9 @@ th{color:#5b6475;font-weight:600}.band-at_risk{color:#d64545;font-weight:600}.ba
 .muted{color:#5b6475;font-size:12px}.null{color:#8a94a6;font-style:italic}a{color:#2856b6}\
 .provisional{color:#6b4fbb;font-style:italic}\
 .filters{display:flex;flex-wrap:wrap;gap:8px 14px;align-items:center;font-size:13px}.filters input,.filters select{font-size:13px}\
-th a.sort{color:#5b6475;text-decoration:none}th a.sort:hover{text-decoration:underline}.pager{font-size:13px;margin:10px 0 0}";
+th a.sort{color:#5b6475;text-decoration:none}th a.sort:hover{text-decoration:underline}.pager{font-size:13px;margin:10px 0 0}\
+.notice{background:#e7f5ea;border:1px solid #b7dfc0;border-radius:8px;padding:8px 14px;margin-bottom:12px}\
+form.act{display:inline-block;margin:0 6px 4px 0}form.act input{width:130px}.history{font-size:12px;margin-top:4px}.history ul{margin:4px 0;padding-left:16px}";
 
 /// A whole page: title, navigation, the signed-in principal and the body.
 pub fn page(title: &str, who: Option<&str>, body: &str) -> String {
@@ -53,7 +55,7 @@ pub fn page(title: &str, who: Option<&str>, body: &str) -> String {
         )
     });
     format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{t} · Vitals</title><style>{STYLE}</style></head><body><header><strong>Vitals</strong><a href="/dashboard">Portfolio</a><a href="/dashboard/accounts">Accounts</a>{who}</header><main>{body}</main></body></html>"#,
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{t} · Vitals</title><style>{STYLE}</style></head><body><header><strong>Vitals</strong><a href="/dashboard">Portfolio</a><a href="/dashboard/accounts">Accounts</a><a href="/dashboard/alerts">Alerts</a><a href="/dashboard/audit">Audit</a><a href="/dashboard/settings">Settings</a>{who}</header><main>{body}</main></body></html>"#,
         t = escape(title)
     )
 }

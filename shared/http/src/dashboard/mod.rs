@@ -1,7 +1,9 @@
 //! The web dashboard: server-rendered HTML with inline SVG charts, served by the query Lambda
 //! and by `vitals serve` (`/dashboard`, `/dashboard/accounts` with its CSV export
-//! `/dashboard/accounts.csv`, `/dashboard/accounts/{id}`). It reads through the same
-//! functions as the JSON API, so roles and scoping are the same.
+//! `/dashboard/accounts.csv`, `/dashboard/accounts/{id}`, `/dashboard/alerts`, `/dashboard/audit`,
+//! `/dashboard/settings`). It reads through the same functions as the JSON API, so roles and
+//! scoping are the same; its forms (alert actions, config drafts) post to dashboard routes that
+//! call the API's use cases, guarded by a CSRF token ([`forms`]).
 //!
 //! Signing in: open `/dashboard?token=<token>` once (`vitals token` prints this link). The page
 //! checks the token, stores it in an `HttpOnly`, `SameSite=Lax` cookie scoped to `/` (30 days; the token's
@@ -17,20 +19,26 @@ macro_rules! put {
 
 mod account;
 mod accounts;
+mod account_work;
+mod alerts;
+mod audit;
 mod cells;
+mod forms;
 mod html;
 mod portfolio;
+mod settings;
 mod svg;
 
 use std::collections::HashMap;
 
+use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
-use crate::authn::{Principal, TOKEN_COOKIE};
+use crate::authn::{bearer_token, cookie_token, AuthError, Principal, TOKEN_COOKIE};
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -40,7 +48,187 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dashboard/accounts", get(accounts))
         .route("/dashboard/accounts.csv", get(accounts_csv))
         .route("/dashboard/accounts/{id}", get(account))
+        .route("/dashboard/alerts", get(alerts_inbox))
+        .route("/dashboard/alerts/{id}", post(alert_action))
+        .route("/dashboard/audit", get(audit_page))
+        .route(
+            "/dashboard/settings",
+            get(settings_page).post(settings_post),
+        )
         .route("/dashboard/logout", get(logout))
+}
+
+/// A signed-in reader and the CSRF token their forms carry.
+struct Session {
+    who: Principal,
+    csrf: String,
+}
+
+/// Signs in from `?token=` (redirecting to `here` without it), or finds the session.
+fn session(
+    state: &AppState,
+    parts: &http::request::Parts,
+    params: &HashMap<String, String>,
+    here: &str,
+) -> Result<Session, Box<Response>> {
+    if let Some(token) = params.get("token").filter(|t| !t.is_empty()) {
+        return Err(Box::new(sign_in(state, parts, token, here)));
+    }
+    let who = signed_in(state, parts)?;
+    let csrf = bearer_token(parts)
+        .map(forms::csrf_token)
+        .unwrap_or_default();
+    Ok(Session { who, csrf })
+}
+
+/// Largest form body read (a configuration draft included).
+const FORM_LIMIT: usize = 256 * 1024;
+
+/// The fields of a posted form and who posted it: the session cookie's principal, if the form
+/// carries that session's CSRF token (else 403; no session, the sign-in page).
+async fn posted_form(
+    state: &AppState,
+    request: Request,
+) -> Result<(Principal, HashMap<String, String>), Box<Response>> {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|_| {
+        Box::new(login_page(
+            Some("the form is too large"),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ))
+    })?;
+    let form: HashMap<String, String> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+    let Some(token) = cookie_token(&parts) else {
+        return Err(Box::new(login_page(
+            Some(&AuthError::Missing.to_string()),
+            StatusCode::UNAUTHORIZED,
+        )));
+    };
+    if !forms::csrf_ok(token, &form) {
+        let page = html::page(
+            "Refused",
+            None,
+            r#"<h1>403</h1><div class="card"><p>This form did not come from your dashboard session (missing or wrong CSRF token). Reload the page and try again.</p><p><a href="/dashboard">Back to the portfolio</a></p></div>"#,
+        );
+        return Err(Box::new(
+            (StatusCode::FORBIDDEN, Html(page)).into_response(),
+        ));
+    }
+    let who = authenticate_token(state, &parts, token)
+        .map_err(|e| Box::new(login_page(Some(&e.to_string()), StatusCode::UNAUTHORIZED)))?;
+    Ok((who, form))
+}
+
+/// A notice passed to a page after an action (`?notice=`), shown above it.
+fn notice(params: &HashMap<String, String>) -> String {
+    params
+        .get("notice")
+        .filter(|n| !n.is_empty())
+        .map_or(String::new(), |n| {
+            format!(
+                r#"<div class="notice" id="notice">{}</div>"#,
+                html::escape(&n.chars().take(300).collect::<String>())
+            )
+        })
+}
+
+async fn alerts_inbox(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    request: Request,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    let s = match session(&state, &parts, &params, "/dashboard/alerts") {
+        Ok(s) => s,
+        Err(page) => return *page,
+    };
+    match alerts::inbox(&state, &s.who, &s.csrf, &params).await {
+        Ok(body) => page("Alerts", &s.who, &(notice(&params) + &body)),
+        Err(e) => error_page(e, &s.who),
+    }
+}
+
+/// `POST /dashboard/alerts/{id}`: an alert action from a page, through the API's use case;
+/// back to the page (303) with a notice.
+async fn alert_action(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request<Body>,
+) -> Response {
+    let (who, form) = match posted_form(&state, request).await {
+        Ok(posted) => posted,
+        Err(page) => return *page,
+    };
+    let back = forms::back_to(&form);
+    let done = async {
+        let action = forms::action_of(&form, state.clock.now())?;
+        let alert = crate::query::alerts::act_on_alert(&state, &who, &id, action.clone()).await?;
+        Ok::<_, ApiError>(forms::notice_of(&action, &alert))
+    };
+    match done.await {
+        Ok(text) => Redirect::to(&forms::with_notice(&back, &text)).into_response(),
+        Err(e) => error_page(e, &who),
+    }
+}
+
+async fn audit_page(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    request: Request,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    let s = match session(&state, &parts, &params, "/dashboard/audit") {
+        Ok(s) => s,
+        Err(page) => return *page,
+    };
+    match audit::audit(&state, &s.who, &params).await {
+        Ok(body) => page("Audit", &s.who, &body),
+        Err(e) => error_page(e, &s.who),
+    }
+}
+
+async fn settings_page(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    request: Request,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    let s = match session(&state, &parts, &params, "/dashboard/settings") {
+        Ok(s) => s,
+        Err(page) => return *page,
+    };
+    match settings::settings(&state, &s.who, &s.csrf, &params, None).await {
+        Ok(body) => page("Settings", &s.who, &(notice(&params) + &body)),
+        Err(e) => error_page(e, &s.who),
+    }
+}
+
+/// `POST /dashboard/settings`: validate a draft (shown back with its problems or "valid") or
+/// save it as the next version.
+async fn settings_post(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let (who, form) = match posted_form(&state, request).await {
+        Ok(posted) => posted,
+        Err(page) => return *page,
+    };
+    match settings::post(&state, &who, &form).await {
+        Ok(settings::Posted::Saved(version)) => Redirect::to(&forms::with_notice(
+            "/dashboard/settings",
+            &format!("Saved as version {version}."),
+        ))
+        .into_response(),
+        Ok(settings::Posted::Checked(result)) => {
+            let csrf = form.get(forms::CSRF_FIELD).cloned().unwrap_or_default();
+            match settings::settings(&state, &who, &csrf, &HashMap::new(), Some(&result)).await {
+                Ok(body) => page("Settings", &who, &body),
+                Err(e) => error_page(e, &who),
+            }
+        }
+        Err(e) => error_page(e, &who),
+    }
+}
+
+fn page(title: &str, who: &Principal, body: &str) -> Response {
+    Html(html::page(title, Some(&describe(who)), body)).into_response()
 }
 
 /// The principal of a browser request, or the sign-in page to answer instead.
@@ -65,8 +253,8 @@ fn login_page(problem: Option<&str>, status: StatusCode) -> Response {
 fn error_page(e: ApiError, who: &Principal) -> Response {
     let status = e.status();
     let message = match &e {
-        ApiError::NotFound => "No such account (or it is not one of yours).".to_string(),
-        ApiError::Forbidden => "Your role does not show accounts.".to_string(),
+        ApiError::NotFound => "Not found (or not one of yours).".to_string(),
+        ApiError::Forbidden => "Your role may not see or do this.".to_string(),
         other => other.to_string(),
     };
     if let ApiError::Internal(detail) | ApiError::Unavailable(detail) = &e {
@@ -171,18 +359,31 @@ async fn account(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    if let Some(token) = params.get("token").filter(|t| !t.is_empty()) {
-        let here = format!("/dashboard/accounts/{}", html::url_segment(&id));
-        return sign_in(&state, &parts, token, &here);
-    }
-    let who = match signed_in(&state, &parts) {
-        Ok(who) => who,
+    let here = format!("/dashboard/accounts/{}", html::url_segment(&id));
+    let s = match session(&state, &parts, &params, &here) {
+        Ok(s) => s,
         Err(page) => return *page,
     };
-    match account::account(&state, &who, &id).await {
-        Ok((title, body)) => Html(html::page(&title, Some(&describe(&who)), &body)).into_response(),
-        Err(e) => error_page(e, &who),
+    match account::account(&state, &s.who, &s.csrf, &id).await {
+        Ok((title, body)) => page(&title, &s.who, &(notice(&params) + &body)),
+        Err(e) => error_page(e, &s.who),
     }
+}
+
+/// The principal a token stands for, checked as if it came as `Authorization: Bearer`.
+fn authenticate_token(
+    state: &AppState,
+    parts: &http::request::Parts,
+    token: &str,
+) -> Result<Principal, AuthError> {
+    let bearer =
+        HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| AuthError::Invalid)?;
+    let mut probe = http::Request::new(());
+    *probe.headers_mut() = parts.headers.clone();
+    probe.headers_mut().insert(header::AUTHORIZATION, bearer);
+    *probe.extensions_mut() = parts.extensions.clone();
+    let (probe, ()) = probe.into_parts();
+    state.authenticator.authenticate(&probe)
 }
 
 /// How long the browser keeps the session cookie; the token's own expiry still applies.
@@ -191,15 +392,7 @@ const COOKIE_MAX_AGE_SECS: u32 = 30 * 24 * 3600;
 /// Checks a token given as `?token=`, stores it in the session cookie and redirects to the
 /// same page without it.
 fn sign_in(state: &AppState, parts: &http::request::Parts, token: &str, then: &str) -> Response {
-    let Ok(bearer) = HeaderValue::from_str(&format!("Bearer {token}")) else {
-        return login_page(Some("invalid token"), StatusCode::UNAUTHORIZED);
-    };
-    let mut probe = http::Request::new(());
-    *probe.headers_mut() = parts.headers.clone();
-    probe.headers_mut().insert(header::AUTHORIZATION, bearer);
-    *probe.extensions_mut() = parts.extensions.clone();
-    let (probe, ()) = probe.into_parts();
-    if let Err(e) = state.authenticator.authenticate(&probe) {
+    if let Err(e) = authenticate_token(state, parts, token) {
         return login_page(Some(&e.to_string()), StatusCode::UNAUTHORIZED);
     }
     let secure = parts

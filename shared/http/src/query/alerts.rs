@@ -1,6 +1,7 @@
 //! `GET /v1/alerts` (status, severity, owner, account filters), `GET /v1/alerts/{id}` and
-//! `PATCH /v1/alerts/{id}` (acknowledge, resolve, snooze). CSMs and AEs see the alerts they own;
-//! CSMs and admins may change them; another owner's alert answers 404.
+//! `PATCH /v1/alerts/{id}` (acknowledge, resolve, snooze, reassign). CSMs and AEs see the alerts
+//! they own; CSMs and admins may change them, admins reassign them; another owner's alert
+//! answers 404.
 
 use std::collections::HashMap;
 
@@ -8,8 +9,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Serialize;
+use vitals_core::alerts::lifecycle::AlertLifecycle;
 use vitals_core::model::{AccountId, Alert, AlertQuery, AlertStatus, Severity};
-use vitals_core::query::alert_action::{AlertAction, AlertActionError};
+use vitals_core::query::alert_action::AlertAction;
 use vitals_core::StoreError;
 
 use super::{page_limit, parse_param, Caller};
@@ -158,32 +160,38 @@ pub async fn patch_alert(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Alert>, ApiError> {
-    let who = &caller.0;
+    let action: AlertAction = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "body: expected {{\"action\": \"acknowledge\"|\"resolve\"|\"snooze\"|\"reassign\", \"version\": n, ...}} ({e})"
+        ))
+    })?;
+    Ok(Json(act_on_alert(&state, &caller.0, &id, action).await?))
+}
+
+/// The API's and the dashboard's way to change an alert: who may (CSMs and admins on the alerts
+/// they see; reassigning is for admins), then the one core command.
+pub(crate) async fn act_on_alert(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    action: AlertAction,
+) -> Result<Alert, ApiError> {
     if !who.writes_alerts() {
         return Err(ApiError::Forbidden);
     }
-    let action: AlertAction = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "body: expected {{\"action\": \"acknowledge\"|\"resolve\"|\"snooze\", \"version\": n, ...}} ({e})"
-        ))
-    })?;
-    let alert = visible_alert(&state, who, &id).await?;
-    let (next, audit) =
-        action
-            .apply(&alert, &who.user, state.clock.now())
-            .map_err(|e| match e {
-                AlertActionError::StaleVersion { .. } => ApiError::Conflict(e.to_string()),
-                AlertActionError::Invalid(m) => ApiError::BadRequest(m),
-            })?;
-    match state.storage.update_alert(&next).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => {
-            return Err(ApiError::Conflict(
-                "alert changed while updating: reload it and retry".into(),
-            ))
-        }
-        Err(e) => return Err(e.into()),
+    if matches!(action, AlertAction::Reassign { .. }) && !who.is_admin() {
+        return Err(ApiError::Forbidden);
     }
-    state.storage.append_audit(&audit).await?;
-    Ok(Json(next))
+    visible_alert(state, who, id).await?;
+    let version = action.version();
+    let lifecycle = AlertLifecycle::new(state.storage.as_ref(), state.clock.as_ref());
+    Ok(lifecycle
+        .change_status(
+            id,
+            &who.user,
+            Some(version),
+            action.into_change(),
+            state.alert_limits,
+        )
+        .await?)
 }

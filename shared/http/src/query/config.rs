@@ -12,6 +12,7 @@ use vitals_core::model::{AuditEntry, ConfigVersion};
 use vitals_core::StoreError;
 
 use super::Caller;
+use crate::authn::Principal;
 use crate::{ApiError, AppState};
 
 /// The body of a JSON `PUT /v1/config`.
@@ -100,6 +101,18 @@ pub async fn put_config(
 ) -> Result<Json<ConfigView>, ApiError> {
     let admin = caller.require_admin()?;
     let update = parse_update(&headers, &body)?;
+    Ok(Json(apply_update(&state, admin, &update).await?.into()))
+}
+
+/// Stores a new configuration version and audits it: `PUT /v1/config` and the settings page.
+pub(crate) async fn apply_update(
+    state: &AppState,
+    admin: &Principal,
+    update: &ConfigUpdate,
+) -> Result<ConfigVersion, ApiError> {
+    if !admin.is_admin() {
+        return Err(ApiError::Forbidden);
+    }
     if let Some(base) = update.base_version {
         let stored = state
             .storage
@@ -120,13 +133,7 @@ pub async fn put_config(
     )
     .await
     .map_err(|e| match e {
-        ApplyError::Invalid(ConfigError::Invalid(issues)) => ApiError::InvalidConfig(issues),
-        ApplyError::Invalid(ConfigError::Syntax(problem)) => {
-            ApiError::InvalidConfig(vec![ConfigIssue {
-                key: "(syntax)".into(),
-                problem,
-            }])
-        }
+        ApplyError::Invalid(e) => config_refused(e),
         ApplyError::Unchanged(v) => {
             ApiError::Conflict(format!("identical to version {v}; nothing to apply"))
         }
@@ -146,5 +153,16 @@ pub async fn put_config(
             detail: serde_json::json!({"version": version.version, "summary": version.summary}),
         })
         .await?;
-    Ok(Json(version.into()))
+    Ok(version)
+}
+
+/// Every problem of a refused configuration, by key (a syntax error under `(syntax)`).
+pub(crate) fn config_refused(e: ConfigError) -> ApiError {
+    match e {
+        ConfigError::Invalid(issues) => ApiError::InvalidConfig(issues),
+        ConfigError::Syntax(problem) => ApiError::InvalidConfig(vec![ConfigIssue {
+            key: "(syntax)".into(),
+            problem,
+        }]),
+    }
 }

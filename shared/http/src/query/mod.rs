@@ -8,8 +8,8 @@
 
 pub(crate) mod accounts;
 pub(crate) mod alerts;
-mod audit;
-mod config;
+pub(crate) mod audit;
+pub(crate) mod config;
 pub mod openapi;
 pub(crate) mod portfolio;
 pub(crate) mod reads;

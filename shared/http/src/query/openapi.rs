@@ -381,12 +381,16 @@ fn schemas() -> Value {
         "AlertAction": {
             "oneOf": [
                 {"type": "object", "required": ["action", "version"], "additionalProperties": false, "properties": {
-                    "action": {"const": "acknowledge"}, "version": {"type": "integer", "minimum": 0}, "note": nullable("string")}},
+                    "action": {"const": "acknowledge"}, "version": {"type": "integer", "minimum": 0}, "note": {"type": ["string", "null"], "maxLength": 2048}}},
                 {"type": "object", "required": ["action", "version"], "additionalProperties": false, "properties": {
-                    "action": {"const": "resolve"}, "version": {"type": "integer", "minimum": 0}, "note": nullable("string")}},
+                    "action": {"const": "resolve"}, "version": {"type": "integer", "minimum": 0}, "note": {"type": ["string", "null"], "maxLength": 2048}}},
                 {"type": "object", "required": ["action", "version", "reason", "until"], "additionalProperties": false, "properties": {
                     "action": {"const": "snooze"}, "version": {"type": "integer", "minimum": 0},
-                    "reason": {"type": "string", "minLength": 1}, "until": {"type": "string", "format": "date-time"}}}
+                    "reason": {"type": "string", "minLength": 1, "maxLength": 2048},
+                    "until": {"type": "string", "format": "date-time", "description": "In the future, at most [alerts] max_snooze_days (90) away."}}},
+                {"type": "object", "required": ["action", "version", "owner"], "additionalProperties": false, "description": "Admins only.", "properties": {
+                    "action": {"const": "reassign"}, "version": {"type": "integer", "minimum": 0},
+                    "owner": {"type": "string", "minLength": 1, "maxLength": 2048}, "note": {"type": ["string", "null"], "maxLength": 2048}}}
             ]
         },
         "AuditEntry": {
@@ -512,12 +516,13 @@ pub fn document() -> Value {
                 },
                 "patch": {
                     "operationId": "updateAlert",
-                    "summary": "Acknowledge, resolve or snooze an alert (CSM of the account, or admin).",
+                    "summary": "Acknowledge, resolve, snooze (CSM of the account, or admin) or reassign (admin) an alert.",
                     "parameters": [id_param("Alert id.")],
                     "requestBody": {"required": true, "content": {"application/json": {"schema": reference("AlertAction")}}},
                     "responses": responses(json_response("The updated alert.", reference("Alert")), &[
+                        ("400", "A field is out of bounds (named in the message)."),
                         ("404", "No such alert, or not the caller's."),
-                        ("409", "The alert changed since `version`: reload and retry.")
+                        ("409", "The alert changed since `version` (reload and retry), or is already resolved.")
                     ])
                 }
             },

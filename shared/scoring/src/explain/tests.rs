@@ -103,3 +103,13 @@ fn small_changes_read_with_one_decimal() {
     let c = diff(&health(60.0, vec![]), &health(59.6, vec![]));
     assert_eq!(c.sentence(), "score fell 0.4");
 }
+
+#[test]
+fn a_measure_that_held_while_its_peers_moved_says_so_instead_of_30_to_30() {
+    let before = health(60.0, vec![signal("usage_depth", 30.0, 20.0)]);
+    let after = health(55.0, vec![signal("usage_depth", 30.0, 15.0)]);
+    assert_eq!(
+        diff(&before, &after).sentence(),
+        "score fell 5: usage depth unchanged at 30 active days but lower against peers (-5.0 points)"
+    );
+}

@@ -33,7 +33,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let state = AppState {
         storage: backend.storage,
         clock: Arc::new(SystemClock),
-        write_keys: Arc::new(WriteKeys::from_csv(&env.write_keys)),
+        write_keys: Arc::new(WriteKeys::from_csv(&env.write_keys).with_webhook_secrets(
+            vitals_http::WebhookSecrets::from_config(&config.ingest, |name| {
+                std::env::var(name).ok()
+            }),
+        )),
         retention_days: env.retention_days,
         signals: Arc::new(config.signals),
         touches: Arc::new(TouchRecorder::new(&config.freshness)),

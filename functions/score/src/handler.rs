@@ -63,12 +63,18 @@ pub async fn handle(
     payload: serde_json::Value,
 ) -> Result<serde_json::Value, lambda_runtime::Error> {
     let config = load_config(&wiring.backend).await?;
+    let crm = vitals_integrations::crm::sinks(&config.crm, |name| std::env::var(name).ok())
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "CRM write-back is off");
+            Vec::new()
+        });
     let run = DailyRun::new(
         wiring.backend.storage.as_ref(),
         wiring.backend.alert_queue.as_ref(),
         &config,
         &SystemClock,
-    );
+    )
+    .with_crm_sinks(crm);
     if payload.get("Records").is_some() {
         let event: SqsEvent = serde_json::from_value(payload)?;
         return Ok(serde_json::to_value(score_segments(&run, event).await)?);

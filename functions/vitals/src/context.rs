@@ -66,13 +66,17 @@ impl Context {
         })
     }
 
-    /// Write keys from the configuration plus `VITALS_WRITE_KEYS`.
+    /// Write keys from the configuration plus `VITALS_WRITE_KEYS`, and the webhook destinations'
+    /// secrets from the environment variables `[ingest]` names.
     pub fn write_keys(&self) -> WriteKeys {
         let mut keys = self.config.ingest.write_keys.clone();
         if let Ok(extra) = std::env::var("VITALS_WRITE_KEYS") {
             keys.extend(extra.split(',').map(str::to_string));
         }
-        WriteKeys::new(keys)
+        WriteKeys::new(keys).with_webhook_secrets(vitals_http::WebhookSecrets::from_config(
+            &self.config.ingest,
+            |name| std::env::var(name).ok(),
+        ))
     }
 
     /// The HTTP state: storage, write keys, and tokens verified with the data directory's

@@ -31,6 +31,7 @@ pub(crate) const STORE: Schema = Schema {
         STORE_TRAIL,
         STORE_LATE_MARKS,
         STORE_FRESHNESS,
+        STORE_CRM_PUSHED,
     ],
 };
 
@@ -194,6 +195,16 @@ CREATE TABLE touch_marks (
     PRIMARY KEY (interval_start, id)
 );
 CREATE INDEX touch_marks_expiry ON touch_marks (expires_at);
+";
+
+/// What was last written to each CRM for each account (CRM write-back).
+const STORE_CRM_PUSHED: &str = "
+CREATE TABLE crm_pushed (
+    crm         TEXT NOT NULL,
+    account_id  TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (crm, account_id)
+);
 ";
 
 /// `seq` orders messages and survives a trip through the dead-letter table, so a receipt

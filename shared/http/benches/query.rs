@@ -149,6 +149,12 @@ delegate! {
         touch_marks(interval: DateTime<Utc>) -> StoreResult<Vec<TouchMark>>;
     }
 }
+delegate! {
+    CrmPushStore {
+        put_crm_pushed(pushed: &[vitals_core::crm::CrmPushed]) -> StoreResult<()>;
+        crm_pushed(crm: &str) -> StoreResult<Vec<vitals_core::crm::CrmPushed>>;
+    }
+}
 
 fn day(offset: i64) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 3, 1).unwrap_or_default() + chrono::Duration::days(offset)

@@ -3,9 +3,12 @@
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
-/// The accepted write keys, one per source.
+use crate::webhooks::WebhookSecrets;
+
+/// The accepted write keys, one per source, and the shared secrets of the destinations that
+/// push to Vitals (Segment and PostHog webhooks), which authenticate sources the same way.
 #[derive(Debug, Clone, Default)]
-pub struct WriteKeys(Vec<String>);
+pub struct WriteKeys(Vec<String>, WebhookSecrets);
 
 impl WriteKeys {
     pub fn new(keys: impl IntoIterator<Item = String>) -> Self {
@@ -14,7 +17,18 @@ impl WriteKeys {
                 .map(|k| k.trim().to_string())
                 .filter(|k| !k.is_empty())
                 .collect(),
+            WebhookSecrets::default(),
         )
+    }
+
+    /// These keys, and the webhook destinations' secrets.
+    pub fn with_webhook_secrets(mut self, secrets: WebhookSecrets) -> Self {
+        self.1 = secrets;
+        self
+    }
+
+    pub(crate) fn webhook_secrets(&self) -> &WebhookSecrets {
+        &self.1
     }
 
     /// Parses `VITALS_WRITE_KEYS`-style text: comma-separated keys.

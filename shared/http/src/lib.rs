@@ -12,6 +12,7 @@ mod page_headers;
 mod posthog;
 pub mod query;
 pub mod server;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ pub use auth::WriteKeys;
 pub use authn::{Authenticator, DenyAll, LocalTokens, Principal, Role};
 pub use error::ApiError;
 pub use server::{serve, ServerLimits};
+pub use webhooks::WebhookSecrets;
 
 /// What the handlers share: built once at startup, cloned per request (all `Arc`s).
 #[derive(Clone)]
@@ -46,9 +48,11 @@ pub struct AppState {
     pub authenticator: Arc<dyn Authenticator>,
 }
 
-/// Segment-compatible ingestion routes, plus `/health` (the ingest Lambda).
+/// Segment-compatible ingestion routes and the Segment/PostHog webhook destinations, plus
+/// `/health` (the ingest Lambda).
 pub fn ingest_router(state: AppState) -> Router {
     ingest::routes()
+        .merge(webhooks::routes())
         .route("/health", get(health))
         .with_state(state)
 }
@@ -65,6 +69,7 @@ pub fn query_router(state: AppState) -> Router {
 /// Everything on one port, as `vitals serve` runs it.
 pub fn full_router(state: AppState) -> Router {
     ingest::routes()
+        .merge(webhooks::routes())
         .merge(query::routes())
         .merge(page_headers::with_page_headers(dashboard::routes()))
         .route("/health", get(health))

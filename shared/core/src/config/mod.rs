@@ -4,6 +4,7 @@
 pub mod alerts;
 mod auth;
 mod churn;
+mod crm;
 mod freshness;
 mod signals;
 mod versions;
@@ -15,6 +16,7 @@ use vitals_scoring::ScoringConfig;
 pub use alerts::AlertsConfig;
 pub use auth::AuthConfig;
 pub use churn::ChurnConfig;
+pub use crm::{CrmConfig, CrmIds, HubSpotConfig, SalesforceConfig};
 pub use freshness::FreshnessConfig;
 pub use signals::SignalMapping;
 pub use versions::{apply_config, changed_keys, ApplyError};
@@ -40,6 +42,8 @@ pub struct VitalsConfig {
     pub freshness: FreshnessConfig,
     /// How the deployment is reached from outside (links in notifications).
     pub server: ServerConfig,
+    /// Health figures written back to the team's CRM after each daily run.
+    pub crm: CrmConfig,
 }
 
 /// The default `[server] public_url`: `vitals serve` on its default port.
@@ -108,6 +112,13 @@ impl Default for Links {
 pub struct IngestConfig {
     /// Accepted write keys, one per source. `VITALS_WRITE_KEYS` (comma-separated) adds to these.
     pub write_keys: Vec<String>,
+    /// Name of the secret (an environment variable; in AWS, also `{SecretsPrefix}{name}` in
+    /// Secrets Manager) holding the Segment Webhooks (Actions) shared secret. Unset:
+    /// `/v1/segment/webhook` refuses every request.
+    pub segment_webhook_secret_env: Option<String>,
+    /// Name of the secret the PostHog HTTP webhook destination sends in its
+    /// `X-Vitals-Webhook-Secret` header. Unset: `/v1/posthog/webhook` refuses every request.
+    pub posthog_webhook_secret_env: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,6 +232,23 @@ impl VitalsConfig {
                 );
             }
         }
+        for (key, name) in [
+            (
+                "ingest.segment_webhook_secret_env",
+                &self.ingest.segment_webhook_secret_env,
+            ),
+            (
+                "ingest.posthog_webhook_secret_env",
+                &self.ingest.posthog_webhook_secret_env,
+            ),
+        ] {
+            if name.as_ref().is_some_and(|n| n.trim().is_empty()) {
+                issue(
+                    key,
+                    "must name a secret (e.g. \"SEGMENT_WEBHOOK_SECRET\") or be left out",
+                );
+            }
+        }
         if self.usage.session_duration_property.trim().is_empty() {
             issue("usage.session_duration_property", "must not be empty");
         }
@@ -232,6 +260,7 @@ impl VitalsConfig {
         self.auth.validate(&mut issues);
         self.churn.validate(&mut issues);
         self.freshness.validate(&mut issues);
+        self.crm.validate(&mut issues);
         let url = &self.server.public_url;
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             issues.push(ConfigIssue {

@@ -27,7 +27,9 @@ use vitals_scoring::{score_account, AccountFacts, DayActivity, ScoringConfig, Us
 
 use crate::support::Must;
 
+mod crm;
 mod freshness;
+pub use crm::*;
 pub use freshness::*;
 
 /// Expands to one `#[tokio::test]` per storage behaviour, inside `mod $backend`.
@@ -95,6 +97,7 @@ macro_rules! storage_contract_tests {
             touch_marks_are_kept_by_interval_and_a_retry_rewrites_in_place,
             provisional_score_is_written_apart_from_profile_and_scoring_state,
             provisional_rows_come_with_the_account_listing_and_change_its_version,
+            crm_pushed_records_are_kept_per_crm_and_a_rewrite_replaces,
             unicode_and_longest_ids_round_trip_everywhere,
         );
     };

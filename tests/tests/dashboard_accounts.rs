@@ -110,6 +110,7 @@ fn app(store: Arc<SqliteStore>) -> vitals_http::axum::Router {
         clock: Arc::new(FixedClock(now())),
         write_keys: Arc::new(WriteKeys::default()),
         retention_days: 730,
+        alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
         authenticator: Arc::new(tokens()),

@@ -34,6 +34,7 @@ fn router(store: vitals_aws::DynamoStore) -> Router {
         clock: Arc::new(FixedClock("2026-03-10T12:00:00Z".parse().unwrap())),
         write_keys: Arc::new(WriteKeys::new([KEY.to_string()])),
         retention_days: 730,
+        alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
         authenticator: Arc::new(vitals_http::DenyAll),

@@ -18,11 +18,17 @@ async fn main() -> Result<(), lambda_http::Error> {
     let state = AppState {
         storage: started.backend.storage,
         clock: Arc::new(SystemClock),
-        write_keys: Arc::new(WriteKeys::configured(
-            &config.ingest,
-            &started.env.write_keys,
-            &started.env.server_write_keys,
-        )),
+        write_keys: Arc::new(
+            WriteKeys::configured(
+                &config.ingest,
+                &started.env.write_keys,
+                &started.env.server_write_keys,
+            )
+            .with_webhook_secrets(vitals_http::WebhookSecrets::from_config(
+                &config.ingest,
+                |name| std::env::var(name).ok(),
+            )),
+        ),
         retention_days: started.env.retention_days,
         alert_limits: Default::default(),
         signals: Arc::new(config.signals),

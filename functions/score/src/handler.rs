@@ -139,12 +139,18 @@ pub async fn handle(
 ) -> Result<serde_json::Value, ScoreError> {
     let invocation = Invocation::parse(payload)?;
     let config = vitals_runtime::backend::current_config(wiring.backend.storage.as_ref()).await?;
+    let crm = vitals_integrations::crm::sinks(&config.crm, |name| std::env::var(name).ok())
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "CRM write-back is off");
+            Vec::new()
+        });
     let run = DailyRun::new(
         wiring.backend.storage.as_ref(),
         wiring.backend.alert_queue.as_ref(),
         &config,
         &SystemClock,
-    );
+    )
+    .with_crm_sinks(crm);
     let input = match invocation {
         Invocation::Segments(batch) => {
             return Ok(serde_json::to_value(score_segments(&run, batch).await)?)

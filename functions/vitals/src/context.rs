@@ -67,7 +67,8 @@ impl Context {
     }
 
     /// Write keys from the configuration plus `VITALS_WRITE_KEYS` (client keys) and
-    /// `VITALS_SERVER_WRITE_KEYS` (server keys), with the `[ingest]` trust and CORS settings.
+    /// `VITALS_SERVER_WRITE_KEYS` (server keys), with the `[ingest]` trust and CORS settings and
+    /// the webhook destinations' secrets from the environment variables `[ingest]` names.
     pub fn write_keys(&self) -> WriteKeys {
         let env = |name| std::env::var(name).unwrap_or_default();
         WriteKeys::configured(
@@ -75,6 +76,10 @@ impl Context {
             &env("VITALS_WRITE_KEYS"),
             &env("VITALS_SERVER_WRITE_KEYS"),
         )
+        .with_webhook_secrets(vitals_http::WebhookSecrets::from_config(
+            &self.config.ingest,
+            |name| std::env::var(name).ok(),
+        ))
     }
 
     /// The HTTP state: storage, write keys, and tokens verified with the data directory's

@@ -28,6 +28,18 @@ fn daily_run(ctx: &Context) -> DailyRun<'_, dyn Storage> {
         &ctx.config,
         &SystemClock,
     )
+    .with_crm_sinks(crm_sinks(&ctx.config.crm))
+}
+
+/// The `[crm]` write-back targets, secrets from the environment. One that cannot be set up is
+/// left out and the reason logged: scoring goes on without it.
+pub fn crm_sinks(
+    config: &vitals_core::config::CrmConfig,
+) -> Vec<std::sync::Arc<dyn vitals_core::crm::CrmSink>> {
+    vitals_integrations::crm::sinks(config, |name| std::env::var(name).ok()).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "CRM write-back is off");
+        Vec::new()
+    })
 }
 
 /// Scores every day from `from` to `to` in order (each day builds on the previous one's

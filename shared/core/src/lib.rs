@@ -8,6 +8,7 @@ pub mod calibrate;
 pub mod churn;
 pub mod clock;
 pub mod config;
+pub mod crm;
 pub mod error;
 pub mod freshness;
 pub mod lifecycle;

@@ -234,6 +234,16 @@ pub trait TouchedAccountStore: Send + Sync {
 }
 
 /// Every storage concern at once: what a backend implements and what the binaries hold.
+/// What was last written to each CRM for each account (see `crate::crm`): one record per
+/// (CRM, account), replaced on each write.
+#[async_trait]
+pub trait CrmPushStore: Send + Sync {
+    /// Replaces the records of these (CRM, account) pairs.
+    async fn put_crm_pushed(&self, pushed: &[crate::crm::CrmPushed]) -> StoreResult<()>;
+    /// Every record of one CRM, in account id order.
+    async fn crm_pushed(&self, crm: &str) -> StoreResult<Vec<crate::crm::CrmPushed>>;
+}
+
 pub trait Storage:
     EventStore
     + AccountStore
@@ -248,6 +258,7 @@ pub trait Storage:
     + ChurnModelStore
     + LateEventStore
     + TouchedAccountStore
+    + CrmPushStore
 {
 }
 
@@ -265,6 +276,7 @@ impl<T> Storage for T where
         + ChurnModelStore
         + LateEventStore
         + TouchedAccountStore
+        + CrmPushStore
 {
 }
 

@@ -13,6 +13,7 @@ mod checkpoints;
 mod churn_models;
 mod codec;
 mod config;
+mod crm_pushed;
 mod db;
 mod error;
 mod events;

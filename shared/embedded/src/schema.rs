@@ -32,6 +32,7 @@ pub(crate) const STORE: Schema = Schema {
         STORE_LATE_MARKS,
         STORE_FRESHNESS,
         STORE_BOOKS,
+        STORE_CRM_PUSHED,
     ],
 };
 
@@ -204,6 +205,16 @@ CREATE TABLE book_days (
     day    TEXT NOT NULL,
     body   TEXT NOT NULL,
     PRIMARY KEY (owner, day)
+);
+";
+
+/// What was last written to each CRM for each account (CRM write-back).
+const STORE_CRM_PUSHED: &str = "
+CREATE TABLE crm_pushed (
+    crm         TEXT NOT NULL,
+    account_id  TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (crm, account_id)
 );
 ";
 

@@ -151,6 +151,12 @@ delegate! {
         touch_marks(interval: DateTime<Utc>) -> StoreResult<Vec<TouchMark>>;
     }
 }
+delegate! {
+    CrmPushStore {
+        put_crm_pushed(pushed: &[vitals_core::crm::CrmPushed]) -> StoreResult<()>;
+        crm_pushed(crm: &str) -> StoreResult<Vec<vitals_core::crm::CrmPushed>>;
+    }
+}
 
 /// Accounts given 90 days of score history (the views read acct-00003's).
 const HISTORY_ACCOUNTS: usize = 1000;

@@ -7,13 +7,17 @@ use subtle::ConstantTimeEq;
 use vitals_core::config::IngestConfig;
 use vitals_core::ingest::{KeyTrust, ProtectedTraits};
 
+use crate::webhooks::WebhookSecrets;
+
 /// Who may send events: the accepted write keys with their trust, the traits only server keys
-/// may set, and the browser origins allowed on the ingest routes.
+/// may set, the browser origins allowed on the ingest routes, and the shared secrets of the
+/// destinations that push to Vitals (Segment and PostHog webhooks).
 #[derive(Debug, Clone)]
 pub struct WriteKeys {
     keys: Vec<(String, KeyTrust)>,
     protected: ProtectedTraits,
     origins: AllowedOrigins,
+    webhooks: WebhookSecrets,
 }
 
 /// Browser origins allowed to call the ingest routes (CORS).
@@ -51,6 +55,7 @@ impl Default for WriteKeys {
             keys: Vec::new(),
             protected: ProtectedTraits::default(),
             origins: AllowedOrigins::Any,
+            webhooks: WebhookSecrets::default(),
         }
     }
 }
@@ -72,6 +77,7 @@ impl WriteKeys {
             keys: Vec::new(),
             protected: ProtectedTraits::new(&ingest.protected_traits),
             origins: AllowedOrigins::new(&ingest.allowed_origins),
+            webhooks: WebhookSecrets::default(),
         }
         .with_keys(KeyTrust::Client, ingest.write_keys.iter().cloned())
         .with_keys(KeyTrust::Server, ingest.server_write_keys.iter().cloned())
@@ -99,6 +105,16 @@ impl WriteKeys {
     /// Adds comma-separated keys (`VITALS_WRITE_KEYS`, `VITALS_SERVER_WRITE_KEYS`).
     pub fn with_csv(self, trust: KeyTrust, csv: &str) -> Self {
         self.with_keys(trust, csv.split(',').map(str::to_string))
+    }
+
+    /// These keys, and the webhook destinations' secrets.
+    pub fn with_webhook_secrets(mut self, secrets: WebhookSecrets) -> Self {
+        self.webhooks = secrets;
+        self
+    }
+
+    pub(crate) fn webhook_secrets(&self) -> &WebhookSecrets {
+        &self.webhooks
     }
 
     /// Server keys from comma-separated text.

@@ -13,6 +13,7 @@ mod page_headers;
 mod posthog;
 pub mod query;
 pub mod server;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ pub use auth::{AllowedOrigins, WriteKeys};
 pub use authn::{Authenticator, DenyAll, LocalTokens, Principal, Role};
 pub use error::ApiError;
 pub use server::{serve, ServerLimits};
+pub use webhooks::WebhookSecrets;
 
 /// What the handlers share: built once at startup, cloned per request (all `Arc`s).
 #[derive(Clone)]
@@ -49,10 +51,11 @@ pub struct AppState {
     pub authenticator: Arc<dyn Authenticator>,
 }
 
-/// Segment- and PostHog-compatible ingestion routes (CORS enabled for browser SDKs), plus
-/// `/health` (the ingest Lambda).
+/// Segment- and PostHog-compatible ingestion routes (CORS enabled for browser SDKs) and the
+/// Segment/PostHog webhook destinations, plus `/health` (the ingest Lambda).
 pub fn ingest_router(state: AppState) -> Router {
     ingest::routes(&state)
+        .merge(webhooks::routes())
         .route("/health", get(health))
         .with_state(state)
 }
@@ -69,6 +72,7 @@ pub fn query_router(state: AppState) -> Router {
 /// Everything on one port, as `vitals serve` runs it.
 pub fn full_router(state: AppState) -> Router {
     ingest::routes(&state)
+        .merge(webhooks::routes())
         .merge(query::routes())
         .merge(page_headers::with_page_headers(dashboard::routes()))
         .route("/health", get(health))

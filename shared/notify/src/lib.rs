@@ -43,6 +43,10 @@ pub enum SetupError {
     MissingEnv { channel: String, var: String },
     #[error("alerts.channels.{0}: no URL")]
     MissingUrl(String),
+    #[error("alerts.channels.{0}: no `token`/`api_key` or `*_env` naming it")]
+    MissingCredential(String),
+    #[error("alerts.channels.{channel}: {problem}")]
+    Client { channel: String, problem: String },
     #[error("alerts.email.smtp.password_env: secret {0} is not set")]
     MissingSmtpPassword(String),
     #[error("alerts.email.smtp: {0}")]
@@ -62,6 +66,16 @@ pub fn secret_names(config: &AlertsConfig) -> BTreeSet<String> {
             | ChannelConfig::Webhook {
                 secret: None,
                 secret_env: Some(var),
+                ..
+            }
+            | ChannelConfig::Zendesk {
+                token: None,
+                token_env: Some(var),
+                ..
+            }
+            | ChannelConfig::Linear {
+                api_key: None,
+                api_key_env: Some(var),
                 ..
             } => {
                 names.insert(var.clone());
@@ -124,6 +138,8 @@ enum Channel {
         headers: BTreeMap<String, String>,
     },
     Log,
+    Zendesk(vitals_integrations::Zendesk),
+    Linear(vitals_integrations::Linear),
 }
 
 /// The production notifier: HTTP channels through reqwest, email through a transport.
@@ -189,6 +205,33 @@ impl HttpNotifier {
                     headers: headers.clone(),
                 },
                 ChannelConfig::Log => Channel::Log,
+                ChannelConfig::Zendesk {
+                    base_url,
+                    email,
+                    token,
+                    token_env,
+                } => {
+                    let token = credential(name, token, token_env, &from_env)?;
+                    Channel::Zendesk(
+                        vitals_integrations::Zendesk::new(base_url, email, &token)
+                            .map_err(|e| client_error(name, e))?,
+                    )
+                }
+                ChannelConfig::Linear {
+                    team_id,
+                    api_key,
+                    api_key_env,
+                    api_url,
+                } => {
+                    let key = credential(name, api_key, api_key_env, &from_env)?;
+                    let url = api_url
+                        .as_deref()
+                        .unwrap_or(vitals_integrations::linear::DEFAULT_API_URL);
+                    Channel::Linear(
+                        vitals_integrations::Linear::new(url, team_id, &key)
+                            .map_err(|e| client_error(name, e))?,
+                    )
+                }
             };
             channels.insert(name.clone(), channel);
         }
@@ -247,6 +290,56 @@ impl HttpNotifier {
         } else {
             Err(NotifyError::Permanent(detail))
         }
+    }
+}
+
+/// A help desk credential given inline or named by `*_env`.
+fn credential(
+    channel: &str,
+    inline: &Option<Secret>,
+    var: &Option<String>,
+    from_env: &impl Fn(&str, &str) -> Result<Secret, SetupError>,
+) -> Result<Secret, SetupError> {
+    match (inline, var) {
+        (Some(s), _) => Ok(s.clone()),
+        (None, Some(var)) => from_env(channel, var),
+        (None, None) => Err(SetupError::MissingCredential(channel.to_string())),
+    }
+}
+
+fn client_error(channel: &str, e: vitals_integrations::IntegrationError) -> SetupError {
+    SetupError::Client {
+        channel: channel.to_string(),
+        problem: e.to_string(),
+    }
+}
+
+/// Files a ticket in a help desk after checking its host like any webhook destination's;
+/// the desk's own lookup by delivery key makes a redelivery find the ticket already filed.
+async fn file_ticket<F, Fut>(
+    url: &str,
+    allow: &AllowList,
+    n: &Notification,
+    file: F,
+) -> Result<Delivered, NotifyError>
+where
+    F: FnOnce(vitals_integrations::Ticket) -> Fut,
+    Fut: std::future::Future<
+        Output = Result<vitals_integrations::TicketRef, vitals_integrations::IntegrationError>,
+    >,
+{
+    ssrf::check(url, allow).await?;
+    match file(vitals_integrations::Ticket::of(n)).await {
+        Ok(t) => Ok(Delivered {
+            detail: format!(
+                "ticket {} {}{}",
+                t.id,
+                if t.created { "filed" } else { "already filed" },
+                t.url.map(|u| format!(": {u}")).unwrap_or_default()
+            ),
+        }),
+        Err(e) if e.is_retryable() => Err(NotifyError::Retryable(e.to_string())),
+        Err(e) => Err(NotifyError::Permanent(e.to_string())),
     }
 }
 
@@ -330,6 +423,18 @@ impl Notifier for HttpNotifier {
                     ));
                 }
                 self.post(url, body, &h).await
+            }
+            Channel::Zendesk(desk) => {
+                file_ticket(desk.base_url(), &self.allow, n, |t| async move {
+                    desk.file(&t).await
+                })
+                .await
+            }
+            Channel::Linear(desk) => {
+                file_ticket(desk.api_url(), &self.allow, n, |t| async move {
+                    desk.file(&t).await
+                })
+                .await
             }
         }
     }

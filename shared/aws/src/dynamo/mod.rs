@@ -9,6 +9,7 @@ mod batch;
 mod checkpoints;
 mod churn_models;
 mod config_store;
+mod crm_pushed;
 mod cursor;
 mod events;
 mod history;

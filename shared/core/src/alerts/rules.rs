@@ -136,6 +136,27 @@ pub enum ChannelConfig {
     /// Recorded on the account (audit log, dashboard timeline) only: the default for tasks and
     /// tickets until a CRM or helpdesk is connected.
     Log,
+    /// A Zendesk Support ticket (Tickets API, API token). `base_url`: `https://{subdomain}.zendesk.com`;
+    /// `email`: the agent the token belongs to.
+    Zendesk {
+        base_url: String,
+        email: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<Secret>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token_env: Option<String>,
+    },
+    /// A Linear issue in one team (GraphQL `issueCreate`, personal API key).
+    Linear {
+        team_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api_key: Option<Secret>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api_key_env: Option<String>,
+        /// The GraphQL endpoint; left out: `https://api.linear.app/graphql`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api_url: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -381,6 +381,52 @@ impl AlertsConfig {
                         }
                     }
                 }
+                ChannelConfig::Zendesk {
+                    base_url,
+                    email,
+                    token,
+                    token_env,
+                } => {
+                    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+                        issue(
+                            format!("{key}.base_url"),
+                            "must be an http(s) URL, e.g. \"https://acme.zendesk.com\"".into(),
+                        );
+                    }
+                    if !email.contains('@') {
+                        issue(
+                            format!("{key}.email"),
+                            "must be the email of the agent the API token belongs to".into(),
+                        );
+                    }
+                    if token.is_none() && token_env.is_none() {
+                        issue(
+                            key.clone(),
+                            "a zendesk channel needs `token` or `token_env`".into(),
+                        );
+                    }
+                }
+                ChannelConfig::Linear {
+                    team_id,
+                    api_key,
+                    api_key_env,
+                    api_url,
+                } => {
+                    if team_id.trim().is_empty() {
+                        issue(format!("{key}.team_id"), "must name the Linear team".into());
+                    }
+                    if api_key.is_none() && api_key_env.is_none() {
+                        issue(
+                            key.clone(),
+                            "a linear channel needs `api_key` or `api_key_env`".into(),
+                        );
+                    }
+                    if let Some(url) = api_url {
+                        if !(url.starts_with("https://") || url.starts_with("http://")) {
+                            issue(format!("{key}.api_url"), "must be an http(s) URL".into());
+                        }
+                    }
+                }
                 ChannelConfig::Email { .. } | ChannelConfig::Log => {}
             }
         }
@@ -501,6 +547,7 @@ fn validate_condition(c: &Condition, key: &str, issue: &mut impl FnMut(String, S
 
 #[cfg(test)]
 mod tests {
+    use super::ChannelConfig;
     use crate::config::VitalsConfig;
 
     #[test]
@@ -555,6 +602,49 @@ actions = [ { type = "notify", channel = "nowhere" }, { type = "outreach", templ
             "alerts.workflows[0].when.field: unknown field \"colour\"",
             "alerts.workflows[0].actions[0].channel: unknown channel \"nowhere\"",
             "alerts.workflows[0].actions[1].template: unknown template \"nope\"",
+        ] {
+            assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+        }
+    }
+
+    #[test]
+    fn help_desk_channels_read_as_the_readme_shows_and_name_missing_credentials() {
+        let text = r#"
+[alerts.channels.zendesk]
+type = "zendesk"
+base_url = "https://acme.zendesk.com"
+email = "cs-bot@acme.com"
+token_env = "ZENDESK_API_TOKEN"
+
+[alerts.channels.linear]
+type = "linear"
+team_id = "9cfb482a-81e3-4154-b5b9-2c805e70a02d"
+api_key_env = "LINEAR_API_KEY"
+
+[[alerts.workflows]]
+name = "at-risk-ticket"
+trigger = { on = "band_changed", to = "at_risk" }
+
+[[alerts.workflows.actions]]
+type = "ticket"
+title = "Churn risk: {{ account.name }} (score {{ score }})"
+priority = "high"
+channel = "zendesk"
+"#;
+        let config = VitalsConfig::parse(text).unwrap();
+        assert!(matches!(
+            config.alerts.channels["linear"],
+            ChannelConfig::Linear { api_url: None, .. }
+        ));
+        let err = VitalsConfig::parse(
+            "[alerts.channels.z]\ntype = \"zendesk\"\nbase_url = \"acme\"\nemail = \"x\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for expected in [
+            "alerts.channels.z.base_url: must be an http(s) URL",
+            "alerts.channels.z.email: must be the email",
+            "alerts.channels.z: a zendesk channel needs `token` or `token_env`",
         ] {
             assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
         }

@@ -4,6 +4,7 @@
 pub mod alerts;
 mod auth;
 mod churn;
+mod crm;
 mod freshness;
 mod signals;
 mod versions;
@@ -15,6 +16,7 @@ use vitals_scoring::ScoringConfig;
 pub use alerts::AlertsConfig;
 pub use auth::AuthConfig;
 pub use churn::ChurnConfig;
+pub use crm::{CrmConfig, CrmIds, HubSpotConfig, SalesforceConfig};
 pub use freshness::FreshnessConfig;
 pub use signals::SignalMapping;
 pub use versions::{apply_config, changed_keys, check_draft, ApplyError};
@@ -40,6 +42,8 @@ pub struct VitalsConfig {
     pub freshness: FreshnessConfig,
     /// How the deployment is reached from outside (links in notifications).
     pub server: ServerConfig,
+    /// Health figures written back to the team's CRM after each daily run.
+    pub crm: CrmConfig,
 }
 
 /// The default `[server] public_url`: `vitals serve` on its default port.
@@ -119,6 +123,13 @@ pub struct IngestConfig {
     /// Browser origins (`https://app.example.com`) that may send events to the ingest routes;
     /// `"*"` allows any. The query API and dashboard never answer other origins.
     pub allowed_origins: Vec<String>,
+    /// Name of the secret (an environment variable; in AWS, also `{SecretsPrefix}{name}` in
+    /// Secrets Manager) holding the Segment Webhooks (Actions) shared secret. Unset:
+    /// `/v1/segment/webhook` refuses every request.
+    pub segment_webhook_secret_env: Option<String>,
+    /// Name of the secret the PostHog HTTP webhook destination sends in its
+    /// `X-Vitals-Webhook-Secret` header. Unset: `/v1/posthog/webhook` refuses every request.
+    pub posthog_webhook_secret_env: Option<String>,
 }
 
 impl Default for IngestConfig {
@@ -131,6 +142,8 @@ impl Default for IngestConfig {
                 .map(|t| t.to_string())
                 .collect(),
             allowed_origins: vec!["*".to_string()],
+            segment_webhook_secret_env: None,
+            posthog_webhook_secret_env: None,
         }
     }
 }
@@ -299,6 +312,23 @@ impl VitalsConfig {
             );
         }
         self.ingest.validate(&mut issue);
+        for (key, name) in [
+            (
+                "ingest.segment_webhook_secret_env",
+                &self.ingest.segment_webhook_secret_env,
+            ),
+            (
+                "ingest.posthog_webhook_secret_env",
+                &self.ingest.posthog_webhook_secret_env,
+            ),
+        ] {
+            if name.as_ref().is_some_and(|n| n.trim().is_empty()) {
+                issue(
+                    key,
+                    "must name a secret (e.g. \"SEGMENT_WEBHOOK_SECRET\") or be left out",
+                );
+            }
+        }
         if self.usage.session_duration_property.trim().is_empty() {
             issue("usage.session_duration_property", "must not be empty");
         }
@@ -310,6 +340,7 @@ impl VitalsConfig {
         self.auth.validate(&mut issues);
         self.churn.validate(&mut issues);
         self.freshness.validate(&mut issues);
+        self.crm.validate(&mut issues);
         let url = &self.server.public_url;
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             issues.push(ConfigIssue {

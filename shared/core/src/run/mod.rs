@@ -99,6 +99,8 @@ pub struct DailyRun<'a, S: Storage + ?Sized> {
     queue: &'a dyn Queue,
     config: &'a VitalsConfig,
     clock: &'a dyn Clock,
+    /// CRMs the day's figures are written back to (`[crm]`), none unless given.
+    crm: Vec<std::sync::Arc<dyn crate::crm::CrmSink>>,
 }
 
 impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
@@ -113,7 +115,14 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             queue,
             config,
             clock,
+            crm: Vec::new(),
         }
+    }
+
+    /// Writes each finished day's changed figures to these CRMs (see [`crate::crm`]).
+    pub fn with_crm_sinks(mut self, sinks: Vec<std::sync::Arc<dyn crate::crm::CrmSink>>) -> Self {
+        self.crm = sinks;
+        self
     }
 
     pub fn run_id(day: NaiveDate) -> String {
@@ -284,8 +293,9 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
     }
 
     /// What follows a completed day: intervention effectiveness (score change 14 and 30 days
-    /// after each intervention), follow-ups for outreach without a response, and the churn
-    /// model's refit when due (and still current on the last day that has ended). Idempotent.
+    /// after each intervention), follow-ups for outreach without a response, the churn
+    /// model's refit when due (and still current on the last day that has ended), and the CRM
+    /// write-back of the last day that has ended. Idempotent.
     pub async fn after_day(&self, day: NaiveDate) -> Result<(), RunError> {
         crate::alerts::effectiveness::record(
             self.storage,
@@ -307,6 +317,22 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
             crate::churn::refresh_churn_model(self.storage, &self.config.churn, self.clock, day)
                 .await
                 .map_err(|e| RunError::FollowUp(format!("churn model: {e}")))?;
+        }
+        // The CRM gets the figures of the last day that has ended (after the model's refit, so
+        // with its churn risk); a backfill's older days are not written. A CRM that fails is
+        // logged, not retried here: the next run sends whatever is still unsent.
+        if day >= self.last_scorable_day() {
+            for sink in &self.crm {
+                match crate::crm::push_changes(self.storage, sink.as_ref(), self.clock.now()).await
+                {
+                    Ok(r) => {
+                        tracing::info!(crm = %r.crm, written = r.written, unchanged = r.unchanged, unmapped = r.unmapped, failed = r.failed, "CRM write-back")
+                    }
+                    Err(e) => {
+                        tracing::error!(crm = sink.name(), error = %e, "CRM write-back failed; the next run sends what is unsent")
+                    }
+                }
+            }
         }
         Ok(())
     }

@@ -18,8 +18,8 @@ macro_rules! put {
 }
 
 mod account;
-mod accounts;
 mod account_work;
+mod accounts;
 mod alerts;
 mod audit;
 mod cells;

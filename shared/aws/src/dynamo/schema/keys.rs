@@ -153,6 +153,11 @@ pub(crate) fn late_marks_of_day_prefix(day: NaiveDate) -> String {
     format!("{}#", date(day))
 }
 
+/// What was last written to one CRM, one item per account under the CRM's partition.
+pub(crate) fn crm_pushed_pk(crm: &str) -> String {
+    format!("CRM#{crm}")
+}
+
 /// Touch marks of one refresh interval, sorted by mark id.
 pub(crate) fn touched_pk(interval: &DateTime<Utc>) -> String {
     format!("TOUCHED#{}", timestamp(interval))

@@ -115,6 +115,10 @@ pub(crate) fn users_of_account(account: &AccountId) -> QuerySpec {
         .range(SortRange::BeginsWith(keys::USER_GSI1SK_PREFIX.to_owned()))
 }
 
+pub(crate) fn crm_pushed(crm: &str) -> QuerySpec {
+    QuerySpec::new(Index::Table, keys::crm_pushed_pk(crm))
+}
+
 /// `None` when the range is empty (`from > to`): DynamoDB refuses such a BETWEEN.
 pub(crate) fn history(account: &AccountId, from: NaiveDate, to: NaiveDate) -> Option<QuerySpec> {
     (from <= to).then(|| {

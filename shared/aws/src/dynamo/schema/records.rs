@@ -476,6 +476,32 @@ pub(crate) fn decode_touch_mark(item: Item) -> StoreResult<vitals_core::freshnes
     })
 }
 
+/// One CRM write-back record: what was last written to one CRM for one account.
+#[derive(Serialize, Deserialize)]
+struct CrmPushedItem {
+    pk: String,
+    sk: String,
+    pushed: vitals_core::crm::CrmPushed,
+}
+
+pub(crate) fn encode_crm_pushed(pushed: &vitals_core::crm::CrmPushed) -> StoreResult<(Key, Item)> {
+    let key = Key::new(
+        keys::crm_pushed_pk(&pushed.crm),
+        keys::account_sk(&pushed.account_id),
+    );
+    let item = encode(&CrmPushedItem {
+        pk: key.pk.clone(),
+        sk: key.sk.clone(),
+        pushed: pushed.clone(),
+    })?;
+    Ok((key, item))
+}
+
+pub(crate) fn decode_crm_pushed(item: Item) -> StoreResult<vitals_core::crm::CrmPushed> {
+    let stored: CrmPushedItem = decode(item)?;
+    Ok(stored.pushed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

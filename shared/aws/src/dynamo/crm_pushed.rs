@@ -1,0 +1,28 @@
+//! CRM write-back state: one item per (CRM, account) under the CRM's partition (`CRM#{crm}`),
+//! read whole by each write-back.
+
+use async_trait::async_trait;
+use vitals_core::crm::CrmPushed;
+use vitals_core::ports::{CrmPushStore, StoreResult};
+
+use super::schema::{queries, records};
+use super::DynamoStore;
+
+#[async_trait]
+impl CrmPushStore for DynamoStore {
+    async fn put_crm_pushed(&self, pushed: &[CrmPushed]) -> StoreResult<()> {
+        let items = pushed
+            .iter()
+            .map(records::encode_crm_pushed)
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.batch_put("put crm pushed", items).await
+    }
+
+    async fn crm_pushed(&self, crm: &str) -> StoreResult<Vec<CrmPushed>> {
+        self.query_all(&queries::crm_pushed(crm))
+            .await?
+            .into_iter()
+            .map(records::decode_crm_pushed)
+            .collect()
+    }
+}

@@ -1,0 +1,46 @@
+//! CRM write-back state: one row per (CRM, account), its body what was last written there.
+
+use async_trait::async_trait;
+use rusqlite::params;
+use vitals_core::crm::CrmPushed;
+use vitals_core::ports::{CrmPushStore, StoreResult};
+
+use crate::codec::to_json;
+use crate::store::SqliteStore;
+
+#[async_trait]
+impl CrmPushStore for SqliteStore {
+    async fn put_crm_pushed(&self, pushed: &[CrmPushed]) -> StoreResult<()> {
+        let rows = pushed
+            .iter()
+            .map(|p| {
+                Ok((
+                    p.crm.clone(),
+                    p.account_id.as_str().to_string(),
+                    to_json(p)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, crate::error::DbError>>()?;
+        self.db
+            .write(move |tx| {
+                let mut upsert = tx.prepare_cached(
+                    "INSERT INTO crm_pushed (crm, account_id, body) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (crm, account_id) DO UPDATE SET body = excluded.body",
+                )?;
+                for (crm, account, body) in &rows {
+                    upsert.execute(params![crm, account, body])?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn crm_pushed(&self, crm: &str) -> StoreResult<Vec<CrmPushed>> {
+        self.bodies_of(
+            "SELECT body FROM crm_pushed WHERE crm = ?1 ORDER BY account_id",
+            (crm.to_string(),),
+        )
+        .await
+    }
+}

@@ -1,0 +1,194 @@
+//! Salesforce Accounts: the custom fields `Vitals_Health_Score__c`, `Vitals_Band__c`,
+//! `Vitals_Churn_Risk__c` and `Vitals_Last_Scored__c`, updated with the REST composite
+//! collection `PATCH /services/data/{version}/composite/sobjects` (at most 200 records,
+//! `allOrNone: false`: each record succeeds or fails alone). The token comes from the OAuth
+//! client credentials flow (`POST /services/oauth2/token`) and is kept until it is refused.
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+use vitals_core::config::{CrmIds, SalesforceConfig};
+use vitals_core::crm::{CrmBatchOutcome, CrmError, CrmSink, CrmUpdate};
+use vitals_core::notify::Secret;
+
+use crate::hubspot::crm_error;
+use crate::{http_client, status_error, transport_error, IntegrationError, RetryPolicy};
+
+const VENDOR: &str = "salesforce";
+/// The composite collection limit.
+pub const BATCH_LIMIT: usize = 200;
+
+/// An access token and the instance URL it is good for.
+#[derive(Clone)]
+struct Session {
+    token: Secret,
+    instance_url: String,
+}
+
+pub struct Salesforce {
+    instance_url: String,
+    api_version: String,
+    client_id: Secret,
+    client_secret: Secret,
+    ids: CrmIds,
+    retry: RetryPolicy,
+    http: reqwest::Client,
+    session: Mutex<Option<Session>>,
+}
+
+impl std::fmt::Debug for Salesforce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Salesforce")
+            .field("instance_url", &self.instance_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Salesforce {
+    pub fn new(
+        config: &SalesforceConfig,
+        client_id: &Secret,
+        client_secret: &Secret,
+    ) -> Result<Self, IntegrationError> {
+        Ok(Salesforce {
+            instance_url: config.instance_url.trim_end_matches('/').to_string(),
+            api_version: config.api_version.clone(),
+            client_id: client_id.clone(),
+            client_secret: client_secret.clone(),
+            ids: config.record_ids(),
+            retry: RetryPolicy::default(),
+            http: http_client(VENDOR)?,
+            session: Mutex::new(None),
+        })
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    async fn session(&self) -> Result<Session, IntegrationError> {
+        let mut held = self.session.lock().await;
+        if let Some(s) = held.as_ref() {
+            return Ok(s.clone());
+        }
+        let response = self
+            .http
+            .post(format!("{}/services/oauth2/token", self.instance_url))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", self.client_id.expose()),
+                ("client_secret", self.client_secret.expose()),
+            ])
+            .send()
+            .await
+            .map_err(|e| transport_error(VENDOR, &e))?;
+        if !response.status().is_success() {
+            return Err(status_error(VENDOR, "the OAuth token request", &response));
+        }
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        let token = answer["access_token"]
+            .as_str()
+            .ok_or_else(|| IntegrationError::Permanent {
+                vendor: VENDOR,
+                detail: "the OAuth answer has no access_token".into(),
+            })?;
+        let session = Session {
+            token: Secret::new(token),
+            instance_url: answer["instance_url"]
+                .as_str()
+                .unwrap_or(&self.instance_url)
+                .trim_end_matches('/')
+                .to_string(),
+        };
+        *held = Some(session.clone());
+        Ok(session)
+    }
+
+    async fn update(&self, body: &Value) -> Result<CrmBatchOutcome, IntegrationError> {
+        let session = self.session().await?;
+        let response = self
+            .http
+            .patch(format!(
+                "{}/services/data/{}/composite/sobjects",
+                session.instance_url, self.api_version
+            ))
+            .bearer_auth(session.token.expose())
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| transport_error(VENDOR, &e))?;
+        if response.status().as_u16() == 401 {
+            // The token expired or was revoked: the next attempt asks for a new one.
+            *self.session.lock().await = None;
+            return Err(IntegrationError::Retryable {
+                vendor: VENDOR,
+                detail: "the access token was refused".into(),
+                retry_after: Some(0),
+            });
+        }
+        if !response.status().is_success() {
+            return Err(status_error(VENDOR, "composite sobjects update", &response));
+        }
+        let results: Value = response.json().await.unwrap_or(Value::Null);
+        let mut outcome = CrmBatchOutcome::default();
+        let records = body["records"].as_array().cloned().unwrap_or_default();
+        for (i, result) in results.as_array().into_iter().flatten().enumerate() {
+            if result["success"] == json!(true) {
+                continue;
+            }
+            let id = result["id"]
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| {
+                    records
+                        .get(i)
+                        .and_then(|r| r["id"].as_str())
+                        .map(str::to_string)
+                })
+                .unwrap_or_default();
+            let why = result["errors"][0]["message"]
+                .as_str()
+                .unwrap_or("refused")
+                .to_string();
+            outcome.failed.push((id, why));
+        }
+        Ok(outcome)
+    }
+}
+
+/// One Account of the composite body.
+pub fn record(u: &CrmUpdate) -> Value {
+    json!({
+        "attributes": {"type": "Account"},
+        "id": u.record_id,
+        "Vitals_Health_Score__c": u.values.health_score,
+        "Vitals_Band__c": u.values.band.as_str(),
+        "Vitals_Churn_Risk__c": u.values.churn_risk,
+        "Vitals_Last_Scored__c": u.values.last_scored.to_string(),
+    })
+}
+
+#[async_trait]
+impl CrmSink for Salesforce {
+    fn name(&self) -> &str {
+        VENDOR
+    }
+
+    fn batch_size(&self) -> usize {
+        BATCH_LIMIT
+    }
+
+    fn record_ids(&self) -> &CrmIds {
+        &self.ids
+    }
+
+    async fn write(&self, batch: &[CrmUpdate]) -> Result<CrmBatchOutcome, CrmError> {
+        let records: Vec<Value> = batch.iter().map(record).collect();
+        let body = json!({"allOrNone": false, "records": records});
+        self.retry
+            .run(|| self.update(&body))
+            .await
+            .map_err(crm_error)
+    }
+}

@@ -54,7 +54,14 @@ try {
     await shot(csm, "csm-alerts");
     check((await csm.locator(`a[href="/dashboard/accounts/${encodeURIComponent(ACCOUNT)}"]`).first().innerText()) === ACCOUNT_NAME,
         `inbox names the account (${ACCOUNT_NAME}), not its id`);
-    await csm.locator(`a[href="/dashboard/accounts/${encodeURIComponent(ACCOUNT)}"]`).first().click();
+    // Her at-risk accounts, through the accounts page's filter form (the view's URL is the filter).
+    await csm.click('header a[href="/dashboard/accounts"]');
+    await csm.locator('#accounts-filters select[name="band"]').selectOption("at_risk");
+    await Promise.all([csm.waitForURL(/band=at_risk/), csm.locator("#accounts-apply").click()]);
+    await shot(csm, "csm-accounts-at-risk");
+    const atRisk = await csm.locator("tr.account-row").evaluateAll((rows) => rows.map((r) => r.dataset.accountId));
+    check(atRisk.includes(ACCOUNT), `her at-risk accounts (${atRisk.length}) include ${ACCOUNT}`);
+    await csm.locator(`tr.account-row[data-account-id="${ACCOUNT}"] a[href="/dashboard/accounts/${encodeURIComponent(ACCOUNT)}"]`).first().click();
     await csm.waitForSelector("#open-alerts");
     await shot(csm, "csm-account");
     check((await csm.locator("#score-change").innerText()).includes("Week over week"), "account page shows the week's change");
@@ -108,6 +115,11 @@ try {
     const inbox = await other.content();
     check(!inbox.includes(ACCOUNT_NAME) && !inbox.includes(SNOOZE_ALERT) && !inbox.includes(RESOLVE_ALERT),
         "second CSM: none of those alerts in her inbox");
+    await other.goto(`${BASE}/dashboard/accounts?band=at_risk`);
+    await shot(other, "csm2-accounts-at-risk");
+    const theirs = await other.locator("tr.account-row").evaluateAll((rows) => rows.map((r) => r.dataset.accountId));
+    check(!theirs.includes(ACCOUNT) && !atRisk.some((a) => theirs.includes(a)),
+        "second CSM: none of the first CSM's at-risk accounts on her accounts page");
     const reply = await other.goto(`${BASE}/dashboard/accounts/${encodeURIComponent(ACCOUNT)}`);
     check(reply.status() === 404, `second CSM: the account URL answers 404 (got ${reply.status()})`);
     await shot(other, "csm2-account-404");

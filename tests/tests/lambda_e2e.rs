@@ -547,10 +547,15 @@ async fn the_four_functions_work_as_lambdas() {
     let (status, body) = status_and_body(&reply);
     assert_eq!(status, 200, "{reply}");
     let portfolio: Value = serde_json::from_str(&body).unwrap();
+    // Her book: the account Segment's batch gave her, not PostHog's, which nobody owns.
     assert_eq!(
-        (&portfolio["as_of"], &portfolio["accounts"]),
-        (&json!("2026-11-21"), &json!(2)),
-        "the day's portfolio, Segment's and PostHog's account: {body}"
+        (
+            &portfolio["as_of"],
+            &portfolio["book"],
+            &portfolio["accounts"]
+        ),
+        (&json!("2026-11-21"), &json!("owned"), &json!(1)),
+        "the day's portfolio of the CSM's book: {body}"
     );
     let reply = query
         .invoke(&api_request(&format!("/v1/accounts/{ACCOUNT}"), true))

@@ -121,7 +121,8 @@ pub async fn account(
     let here = format!("/dashboard/accounts/{}", url_segment(&d.account_id));
     put!(
         s,
-        r#"<div class="grid">{}{}</div>"#,
+        // Full width each: the alerts' action forms need the room.
+        r#"{}<br>{}<br>"#,
         change_card(&recent?),
         alerts_card(&open, d.name.as_deref(), who, csrf, &here, now)
     );

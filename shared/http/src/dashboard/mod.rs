@@ -108,6 +108,7 @@ async fn posted_form(
         let page = html::page(
             "Refused",
             None,
+            false,
             r#"<h1>403</h1><div class="card"><p>This form did not come from your dashboard session (missing or wrong CSRF token). Reload the page and try again.</p><p><a href="/dashboard">Back to the portfolio</a></p></div>"#,
         );
         return Err(Box::new(
@@ -228,7 +229,13 @@ async fn settings_post(State(state): State<AppState>, request: Request<Body>) ->
 }
 
 fn page(title: &str, who: &Principal, body: &str) -> Response {
-    Html(html::page(title, Some(&describe(who)), body)).into_response()
+    Html(html::page(
+        title,
+        Some(&describe(who)),
+        who.role == crate::Role::Admin,
+        body,
+    ))
+    .into_response()
 }
 
 /// The principal of a browser request, or the sign-in page to answer instead.
@@ -246,7 +253,7 @@ fn login_page(problem: Option<&str>, status: StatusCode) -> Response {
     let body = format!(
         r#"<h1>Sign in</h1><div class="card">{problem}<p>Paste an API token. With <code>vitals serve</code>, mint one with <code>vitals token --role csm --user you@example.com</code> (it prints a sign-in link).</p><form method="get" action="/dashboard"><input name="token" size="60" autocomplete="off" aria-label="token"> <button>Sign in</button></form></div>"#
     );
-    (status, Html(html::page("Sign in", None, &body))).into_response()
+    (status, Html(html::page("Sign in", None, false, &body))).into_response()
 }
 
 /// Renders an error as a page: 404 and 403 in words, others without internal detail.
@@ -267,7 +274,12 @@ fn error_page(e: ApiError, who: &Principal) -> Response {
     );
     (
         status,
-        Html(html::page("Error", Some(&describe(who)), &body)),
+        Html(html::page(
+            "Error",
+            Some(&describe(who)),
+            who.role == crate::Role::Admin,
+            &body,
+        )),
     )
         .into_response()
 }
@@ -290,7 +302,7 @@ async fn portfolio(
         Err(page) => return *page,
     };
     match portfolio::portfolio(&state, &who).await {
-        Ok(body) => Html(html::page("Portfolio", Some(&describe(&who)), &body)).into_response(),
+        Ok(body) => page("Portfolio", &who, &body),
         Err(e) => error_page(e, &who),
     }
 }
@@ -320,7 +332,7 @@ async fn accounts(
         Err(page) => return *page,
     };
     match accounts::accounts(&state, &who, &params).await {
-        Ok(body) => Html(html::page("Accounts", Some(&describe(&who)), &body)).into_response(),
+        Ok(body) => page("Accounts", &who, &body),
         Err(e) => error_page(e, &who),
     }
 }

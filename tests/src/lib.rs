@@ -6,6 +6,7 @@
 //! `dynamodb::alert_update_needs_the_next_version`. The test files under `tests/tests/` only say
 //! how to open each backend.
 
+pub mod crm_loopback;
 pub mod fault_proxy;
 pub mod lambda_api;
 pub mod queue_contract;

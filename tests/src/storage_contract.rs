@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::future::Future;
 
+use vitals_core::alerts::rules::{Action, OutreachMode};
 use vitals_core::model::{
     AccountId, AccountProfile, AccountRecord, ActionRecord, ActionStatus, Alert, AlertQuery,
     AlertStatus, AlertTransition, AuditEntry, BookDay, BookFigures, Checkpoint, ConfigVersion,
@@ -98,6 +99,7 @@ macro_rules! storage_contract_tests {
             provisional_score_is_written_apart_from_profile_and_scoring_state,
             provisional_rows_come_with_the_account_listing_and_change_its_version,
             crm_pushed_records_are_kept_per_crm_and_a_rewrite_replaces,
+            crm_activity_marks_are_kept_per_crm_and_replaced,
             unicode_and_longest_ids_round_trip_everywhere,
         );
     };
@@ -2156,6 +2158,12 @@ pub fn intervention(id: &str, account: &AccountId, created_secs: i64) -> Interve
             last_error: None,
             done_at: None,
             detail: None,
+            planned: Some(Action::Outreach {
+                template: "check_in".into(),
+                mode: OutreachMode::Auto,
+                channel: "email".into(),
+                review_channel: Some("csm-review".into()),
+            }),
         }],
         notifications: vec![notification],
         outreach: None,

@@ -483,6 +483,93 @@ async fn a_receiver_failing_twice_gets_retries_then_one_delivery_without_duplica
 }
 
 #[tokio::test]
+async fn a_retry_performs_the_planned_action_after_the_configuration_changed() {
+    let w = world(5);
+    let (hook, url) = start_hook(&[500]).await;
+    let mut before = loopback_config();
+    before.channels.insert(
+        "hook".into(),
+        ChannelConfig::Webhook {
+            url,
+            secret: Some(Secret::new("k")),
+            secret_env: None,
+            template: None,
+            headers: Default::default(),
+        },
+    );
+    let workflow = |actions| Workflow {
+        name: "decline-hook".into(),
+        enabled: true,
+        trigger: Trigger::Decline { severity: None },
+        when: None,
+        actions,
+    };
+    before.workflows = vec![workflow(vec![Action::Webhook {
+        channel: "hook".into(),
+    }])];
+    // Between the two attempts an admin replaces the workflow's action with an alert.
+    let mut after = before.clone();
+    after.workflows = vec![workflow(vec![Action::Alert {
+        severity: Some(Severity::Critical),
+        kind: None,
+        channel: None,
+        priority: None,
+    }])];
+    let clock = FixedClock(Utc::now());
+    let a = seed_account(&w, "mid-change", 100.0).await;
+    enqueue(
+        &w,
+        &event(&a, "2026-03-01", ScoreEventKind::DeclineModerate, 50.0),
+    )
+    .await;
+
+    let before_notifier = notifier(&before, &w);
+    let first = Dispatch::with_alerts_config(&w.store, &before_notifier, &clock, &before);
+    let message = w
+        .queue
+        .receive(1, Duration::from_secs(30))
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        first.handle_body(&message.body).await.is_err(),
+        "the hook answers 500"
+    );
+    w.queue
+        .retry_later(&message.receipt, Duration::ZERO)
+        .await
+        .unwrap();
+
+    let after_notifier = notifier(&after, &w);
+    let second = Dispatch::with_alerts_config(&w.store, &after_notifier, &clock, &after);
+    drain(&w, &second).await;
+    assert_eq!(
+        hook.requests().len(),
+        2,
+        "the planned webhook is retried and delivered"
+    );
+    let alerts = w
+        .store
+        .list_alerts(&AlertQuery::default(), None, 10)
+        .await
+        .unwrap();
+    assert!(
+        alerts.items.is_empty(),
+        "the retry did not open an alert that was never planned: {:?}",
+        alerts.items
+    );
+    let i = w
+        .store
+        .list_interventions(Some(&a), None, 10)
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    assert_eq!(i.actions[0].action, "webhook");
+    assert_eq!(i.actions[0].status, vitals_core::model::ActionStatus::Done);
+}
+
+#[tokio::test]
 async fn an_always_failing_receiver_ends_in_the_dead_letter_queue_and_replays_from_it() {
     let w = world(3);
     let (hook, url) = start_hook(&[]).await;

@@ -32,6 +32,8 @@ pub struct Wiring {
     pub segments: Option<Arc<dyn Queue>>,
     /// Peer distributions of the last scored day, kept by a warm instance between refreshes.
     pub peers: PeerCache,
+    /// The CRM clients of the current `[crm]`, kept by a warm instance.
+    pub crm: vitals_integrations::crm::SinkCache,
 }
 
 /// What a scheduled invocation asks for.
@@ -139,7 +141,9 @@ pub async fn handle(
 ) -> Result<serde_json::Value, ScoreError> {
     let invocation = Invocation::parse(payload)?;
     let config = vitals_runtime::backend::current_config(wiring.backend.storage.as_ref()).await?;
-    let crm = vitals_integrations::crm::sinks(&config.crm, |name| std::env::var(name).ok())
+    let crm = wiring
+        .crm
+        .sinks(&config.crm, |name| std::env::var(name).ok())
         .unwrap_or_else(|e| {
             tracing::error!(error = %e, "CRM write-back is off");
             Vec::new()
@@ -259,6 +263,7 @@ mod tests {
             },
             segments,
             peers: PeerCache::default(),
+            crm: Default::default(),
         }
     }
 

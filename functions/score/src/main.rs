@@ -18,6 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         backend: started.backend,
         segments,
         peers: Default::default(),
+        crm: Default::default(),
     };
     let wiring = &wiring;
     lambda_runtime::run(service_fn(

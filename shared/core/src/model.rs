@@ -563,7 +563,7 @@ pub struct ActionRecord {
     /// `{intervention id}#{index}`: also sent to receivers as the delivery key.
     pub key: String,
     /// `alert`, `notify`, `task`, `ticket`, `outreach`, `follow_up`, `escalate`, `webhook`,
-    /// `campaign`.
+    /// `campaign` (`outreach_review` for an outreach's review copy): for people and the log.
     pub action: String,
     pub channel: Option<String>,
     pub status: ActionStatus,
@@ -573,6 +573,11 @@ pub struct ActionRecord {
     pub done_at: Option<DateTime<Utc>>,
     /// What the receiver said, or why the action was skipped.
     pub detail: Option<String>,
+    /// The workflow action as planned: a retry performs this, whatever the configuration says
+    /// by then. `None` on records planned before it was kept (the configuration's action at the
+    /// key's index is used for those).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned: Option<crate::alerts::rules::Action>,
 }
 
 /// How an outreach went out.

@@ -235,13 +235,17 @@ pub trait TouchedAccountStore: Send + Sync {
 
 /// Every storage concern at once: what a backend implements and what the binaries hold.
 /// What was last written to each CRM for each account (see `crate::crm`): one record per
-/// (CRM, account), replaced on each write.
+/// (CRM, account), replaced on each write; and how far each CRM's activity log has gone.
 #[async_trait]
 pub trait CrmPushStore: Send + Sync {
     /// Replaces the records of these (CRM, account) pairs.
     async fn put_crm_pushed(&self, pushed: &[crate::crm::CrmPushed]) -> StoreResult<()>;
     /// Every record of one CRM, in account id order.
     async fn crm_pushed(&self, crm: &str) -> StoreResult<Vec<crate::crm::CrmPushed>>;
+    /// How far one CRM's activity log has been written (`crate::crm::activities`).
+    async fn crm_activity_mark(&self, crm: &str) -> StoreResult<Option<crate::crm::ActivityMark>>;
+    /// Replaces one CRM's activity mark.
+    async fn put_crm_activity_mark(&self, mark: &crate::crm::ActivityMark) -> StoreResult<()>;
 }
 
 pub trait Storage:

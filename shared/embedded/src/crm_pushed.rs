@@ -1,8 +1,9 @@
-//! CRM write-back state: one row per (CRM, account), its body what was last written there.
+//! CRM write-back state: one row per (CRM, account), its body what was last written there;
+//! one row per CRM for how far its activity log has gone.
 
 use async_trait::async_trait;
 use rusqlite::params;
-use vitals_core::crm::CrmPushed;
+use vitals_core::crm::{ActivityMark, CrmPushed};
 use vitals_core::ports::{CrmPushStore, StoreResult};
 
 use crate::codec::to_json;
@@ -42,5 +43,31 @@ impl CrmPushStore for SqliteStore {
             (crm.to_string(),),
         )
         .await
+    }
+
+    async fn crm_activity_mark(&self, crm: &str) -> StoreResult<Option<ActivityMark>> {
+        Ok(self
+            .bodies_of(
+                "SELECT body FROM crm_activity_marks WHERE crm = ?1",
+                (crm.to_string(),),
+            )
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn put_crm_activity_mark(&self, mark: &ActivityMark) -> StoreResult<()> {
+        let row = (mark.crm.clone(), to_json(mark)?);
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO crm_activity_marks (crm, body) VALUES (?1, ?2)
+                     ON CONFLICT (crm) DO UPDATE SET body = excluded.body",
+                    params![row.0, row.1],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
     }
 }

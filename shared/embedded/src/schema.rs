@@ -33,6 +33,7 @@ pub(crate) const STORE: Schema = Schema {
         STORE_FRESHNESS,
         STORE_BOOKS,
         STORE_CRM_PUSHED,
+        STORE_CRM_ACTIVITY_MARKS,
     ],
 };
 
@@ -215,6 +216,14 @@ CREATE TABLE crm_pushed (
     account_id  TEXT NOT NULL,
     body        TEXT NOT NULL,
     PRIMARY KEY (crm, account_id)
+);
+";
+
+/// How far each CRM's activity log has been written (one row per CRM).
+const STORE_CRM_ACTIVITY_MARKS: &str = "
+CREATE TABLE crm_activity_marks (
+    crm   TEXT PRIMARY KEY,
+    body  TEXT NOT NULL
 );
 ";
 

@@ -1,5 +1,6 @@
 //! Retrying a vendor call: rate limits wait what the vendor asked (`Retry-After`), other
-//! retryable failures back off exponentially; permanent failures return at once.
+//! retryable failures back off exponentially; permanent failures return at once, and so does a
+//! rate limit asking for longer than the policy would wait (a daily quota: the next run retries).
 
 use std::future::Future;
 use std::time::Duration;
@@ -51,7 +52,9 @@ impl RetryPolicy {
                     vendor,
                     detail,
                     retry_after,
-                }) if attempt < self.attempts => {
+                }) if attempt < self.attempts
+                    && retry_after.is_none_or(|s| Duration::from_secs(s) <= self.max_wait) =>
+                {
                     let wait = self.wait(attempt, retry_after);
                     tracing::info!(vendor, %detail, attempt, wait_ms = wait.as_millis() as u64, "retrying");
                     tokio::time::sleep(wait).await;
@@ -72,5 +75,24 @@ mod tests {
         assert_eq!(p.wait(1, Some(7)), Duration::from_secs(7));
         assert_eq!(p.wait(3, None), Duration::from_secs(2));
         assert_eq!(p.wait(1, Some(3600)), Duration::from_secs(60));
+    }
+
+    #[tokio::test]
+    async fn a_limit_asking_for_longer_than_the_cap_is_not_waited_for() {
+        let mut calls = 0;
+        let answer: Result<(), _> = RetryPolicy::default()
+            .run(|| {
+                calls += 1;
+                async {
+                    Err(IntegrationError::Retryable {
+                        vendor: "salesforce",
+                        detail: "daily API limit".into(),
+                        retry_after: Some(3600),
+                    })
+                }
+            })
+            .await;
+        assert!(answer.is_err_and(|e| e.is_retryable()));
+        assert_eq!(calls, 1, "a daily quota is left to the next run");
     }
 }

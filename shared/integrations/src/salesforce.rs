@@ -3,12 +3,15 @@
 //! collection `PATCH /services/data/{version}/composite/sobjects` (at most 200 records,
 //! `allOrNone: false`: each record succeeds or fails alone). The token comes from the OAuth
 //! client credentials flow (`POST /services/oauth2/token`) and is kept until it is refused.
+//!
+//! Activities are Tasks on the Account (`WhatId`), created with the same collection (`POST`):
+//! a note is a completed Task (an email one for outreach), a follow-up an open Task due that day.
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 use vitals_core::config::{CrmIds, SalesforceConfig};
-use vitals_core::crm::{CrmBatchOutcome, CrmError, CrmSink, CrmUpdate};
+use vitals_core::crm::{ActivityKind, CrmActivity, CrmBatchOutcome, CrmError, CrmSink, CrmUpdate};
 use vitals_core::notify::Secret;
 
 use crate::hubspot::crm_error;
@@ -31,6 +34,7 @@ pub struct Salesforce {
     client_id: Secret,
     client_secret: Secret,
     ids: CrmIds,
+    log_activities: bool,
     retry: RetryPolicy,
     http: reqwest::Client,
     session: Mutex<Option<Session>>,
@@ -56,6 +60,7 @@ impl Salesforce {
             client_id: client_id.clone(),
             client_secret: client_secret.clone(),
             ids: config.record_ids(),
+            log_activities: config.log_activities,
             retry: RetryPolicy::default(),
             http: http_client(VENDOR)?,
             session: Mutex::new(None),
@@ -105,14 +110,29 @@ impl Salesforce {
         Ok(session)
     }
 
-    async fn update(&self, body: &Value) -> Result<CrmBatchOutcome, IntegrationError> {
+    /// One composite collection call: `PATCH` updates records, `POST` creates them. Failures
+    /// are named by the record's `id`, else by `ids[i]` of the i-th record sent.
+    async fn collection(
+        &self,
+        method: reqwest::Method,
+        body: &Value,
+        ids: &[String],
+    ) -> Result<CrmBatchOutcome, IntegrationError> {
         let session = self.session().await?;
+        let what = if method == reqwest::Method::POST {
+            "composite sobjects create"
+        } else {
+            "composite sobjects update"
+        };
         let response = self
             .http
-            .patch(format!(
-                "{}/services/data/{}/composite/sobjects",
-                session.instance_url, self.api_version
-            ))
+            .request(
+                method,
+                format!(
+                    "{}/services/data/{}/composite/sobjects",
+                    session.instance_url, self.api_version
+                ),
+            )
             .bearer_auth(session.token.expose())
             .json(body)
             .send()
@@ -127,26 +147,35 @@ impl Salesforce {
                 retry_after: Some(0),
             });
         }
+        if response.status().as_u16() == 403 {
+            // 403 is also the org's rolling 24-hour API quota (REQUEST_LIMIT_EXCEEDED): worth
+            // retrying on a later run, unlike a missing permission.
+            let answer = response.text().await.unwrap_or_default();
+            return Err(if answer.contains("REQUEST_LIMIT_EXCEEDED") {
+                IntegrationError::Retryable {
+                    vendor: VENDOR,
+                    detail: format!("{what}: the org's daily API request limit is reached"),
+                    retry_after: Some(3600),
+                }
+            } else {
+                IntegrationError::Permanent {
+                    vendor: VENDOR,
+                    detail: format!(
+                        "{what} answered 403 (check the integration user's permissions)"
+                    ),
+                }
+            });
+        }
         if !response.status().is_success() {
-            return Err(status_error(VENDOR, "composite sobjects update", &response));
+            return Err(status_error(VENDOR, what, &response));
         }
         let results: Value = response.json().await.unwrap_or(Value::Null);
         let mut outcome = CrmBatchOutcome::default();
-        let records = body["records"].as_array().cloned().unwrap_or_default();
         for (i, result) in results.as_array().into_iter().flatten().enumerate() {
             if result["success"] == json!(true) {
                 continue;
             }
-            let id = result["id"]
-                .as_str()
-                .map(str::to_string)
-                .or_else(|| {
-                    records
-                        .get(i)
-                        .and_then(|r| r["id"].as_str())
-                        .map(str::to_string)
-                })
-                .unwrap_or_default();
+            let id = ids.get(i).cloned().unwrap_or_default();
             let why = result["errors"][0]["message"]
                 .as_str()
                 .unwrap_or("refused")
@@ -186,9 +215,46 @@ impl CrmSink for Salesforce {
     async fn write(&self, batch: &[CrmUpdate]) -> Result<CrmBatchOutcome, CrmError> {
         let records: Vec<Value> = batch.iter().map(record).collect();
         let body = json!({"allOrNone": false, "records": records});
+        let ids: Vec<String> = batch.iter().map(|u| u.record_id.clone()).collect();
         self.retry
-            .run(|| self.update(&body))
+            .run(|| self.collection(reqwest::Method::PATCH, &body, &ids))
             .await
             .map_err(crm_error)
     }
+
+    fn logs_activities(&self) -> bool {
+        self.log_activities
+    }
+
+    fn activity_batch_size(&self) -> usize {
+        BATCH_LIMIT
+    }
+
+    async fn log_activities(&self, batch: &[CrmActivity]) -> Result<CrmBatchOutcome, CrmError> {
+        let records: Vec<Value> = batch.iter().map(task).collect();
+        let body = json!({"allOrNone": false, "records": records});
+        let ids: Vec<String> = batch.iter().map(|a| a.id.clone()).collect();
+        self.retry
+            .run(|| self.collection(reqwest::Method::POST, &body, &ids))
+            .await
+            .map_err(crm_error)
+    }
+}
+
+/// One activity as a Task on the Account: completed for what happened, open for a follow-up.
+pub fn task(a: &CrmActivity) -> Value {
+    let (status, day) = match a.kind {
+        ActivityKind::Note => ("Completed", a.at.date_naive()),
+        ActivityKind::Task { due } => ("Not Started", due),
+    };
+    json!({
+        "attributes": {"type": "Task"},
+        "WhatId": a.record_id,
+        "Subject": a.subject,
+        "Description": a.body,
+        "ActivityDate": day.to_string(),
+        "Status": status,
+        "Priority": if matches!(a.kind, ActivityKind::Task { .. }) { "High" } else { "Normal" },
+        "TaskSubtype": if a.email { "Email" } else { "Task" },
+    })
 }

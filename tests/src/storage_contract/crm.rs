@@ -2,7 +2,7 @@
 //! each CRM, per account, replaced by a later write and kept apart per CRM.
 
 use chrono::NaiveDate;
-use vitals_core::crm::{CrmPushed, CrmValues};
+use vitals_core::crm::{ActivityMark, CrmPushed, CrmValues};
 use vitals_core::model::Band;
 use vitals_core::ports::Storage;
 
@@ -48,5 +48,46 @@ pub async fn crm_pushed_records_are_kept_per_crm_and_a_rewrite_replaces<S: Stora
     assert_eq!(
         store.crm_pushed("salesforce").await.must("crm_pushed"),
         vec![pushed("salesforce", "a", 12.0)]
+    );
+}
+
+fn mark(crm: &str, secs: i64, ids: &[&str]) -> ActivityMark {
+    ActivityMark {
+        crm: crm.into(),
+        through: at(secs),
+        ids_at_through: ids.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+pub async fn crm_activity_marks_are_kept_per_crm_and_replaced<S: Storage>(store: &S) {
+    assert_eq!(
+        store.crm_activity_mark("hubspot").await.must("mark"),
+        None,
+        "a CRM that never logged has no mark"
+    );
+    store
+        .put_crm_activity_mark(&mark("hubspot", 5, &["audit-1"]))
+        .await
+        .must("put mark");
+    store
+        .put_crm_activity_mark(&mark("salesforce", 3, &[]))
+        .await
+        .must("put mark");
+    store
+        .put_crm_activity_mark(&mark("hubspot", 9, &["audit-7", "audit-8"]))
+        .await
+        .must("put mark");
+    assert_eq!(
+        store.crm_activity_mark("hubspot").await.must("mark"),
+        Some(mark("hubspot", 9, &["audit-7", "audit-8"]))
+    );
+    assert_eq!(
+        store.crm_activity_mark("salesforce").await.must("mark"),
+        Some(mark("salesforce", 3, &[]))
+    );
+    assert_eq!(
+        store.crm_pushed("hubspot").await.must("crm_pushed"),
+        vec![],
+        "a mark is not a write-back record"
     );
 }

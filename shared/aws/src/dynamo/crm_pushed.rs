@@ -1,8 +1,8 @@
 //! CRM write-back state: one item per (CRM, account) under the CRM's partition (`CRM#{crm}`),
-//! read whole by each write-back.
+//! read whole by each write-back; one item per CRM for how far its activity log has gone.
 
 use async_trait::async_trait;
-use vitals_core::crm::CrmPushed;
+use vitals_core::crm::{ActivityMark, CrmPushed};
 use vitals_core::ports::{CrmPushStore, StoreResult};
 
 use super::schema::{queries, records};
@@ -24,5 +24,21 @@ impl CrmPushStore for DynamoStore {
             .into_iter()
             .map(records::decode_crm_pushed)
             .collect()
+    }
+
+    async fn crm_activity_mark(&self, crm: &str) -> StoreResult<Option<ActivityMark>> {
+        self.get(
+            "read crm activity mark",
+            &records::crm_activity_mark_key(crm),
+            true,
+        )
+        .await?
+        .map(records::decode_crm_activity_mark)
+        .transpose()
+    }
+
+    async fn put_crm_activity_mark(&self, mark: &ActivityMark) -> StoreResult<()> {
+        let item = records::encode_crm_activity_mark(mark)?;
+        self.put("put crm activity mark", item, None).await
     }
 }

@@ -360,12 +360,8 @@ impl<'a> Dispatch<'a> {
                 continue;
             }
             let key = intervention.actions[i].key.clone();
-            let index: Option<usize> = key
-                .rsplit('#')
-                .next()
-                .and_then(|s| s.split('.').next())
-                .and_then(|s| s.parse().ok());
-            let action = index.and_then(|ix| wf.actions.get(ix));
+            let planned = intervention.actions[i].planned.clone();
+            let action = planned.as_ref().or_else(|| configured_action(wf, &key));
             // 1. The part that is not a delivery: open the alert.
             let mut skip: Option<String> = None;
             if let (
@@ -517,4 +513,11 @@ impl<'a> Dispatch<'a> {
         }
         Ok(())
     }
+}
+
+/// The configuration's action for a key (`{intervention}#{index}`, `.review` for a review
+/// copy): only for records planned before actions were kept on them.
+fn configured_action<'w>(wf: &'w Workflow, key: &str) -> Option<&'w Action> {
+    let index: usize = key.rsplit('#').next()?.split('.').next()?.parse().ok()?;
+    wf.actions.get(index)
 }

@@ -48,7 +48,8 @@ impl CrmIds {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HubSpotConfig {
-    /// Secret holding the private app's access token (scope `crm.objects.companies.write`).
+    /// Secret holding the private app's access token (scopes `crm.objects.companies.write`,
+    /// and `crm.objects.contacts.write` for notes and tasks when `log_activities` is on).
     pub token_env: String,
     #[serde(default = "default_hubspot_url")]
     pub base_url: String,
@@ -58,6 +59,14 @@ pub struct HubSpotConfig {
     /// Account id → record id; wins over `id_trait`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ids: BTreeMap<String, String>,
+    /// Log outreach, follow-ups, intervention results and alert changes on the record's
+    /// timeline (seed 002: "all outreach is logged back to the CRM").
+    #[serde(default = "yes")]
+    pub log_activities: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_hubspot_url() -> String {
@@ -80,6 +89,10 @@ pub struct SalesforceConfig {
     /// Account id → record id; wins over `id_trait`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ids: BTreeMap<String, String>,
+    /// Log outreach, follow-ups, intervention results and alert changes on the record's
+    /// timeline (seed 002: "all outreach is logged back to the CRM").
+    #[serde(default = "yes")]
+    pub log_activities: bool,
 }
 
 fn default_salesforce_version() -> String {
@@ -190,6 +203,7 @@ mod tests {
         let h = config.crm.hubspot.unwrap();
         assert_eq!(h.base_url, "https://api.hubapi.com");
         assert_eq!(h.ids["acme"], "1234");
+        assert!(h.log_activities, "activities are logged unless turned off");
     }
 
     #[test]

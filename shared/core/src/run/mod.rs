@@ -319,20 +319,11 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
                 .map_err(|e| RunError::FollowUp(format!("churn model: {e}")))?;
         }
         // The CRM gets the figures of the last day that has ended (after the model's refit, so
-        // with its churn risk); a backfill's older days are not written. A CRM that fails is
-        // logged, not retried here: the next run sends whatever is still unsent.
+        // with its churn risk) and the activities since the last run; a backfill's older days
+        // are not written. A CRM that fails is logged, not retried here: the next run sends
+        // whatever is still unsent.
         if day >= self.last_scorable_day() {
-            for sink in &self.crm {
-                match crate::crm::push_changes(self.storage, sink.as_ref(), self.clock.now()).await
-                {
-                    Ok(r) => {
-                        tracing::info!(crm = %r.crm, written = r.written, unchanged = r.unchanged, unmapped = r.unmapped, failed = r.failed, "CRM write-back")
-                    }
-                    Err(e) => {
-                        tracing::error!(crm = sink.name(), error = %e, "CRM write-back failed; the next run sends what is unsent")
-                    }
-                }
-            }
+            crate::crm::after_run(self.storage, &self.crm, self.clock.now()).await;
         }
         Ok(())
     }

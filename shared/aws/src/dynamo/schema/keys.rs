@@ -158,6 +158,11 @@ pub(crate) fn crm_pushed_pk(crm: &str) -> String {
     format!("CRM#{crm}")
 }
 
+/// How far one CRM's activity log has been written: one item per CRM.
+pub(crate) fn crm_activity_mark_key(crm: &str) -> (String, String) {
+    (format!("CRMLOG#{crm}"), "MARK".to_string())
+}
+
 /// Touch marks of one refresh interval, sorted by mark id.
 pub(crate) fn touched_pk(interval: &DateTime<Utc>) -> String {
     format!("TOUCHED#{}", timestamp(interval))

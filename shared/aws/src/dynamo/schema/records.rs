@@ -502,6 +502,33 @@ pub(crate) fn decode_crm_pushed(item: Item) -> StoreResult<vitals_core::crm::Crm
     Ok(stored.pushed)
 }
 
+/// How far one CRM's activity log has been written.
+#[derive(Serialize, Deserialize)]
+struct CrmActivityMarkItem {
+    pk: String,
+    sk: String,
+    mark: vitals_core::crm::ActivityMark,
+}
+
+pub(crate) fn crm_activity_mark_key(crm: &str) -> Key {
+    let (pk, sk) = keys::crm_activity_mark_key(crm);
+    Key::new(pk, sk)
+}
+
+pub(crate) fn encode_crm_activity_mark(mark: &vitals_core::crm::ActivityMark) -> StoreResult<Item> {
+    let key = crm_activity_mark_key(&mark.crm);
+    encode(&CrmActivityMarkItem {
+        pk: key.pk,
+        sk: key.sk,
+        mark: mark.clone(),
+    })
+}
+
+pub(crate) fn decode_crm_activity_mark(item: Item) -> StoreResult<vitals_core::crm::ActivityMark> {
+    let stored: CrmActivityMarkItem = decode(item)?;
+    Ok(stored.mark)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

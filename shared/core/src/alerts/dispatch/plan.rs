@@ -69,6 +69,7 @@ impl Dispatch<'_> {
                 last_error: None,
                 done_at: None,
                 detail: None,
+                planned: Some(action.clone()),
             };
             let mut extra: Vec<ActionRecord> = Vec::new();
             match action {

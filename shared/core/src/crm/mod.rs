@@ -3,6 +3,7 @@
 //! Only accounts whose figures changed since the last write are sent, in the CRM's batch size;
 //! what was written is stored per CRM, so an unchanged value is never sent twice and a re-run
 //! after a crash resends at most the batch in flight (values are absolute: harmless).
+//! [`activities`] logs what Vitals did on each account on the record's timeline.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,10 @@ use crate::error::StoreError;
 use crate::model::{AccountId, AccountRecord, Band};
 use crate::ports::Storage;
 use crate::segment::Segment;
+
+pub mod activities;
+
+pub use activities::{ActivityKind, ActivityMark, ActivityReport, CrmActivity};
 
 /// Accounts read per page.
 const PAGE: usize = 500;
@@ -71,8 +76,8 @@ pub enum CrmError {
     Permanent(String),
 }
 
-/// What a CRM client reports for one batch: the records it could not write (bad id, a field
-/// refused) with why; every other record of the batch was written.
+/// What a CRM client reports for one batch: the records (or activities) it could not write (bad
+/// id, a field refused) with why; every other one of the batch was written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CrmBatchOutcome {
     pub failed: Vec<(String, String)>,
@@ -89,6 +94,12 @@ pub trait CrmSink: Send + Sync {
     fn record_ids(&self) -> &CrmIds;
     /// Writes one batch (at most [`CrmSink::batch_size`]), retrying rate limits itself.
     async fn write(&self, batch: &[CrmUpdate]) -> Result<CrmBatchOutcome, CrmError>;
+    /// Whether activities are logged on this CRM's records (`log_activities`).
+    fn logs_activities(&self) -> bool;
+    /// Most activities one call may carry.
+    fn activity_batch_size(&self) -> usize;
+    /// Logs one batch of activities on their records; the outcome's failures name activity ids.
+    async fn log_activities(&self, batch: &[CrmActivity]) -> Result<CrmBatchOutcome, CrmError>;
 }
 
 /// What one write-back did.
@@ -132,26 +143,30 @@ pub fn crm_values(
     })
 }
 
-/// Writes the changed accounts' figures to `sink` and records what was written. Safe to run
-/// again at any time: it only sends what differs from the last successful write.
+/// Writes the changed accounts' figures to each sink and records what was written, reading the
+/// accounts once for all of them. Safe to run again at any time: each CRM only gets what differs
+/// from its last successful write. A storage failure while reading stops all; a CRM that fails
+/// is reported in its place and the others go on.
 pub async fn push_changes<S: Storage + ?Sized>(
     storage: &S,
-    sink: &dyn CrmSink,
+    sinks: &[&dyn CrmSink],
     now: DateTime<Utc>,
-) -> Result<CrmReport, CrmSyncError> {
-    let crm = sink.name().to_string();
-    let mut report = CrmReport {
-        crm: crm.clone(),
-        ..CrmReport::default()
-    };
-    let pushed: BTreeMap<AccountId, CrmPushed> = storage
-        .crm_pushed(&crm)
-        .await?
-        .into_iter()
-        .map(|p| (p.account_id.clone(), p))
-        .collect();
+) -> Result<Vec<Result<CrmReport, CrmSyncError>>, StoreError> {
+    let mut plans = Vec::with_capacity(sinks.len());
+    for sink in sinks {
+        let pushed: BTreeMap<AccountId, CrmPushed> = storage
+            .crm_pushed(sink.name())
+            .await?
+            .into_iter()
+            .map(|p| (p.account_id.clone(), p))
+            .collect();
+        let report = CrmReport {
+            crm: sink.name().to_string(),
+            ..CrmReport::default()
+        };
+        plans.push((pushed, report, Vec::new()));
+    }
     let model = storage.latest_churn_model().await?;
-    let mut changed = Vec::new();
     for segment in Segment::all() {
         let mut cursor: Option<String> = None;
         loop {
@@ -162,21 +177,23 @@ pub async fn push_changes<S: Storage + ?Sized>(
                 let Some(values) = crm_values(record, model.as_ref()) else {
                     continue;
                 };
-                let Some(record_id) = sink.record_ids().of(record) else {
-                    report.unmapped += 1;
-                    continue;
-                };
-                let same = pushed
-                    .get(&record.account_id)
-                    .is_some_and(|p| p.record_id == record_id && !values.differs_from(&p.values));
-                if same {
-                    report.unchanged += 1;
-                } else {
-                    changed.push(CrmUpdate {
-                        account_id: record.account_id.clone(),
-                        record_id,
-                        values,
+                for (sink, (pushed, report, changed)) in sinks.iter().zip(plans.iter_mut()) {
+                    let Some(record_id) = sink.record_ids().of(record) else {
+                        report.unmapped += 1;
+                        continue;
+                    };
+                    let same = pushed.get(&record.account_id).is_some_and(|p| {
+                        p.record_id == record_id && !values.differs_from(&p.values)
                     });
+                    if same {
+                        report.unchanged += 1;
+                    } else {
+                        changed.push(CrmUpdate {
+                            account_id: record.account_id.clone(),
+                            record_id,
+                            values: values.clone(),
+                        });
+                    }
                 }
             }
             match page.next {
@@ -185,6 +202,21 @@ pub async fn push_changes<S: Storage + ?Sized>(
             }
         }
     }
+    let mut reports = Vec::with_capacity(sinks.len());
+    for (sink, (_, report, changed)) in sinks.iter().zip(plans) {
+        reports.push(write_changed(storage, *sink, report, &changed, now).await);
+    }
+    Ok(reports)
+}
+
+async fn write_changed<S: Storage + ?Sized>(
+    storage: &S,
+    sink: &dyn CrmSink,
+    mut report: CrmReport,
+    changed: &[CrmUpdate],
+    now: DateTime<Utc>,
+) -> Result<CrmReport, CrmSyncError> {
+    let crm = report.crm.clone();
     for batch in changed.chunks(sink.batch_size().max(1)) {
         let outcome = sink
             .write(batch)
@@ -213,4 +245,52 @@ pub async fn push_changes<S: Storage + ?Sized>(
         storage.put_crm_pushed(&written).await?;
     }
     Ok(report)
+}
+
+/// What the daily run does for the CRMs once its last day is scored: the changed figures, then
+/// the activities since the last run. Failures are logged, not raised: the next run sends what
+/// is still unsent.
+pub async fn after_run<S: Storage + ?Sized>(
+    storage: &S,
+    sinks: &[std::sync::Arc<dyn CrmSink>],
+    now: DateTime<Utc>,
+) {
+    if sinks.is_empty() {
+        return;
+    }
+    let sinks: Vec<&dyn CrmSink> = sinks.iter().map(|s| s.as_ref()).collect();
+    match push_changes(storage, &sinks, now).await {
+        Ok(reports) => {
+            for report in reports {
+                match report {
+                    Ok(r) => {
+                        tracing::info!(crm = %r.crm, written = r.written, unchanged = r.unchanged, unmapped = r.unmapped, failed = r.failed, "CRM write-back")
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "CRM write-back failed; the next run sends what is unsent")
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "CRM write-back could not read the accounts; the next run sends what is unsent")
+        }
+    }
+    match activities::log_activities(storage, &sinks, now).await {
+        Ok(reports) => {
+            for report in reports {
+                match report {
+                    Ok(r) => {
+                        tracing::info!(crm = %r.crm, logged = r.logged, unmapped = r.unmapped, failed = r.failed, "CRM activities")
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "CRM activities not logged; the next run sends what is unsent")
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "CRM activities could not be read; the next run sends what is unsent")
+        }
+    }
 }

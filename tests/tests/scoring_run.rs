@@ -383,10 +383,8 @@ async fn a_run_interrupted_by_dynamodb_faults_resumes_to_the_same_scores_and_eve
         "{}",
         proxy.counts().summary()
     );
-    assert!(
-        interrupted > 0,
-        "with two attempts per call some faults surface"
-    );
+    // Nearly every run is interrupted a few times (two SDK attempts per call let faults
+    // surface); asserting that it was would fail about one run in 700 for no fault of the code.
 
     let (store, clean_queue) = memory_backend();
     ingest_all(&store, portfolio_messages()).await;
@@ -450,6 +448,10 @@ async fn peer_normalised_scorecards_rank_each_account_against_the_portfolio() {
     assert!(
         values.contains(&100.0) && values.contains(&0.0),
         "{values:?}"
+    );
+    assert!(
+        values.iter().all(|v| [0.0, 25.0, 50.0, 75.0, 100.0].contains(v)),
+        "a percentile among three peers is a rank (ties share the mean rank): {values:?}"
     );
     assert!(
         scores[0].health().score > scores[1].health().score,

@@ -18,7 +18,7 @@ use vitals_core::crm::CrmSink;
 use vitals_core::notify::Secret;
 use vitals_integrations::{HubSpot, RetryPolicy, Salesforce};
 
-use crate::support::Must;
+use crate::support::{serve_loopback, Must};
 
 pub const HUBSPOT_TOKEN: &str = "pat-na1-5c0ffee";
 pub const SF_ID: &str = "3MVG9-consumer-key";
@@ -60,15 +60,6 @@ impl Crm {
         }
         n
     }
-}
-
-pub async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .must("bind");
-    let addr = listener.local_addr().must("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
 }
 
 fn rate_limited() -> Response {
@@ -179,9 +170,7 @@ async fn salesforce_update(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let bearer = format!("Bearer {SF_TOKEN}");
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(bearer.as_str()) {
-        crm.problem("salesforce: Authorization is not the OAuth access token".into());
+    if !salesforce_authorized(&crm, &headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     if crm.take_rate_limit() {
@@ -233,7 +222,7 @@ pub fn retry() -> RetryPolicy {
 
 pub async fn hubspot() -> (Crm, Arc<dyn CrmSink>) {
     let crm = Crm::default();
-    let base = serve(
+    let base = serve_loopback(
         Router::new()
             .route(
                 "/crm/v3/objects/companies/batch/update",
@@ -270,7 +259,7 @@ fn hubspot_sink(crm: &Crm, log_activities: bool) -> Arc<dyn CrmSink> {
 
 pub async fn salesforce() -> (Crm, Arc<dyn CrmSink>) {
     let crm = Crm::default();
-    let base = serve(
+    let base = serve_loopback(
         Router::new()
             .route("/services/oauth2/token", post(salesforce_token))
             .route(
@@ -303,6 +292,15 @@ impl Crm {
     pub fn problems(&self) -> Vec<String> {
         self.problems.lock().must("lock").clone()
     }
+}
+
+fn salesforce_authorized(crm: &Crm, headers: &HeaderMap) -> bool {
+    let bearer = format!("Bearer {SF_TOKEN}");
+    let ok = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(bearer.as_str());
+    if !ok {
+        crm.problem("salesforce: Authorization is not the OAuth access token".into());
+    }
+    ok
 }
 
 fn hubspot_authorized(crm: &Crm, headers: &HeaderMap) -> bool {
@@ -422,9 +420,7 @@ async fn salesforce_create(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let bearer = format!("Bearer {SF_TOKEN}");
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(bearer.as_str()) {
-        crm.problem("salesforce: Authorization is not the OAuth access token".into());
+    if !salesforce_authorized(&crm, &headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     if std::mem::take(&mut *crm.quota_exceeded_next.lock().must("lock")) {

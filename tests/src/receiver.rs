@@ -41,14 +41,7 @@ impl Receiver {
         let app = axum::Router::new()
             .route("/{*path}", post(receive))
             .with_state(r.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind a loopback receiver: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("receiver address: {e}"));
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (r, format!("http://{addr}"))
+        (r, crate::support::serve_loopback(app).await)
     }
 
     /// Every request so far, in arrival order.

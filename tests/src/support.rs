@@ -137,3 +137,48 @@ pub fn expansion_signal(account: &str) -> vitals_core::score_event::ScoreEvent {
         scored_at: Some("2026-03-02T06:00:00Z".parse::<DateTime<Utc>>().must("time")),
     }
 }
+
+/// Alerts that send every expansion signal to the webhook channel `hook` at `url` (a loopback
+/// receiver, so private destinations are allowed for 127.0.0.1): the dispatch queue tests'
+/// configuration.
+pub fn expansion_webhook_alerts(url: String) -> vitals_core::config::AlertsConfig {
+    use vitals_core::alerts::rules::{Action, ChannelConfig, Condition, Trigger, Workflow};
+    let mut alerts = vitals_core::config::AlertsConfig {
+        allow_private_destinations: vec!["127.0.0.1".into()],
+        ..Default::default()
+    };
+    alerts.channels.insert(
+        "hook".into(),
+        ChannelConfig::Webhook {
+            url,
+            secret: None,
+            secret_env: None,
+            template: None,
+            headers: Default::default(),
+        },
+    );
+    alerts.workflows = vec![Workflow {
+        name: "expansion-hook".into(),
+        enabled: true,
+        trigger: Trigger::ExpansionSignal,
+        when: Some(Condition {
+            field: Some("account_id".into()),
+            present: Some(true),
+            ..Condition::default()
+        }),
+        actions: vec![Action::Webhook {
+            channel: "hook".into(),
+        }],
+    }];
+    alerts
+}
+
+/// Serves `app` on a free loopback port until the test ends; its base URL.
+pub async fn serve_loopback(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .must("bind a loopback server");
+    let addr = listener.local_addr().must("loopback address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}

@@ -14,14 +14,14 @@ use axum::routing::post;
 use dispatch::handler::{handle, Deps};
 use vitals_aws::SqsQueue;
 use vitals_core::alerts::dispatch::DispatchMessage;
-use vitals_core::alerts::rules::{Action, ChannelConfig, Condition, Trigger, Workflow};
 use vitals_core::clock::SystemClock;
-use vitals_core::config::AlertsConfig;
 use vitals_core::model::{AccountId, AccountProfile};
 use vitals_core::ports::{AccountStore, Queue};
 use vitals_embedded::SqliteStore;
 use vitals_notify::{HttpNotifier, Outbox};
-use vitals_tests::support::{emulator_sdk_config, expansion_signal, Must};
+use vitals_tests::support::{
+    emulator_sdk_config, expansion_signal, expansion_webhook_alerts, serve_loopback, Must,
+};
 use vitals_tests::{emulator_endpoint, unique_name};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,9 +54,7 @@ async fn a_mixed_sqs_batch_reports_exactly_the_failed_items() {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("{}/hook", serve_loopback(app).await);
 
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("vitals.db")).unwrap();
@@ -72,33 +70,7 @@ async fn a_mixed_sqs_batch_reports_exactly_the_failed_items() {
             .await
             .unwrap();
     }
-    let mut config = AlertsConfig {
-        allow_private_destinations: vec!["127.0.0.1".into()],
-        ..AlertsConfig::default()
-    };
-    config.channels.insert(
-        "hook".into(),
-        ChannelConfig::Webhook {
-            url,
-            secret: None,
-            secret_env: None,
-            template: None,
-            headers: Default::default(),
-        },
-    );
-    config.workflows = vec![Workflow {
-        name: "expansion-hook".into(),
-        enabled: true,
-        trigger: Trigger::ExpansionSignal,
-        when: Some(Condition {
-            field: Some("account_id".into()),
-            present: Some(true),
-            ..Condition::default()
-        }),
-        actions: vec![Action::Webhook {
-            channel: "hook".into(),
-        }],
-    }];
+    let config = expansion_webhook_alerts(url);
     let notifier =
         HttpNotifier::from_config(&config, Arc::new(Outbox::new(dir.path())), |_| None).unwrap();
 

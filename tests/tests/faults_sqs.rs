@@ -13,48 +13,22 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use vitals_aws::SqsQueue;
 use vitals_core::alerts::dispatch::{Dispatch, DispatchMessage};
-use vitals_core::alerts::rules::{Action, ChannelConfig, Condition, Trigger, Workflow};
 use vitals_core::clock::SystemClock;
-use vitals_core::config::{AlertsConfig, VitalsConfig};
+use vitals_core::config::VitalsConfig;
 use vitals_core::model::{AccountId, AccountProfile};
 use vitals_core::ports::{AccountStore, Queue};
 use vitals_embedded::SqliteStore;
 use vitals_notify::{HttpNotifier, Outbox};
 use vitals_tests::fault_proxy::FaultProxy;
-use vitals_tests::support::{emulator_endpoint, expansion_signal, unique_name};
+use vitals_tests::support::{
+    emulator_endpoint, expansion_signal, expansion_webhook_alerts, serve_loopback, unique_name,
+};
 
 const ACCOUNTS: usize = 40;
 
 fn config(url: String) -> VitalsConfig {
-    let mut alerts = AlertsConfig {
-        allow_private_destinations: vec!["127.0.0.1".into()],
-        ..AlertsConfig::default()
-    };
-    alerts.channels.insert(
-        "hook".into(),
-        ChannelConfig::Webhook {
-            url,
-            secret: None,
-            secret_env: None,
-            template: None,
-            headers: Default::default(),
-        },
-    );
-    alerts.workflows = vec![Workflow {
-        name: "expansion-hook".into(),
-        enabled: true,
-        trigger: Trigger::ExpansionSignal,
-        when: Some(Condition {
-            field: Some("account_id".into()),
-            present: Some(true),
-            ..Condition::default()
-        }),
-        actions: vec![Action::Webhook {
-            channel: "hook".into(),
-        }],
-    }];
     VitalsConfig {
-        alerts,
+        alerts: expansion_webhook_alerts(url),
         ..Default::default()
     }
 }
@@ -90,9 +64,7 @@ async fn each_notification_is_delivered_once_through_sqs_faults() {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("{}/hook", serve_loopback(app).await);
 
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("vitals.db")).unwrap();

@@ -450,7 +450,9 @@ async fn peer_normalised_scorecards_rank_each_account_against_the_portfolio() {
         "{values:?}"
     );
     assert!(
-        values.iter().all(|v| [0.0, 25.0, 50.0, 75.0, 100.0].contains(v)),
+        values
+            .iter()
+            .all(|v| [0.0, 25.0, 50.0, 75.0, 100.0].contains(v)),
         "a percentile among three peers is a rank (ties share the mean rank): {values:?}"
     );
     assert!(

@@ -18,7 +18,7 @@ use vitals_core::config::AlertsConfig;
 use vitals_core::model::{AccountId, Band};
 use vitals_core::notify::{Notification, NotificationKind, Notifier, NotifyError, Secret};
 use vitals_notify::{HttpNotifier, Outbox};
-use vitals_tests::support::Must;
+use vitals_tests::support::{serve_loopback, Must};
 
 const ZENDESK_TOKEN: &str = "zd-token-6a1f9c";
 const LINEAR_KEY: &str = "lin_api_7b2e0d";
@@ -45,15 +45,6 @@ impl Desk {
     fn problems(&self) -> Vec<String> {
         self.problems.lock().must("lock").clone()
     }
-}
-
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .must("bind");
-    let addr = listener.local_addr().must("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
 }
 
 fn rate_limited() -> Response {
@@ -250,7 +241,7 @@ async fn deliver(notifier: &HttpNotifier, n: &Notification) -> String {
 #[tokio::test]
 async fn zendesk_files_one_ticket_per_delivery_key_with_the_account_context() {
     let desk = Desk::default();
-    let base = serve(
+    let base = serve_loopback(
         Router::new()
             .route(
                 "/api/v2/tickets.json",
@@ -297,7 +288,7 @@ async fn zendesk_files_one_ticket_per_delivery_key_with_the_account_context() {
 #[tokio::test]
 async fn linear_files_one_issue_per_delivery_key_and_survives_its_rate_limit() {
     let desk = Desk::default();
-    let base = serve(
+    let base = serve_loopback(
         Router::new()
             .route("/graphql", post(linear_graphql))
             .with_state(desk.clone()),
@@ -329,7 +320,7 @@ async fn linear_files_one_issue_per_delivery_key_and_survives_its_rate_limit() {
 #[tokio::test]
 async fn a_wrong_token_is_a_permanent_failure_that_does_not_show_the_token() {
     let desk = Desk::default();
-    let base = serve(
+    let base = serve_loopback(
         Router::new()
             .route(
                 "/api/v2/tickets.json",

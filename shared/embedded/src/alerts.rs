@@ -72,13 +72,7 @@ impl AlertStore for SqliteStore {
 
     async fn update_alert(&self, alert: &Alert) -> StoreResult<()> {
         let row = AlertRow::of(alert)?;
-        let Some(previous) = row.version.checked_sub(1).filter(|v| *v >= 0) else {
-            return Err(DbError::Conflict(format!(
-                "alert {} update must carry a version of at least 1",
-                row.id
-            ))
-            .into());
-        };
+        let previous = crate::store::previous_version("alert", &row.id, row.version)?;
         self.db
             .write(move |tx| {
                 let updated = tx.execute(
@@ -95,13 +89,7 @@ impl AlertStore for SqliteStore {
                         previous
                     ],
                 )?;
-                if updated == 0 {
-                    return Err(DbError::Conflict(format!(
-                        "alert {} is missing or not at version {previous}",
-                        row.id
-                    )));
-                }
-                Ok(())
+                crate::store::one_row_updated(updated, "alert", &row.id, previous)
             })
             .await?;
         Ok(())

@@ -71,13 +71,7 @@ impl InterventionStore for SqliteStore {
 
     async fn update_intervention(&self, intervention: &Intervention) -> StoreResult<()> {
         let row = Row::of(intervention)?;
-        let Some(previous) = row.version.checked_sub(1).filter(|v| *v >= 0) else {
-            return Err(DbError::Conflict(format!(
-                "intervention {} update must carry a version of at least 1",
-                row.id
-            ))
-            .into());
-        };
+        let previous = crate::store::previous_version("intervention", &row.id, row.version)?;
         self.db
             .write(move |tx| {
                 let updated = tx.execute(
@@ -93,13 +87,7 @@ impl InterventionStore for SqliteStore {
                         previous
                     ],
                 )?;
-                if updated == 0 {
-                    return Err(DbError::Conflict(format!(
-                        "intervention {} is missing or not at version {previous}",
-                        row.id
-                    )));
-                }
-                Ok(())
+                crate::store::one_row_updated(updated, "intervention", &row.id, previous)
             })
             .await?;
         Ok(())

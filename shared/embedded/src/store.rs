@@ -201,3 +201,31 @@ impl SqliteStore {
         Ok(purged)
     }
 }
+
+/// The version an optimistic update replaces (`version` - 1), refusing a version below 1.
+pub(crate) fn previous_version(
+    what: &str,
+    id: &str,
+    version: i64,
+) -> Result<i64, crate::error::DbError> {
+    version.checked_sub(1).filter(|v| *v >= 0).ok_or_else(|| {
+        crate::error::DbError::Conflict(format!(
+            "{what} {id} update must carry a version of at least 1"
+        ))
+    })
+}
+
+/// An optimistic update that changed no row found the record missing or at another version.
+pub(crate) fn one_row_updated(
+    updated: usize,
+    what: &str,
+    id: &str,
+    previous: i64,
+) -> Result<(), crate::error::DbError> {
+    if updated == 0 {
+        return Err(crate::error::DbError::Conflict(format!(
+            "{what} {id} is missing or not at version {previous}"
+        )));
+    }
+    Ok(())
+}

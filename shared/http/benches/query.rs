@@ -155,6 +155,8 @@ delegate! {
     CrmPushStore {
         put_crm_pushed(pushed: &[vitals_core::crm::CrmPushed]) -> StoreResult<()>;
         crm_pushed(crm: &str) -> StoreResult<Vec<vitals_core::crm::CrmPushed>>;
+        crm_activity_mark(crm: &str) -> StoreResult<Option<vitals_core::crm::ActivityMark>>;
+        put_crm_activity_mark(mark: &vitals_core::crm::ActivityMark) -> StoreResult<()>;
     }
 }
 

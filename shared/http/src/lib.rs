@@ -57,6 +57,7 @@ pub fn ingest_router(state: AppState) -> Router {
     ingest::routes(&state)
         .merge(webhooks::routes())
         .route("/health", get(health))
+        .layer(request_spans())
         .with_state(state)
 }
 
@@ -66,6 +67,7 @@ pub fn query_router(state: AppState) -> Router {
         .merge(page_headers::with_page_headers(dashboard::routes()))
         .route("/health", get(health))
         .fallback(not_found)
+        .layer(request_spans())
         .with_state(state)
 }
 
@@ -77,8 +79,25 @@ pub fn full_router(state: AppState) -> Router {
         .merge(page_headers::with_page_headers(dashboard::routes()))
         .route("/health", get(health))
         .fallback(not_found)
+        .layer(request_spans())
         .with_state(state)
 }
+
+/// A `request` span around each request (method and path, never the query string: a sign-in
+/// link carries its token there), so every log line of a handler says which request it served;
+/// the status and latency are logged at debug level.
+fn request_spans() -> RequestSpans {
+    fn span(request: &HttpRequest) -> tracing::Span {
+        tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+    }
+    tower_http::trace::TraceLayer::new_for_http().make_span_with(span as fn(&_) -> _)
+}
+
+type HttpRequest = axum::http::Request<axum::body::Body>;
+type RequestSpans = tower_http::trace::TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    fn(&HttpRequest) -> tracing::Span,
+>;
 
 /// Unknown paths answer the API's JSON 404.
 async fn not_found() -> ApiError {

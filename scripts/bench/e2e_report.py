@@ -11,7 +11,14 @@ import sys
 
 def gnu_time(path):
     """(wall seconds, peak RSS bytes) from a `/usr/bin/time -v` report."""
+    wall, rss, _ = gnu_time_cpu(path)
+    return wall, rss
+
+
+def gnu_time_cpu(path):
+    """(wall seconds, peak RSS bytes, user + system CPU seconds) from `/usr/bin/time -v`."""
     wall = rss = None
+    cpu = 0.0
     with open(path, encoding="utf-8") as f:
         for line in f:
             key, _, value = line.strip().rpartition(": ")
@@ -20,7 +27,9 @@ def gnu_time(path):
                 wall = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
             elif key == "Maximum resident set size (kbytes)":
                 rss = int(value) * 1024
-    return wall, rss
+            elif key in ("User time (seconds)", "System time (seconds)"):
+                cpu += float(value)
+    return wall, rss, cpu
 
 
 def written(path):
@@ -97,6 +106,10 @@ def main():
     print()
     print(f"{events} events; {days} account-days; DuckDB step seconds exclude its start-up "
           f"(process wall {duck_wall:.1f} s)")
+    cpu = [f"{name} {gnu_time_cpu(p(name + '.time'))[2]:.1f}"
+           for name in ("import", "score", "duckdb") if os.path.exists(p(name + ".time"))
+           and (name != "score" or scored)]
+    print("CPU seconds (user + system) of each process, for a loaded machine: " + ", ".join(cpu))
     print(f"rollup checksum: vitals {mine['checksum']} ({mine['rollup_rows']} account-days), "
           f"duckdb {duck['checksum']} ({duck['rollup_rows']} account-days)")
     if mine["checksum"] != duck["checksum"]:

@@ -7,6 +7,9 @@
 #   scripts/bench.sh ingest-writes    # DynamoDB write units per 1,000 ingested events (Zipf mixes)
 #   scripts/bench.sh load             # 32 clients × 500 KB batches for 60 s against `vitals serve`
 #                                     # (fast build): events/s, p50/p99, stored = unique sent
+#   scripts/bench.sh e2e [--small] [--outcomes]
+#                                     # a year of events: `vitals import events` + `score --from
+#                                     # --to` vs DuckDB on one thread, checksums that agree
 #   scripts/bench.sh lambda           # the four functions: release size, cold start, cost model
 #                                     # (not in the default set: a release build with fat LTO)
 #
@@ -20,11 +23,15 @@ source "$ROOT/scripts/lib/emulators.sh"
 
 accounts=100000
 only=""
+if [[ "${1:-}" == e2e ]]; then
+    shift
+    exec bash "$ROOT/scripts/bench/e2e.sh" "$@"
+fi
 for arg in "$@"; do
     case "$arg" in
     --quick) accounts=20000 ;;
     scoring | ingest-writes | load | lambda) only="$arg" ;;
-    *) die "unknown argument: $arg (expected --quick, scoring, ingest-writes, load or lambda)" ;;
+    *) die "unknown argument: $arg (expected --quick, scoring, ingest-writes, load, lambda or e2e)" ;;
     esac
 done
 

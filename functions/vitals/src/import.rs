@@ -13,21 +13,19 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use vitals_core::ingest::import::{
-    decompressed, event_line, import_account, AccountRows, ImportError, ImportFormat, Lines,
-    NumberedLine, RowError,
+    decompressed, import_account, AccountRows, ImportError, ImportFormat, RowError,
 };
-use vitals_core::ingest::{Ingest, ParsedBatch, Rejection, MAX_BATCH_BYTES};
 use vitals_core::model::AccountId;
 use vitals_core::rollup::day_activity_with_signals;
 
 use crate::context::Context;
 
+mod events;
+
 /// How many rejected rows the summary lists one by one.
 const LISTED_ROWS: usize = 10;
 /// How many distinct reasons the summary counts separately; the rest count as "other".
 const COUNTED_REASONS: usize = 1_000;
-/// Events per ingest batch (Segment's batch shape: at most 500 KB).
-const BATCH_EVENTS: usize = 500;
 /// Read buffer of an input file (compressed or not).
 const READ_BUFFER: usize = 64 * 1024;
 
@@ -63,6 +61,15 @@ pub enum ImportCommand {
         #[arg(long)]
         day: chrono::NaiveDate,
     },
+    /// Prints a checksum of every account-day's rollup (usage events, active users, features)
+    /// from `--from` to `--to`: the end-to-end bench compares it with DuckDB's.
+    #[command(hide = true)]
+    Checksum {
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        #[arg(long)]
+        to: chrono::NaiveDate,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -79,8 +86,9 @@ pub struct ImportOptions {
 pub async fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<()> {
     match &args.command {
         ImportCommand::Accounts { file, options } => accounts(ctx, file, options).await,
-        ImportCommand::Events { file, options } => events(ctx, file, options).await,
+        ImportCommand::Events { file, options } => events::events(ctx, file, options).await,
         ImportCommand::Verify { account, day } => verify(ctx, account, *day).await,
+        ImportCommand::Checksum { from, to } => checksum(ctx, *from, *to).await,
     }
 }
 
@@ -363,95 +371,6 @@ async fn accounts(ctx: &Context, file: &Path, options: &ImportOptions) -> anyhow
     tally.outcome("accounts", options, "unchanged accounts are not rewritten")
 }
 
-async fn events(ctx: &Context, file: &Path, options: &ImportOptions) -> anyhow::Result<()> {
-    let (input, reader) = Input::open(file, "events")?;
-    let mut lines = Lines::new(reader);
-    let storage = ctx.backend.storage.as_ref();
-    // Today's events get provisional scores like those sent to `vitals serve`.
-    let touches = vitals_core::freshness::TouchRecorder::new(&ctx.config.freshness);
-    let ingest = Ingest::new(storage)
-        .with_signals(&ctx.config.signals)
-        .with_touches(&touches);
-    let retention_days = ctx.config.retention.days;
-    let mut tally = Tally::default();
-    let mut unattributed = 0u64;
-    let mut pending: Vec<NumberedLine> = Vec::with_capacity(BATCH_EVENTS);
-    let mut at_end = false;
-    while !at_end {
-        // Batches cut by line order, so a re-run writes the same chunks.
-        let mut bytes = 0;
-        let mut failure = None;
-        while pending.len() < BATCH_EVENTS && bytes < MAX_BATCH_BYTES {
-            match lines.next() {
-                None => {
-                    at_end = true;
-                    break;
-                }
-                Some(Err(e)) => {
-                    failure = Some(e);
-                    break;
-                }
-                Some(Ok(Ok((_, text)))) if text.trim().is_empty() => {}
-                Some(Ok(line)) => {
-                    bytes += line.as_ref().map_or(0, |(_, t)| t.len());
-                    pending.push(line);
-                }
-            }
-        }
-        let received_at = chrono::Utc::now();
-        let mut batch = ParsedBatch::default();
-        let (mut first, mut last) = (usize::MAX, 0);
-        for (index, line) in pending.drain(..).enumerate() {
-            let parsed = line.and_then(|(line, text)| {
-                (first, last) = (first.min(line), line);
-                event_line(&text, received_at, retention_days).map_err(|e| RowError {
-                    line,
-                    reason: e.to_string(),
-                })
-            });
-            match parsed {
-                Ok(m) => batch.messages.push(m),
-                Err(e) => {
-                    batch.rejected.push(Rejection {
-                        index,
-                        message_id: None,
-                        error: e.reason.clone(),
-                    });
-                    tally.reject(e);
-                }
-            }
-        }
-        let valid = batch.messages.len() as u64;
-        if !options.dry_run && valid > 0 {
-            let outcome = ingest
-                .handle(batch, received_at)
-                .await
-                .with_context(|| {
-                    format!(
-                        "storing lines {first}-{last} failed; the lines before were imported, and running the import again is safe"
-                    )
-                })?;
-            unattributed += outcome.unattributed as u64;
-        }
-        tally.accepted += valid;
-        input.tick(tally.accepted + tally.rejected.total, "events");
-        if let Some(e) = failure {
-            input.progress.finish_and_clear();
-            tally.print("events", options);
-            return Err(read_failure(&input, e, "events", &tally));
-        }
-    }
-    input.progress.finish_and_clear();
-    tally.print("events", options);
-    if unattributed > 0 {
-        println!(
-            "{unattributed} event(s) had no account (no context.groupId and no earlier group call for their user); kept as {}",
-            AccountId::UNATTRIBUTED
-        );
-    }
-    tally.outcome("events", options, "events dedupe by messageId")
-}
-
 /// Deduplicated counts of one account-day, as the daily run would roll them up.
 async fn verify(ctx: &Context, account: &str, day: chrono::NaiveDate) -> anyhow::Result<()> {
     let account = AccountId::new(account).context("--account")?;
@@ -493,6 +412,57 @@ async fn verify(ctx: &Context, account: &str, day: chrono::NaiveDate) -> anyhow:
             "nps": activity.nps,
             "profile": profile,
         })
+    );
+    Ok(())
+}
+
+/// The rollup of every account-day with usage in `from..=to`, summed into one order-independent
+/// checksum (the formula of `scripts/bench/e2e_duckdb.py`): a wrapping sum of one mixed value per
+/// (account, day, usage events, active users, features).
+async fn checksum(
+    ctx: &Context,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> anyhow::Result<()> {
+    let storage = ctx.backend.storage.as_ref();
+    let (mut rows, mut events, mut sum) = (0u64, 0u64, 0u64);
+    for day in from.iter_days().take_while(|d| *d <= to) {
+        let epoch_day = day
+            .signed_duration_since(chrono::NaiveDate::default())
+            .num_days() as u64;
+        for segment in vitals_core::segment::Segment::all() {
+            let chunks = storage.chunks_for_segment_day(segment, day).await?;
+            // Chunks come ordered by account: each run of one account is its day.
+            for group in chunks.chunk_by(|a, b| a.account_id == b.account_id) {
+                let activity = day_activity_with_signals(
+                    group,
+                    &ctx.config.usage,
+                    &ctx.config.signals,
+                    ctx.config.scoring.first_value_event.as_deref(),
+                );
+                if activity.events == 0 {
+                    continue;
+                }
+                let account = group[0].account_id.as_str();
+                let mut v = vitals_core::segment::fnv1a64(account.as_bytes())
+                    .wrapping_mul(31)
+                    .wrapping_add(epoch_day);
+                for n in [
+                    u64::from(activity.events),
+                    activity.active_users.len() as u64,
+                    activity.features.len() as u64,
+                ] {
+                    v = v.wrapping_mul(1_000_003).wrapping_add(n);
+                }
+                sum = sum.wrapping_add(v);
+                rows += 1;
+                events += u64::from(activity.events);
+            }
+        }
+    }
+    println!(
+        "{}",
+        json!({"rollup_rows": rows, "usage_events": events, "checksum": format!("{sum:016x}")})
     );
     Ok(())
 }

@@ -216,3 +216,48 @@ fn the_applied_configuration_sets_retention_without_a_config_flag() {
         .unwrap();
     assert!(purged >= 1, "nothing expired after 150 days");
 }
+
+/// `vitals import verify`'s answer for an account-day.
+fn verified(data: &Path, account: &str, days_ago: i64) -> serde_json::Value {
+    let day = day(days_ago).to_string();
+    let out = vitals(
+        data,
+        &["import", "verify", "--account", account, "--day", &day],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn an_account_day_of_a_large_file_in_time_order_is_one_chunk_and_a_rerun_adds_nothing() {
+    let (tmp, data) = data_dir();
+    // More lines than a batch takes before it ends at a change of day, in time order, with the
+    // accounts interleaved as an export has them.
+    let mut file = String::new();
+    for i in 0..24_000 {
+        file += &track(&format!("a{i}"), &format!("acct-{}", i % 300), 5);
+    }
+    for i in 0..3_000 {
+        file += &track(&format!("b{i}"), &format!("acct-{}", i % 300), 4);
+    }
+    let path = tmp.path().join("year.ndjson");
+    std::fs::write(&path, &file).unwrap();
+    for _ in 0..2 {
+        let out = vitals(&data, &["import", "events", path.to_str().unwrap()], b"");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("27000 events imported, 0 rejected"),
+            "{}",
+            text(&out.stdout)
+        );
+        for (days_ago, n) in [(5, 80), (4, 10)] {
+            let v = verified(&data, "acct-7", days_ago);
+            assert_eq!(
+                (&v["chunks"], &v["stored_events"], &v["usage_events"]),
+                (&1.into(), &n.into(), &n.into()),
+                "{days_ago} days ago"
+            );
+        }
+    }
+}

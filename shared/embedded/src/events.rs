@@ -23,6 +23,12 @@ struct ChunkRow {
     expires_at: i64,
 }
 
+impl ChunkRow {
+    fn key(&self) -> (&str, u16, &str, &str) {
+        (&self.day, self.seg, &self.account_id, &self.chunk_id)
+    }
+}
+
 #[async_trait]
 impl EventStore for SqliteStore {
     async fn put_chunks(&self, chunks: &[EventChunk]) -> StoreResult<()> {
@@ -30,7 +36,7 @@ impl EventStore for SqliteStore {
             return Ok(());
         }
         // Encode before taking the write lock: compression is the slow part.
-        let rows = chunks
+        let mut rows = chunks
             .iter()
             .map(|c| {
                 Ok(ChunkRow {
@@ -44,6 +50,8 @@ impl EventStore for SqliteStore {
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
+        // In key order: a large batch (an import's) then fills the same few index pages in turn.
+        rows.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
         self.db
             .write(move |tx| {
                 let mut stmt = tx.prepare_cached(

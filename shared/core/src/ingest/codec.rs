@@ -12,10 +12,12 @@
 //! 1 = ns), and `varint len, JSON` properties. `0xFF` cannot start a raw deflate stream (block
 //! type 3 is invalid), so payloads of the first format (deflated short-key JSON) still decode.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Read;
 
 use chrono::{DateTime, Utc};
+use flate2::{Compress, Compression, FlushCompress, Status};
 
 use super::properties::Properties;
 use crate::error::StoreError;
@@ -100,15 +102,60 @@ fn derived_bytes(s: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
+thread_local! {
+    /// Each thread's compressor, reset between chunks: setting one up costs more than
+    /// compressing a typical chunk (a few hundred bytes), and an import writes hundreds of
+    /// thousands of them.
+    static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(Compression::default(), false));
+}
+
+/// Bodies shorter than this are written as one stored (uncompressed) deflate block: deflate
+/// saves about a sixth of such a body, and setting it up costs more than everything else an
+/// import does for the chunk (most chunks of an account-day are this small). Any inflater reads
+/// the block, and zlib itself writes one when it cannot compress.
+const STORED_BELOW: usize = 512;
+
 /// Encodes a chunk's events.
 pub fn encode(events: &[StoredEvent]) -> Result<Vec<u8>, StoreError> {
     let raw = encode_raw(events)?;
-    let mut out = vec![MAGIC, VERSION];
-    let mut enc = flate2::write::DeflateEncoder::new(&mut out, flate2::Compression::default());
-    enc.write_all(&raw)
-        .and_then(|()| enc.finish().map(|_| ()))
+    let mut out = Vec::with_capacity(raw.len() / 2 + 64);
+    out.extend_from_slice(&[MAGIC, VERSION]);
+    if let Ok(len) = u16::try_from(raw.len()).map(u16::to_le_bytes) {
+        if raw.len() < STORED_BELOW {
+            // BFINAL = 1, BTYPE = 00, then LEN and its complement, then the bytes as they are.
+            out.extend_from_slice(&[0x01, len[0], len[1], !len[0], !len[1]]);
+            out.extend_from_slice(&raw);
+            return Ok(out);
+        }
+    }
+    DEFLATE
+        .with(|c| match c.try_borrow_mut() {
+            Ok(mut c) => {
+                c.reset();
+                deflate(&mut c, &raw, &mut out)
+            }
+            Err(_) => deflate(
+                &mut Compress::new(Compression::default(), false),
+                &raw,
+                &mut out,
+            ),
+        })
         .map_err(|e| StoreError::Rejected(format!("compress chunk: {e}")))?;
     Ok(out)
+}
+
+/// Deflates `raw` whole (one raw deflate stream) onto the end of `out`.
+fn deflate(c: &mut Compress, raw: &[u8], out: &mut Vec<u8>) -> Result<(), flate2::CompressError> {
+    loop {
+        let done = usize::try_from(c.total_in())
+            .unwrap_or(raw.len())
+            .min(raw.len());
+        if c.compress_vec(&raw[done..], out, FlushCompress::Finish)? == Status::StreamEnd {
+            return Ok(());
+        }
+        // Out of room: the stream goes on into a larger buffer.
+        out.reserve(out.capacity().max(256));
+    }
 }
 
 /// The body of [`encode`] before deflate, for a container that deflates many chunks at once

@@ -2,6 +2,7 @@
 
 use super::*;
 use serde_json::json;
+use std::io::Write;
 
 fn ev(id: &str, kind: EventKind, ts: &str, props: serde_json::Value) -> StoredEvent {
     StoredEvent {
@@ -137,4 +138,32 @@ fn chunks_are_written_and_read_byte_for_byte_as_before_properties_were_text() {
     assert_eq!(serde_json::to_string(&events).unwrap(), PINNED_JSON);
     let from_json: Vec<StoredEvent> = serde_json::from_str(PINNED_JSON).unwrap();
     assert_eq!(from_json, events);
+}
+
+#[test]
+fn a_small_chunk_is_one_stored_block_any_inflater_reads() {
+    let events = pinned_events();
+    let chunk = encode(&events[1..]).unwrap();
+    let body = encode_body(&events[1..]).unwrap();
+    assert_eq!(&chunk[..3], &[MAGIC, VERSION, 0x01]);
+    let mut inflated = Vec::new();
+    flate2::read::DeflateDecoder::new(&chunk[2..])
+        .read_to_end(&mut inflated)
+        .unwrap();
+    assert_eq!(inflated, body);
+    assert_eq!(decode(&chunk).unwrap(), events[1..]);
+    // A larger body is still deflated, and reads back the same.
+    let many: Vec<StoredEvent> = (0..40)
+        .map(|i| StoredEvent {
+            message_id: format!("m-{i}"),
+            ..events[1].clone()
+        })
+        .collect();
+    let chunk = encode(&many).unwrap();
+    assert!(
+        chunk.len() < encode_body(&many).unwrap().len() / 2,
+        "{}",
+        chunk.len()
+    );
+    assert_eq!(decode(&chunk).unwrap(), many);
 }

@@ -114,6 +114,22 @@ pub(crate) fn read_body<'a>(
     Ok(body)
 }
 
+/// Reads one item object standing alone (an NDJSON line of `vitals import events`): its span
+/// (the object without surrounding whitespace) and fields. Anything but whitespace around the
+/// object makes it undecided.
+pub(crate) fn read_item(text: &str) -> Result<(&str, Item<'_>), Undecided> {
+    let mut cursor = Cursor { text, at: 0 };
+    cursor.skip_whitespace();
+    let start = cursor.at;
+    let item = cursor.item()?;
+    let end = cursor.at;
+    cursor.skip_whitespace();
+    if cursor.at != text.len() {
+        return Err(Undecided);
+    }
+    Ok((&text[start..end], item))
+}
+
 struct Cursor<'a> {
     text: &'a str,
     at: usize,

@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::json_cursor::{read_body, Item, Lenient, Text, Undecided};
+use super::json_cursor::{read_body, read_item, Item, Lenient, Text, Undecided};
 use super::message::{
     check_key_count, check_map, corrected, derived_message_id, id_text, name_text, parse_item_text,
     parse_kind, parse_time, BatchDefaults, Message, ParseContext,
@@ -89,6 +89,15 @@ pub(crate) fn parse_batch(text: &str, cx: &ParseContext) -> Result<ParsedBatch, 
     in_order.sort_by_key(|(index, _)| *index);
     parsed.messages = in_order.into_iter().map(|(_, m)| m).collect();
     Ok(parsed)
+}
+
+/// One item standing alone (an NDJSON line, no batch around it) in one pass, with the checks
+/// and results of `parse_item_text` with no batch defaults; anything unusual is undecided.
+pub(crate) fn parse_line(text: &str, cx: &ParseContext) -> Result<Message, Undecided> {
+    let (span, item) = read_item(text)?;
+    let (mut message, pending) = begin_message(span, item, cx)?;
+    finish_message(&mut message, &pending, &BatchDefaults::default(), cx)?;
+    Ok(message)
 }
 
 /// What a message still needs from the batch-level fields.

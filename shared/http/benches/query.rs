@@ -1,7 +1,9 @@
 //! Query handler benchmark (BRIEF §5: p99 ≤ 5 ms excluding network, ≤ 2 storage requests per
 //! view): drives the query router in process over an embedded store of scored accounts and
 //! prints p50/p99 per view and the storage requests each made (counted by a wrapper around the
-//! store). Run: `cargo bench -p vitals-http --bench query [-- ACCOUNTS]` (default 1000).
+//! store). Run: `cargo bench -p vitals-http --bench query [-- ACCOUNTS]` (default 1000). Exits
+//! non-zero when a view makes more than 2 storage requests (the embedded store's; see
+//! docs/architecture.md for what each view costs on DynamoDB).
 
 #![allow(clippy::unwrap_used)]
 

@@ -129,6 +129,10 @@ fn admin() -> Principal {
     Principal::new("root@example.com", Role::Admin)
 }
 
+fn lead() -> Principal {
+    Principal::new("lee@example.com", Role::Lead)
+}
+
 async fn get(
     app: &vitals_http::axum::Router,
     path: &str,
@@ -206,7 +210,7 @@ async fn the_page_and_its_csv_list_what_the_api_lists_for_every_filter_sort_sear
     let (store, _) = scored_store().await;
     let app = app(store);
     let mut compared = 0;
-    for who in [admin(), ana()] {
+    for who in [admin(), lead(), ana()] {
         for view in VIEWS {
             let expected = api_ids(&app, view, &who).await;
             let (status, _, html) = get(&app, &format!("/dashboard/accounts?{view}"), &who).await;

@@ -275,6 +275,36 @@ async fn a_csm_snoozes_and_resolves_from_the_inbox_and_the_audit_log_names_her()
 }
 
 #[tokio::test]
+async fn a_lead_picks_an_owner_in_the_inbox_and_reassigns_another_csms_alert() {
+    let (app, store) = app().await;
+    let lee = Browser::sign_in(&app, "lee@example.com", Role::Lead).await;
+    let everyone = lee.get("/dashboard/alerts").await;
+    assert_eq!(everyone.status, StatusCode::OK);
+    assert!(everyone.body.contains(">Acme</a>") && everyone.body.contains("Bobcat"));
+    let bobs = lee.get(&format!("/dashboard/alerts?owner={BOB}")).await;
+    assert!(bobs.body.contains("Bobcat") && !bobs.body.contains(">Acme</a>"));
+    // No settings for a lead: the navigation offers the audit log only.
+    assert!(bobs.body.contains(r#"href="/dashboard/audit""#));
+    assert!(!bobs.body.contains(r#"href="/dashboard/settings""#));
+    let moved = lee
+        .post(
+            "/dashboard/alerts/decline-bob",
+            &[
+                ("csrf", &csrf_of(&bobs)),
+                ("action", "reassign"),
+                ("version", "1"),
+                ("owner", ANA),
+                ("back", "/dashboard/alerts"),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+    let alert = store.get_alert("decline-bob").await.unwrap().unwrap();
+    assert_eq!(alert.owner.as_deref(), Some(ANA));
+    assert_eq!(alert.transitions.last().unwrap().by, "lee@example.com");
+}
+
+#[tokio::test]
 async fn a_form_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing() {
     let (app, store) = app().await;
     let ana = Browser::sign_in(&app, ANA, Role::Csm).await;

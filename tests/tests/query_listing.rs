@@ -257,9 +257,10 @@ fn cases() -> Vec<(&'static str, AccountFilter, AccountSort)> {
     ]
 }
 
-fn principals() -> [Principal; 4] {
+fn principals() -> [Principal; 5] {
     [
         Principal::new("root@example.com", Role::Admin),
+        Principal::new("lee@example.com", Role::Lead),
         Principal::new("ana@example.com", Role::Csm),
         Principal::new("EVE@example.com", Role::Ae),
         Principal::new("nobody@example.com", Role::Csm),

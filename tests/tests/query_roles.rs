@@ -35,21 +35,30 @@ fn tokens() -> LocalTokens {
     LocalTokens::new(SECRET.to_vec(), &AuthConfig::default()).unwrap()
 }
 
-/// Who calls: the four roles and nobody.
+/// Who calls: the five roles and nobody.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Who {
     Admin,
+    Lead,
     Csm,
     Ae,
     ReadOnly,
     Anonymous,
 }
 
-const EVERYONE: [Who; 5] = [Who::Admin, Who::Csm, Who::Ae, Who::ReadOnly, Who::Anonymous];
+const EVERYONE: [Who; 6] = [
+    Who::Admin,
+    Who::Lead,
+    Who::Csm,
+    Who::Ae,
+    Who::ReadOnly,
+    Who::Anonymous,
+];
 
 fn token(who: Who) -> Option<String> {
     let (user, role) = match who {
         Who::Admin => ("root@example.com", Role::Admin),
+        Who::Lead => ("lee@example.com", Role::Lead),
         Who::Csm => (ANA, Role::Csm),
         Who::Ae => (EVE, Role::Ae),
         Who::ReadOnly => ("viewer@example.com", Role::ReadOnly),
@@ -190,7 +199,7 @@ fn reassign(version: u64, owner: &str) -> Value {
     json!({"action": "reassign", "version": version, "owner": owner})
 }
 
-/// Role × endpoint → status, for admin, csm (Ana), ae (Eve), read-only, anonymous.
+/// Role × endpoint → status, for admin, lead, csm (Ana), ae (Eve), read-only, anonymous.
 #[tokio::test]
 async fn every_endpoint_answers_each_role_as_the_table_says() {
     use Method as M;
@@ -198,52 +207,52 @@ async fn every_endpoint_answers_each_role_as_the_table_says() {
     let invalid_config = json!({"body": "[retention]\ndays = 3\n"});
     let long_reason = "x".repeat(3 * 1024);
     #[rustfmt::skip]
-    let table: Vec<(Method, &str, Option<Value>, [u16; 5])> = vec![
-        //                                                      admin csm  ae   ro   anon
-        (M::GET, "/v1/portfolio", None,                         [200, 200, 200, 200, 401]),
-        (M::GET, "/v1/portfolio?days=30", None,                 [200, 200, 200, 200, 401]),
-        (M::GET, "/v1/accounts", None,                          [200, 200, 200, 403, 401]),
-        (M::GET, "/v1/accounts?band=bogus", None,               [400, 400, 400, 403, 401]),
-        (M::GET, "/v1/accounts/ana-1", None,                    [200, 200, 404, 403, 401]),
-        (M::GET, "/v1/accounts/eve-1", None,                    [200, 404, 200, 403, 401]),
-        (M::GET, "/v1/accounts/bob-1", None,                    [200, 404, 404, 403, 401]),
-        (M::GET, "/v1/accounts/nobody", None,                   [404, 404, 404, 403, 401]),
-        (M::GET, "/v1/accounts/ana-1/history", None,            [200, 200, 404, 403, 401]),
-        (M::GET, "/v1/accounts/bob-1/history", None,            [200, 404, 404, 403, 401]),
-        (M::GET, "/v1/alerts", None,                            [200, 200, 200, 403, 401]),
-        (M::GET, "/v1/alerts?status=open&severity=critical", None, [200, 200, 200, 403, 401]),
-        (M::GET, "/v1/alerts/alert-ana", None,                  [200, 200, 404, 403, 401]),
-        (M::GET, "/v1/alerts/alert-bob", None,                  [200, 404, 404, 403, 401]),
-        (M::PATCH, "/v1/alerts/alert-ana", Some(ack(1)),        [200, 200, 403, 403, 401]),
-        (M::PATCH, "/v1/alerts/alert-bob", Some(ack(1)),        [200, 404, 403, 403, 401]),
-        (M::PATCH, "/v1/alerts/alert-ana", Some(resolve(1, "renewed")), [200, 200, 403, 403, 401]),
-        (M::PATCH, "/v1/alerts/alert-ana", Some(snooze(1, "2026-03-09T08:00:00Z")), [200, 200, 403, 403, 401]),
-        (M::PATCH, "/v1/alerts/alert-ana", Some(snooze(1, "9999-12-31T00:00:00Z")), [400, 400, 403, 403, 401]),
-        (M::PATCH, "/v1/alerts/alert-ana", Some(resolve(1, &long_reason)), [400, 400, 403, 403, 401]),
-        (M::PATCH, "/v1/alerts/alert-ana", Some(reassign(1, BOB)), [200, 403, 403, 403, 401]),
-        (M::PATCH, "/v1/alerts/alert-bob", Some(reassign(1, ANA)), [200, 403, 403, 403, 401]),
-        (M::GET, "/v1/audit", None,                             [200, 400, 400, 403, 401]),
-        (M::GET, "/v1/audit?account_id=ana-1", None,            [200, 200, 404, 403, 401]),
-        (M::GET, "/v1/audit?account_id=bob-1", None,            [200, 404, 404, 403, 401]),
-        (M::GET, "/v1/config", None,                            [200, 403, 403, 403, 401]),
-        (M::PUT, "/v1/config", Some(valid_config),              [200, 403, 403, 403, 401]),
-        (M::PUT, "/v1/config", Some(invalid_config),            [400, 403, 403, 403, 401]),
-        (M::PUT, "/v1/config", Some(json!({"body": ""})),        [400, 403, 403, 403, 401]),
-        (M::GET, "/openapi.json", None,                         [200, 200, 200, 200, 200]),
-        (M::GET, "/health", None,                               [200, 200, 200, 200, 200]),
-        (M::GET, "/dashboard", None,                            [200, 200, 200, 200, 401]),
-        (M::GET, "/dashboard/accounts", None,                   [200, 200, 200, 403, 401]),
-        (M::GET, "/dashboard/accounts?band=at_risk&sort=-mrr&q=ana", None, [200, 200, 200, 403, 401]),
-        (M::GET, "/dashboard/accounts?band=bogus", None,        [400, 400, 400, 403, 401]),
-        (M::GET, "/dashboard/accounts.csv", None,               [200, 200, 200, 403, 401]),
-        (M::GET, "/dashboard/accounts.csv?sort=sideways", None, [400, 400, 400, 403, 401]),
-        (M::GET, "/dashboard/accounts/ana-1", None,             [200, 200, 404, 403, 401]),
-        (M::GET, "/dashboard/accounts/bob-1", None,             [200, 404, 404, 403, 401]),
-        (M::GET, "/dashboard/alerts", None,                     [200, 200, 200, 403, 401]),
-        (M::GET, "/dashboard/alerts?status=resolved", None,     [200, 200, 200, 403, 401]),
-        (M::GET, "/dashboard/alerts?status=bogus", None,        [400, 400, 400, 403, 401]),
-        (M::GET, "/dashboard/audit", None,                      [200, 403, 403, 403, 401]),
-        (M::GET, "/dashboard/settings", None,                   [200, 403, 403, 403, 401]),
+    let table: Vec<(Method, &str, Option<Value>, [u16; 6])> = vec![
+        //                                                      admin lead csm  ae   ro   anon
+        (M::GET, "/v1/portfolio", None,                         [200, 200, 200, 200, 200, 401]),
+        (M::GET, "/v1/portfolio?days=30", None,                 [200, 200, 200, 200, 200, 401]),
+        (M::GET, "/v1/accounts", None,                          [200, 200, 200, 200, 403, 401]),
+        (M::GET, "/v1/accounts?band=bogus", None,               [400, 400, 400, 400, 403, 401]),
+        (M::GET, "/v1/accounts/ana-1", None,                    [200, 200, 200, 404, 403, 401]),
+        (M::GET, "/v1/accounts/eve-1", None,                    [200, 200, 404, 200, 403, 401]),
+        (M::GET, "/v1/accounts/bob-1", None,                    [200, 200, 404, 404, 403, 401]),
+        (M::GET, "/v1/accounts/nobody", None,                   [404, 404, 404, 404, 403, 401]),
+        (M::GET, "/v1/accounts/ana-1/history", None,            [200, 200, 200, 404, 403, 401]),
+        (M::GET, "/v1/accounts/bob-1/history", None,            [200, 200, 404, 404, 403, 401]),
+        (M::GET, "/v1/alerts", None,                            [200, 200, 200, 200, 403, 401]),
+        (M::GET, "/v1/alerts?status=open&severity=critical", None, [200, 200, 200, 200, 403, 401]),
+        (M::GET, "/v1/alerts/alert-ana", None,                  [200, 200, 200, 404, 403, 401]),
+        (M::GET, "/v1/alerts/alert-bob", None,                  [200, 200, 404, 404, 403, 401]),
+        (M::PATCH, "/v1/alerts/alert-ana", Some(ack(1)),        [200, 200, 200, 403, 403, 401]),
+        (M::PATCH, "/v1/alerts/alert-bob", Some(ack(1)),        [200, 200, 404, 403, 403, 401]),
+        (M::PATCH, "/v1/alerts/alert-ana", Some(resolve(1, "renewed")), [200, 200, 200, 403, 403, 401]),
+        (M::PATCH, "/v1/alerts/alert-ana", Some(snooze(1, "2026-03-09T08:00:00Z")), [200, 200, 200, 403, 403, 401]),
+        (M::PATCH, "/v1/alerts/alert-ana", Some(snooze(1, "9999-12-31T00:00:00Z")), [400, 400, 400, 403, 403, 401]),
+        (M::PATCH, "/v1/alerts/alert-ana", Some(resolve(1, &long_reason)), [400, 400, 400, 403, 403, 401]),
+        (M::PATCH, "/v1/alerts/alert-ana", Some(reassign(1, BOB)), [200, 200, 403, 403, 403, 401]),
+        (M::PATCH, "/v1/alerts/alert-bob", Some(reassign(1, ANA)), [200, 200, 403, 403, 403, 401]),
+        (M::GET, "/v1/audit", None,                             [200, 400, 400, 400, 403, 401]),
+        (M::GET, "/v1/audit?account_id=ana-1", None,            [200, 200, 200, 404, 403, 401]),
+        (M::GET, "/v1/audit?account_id=bob-1", None,            [200, 200, 404, 404, 403, 401]),
+        (M::GET, "/v1/config", None,                            [200, 403, 403, 403, 403, 401]),
+        (M::PUT, "/v1/config", Some(valid_config),              [200, 403, 403, 403, 403, 401]),
+        (M::PUT, "/v1/config", Some(invalid_config),            [400, 403, 403, 403, 403, 401]),
+        (M::PUT, "/v1/config", Some(json!({"body": ""})),        [400, 403, 403, 403, 403, 401]),
+        (M::GET, "/openapi.json", None,                         [200, 200, 200, 200, 200, 200]),
+        (M::GET, "/health", None,                               [200, 200, 200, 200, 200, 200]),
+        (M::GET, "/dashboard", None,                            [200, 200, 200, 200, 200, 401]),
+        (M::GET, "/dashboard/accounts", None,                   [200, 200, 200, 200, 403, 401]),
+        (M::GET, "/dashboard/accounts?band=at_risk&sort=-mrr&q=ana", None, [200, 200, 200, 200, 403, 401]),
+        (M::GET, "/dashboard/accounts?band=bogus", None,        [400, 400, 400, 400, 403, 401]),
+        (M::GET, "/dashboard/accounts.csv", None,               [200, 200, 200, 200, 403, 401]),
+        (M::GET, "/dashboard/accounts.csv?sort=sideways", None, [400, 400, 400, 400, 403, 401]),
+        (M::GET, "/dashboard/accounts/ana-1", None,             [200, 200, 200, 404, 403, 401]),
+        (M::GET, "/dashboard/accounts/bob-1", None,             [200, 200, 404, 404, 403, 401]),
+        (M::GET, "/dashboard/alerts", None,                     [200, 200, 200, 200, 403, 401]),
+        (M::GET, "/dashboard/alerts?status=resolved", None,     [200, 200, 200, 200, 403, 401]),
+        (M::GET, "/dashboard/alerts?status=bogus", None,        [400, 400, 400, 400, 403, 401]),
+        (M::GET, "/dashboard/audit", None,                      [200, 200, 403, 403, 403, 401]),
+        (M::GET, "/dashboard/settings", None,                   [200, 403, 403, 403, 403, 401]),
     ];
     let mut failures = Vec::new();
     for (method, path, body, expected) in &table {
@@ -314,6 +323,88 @@ async fn a_csm_lists_only_their_own_accounts_and_never_sees_another_owners_data(
         .map(|a| a["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["alert-ana"]);
+}
+
+#[tokio::test]
+async fn a_lead_reads_every_book_and_acts_on_any_alert_but_never_the_configuration() {
+    let app = app(store().await);
+    let lead = token(Who::Lead);
+    let admin = token(Who::Admin);
+    let list = call(&app, Method::GET, "/v1/accounts", lead.as_deref(), None)
+        .await
+        .json();
+    assert_eq!(list["total"], 4, "a lead lists every owner's accounts");
+    let inbox = call(
+        &app,
+        Method::GET,
+        "/dashboard/alerts",
+        lead.as_deref(),
+        None,
+    )
+    .await;
+    assert_eq!(inbox.status, StatusCode::OK);
+    for name in ["Acme", "Bobcat Secret Co"] {
+        assert!(inbox.body.contains(name), "inbox lacks {name}");
+    }
+    assert!(
+        inbox
+            .body
+            .contains(r#"<option value="all">all owners</option>"#),
+        "a lead picks an owner or all"
+    );
+    assert!(inbox.body.contains("new owner email"), "no reassign form");
+    let only_bob = call(
+        &app,
+        Method::GET,
+        &format!("/dashboard/alerts?owner={BOB}"),
+        lead.as_deref(),
+        None,
+    )
+    .await;
+    assert!(only_bob.body.contains("Bobcat Secret Co") && !only_bob.body.contains("Acme"));
+
+    // Reassigning Bob's alert to Ana: done, and recorded under the lead's name.
+    let moved = call(
+        &app,
+        Method::PATCH,
+        "/v1/alerts/alert-bob",
+        lead.as_deref(),
+        Some(reassign(1, ANA)),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    let moved = moved.json();
+    assert_eq!(moved["owner"], ANA);
+    let last = moved["transitions"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["by"], "lee@example.com");
+
+    // An admin changes the configuration: the lead's audit page shows the reassignment, not
+    // the configuration change; the admin's shows both.
+    let put = call(
+        &app,
+        Method::PUT,
+        "/v1/config",
+        admin.as_deref(),
+        Some(json!({"body": "[retention]\ndays = 400\n"})),
+    )
+    .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    let lead_audit = call(&app, Method::GET, "/dashboard/audit", lead.as_deref(), None).await;
+    assert!(lead_audit.body.contains("lee@example.com"));
+    assert!(!lead_audit.body.contains("config."), "{}", lead_audit.body);
+    let admin_audit = call(
+        &app,
+        Method::GET,
+        "/dashboard/audit",
+        admin.as_deref(),
+        None,
+    )
+    .await;
+    assert!(admin_audit.body.contains("config.applied"));
+    for path in ["/v1/config", "/dashboard/settings"] {
+        let denied = call(&app, Method::GET, path, lead.as_deref(), None).await;
+        assert_eq!(denied.status, StatusCode::FORBIDDEN, "{path}");
+    }
 }
 
 #[tokio::test]

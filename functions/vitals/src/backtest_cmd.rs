@@ -199,7 +199,7 @@ pub fn render(report: &BacktestReport) -> String {
     let top: Vec<String> = weights
         .iter()
         .take(8)
-        .map(|(f, w)| format!("{} {w:+.2}", vitals_scoring::usage_features::label(f)))
+        .map(|(f, w)| format!("{} {w:+.2}", vitals_scoring::labels::label(f)))
         .collect();
     out.push_str(&format!(
         "\nchurn model, strongest of {} non-zero weights (log-odds per standard deviation): {}\n",

@@ -16,7 +16,7 @@ use crate::context::Context;
 
 #[derive(Debug, Clone, Args)]
 pub struct TokenArgs {
-    /// csm, ae, admin or read-only.
+    /// csm, ae, lead, admin or read-only.
     #[arg(long, value_parser = parse_role)]
     pub role: Role,
     /// The user (email) the token speaks for; CSMs and AEs see the accounts they own.
@@ -34,7 +34,8 @@ pub struct TokenArgs {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| format!("unknown role `{s}`: use csm, ae, admin or read-only"))
+    Role::parse(s)
+        .ok_or_else(|| format!("unknown role `{s}`: use csm, ae, lead, admin or read-only"))
 }
 
 /// `30d`, `12h`, `90m`, or a number of days.

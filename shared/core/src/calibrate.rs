@@ -16,7 +16,6 @@
 use serde::Serialize;
 use vitals_scoring::churn::{correlated_groups, Features, FitOptions, ModelSelection};
 use vitals_scoring::learned::LearnedScorecard;
-use vitals_scoring::usage_features;
 
 use crate::backtest::{BacktestError, BacktestOptions, BacktestReport, Replay};
 use crate::clock::Clock;
@@ -155,7 +154,7 @@ fn fit_scorecard(
 fn group_label(features: &[String]) -> String {
     let first = features
         .first()
-        .map(|f| usage_features::label(f))
+        .map(|f| vitals_scoring::labels::label(f))
         .unwrap_or_default();
     match features.len() {
         0 | 1 => first,

@@ -248,6 +248,47 @@ pub trait CrmPushStore: Send + Sync {
     async fn put_crm_activity_mark(&self, mark: &crate::crm::ActivityMark) -> StoreResult<()>;
 }
 
+/// What the account page shows beside the score history: the record, its newest audit entries
+/// (the timeline), its alerts (newest opened first) and its interventions (newest first).
+#[derive(Debug, Clone, Default)]
+pub struct AccountActivity {
+    /// `None`: no such account.
+    pub record: Option<AccountRecord>,
+    pub audit: Vec<AuditEntry>,
+    pub alerts: Vec<Alert>,
+    pub interventions: Vec<Intervention>,
+}
+
+/// The account page's reads as one request where the backend can (the embedded store: one read
+/// transaction); the provided method asks the four stores at once.
+#[async_trait]
+pub trait AccountActivityStore: AccountStore + AlertStore + AuditLog + InterventionStore {
+    /// The account's record with at most `limit` of each of its audit entries, alerts and
+    /// interventions, newest first.
+    async fn account_activity(
+        &self,
+        account: &AccountId,
+        limit: usize,
+    ) -> StoreResult<AccountActivity> {
+        let query = AlertQuery {
+            status: None,
+            account_id: Some(account.clone()),
+        };
+        let (record, audit, alerts, interventions) = futures::join!(
+            self.get_account(account),
+            self.list_audit(Some(account), None, limit),
+            self.list_alerts(&query, None, limit),
+            self.list_interventions(Some(account), None, limit)
+        );
+        Ok(AccountActivity {
+            record: record?,
+            audit: audit?.items,
+            alerts: alerts?.items,
+            interventions: interventions?.items,
+        })
+    }
+}
+
 pub trait Storage:
     EventStore
     + AccountStore
@@ -263,6 +304,7 @@ pub trait Storage:
     + LateEventStore
     + TouchedAccountStore
     + CrmPushStore
+    + AccountActivityStore
 {
 }
 
@@ -281,6 +323,7 @@ impl<T> Storage for T where
         + LateEventStore
         + TouchedAccountStore
         + CrmPushStore
+        + AccountActivityStore
 {
 }
 

@@ -13,7 +13,7 @@ use crate::error::DbError;
 use crate::store::SqliteStore;
 
 /// The stored columns of one account, decoded outside the connection lock.
-struct AccountRow {
+pub(crate) struct AccountRow {
     account_id: String,
     profile: Option<String>,
     window: Option<String>,
@@ -23,7 +23,7 @@ struct AccountRow {
 }
 
 impl AccountRow {
-    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+    pub(crate) fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(AccountRow {
             account_id: row.get(0)?,
             profile: row.get(1)?,
@@ -34,7 +34,7 @@ impl AccountRow {
         })
     }
 
-    fn decode(self) -> Result<AccountRecord, DbError> {
+    pub(crate) fn decode(self) -> Result<AccountRecord, DbError> {
         let account_id = AccountId::new(self.account_id)
             .map_err(|e| DbError::Corrupt(format!("stored account id: {e}")))?;
         Ok(AccountRecord {
@@ -63,7 +63,7 @@ impl AccountRow {
     }
 }
 
-const COLUMNS: &str = "account_id, profile, usage_window, score, trail, provisional";
+pub(crate) const COLUMNS: &str = "account_id, profile, usage_window, score, trail, provisional";
 
 #[async_trait]
 impl AccountStore for SqliteStore {

@@ -6,6 +6,7 @@
 //! lock held too long surfaces as a retryable error. Blocking SQLite calls run on tokio's
 //! blocking pool, never on the async runtime.
 
+mod account_activity;
 mod accounts;
 mod alerts;
 mod audit;

@@ -621,3 +621,30 @@ async fn another_process_writes_the_same_file_concurrently() {
         .unwrap();
     assert_eq!(chunks.len(), 100);
 }
+
+#[tokio::test]
+async fn books_older_than_the_retention_are_pruned_when_newer_ones_are_written() {
+    use vitals_core::model::{BookDay, BookFigures};
+    let store = SqliteStore::open_in_memory()
+        .unwrap()
+        .with_retention_days(30);
+    let book = |d: &str| BookDay {
+        owner: "ana@example.com".into(),
+        day: day(d),
+        figures: BookFigures {
+            accounts: 3,
+            ..BookFigures::default()
+        },
+    };
+    store
+        .put_book_days(&[book("2026-01-01"), book("2026-01-20")])
+        .await
+        .unwrap();
+    store.put_book_days(&[book("2026-02-15")]).await.unwrap();
+    let kept = store
+        .book_days("ana@example.com", day("2025-01-01"), day("2026-12-31"))
+        .await
+        .unwrap();
+    let days: Vec<NaiveDate> = kept.iter().map(|b| b.day).collect();
+    assert_eq!(days, [day("2026-01-20"), day("2026-02-15")]);
+}

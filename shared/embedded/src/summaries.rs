@@ -120,6 +120,13 @@ impl SummaryStore for SqliteStore {
             .iter()
             .map(|b| Ok((b.owner.clone(), day_key(b.day), to_json(b)?)))
             .collect::<StoreResult<_>>()?;
+        // Books are kept as long as the score history they summarise: days older than the
+        // retention before the newest day written go with this write.
+        let cutoff = books
+            .iter()
+            .map(|b| b.day)
+            .max()
+            .map(|newest| day_key(newest - chrono::Days::new(u64::from(self.retention_days))));
         self.db
             .write(move |tx| {
                 let mut insert = tx.prepare_cached(
@@ -128,6 +135,10 @@ impl SummaryStore for SqliteStore {
                 )?;
                 for (owner, day, body) in &rows {
                     insert.execute(params![owner, day, body])?;
+                }
+                if let Some(cutoff) = &cutoff {
+                    tx.prepare_cached("DELETE FROM book_days WHERE day < ?1")?
+                        .execute(params![cutoff])?;
                 }
                 Ok(())
             })

@@ -31,7 +31,7 @@ pub enum AuthError {
     Invalid,
     #[error("token expired")]
     Expired,
-    #[error("token carries no known role (csm, ae, admin, read-only)")]
+    #[error("token carries no known role (csm, ae, lead, admin, read-only)")]
     NoRole,
 }
 

@@ -16,6 +16,7 @@ pub mod decline;
 pub mod explain;
 pub mod facts;
 pub mod kernel;
+pub mod labels;
 pub mod learned;
 pub mod metrics;
 pub mod outlook;

@@ -241,25 +241,6 @@ pub fn vocabulary<'a>(
         .collect()
 }
 
-/// A feature's name in words, for explanations ("events_28d_per_user:Report Built" →
-/// "Report Built per active user (28 days)").
-pub fn label(feature: &str) -> String {
-    let (kind, event) = feature.split_once(':').unwrap_or((feature, ""));
-    let plain = |s: &str| s.replace('_', " ");
-    match kind {
-        EVENTS_7D => format!("{event} (7 days)"),
-        EVENTS_28D => format!("{event} (28 days)"),
-        EVENTS_90D => format!("{event} (90 days)"),
-        EVENTS_28D_PER_USER => format!("{event} per active user (28 days)"),
-        SIGNAL => Signal::from_name(event).map_or_else(|| plain(event), |s| s.label().into()),
-        "events_7d_total" => "all events (7 days)".into(),
-        "events_28d_total" => "all events (28 days)".into(),
-        "events_90d_total" => "all events (90 days)".into(),
-        "events_28d_per_user_total" => "events per active user (28 days)".into(),
-        other => plain(other),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

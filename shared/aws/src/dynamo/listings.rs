@@ -390,6 +390,7 @@ mod tests {
             renewal_date: None,
             days_to_renewal: None,
             renewal_risk: None,
+            churn_risk: None,
             expansion: false,
             reason: format!("weakest signal: usage at {}/100 ({i})", i % 100),
             as_of: None,

@@ -65,7 +65,7 @@ impl SummaryStore for DynamoStore {
     async fn put_book_days(&self, books: &[BookDay]) -> StoreResult<()> {
         let items = books
             .iter()
-            .map(records::encode_book_day)
+            .map(|b| records::encode_book_day(b, self.retention_days))
             .collect::<StoreResult<Vec<_>>>()?;
         self.batch_put("put book days", items).await
     }

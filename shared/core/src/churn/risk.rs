@@ -22,6 +22,8 @@ pub const NO_MODEL_YET: &str = "no churn model yet: the daily run fits one once 
 pub struct ChurnContributor {
     /// The signal (`{signal}_missing` when it had no data).
     pub name: String,
+    /// The name in words ("Active seats", "Sentiment: no data").
+    pub label: String,
     /// Change in the log-odds of churn against an account at the training means: positive
     /// raises the risk, negative lowers it.
     pub effect: f64,
@@ -83,6 +85,7 @@ pub fn account_churn_risk(
         .contributions(&features)
         .into_iter()
         .map(|(name, effect)| ChurnContributor {
+            label: vitals_scoring::labels::label(&name),
             name,
             effect: round3(effect * slope),
         })

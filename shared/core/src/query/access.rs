@@ -18,29 +18,36 @@ pub enum Role {
     /// Everything, including the configuration.
     #[serde(rename = "admin")]
     Admin,
+    /// A CS leader: reads every account and alert and acts on any alert (reassigning too),
+    /// like an admin, but neither reads nor changes the configuration.
+    #[serde(rename = "lead")]
+    Lead,
     /// Portfolio dashboard and metrics only.
     #[serde(rename = "read-only")]
     ReadOnly,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Csm, Role::Ae, Role::ReadOnly];
+    pub const ALL: [Role; 5] = [Role::Admin, Role::Lead, Role::Csm, Role::Ae, Role::ReadOnly];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Csm => "csm",
             Role::Ae => "ae",
             Role::Admin => "admin",
+            Role::Lead => "lead",
             Role::ReadOnly => "read-only",
         }
     }
 
-    /// Parses a role name (`csm`, `ae`, `admin`, `read-only`; `readonly` and `read_only` too).
+    /// Parses a role name (`csm`, `ae`, `lead`, `admin`, `read-only`; `readonly` and
+    /// `read_only` too).
     pub fn parse(s: &str) -> Option<Role> {
         match s.trim().to_ascii_lowercase().as_str() {
             "csm" => Some(Role::Csm),
             "ae" => Some(Role::Ae),
             "admin" => Some(Role::Admin),
+            "lead" => Some(Role::Lead),
             "read-only" | "readonly" | "read_only" => Some(Role::ReadOnly),
             _ => None,
         }
@@ -49,7 +56,8 @@ impl Role {
     /// When a user holds several roles (a groups claim), the one granting the most.
     fn rank(self) -> u8 {
         match self {
-            Role::Admin => 3,
+            Role::Admin => 4,
+            Role::Lead => 3,
             Role::Csm => 2,
             Role::Ae => 1,
             Role::ReadOnly => 0,
@@ -93,15 +101,25 @@ impl Principal {
         self.role != Role::ReadOnly
     }
 
-    /// Whether the portfolio this principal reads is every account (admin, read-only) rather
-    /// than their own book.
-    pub fn reads_whole_portfolio(&self) -> bool {
-        matches!(self.role, Role::Admin | Role::ReadOnly)
+    /// Reads every account and alert, not only their own (admin, lead).
+    pub fn reads_every_account(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Lead)
     }
 
-    /// May change alerts (acknowledge, resolve, snooze).
+    /// Whether the portfolio this principal reads is every account (admin, lead, read-only)
+    /// rather than their own book.
+    pub fn reads_whole_portfolio(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Lead | Role::ReadOnly)
+    }
+
+    /// May change alerts (acknowledge, resolve, snooze): CSMs their own, admins and leads any.
     pub fn writes_alerts(&self) -> bool {
-        matches!(self.role, Role::Admin | Role::Csm)
+        matches!(self.role, Role::Admin | Role::Lead | Role::Csm)
+    }
+
+    /// May give an alert to another owner (admin, lead).
+    pub fn reassigns_alerts(&self) -> bool {
+        self.reads_every_account()
     }
 
     /// Whether the account is visible to this principal.
@@ -113,7 +131,7 @@ impl Principal {
     /// owner, not the whole profile).
     pub fn sees_owned_by(&self, owner: Option<&str>) -> bool {
         match self.role {
-            Role::Admin => true,
+            Role::Admin | Role::Lead => true,
             Role::Csm | Role::Ae => self.owns(owner),
             Role::ReadOnly => false,
         }
@@ -152,6 +170,18 @@ mod tests {
     }
 
     #[test]
+    fn a_lead_sees_every_account_and_acts_on_alerts_but_is_no_admin() {
+        let lead = Principal::new("lee@example.com", Role::Lead);
+        assert!(lead.sees(&owned_by("bob@example.com")));
+        assert!(lead.sees(&AccountProfile::default()));
+        assert!(lead.reads_whole_portfolio());
+        assert!(lead.writes_alerts() && lead.reassigns_alerts());
+        assert!(!lead.is_admin());
+        let csm = Principal::new("ana@example.com", Role::Csm);
+        assert!(csm.writes_alerts() && !csm.reassigns_alerts());
+    }
+
+    #[test]
     fn role_names_round_trip_and_the_strongest_wins() {
         for role in Role::ALL {
             assert_eq!(Role::parse(role.as_str()), Some(role));
@@ -160,6 +190,11 @@ mod tests {
         assert_eq!(
             Role::strongest([Role::ReadOnly, Role::Csm, Role::Ae]),
             Some(Role::Csm)
+        );
+        assert_eq!(Role::strongest([Role::Csm, Role::Lead]), Some(Role::Lead));
+        assert_eq!(
+            Role::strongest([Role::Lead, Role::Admin]),
+            Some(Role::Admin)
         );
     }
 }

@@ -18,6 +18,8 @@ pub const DORMANT_AFTER_DAYS: i64 = 30;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SignalView {
     pub name: String,
+    /// The name in words ("Seat adoption").
+    pub label: String,
     /// Normalised 0-100; null when the signal had no data.
     pub value: Option<f64>,
     pub raw: Option<f64>,
@@ -208,6 +210,7 @@ fn signal_views(health: &HealthScore) -> Vec<SignalView> {
         .iter()
         .map(|sig| SignalView {
             name: sig.name.clone(),
+            label: vitals_scoring::labels::label(&sig.name),
             value: sig.value,
             raw: sig.raw,
             weight: sig.weight,

@@ -36,6 +36,10 @@ pub struct AccountRow {
     pub renewal_date: Option<NaiveDate>,
     pub days_to_renewal: Option<i64>,
     pub renewal_risk: Option<RiskLevel>,
+    /// Probability of churning within the churn model's horizon, from the model the listing's
+    /// run had (absent before a model is fitted, and for an account that is not active).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn_risk: Option<f64>,
     pub expansion: bool,
     /// Why the account is where it is, in a sentence (decline, what changed, weakest signal).
     pub reason: String,
@@ -111,6 +115,7 @@ impl AccountRow {
                 .filter(|_| active)
                 .map(|d| (d - today).num_days()),
             renewal_risk: live.and_then(|s| s.renewal).map(|r| r.level),
+            churn_risk: None,
             expansion: live.is_some_and(|s| s.expansion.candidate),
             reason: match state {
                 AccountState::Active => reason(record),
@@ -192,7 +197,10 @@ pub fn reason(record: &AccountRecord) -> String {
         .filter(|(s, _)| s.weight > 0.0)
         .min_by(|a, b| a.1.total_cmp(&b.1));
     match weakest {
-        Some((signal, value)) => format!("weakest signal: {} at {value:.0}/100", signal.name),
+        Some((signal, value)) => format!(
+            "weakest signal: {} at {value:.0}/100",
+            vitals_scoring::labels::label(&signal.name)
+        ),
         None => format!("score {:.0}", scored.health.score),
     }
 }
@@ -360,7 +368,7 @@ pub enum AccountSort {
     Change7d,
     /// Biggest drop over 30 days first.
     Change30d,
-    /// Highest renewal (churn) risk first.
+    /// Highest churn risk (the churn model's probability) first, then highest renewal risk.
     Risk,
     /// Soonest renewal first.
     Renewal,
@@ -442,7 +450,8 @@ impl AccountSort {
                 AccountSort::Change => opt(a.change, b.change, false),
                 AccountSort::Change7d => opt(a.change_7d, b.change_7d, false),
                 AccountSort::Change30d => opt(a.change_30d, b.change_30d, false),
-                AccountSort::Risk => opt(risk_rank(a), risk_rank(b), true),
+                AccountSort::Risk => opt(a.churn_risk, b.churn_risk, true)
+                    .then_with(|| opt(risk_rank(a), risk_rank(b), true)),
                 AccountSort::Renewal => opt(a.renewal_date, b.renewal_date, false),
                 AccountSort::Mrr => opt(a.mrr, b.mrr, true),
                 AccountSort::Name => opt(
@@ -487,6 +496,7 @@ mod tests {
             renewal_date: None,
             days_to_renewal: Some(20),
             renewal_risk: None,
+            churn_risk: None,
             expansion: false,
             reason: String::new(),
             as_of: None,

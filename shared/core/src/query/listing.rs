@@ -4,11 +4,13 @@
 //! request instead of scanning every account record (BRIEF §5: ≤ 2 requests per view).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
 use super::access::Principal;
 use super::accounts::{AccountFilter, AccountRow, AccountSort};
+use crate::churn::{account_churn_risk, ChurnModelRecord};
 use crate::model::{AccountId, AccountRecord, ProvisionalListing, SegmentListing};
 use crate::segment::Segment;
 
@@ -18,6 +20,8 @@ pub struct ListingBuilder {
     segment: Segment,
     as_of: NaiveDate,
     rows: BTreeMap<String, AccountRow>,
+    /// The churn model whose probability each row carries (the list's churn-risk column).
+    churn_model: Option<Arc<ChurnModelRecord>>,
 }
 
 impl ListingBuilder {
@@ -28,10 +32,21 @@ impl ListingBuilder {
         as_of: NaiveDate,
         records: impl IntoIterator<Item = &'r AccountRecord>,
     ) -> Self {
+        Self::with_churn_model(segment, as_of, records, None)
+    }
+
+    /// [`ListingBuilder::new`] whose rows carry each account's churn risk under `model`.
+    pub fn with_churn_model<'r>(
+        segment: Segment,
+        as_of: NaiveDate,
+        records: impl IntoIterator<Item = &'r AccountRecord>,
+        model: Option<Arc<ChurnModelRecord>>,
+    ) -> Self {
         let mut builder = ListingBuilder {
             segment,
             as_of,
             rows: BTreeMap::new(),
+            churn_model: model,
         };
         for record in records {
             builder.add(record);
@@ -44,10 +59,13 @@ impl ListingBuilder {
         if record.account_id.as_str() == AccountId::UNATTRIBUTED {
             return;
         }
-        self.rows.insert(
-            record.account_id.to_string(),
-            AccountRow::from_record(record, self.as_of),
-        );
+        let mut row = AccountRow::from_record(record, self.as_of);
+        if row.lifecycle.is_active() {
+            row.churn_risk = account_churn_risk(record, self.churn_model.as_deref())
+                .ok()
+                .map(|risk| risk.probability);
+        }
+        self.rows.insert(record.account_id.to_string(), row);
     }
 
     pub fn finish(self) -> SegmentListing {

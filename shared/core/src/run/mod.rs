@@ -227,7 +227,15 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         };
         let (mut by_account, unattributed) = self.chunks_by_account(segment, day).await?;
         let accounts = self.accounts_of(segment, &by_account).await?;
-        let mut listing = ListingBuilder::new(segment, day, accounts.values());
+        // The list's churn-risk column (workspace): rows carry the latest churn model's
+        // probability; one read per segment.
+        let churn_model = self
+            .storage
+            .latest_churn_model()
+            .await?
+            .map(std::sync::Arc::new);
+        let mut listing =
+            ListingBuilder::with_churn_model(segment, day, accounts.values(), churn_model);
         let mut report = RunReport {
             segments_run: 1,
             ..Default::default()

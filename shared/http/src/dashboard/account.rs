@@ -2,25 +2,28 @@
 //! change with its drivers, open alerts with their buttons, outreach and interventions, active
 //! vs dormant users, feature adoption, sessions, contract and timeline.
 //!
-//! Reads, all at once: the account record, its audit entries, its last 40 days of history (for
-//! the week's and month's drivers), its alerts and its interventions (5), drawing the score chart
-//! from the record's trail (an account scored before trails existed reads 180 days of history
-//! instead, until its next run: 6).
+//! Reads, at once: the account's activity (its record, audit entries, alerts and interventions:
+//! one request on the embedded store, see `AccountActivityStore`) and its last 40 days of
+//! history (the week's and month's drivers), drawing the score chart from the record's trail (an
+//! account scored before trails existed reads 180 days of history instead, until its next run).
 
 use chrono::NaiveDate;
 use vitals_core::churn::cache::ModelCache;
 use vitals_core::lifecycle::AccountState;
-use vitals_core::model::{AccountId, AccountRecord, AlertQuery, AlertStatus};
+use vitals_core::model::{AccountId, AccountRecord, AlertStatus};
 use vitals_core::ports::Storage;
 use vitals_core::query::account::{account_detail, history_points, AccountDetail};
 
-use super::account_work::{alerts_card, change_card, contributor_label, interventions_card};
+use super::account_work::{alerts_card, change_card, interventions_card};
 use super::cells::*;
 use super::html::{escape, money, url_segment};
 use super::svg::{self, Bar};
 use crate::authn::Principal;
-use crate::query::{alerts, reads};
+use crate::query::alerts;
 use crate::{ApiError, AppState};
+
+/// Audit entries (timeline), alerts and interventions shown at most.
+const ACTIVITY_LIMIT: usize = 50;
 
 pub async fn account(
     state: &AppState,
@@ -33,26 +36,21 @@ pub async fn account(
         return Err(ApiError::Forbidden);
     }
     let account = AccountId::new(id).map_err(|_| ApiError::NotFound)?;
-    // The timeline is read beside the record and only shown once the record says who may see it.
+    // The timeline, alerts and interventions are read beside the record and only shown once
+    // the record says who may see them.
     let today = state.clock.now().date_naive();
-    let open_filter = alerts::AlertFilter {
-        query: AlertQuery {
-            status: None,
-            account_id: Some(account.clone()),
-        },
-        ..Default::default()
-    };
-    let (record, audit, churn_model, recent, open, interventions) = futures::join!(
-        reads::visible_account(storage, who, id),
-        storage.list_audit(Some(&account), None, 50),
+    let (activity, churn_model, recent) = futures::join!(
+        storage.account_activity(&account, ACTIVITY_LIMIT),
         ModelCache::shared().latest(&state.storage),
-        storage.history(&account, today - chrono::Days::new(40), today),
-        alerts::load_alerts(state, who, &open_filter, None, 50),
-        storage.list_interventions(Some(&account), None, 20)
+        storage.history(&account, today - chrono::Days::new(40), today)
     );
-    let record = record?;
+    let activity = activity?;
+    let record = match activity.record {
+        Some(record) if who.sees(&record.profile) => record,
+        _ => return Err(ApiError::NotFound),
+    };
     let points = score_points(storage, &record, today).await?;
-    let d = account_detail(&record, &audit?.items, today)
+    let d = account_detail(&record, &activity.audit, today)
         .with_churn_risk(&record, churn_model?.as_deref());
     let title = d.name.clone().unwrap_or_else(|| d.account_id.clone());
 
@@ -113,10 +111,10 @@ pub async fn account(
     }
     s.push_str(&churn_risk_card(&d));
     let now = state.clock.now();
-    let open: Vec<_> = open?
-        .items
+    let open: Vec<_> = activity
+        .alerts
         .into_iter()
-        .filter(|a| a.status != AlertStatus::Resolved)
+        .filter(|a| a.status != AlertStatus::Resolved && alerts::visible(who, a))
         .collect();
     let here = format!("/dashboard/accounts/{}", url_segment(&d.account_id));
     put!(
@@ -126,7 +124,7 @@ pub async fn account(
         change_card(&recent?),
         alerts_card(&open, d.name.as_deref(), who, csrf, &here, now)
     );
-    s.push_str(&interventions_card(&interventions?.items));
+    s.push_str(&interventions_card(&activity.interventions));
 
     let changed = d.changes.as_ref().map_or_else(
         || r#"<p class="muted">No previous run to compare with.</p>"#.to_string(),
@@ -153,7 +151,7 @@ pub async fn account(
             &d.signals
                 .iter()
                 .map(|sig| (
-                    sig.name.clone(),
+                    sig.label.clone(),
                     sig.value.unwrap_or(0.0),
                     match sig.value {
                         Some(v) => format!(
@@ -295,7 +293,7 @@ fn churn_risk_card(d: &AccountDetail) -> String {
                 .iter()
                 .map(|c| {
                     (
-                        contributor_label(&c.name),
+                        c.label.clone(),
                         c.effect.abs(),
                         format!(
                             "{} risk ({:+.2} log-odds)",

@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use vitals_core::model::{Alert, Intervention, OutreachRoute, ScoreRecord};
 use vitals_core::query::score_change::change_over;
-use vitals_scoring::Signal;
 
 use super::alerts::{alert_row, one_name};
 use super::html::escape;
@@ -109,31 +108,4 @@ pub fn interventions_card(interventions: &[Intervention]) -> String {
     }
     s.push_str("</table></div>");
     s
-}
-
-/// A churn-model feature in words: "seat adoption", "no sentiment data".
-pub fn contributor_label(feature: &str) -> String {
-    let (base, missing) = match feature.strip_suffix(vitals_scoring::churn::MISSING_SUFFIX) {
-        Some(base) => (base, true),
-        None => (feature, false),
-    };
-    let label =
-        Signal::from_name(base).map_or_else(|| base.replace('_', " "), |s| s.label().into());
-    if missing {
-        format!("no {label} data")
-    } else {
-        label
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::contributor_label;
-
-    #[test]
-    fn churn_contributors_read_as_words_not_feature_names() {
-        assert_eq!(contributor_label("seat_adoption"), "seat adoption");
-        assert_eq!(contributor_label("sentiment_missing"), "no sentiment data");
-        assert_eq!(contributor_label("days_since_login"), "days since login");
-    }
 }

@@ -103,7 +103,7 @@ pub async fn accounts(
         .collect();
 
     let mut s = String::from("<h1>Accounts</h1>");
-    s.push_str(&filter_form(params));
+    s.push_str(&filter_form(params, who, &listed));
     put!(
         s,
         r#"<div class="card"><p class="muted" id="accounts-total">{total} account{} match{} · <a id="accounts-csv" href="/dashboard/accounts.csv{}">Export CSV</a></p><table id="accounts-table"><tr>"#,
@@ -128,8 +128,8 @@ pub async fn accounts(
             opt_num(row.change_30d, 0),
             row.mrr.map_or(String::new(), money),
             renewal_cell(row),
-            row.renewal_risk
-                .map_or(String::new(), |r| format!("{r:?}").to_lowercase()),
+            row.churn_risk
+                .map_or(String::new(), |p| format!("{:.0}%", p * 100.0)),
             escape(row.owner.as_deref().unwrap_or("")),
             escape(
                 &[
@@ -227,16 +227,23 @@ fn header_cell(
     )
 }
 
+/// The renewal day, how far it is and its risk ("2026-04-01 (30 d, high risk)").
 fn renewal_cell(row: &AccountRow) -> String {
+    let risk = row.renewal_risk.map_or(String::new(), |r| {
+        format!(", {} risk", format!("{r:?}").to_lowercase())
+    });
     match (row.renewal_date, row.days_to_renewal) {
-        (Some(date), Some(days)) => format!(r#"{date} <span class="muted">({days} d)</span>"#),
+        (Some(date), Some(days)) => {
+            format!(r#"{date} <span class="muted">({days} d{risk})</span>"#)
+        }
         (Some(date), None) => date.to_string(),
         _ => String::new(),
     }
 }
 
 /// The GET form: each field's name is its URL parameter, so submitting it bookmarks the view.
-fn filter_form(params: &HashMap<String, String>) -> String {
+/// Owner (for readers of every book) and tier are choices among the values the listing holds.
+fn filter_form(params: &HashMap<String, String>, who: &Principal, listed: &Listed) -> String {
     let value = |k: &str| escape(params.get(k).map_or("", String::as_str));
     let text = |name: &str, label: &str, size: u32| {
         format!(
@@ -250,8 +257,10 @@ fn filter_form(params: &HashMap<String, String>) -> String {
         for (v, text) in options {
             put!(
                 s,
-                r#"<option value="{v}"{}>{text}</option>"#,
-                if *v == current { " selected" } else { "" }
+                r#"<option value="{}"{}>{}</option>"#,
+                escape(v),
+                if *v == current { " selected" } else { "" },
+                escape(text)
             );
         }
         s.push_str("</select></label>");
@@ -261,7 +270,27 @@ fn filter_form(params: &HashMap<String, String>) -> String {
         r#"<form class="card filters" id="accounts-filters" method="get" action="/dashboard/accounts">"#,
     );
     s.push_str(&text("q", "Search", 18));
-    s.push_str(&text("owner", "Owner", 18));
+    // A value no row holds any more (a bookmarked view) stays chosen.
+    let choices = |name: &str, any: &'static str, values: &[String]| -> Vec<(String, String)> {
+        let mut out = vec![(String::new(), any.to_string())];
+        out.extend(values.iter().map(|v| (v.clone(), v.clone())));
+        if let Some(current) = params.get(name).filter(|c| !c.is_empty()) {
+            if !values.contains(current) {
+                out.push((current.clone(), current.clone()));
+            }
+        }
+        out
+    };
+    fn owned(options: &[(String, String)]) -> Vec<(&str, &str)> {
+        options
+            .iter()
+            .map(|(v, t)| (v.as_str(), t.as_str()))
+            .collect()
+    }
+    if who.reads_every_account() {
+        let owners = choices("owner", "any owner", &listed.owners);
+        s.push_str(&select("owner", "Owner", &owned(&owners)));
+    }
     s.push_str(&select(
         "band",
         "Band",
@@ -272,7 +301,8 @@ fn filter_form(params: &HashMap<String, String>) -> String {
             ("healthy", "healthy"),
         ],
     ));
-    s.push_str(&text("tier", "Scorecard / tier", 10));
+    let tiers = choices("tier", "any", &listed.tiers);
+    s.push_str(&select("tier", "Scorecard / tier", &owned(&tiers)));
     s.push_str(&text("region", "Region", 8));
     s.push_str(&text("product_line", "Product line", 10));
     s.push_str(&select(
@@ -337,7 +367,7 @@ pub async fn accounts_csv(
     let today = state.clock.now().date_naive();
     let rows = visible_rows(&listed.rows, who, &filter, sort, today);
     let mut out = String::from(
-        "account_id,name,owner,tier,region,product_line,score,band,change_1d,change_7d,change_30d,mrr,renewal_date,days_to_renewal,churn_risk,decline,expansion,lifecycle,reason\r\n",
+        "account_id,name,owner,tier,region,product_line,score,band,change_1d,change_7d,change_30d,mrr,renewal_date,days_to_renewal,churn_risk,renewal_risk,decline,expansion,lifecycle,reason\r\n",
     );
     let num = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.1}"));
     for row in rows {
@@ -357,6 +387,7 @@ pub async fn accounts_csv(
             row.renewal_date.map_or(String::new(), |d| d.to_string()),
             row.renewal_date
                 .map_or(String::new(), |d| (d - today).num_days().to_string()),
+            row.churn_risk.map_or(String::new(), |p| format!("{p:.3}")),
             row.renewal_risk
                 .map_or(String::new(), |r| format!("{r:?}").to_lowercase()),
             row.decline

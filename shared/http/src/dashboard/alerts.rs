@@ -6,7 +6,7 @@
 //! Reads: the alerts page (1, up to 4 when many belong to others) and the precomputed listing
 //! for account names and owners (1), at once.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use vitals_core::model::{AccountId, Alert, AlertQuery, AlertStatus, Severity};
@@ -68,7 +68,7 @@ pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
 /// The inbox's filters, from the query string.
 struct View {
     status: AlertStatus,
-    /// `None`: every owner the reader may see (admins only).
+    /// `None`: every owner the reader may see (admins and leads only).
     owner: Option<String>,
     cursor: Option<String>,
 }
@@ -86,8 +86,9 @@ impl View {
                 ))
             }
         };
-        // Mine by default; an admin's default is everyone's, as an admin owns few accounts.
-        let owner = if who.is_admin() {
+        // Mine by default; an admin's or lead's default is everyone's, as they own few
+        // accounts.
+        let owner = if who.reads_every_account() {
             get("owner").filter(|o| *o != "all").map(str::to_string)
         } else {
             Some(who.user.clone())
@@ -162,12 +163,8 @@ pub async fn inbox(
             );
         }
     }
-    if who.is_admin() {
-        let owners: BTreeSet<&str> = listed
-            .rows
-            .iter()
-            .filter_map(|r| r.owner.as_deref())
-            .collect();
+    if who.reads_every_account() {
+        let owners = listed.owners.iter().map(String::as_str);
         put!(
             s,
             r#"<form method="get" action="/dashboard/alerts" style="display:inline"><input type="hidden" name="status" value="{}"><select name="owner" aria-label="owner"><option value="all">all owners</option>"#,

@@ -1,5 +1,6 @@
-//! The audit page (`/dashboard/audit`, admins): who did what when, newest first, filtered by
-//! account and by user, 50 per page with "More".
+//! The audit page (`/dashboard/audit`, admins and leads; a lead does not see configuration
+//! changes): who did what when, newest first, filtered by account and by user, 50 per page
+//! with "More".
 //!
 //! Reads: one audit page (up to four when the user filter drops entries) and the precomputed
 //! listing for account names, at once.
@@ -23,7 +24,7 @@ pub async fn audit(
     who: &Principal,
     params: &HashMap<String, String>,
 ) -> Result<String, ApiError> {
-    if !who.is_admin() {
+    if !who.reads_every_account() {
         return Err(ApiError::Forbidden);
     }
     let get = |k: &str| params.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
@@ -35,7 +36,7 @@ pub async fn audit(
     let user = get("user");
     let today = state.clock.now().date_naive();
     let (entries, listed) = futures::join!(
-        entries(state, account.as_ref(), user, get("cursor")),
+        entries(state, who, account.as_ref(), user, get("cursor")),
         reads::listed_rows(&state.storage, today)
     );
     let (entries, next) = entries?;
@@ -97,6 +98,7 @@ pub async fn audit(
 /// One page of entries matching the filters, and the cursor of the next.
 async fn entries(
     state: &AppState,
+    who: &Principal,
     account: Option<&AccountId>,
     user: Option<&str>,
     cursor: Option<&str>,
@@ -117,7 +119,8 @@ async fn entries(
         found.extend(
             page.items
                 .into_iter()
-                .filter(|e| user.is_none_or(|u| e.actor.eq_ignore_ascii_case(u))),
+                .filter(|e| user.is_none_or(|u| e.actor.eq_ignore_ascii_case(u)))
+                .filter(|e| who.is_admin() || !is_config_change(e)),
         );
         cursor = page.next;
         if cursor.is_none() || found.len() >= PAGE {
@@ -125,6 +128,11 @@ async fn entries(
         }
     }
     Ok((found, cursor))
+}
+
+/// Configuration changes are an admin's to read.
+fn is_config_change(e: &AuditEntry) -> bool {
+    e.action.starts_with("config")
 }
 
 /// The entry's detail in words: its note, status and snooze for alert changes, else its

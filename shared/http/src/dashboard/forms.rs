@@ -158,7 +158,7 @@ pub fn alert_buttons(alert: &Alert, who: &Principal, csrf: &str, back: &str) -> 
     s.push_str(r#"</select> <input name="reason" placeholder="why snooze" required maxlength="2048" aria-label="snooze reason"> <button>Snooze</button></form>"#);
     s.push_str(&open("resolve"));
     s.push_str(r#"<input name="reason" placeholder="resolution" required maxlength="2048" aria-label="resolve reason"> <button>Resolve</button></form>"#);
-    if who.is_admin() {
+    if who.reassigns_alerts() {
         s.push_str(&open("reassign"));
         s.push_str(r#"<input name="owner" placeholder="new owner email" required maxlength="254" aria-label="new owner"> <button>Reassign</button></form>"#);
     }

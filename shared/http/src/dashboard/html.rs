@@ -46,23 +46,38 @@ th a.sort{color:#5b6475;text-decoration:none}th a.sort:hover{text-decoration:und
 .notice{background:#e7f5ea;border:1px solid #b7dfc0;border-radius:8px;padding:8px 14px;margin-bottom:12px}\
 form.act{display:inline-block;margin:0 6px 4px 0}form.act input{width:130px}.history{font-size:12px;margin-top:4px}.history ul{margin:4px 0;padding-left:16px}";
 
-/// A whole page: title, navigation, the signed-in principal and the body. `admin` adds the
-/// pages only an admin may open (audit log, settings) to the navigation.
-pub fn page(title: &str, who: Option<&str>, admin: bool, body: &str) -> String {
+/// Pages beyond the common three that the navigation offers: the audit log (admins and leads)
+/// and the settings (admins).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Nav {
+    pub audit: bool,
+    pub settings: bool,
+}
+
+/// A whole page: title, navigation, the signed-in principal and the body.
+pub fn page(title: &str, who: Option<&str>, nav: Nav, body: &str) -> String {
     let who = who.map_or(String::new(), |w| {
         format!(
             r#"<span class="who">{} · <a href="/dashboard/logout">sign out</a></span>"#,
             escape(w)
         )
     });
-    format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{t} · Vitals</title><style>{STYLE}</style></head><body><header><strong>Vitals</strong><a href="/dashboard">Portfolio</a><a href="/dashboard/accounts">Accounts</a><a href="/dashboard/alerts">Alerts</a>{admin_links}{who}</header><main>{body}</main></body></html>"#,
-        t = escape(title),
-        admin_links = if admin {
-            r#"<a href="/dashboard/audit">Audit</a><a href="/dashboard/settings">Settings</a>"#
+    let nav_links = format!(
+        "{}{}",
+        if nav.audit {
+            r#"<a href="/dashboard/audit">Audit</a>"#
+        } else {
+            ""
+        },
+        if nav.settings {
+            r#"<a href="/dashboard/settings">Settings</a>"#
         } else {
             ""
         }
+    );
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{t} · Vitals</title><style>{STYLE}</style></head><body><header><strong>Vitals</strong><a href="/dashboard">Portfolio</a><a href="/dashboard/accounts">Accounts</a><a href="/dashboard/alerts">Alerts</a>{nav_links}{who}</header><main>{body}</main></body></html>"#,
+        t = escape(title),
     )
 }
 

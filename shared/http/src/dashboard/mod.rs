@@ -108,7 +108,7 @@ async fn posted_form(
         let page = html::page(
             "Refused",
             None,
-            false,
+            html::Nav::default(),
             r#"<h1>403</h1><div class="card"><p>This form did not come from your dashboard session (missing or wrong CSRF token). Reload the page and try again.</p><p><a href="/dashboard">Back to the portfolio</a></p></div>"#,
         );
         return Err(Box::new(
@@ -229,13 +229,7 @@ async fn settings_post(State(state): State<AppState>, request: Request<Body>) ->
 }
 
 fn page(title: &str, who: &Principal, body: &str) -> Response {
-    Html(html::page(
-        title,
-        Some(&describe(who)),
-        who.role == crate::Role::Admin,
-        body,
-    ))
-    .into_response()
+    Html(html::page(title, Some(&describe(who)), nav(who), body)).into_response()
 }
 
 /// The principal of a browser request, or the sign-in page to answer instead.
@@ -253,7 +247,11 @@ fn login_page(problem: Option<&str>, status: StatusCode) -> Response {
     let body = format!(
         r#"<h1>Sign in</h1><div class="card">{problem}<p>Paste an API token. With <code>vitals serve</code>, mint one with <code>vitals token --role csm --user you@example.com</code> (it prints a sign-in link).</p><form method="get" action="/dashboard"><input name="token" size="60" autocomplete="off" aria-label="token"> <button>Sign in</button></form></div>"#
     );
-    (status, Html(html::page("Sign in", None, false, &body))).into_response()
+    (
+        status,
+        Html(html::page("Sign in", None, html::Nav::default(), &body)),
+    )
+        .into_response()
 }
 
 /// Renders an error as a page: 404 and 403 in words, others without internal detail.
@@ -274,14 +272,17 @@ fn error_page(e: ApiError, who: &Principal) -> Response {
     );
     (
         status,
-        Html(html::page(
-            "Error",
-            Some(&describe(who)),
-            who.role == crate::Role::Admin,
-            &body,
-        )),
+        Html(html::page("Error", Some(&describe(who)), nav(who), &body)),
     )
         .into_response()
+}
+
+/// The pages the reader's role may open.
+fn nav(who: &Principal) -> html::Nav {
+    html::Nav {
+        audit: who.reads_every_account(),
+        settings: who.is_admin(),
+    }
 }
 
 fn describe(who: &Principal) -> String {

@@ -35,8 +35,10 @@ pub(crate) struct AlertFilter {
     pub owner: Option<String>,
 }
 
-fn visible(who: &Principal, alert: &Alert) -> bool {
-    who.is_admin() || (who.reads_accounts() && who.owns(alert.owner.as_deref()))
+/// Whether the caller may see (and so act on) the alert: their own, or any for admins and
+/// leads.
+pub(crate) fn visible(who: &Principal, alert: &Alert) -> bool {
+    who.reads_every_account() || (who.reads_accounts() && who.owns(alert.owner.as_deref()))
 }
 
 /// Alerts the caller may see that match the filter, newest first: one store page per request
@@ -169,7 +171,7 @@ pub async fn patch_alert(
 }
 
 /// The API's and the dashboard's way to change an alert: who may (CSMs and admins on the alerts
-/// they see; reassigning is for admins), then the one core command.
+/// they see; reassigning is for admins and leads), then the one core command.
 pub(crate) async fn act_on_alert(
     state: &AppState,
     who: &Principal,
@@ -179,7 +181,7 @@ pub(crate) async fn act_on_alert(
     if !who.writes_alerts() {
         return Err(ApiError::Forbidden);
     }
-    if matches!(action, AlertAction::Reassign { .. }) && !who.is_admin() {
+    if matches!(action, AlertAction::Reassign { .. }) && !who.reassigns_alerts() {
         return Err(ApiError::Forbidden);
     }
     visible_alert(state, who, id).await?;

@@ -28,8 +28,8 @@ pub async fn list_audit(
     let limit = page_limit(get("limit"), 50, 200)?;
     let account = match get("account_id") {
         Some(id) => {
-            // Non-admins must own the account; a missing or foreign one is 404.
-            if !who.is_admin() {
+            // CSMs and AEs must own the account; a missing or foreign one is 404.
+            if !who.reads_every_account() {
                 reads::visible_account(state.storage.as_ref(), who, id).await?;
             }
             Some(AccountId::new(id).map_err(|_| ApiError::NotFound)?)

@@ -211,6 +211,7 @@ fn schemas() -> Value {
                 "renewal_date": date_or_null(),
                 "days_to_renewal": nullable("integer"),
                 "renewal_risk": {"type": ["string", "null"], "enum": ["low", "medium", "high", null]},
+                "churn_risk": {"type": "number", "minimum": 0, "maximum": 1, "description": "Probability of churning within the churn model's horizon, as of the listing's run; absent before a model is fitted."},
                 "expansion": {"type": "boolean"},
                 "reason": {"type": "string"},
                 "as_of": date_or_null(),
@@ -229,9 +230,10 @@ fn schemas() -> Value {
         },
         "Signal": {
             "type": "object",
-            "required": ["name", "value", "weight", "points"],
+            "required": ["name", "label", "value", "weight", "points"],
             "properties": {
                 "name": {"type": "string"},
+                "label": {"type": "string", "description": "The name in words, e.g. \"Seat adoption\"."},
                 "value": nullable("number"),
                 "raw": nullable("number"),
                 "weight": {"type": "number"},
@@ -319,9 +321,10 @@ fn schemas() -> Value {
                 "as_of": {"type": "string", "format": "date", "description": "The day of the score whose signals were used."},
                 "calibrated": {"type": "boolean", "description": "Whether Platt scaling corrected the model's output."},
                 "contributors": {"type": "array", "items": {
-                    "type": "object", "required": ["name", "effect"],
+                    "type": "object", "required": ["name", "label", "effect"],
                     "properties": {
                         "name": {"type": "string", "description": "A signal, or {signal}_missing when it had no data."},
+                        "label": {"type": "string", "description": "The name in words, e.g. \"Active seats\"."},
                         "effect": {"type": "number", "description": "Change in the log-odds of churn against an average account; positive raises the risk."}
                     }
                 }}

@@ -31,6 +31,27 @@ pub struct Listed {
     /// The summaries of the 90 days up to the newest, oldest first; empty before the first run
     /// (or, on DynamoDB, until a summary is stored after upgrading to listings).
     pub trend: Vec<PortfolioSummary>,
+    /// The owners and the tiers the rows name, sorted: the filters' choices, worked out once
+    /// per listing rather than per view.
+    pub owners: Vec<String>,
+    pub tiers: Vec<String>,
+}
+
+impl Listed {
+    pub fn new(rows: Vec<AccountRow>, trend: Vec<PortfolioSummary>) -> Self {
+        let distinct = |field: fn(&AccountRow) -> Option<&String>| -> Vec<String> {
+            let set: BTreeSet<&String> = rows.iter().filter_map(field).collect();
+            set.into_iter().cloned().collect()
+        };
+        let owners = distinct(|r| r.owner.as_ref());
+        let tiers = distinct(|r| r.tier.as_ref());
+        Listed {
+            rows,
+            trend,
+            owners,
+            tiers,
+        }
+    }
 }
 
 /// Decoded listings by store, each kept while the store's listing version is unchanged.
@@ -166,10 +187,10 @@ async fn listed_at(
                 .map(|r| AccountRow::from_record(r, today)),
         );
     }
-    let listed = Arc::new(Listed {
-        rows: with_provisional(rows, listing.provisional),
-        trend: listing.trend,
-    });
+    let listed = Arc::new(Listed::new(
+        with_provisional(rows, listing.provisional),
+        listing.trend,
+    ));
     if let (Some(version), true) = (version, complete) {
         kept_listings().put(
             storage,

@@ -351,11 +351,16 @@ pub(crate) fn decode_summary(item: Item) -> StoreResult<PortfolioSummary> {
 struct BookItem<'a> {
     pk: String,
     sk: String,
+    /// A book is kept as long as the score history it summarises.
+    expires_at: i64,
     #[serde(flatten)]
     book: &'a vitals_core::model::BookDay,
 }
 
-pub(crate) fn encode_book_day(book: &vitals_core::model::BookDay) -> StoreResult<(Key, Item)> {
+pub(crate) fn encode_book_day(
+    book: &vitals_core::model::BookDay,
+    retention_days: u32,
+) -> StoreResult<(Key, Item)> {
     let key = Key {
         pk: keys::book_pk(&book.owner),
         sk: keys::date(book.day),
@@ -363,6 +368,7 @@ pub(crate) fn encode_book_day(book: &vitals_core::model::BookDay) -> StoreResult
     let item = encode(&BookItem {
         pk: key.pk.clone(),
         sk: key.sk.clone(),
+        expires_at: keys::expiry_of_day(book.day, retention_days),
         book,
     })?;
     Ok((key, item))

@@ -460,3 +460,130 @@ async fn peer_normalised_scorecards_rank_each_account_against_the_portfolio() {
         "steady ranks above declining"
     );
 }
+
+/// `vitals score --from --to`: the whole range as one backfill, with the account records held
+/// in memory between days.
+async fn backfill_all_days<S: Storage + ?Sized>(
+    storage: &S,
+    queue: &dyn Queue,
+) -> Result<(), vitals_core::run::RunError> {
+    let clock = FixedClock(at(last_day(), 6));
+    let config = VitalsConfig::default();
+    let run = DailyRun::new(storage, queue, &config, &clock);
+    run.backfill(first_day(), last_day(), &mut |_| {}).await?;
+    Ok(())
+}
+
+/// Every day's portfolio summary, without the wall-clock `computed_at`.
+async fn summaries<S: Storage + ?Sized>(storage: &S) -> Vec<Value> {
+    storage
+        .summaries(first_day(), last_day())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| {
+            let mut v = serde_json::to_value(&s).unwrap();
+            v.as_object_mut().unwrap().remove("computed_at");
+            v
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_backfill_gives_what_the_daily_runs_give_day_by_day() {
+    let (daily_store, daily_queue) = memory_backend();
+    ingest_all(&daily_store, portfolio_messages()).await;
+    run_all_days(&daily_store, &daily_queue).await.unwrap();
+
+    let (store, queue) = memory_backend();
+    ingest_all(&store, portfolio_messages()).await;
+    backfill_all_days(&store, &queue).await.unwrap();
+
+    assert_eq!(histories(&store).await, histories(&daily_store).await);
+    let days = summaries(&store).await;
+    assert_eq!(days.len(), DAYS as usize);
+    assert_eq!(days, summaries(&daily_store).await);
+    let ids =
+        |events: Vec<ScoreEvent>| -> Vec<String> { events.into_iter().map(|e| e.id).collect() };
+    let mut backfilled = ids(drain(&queue).await);
+    let mut daily = ids(drain(&daily_queue).await);
+    backfilled.sort();
+    daily.sort();
+    assert!(!daily.is_empty());
+    assert_eq!(backfilled, daily);
+    assert_eq!(
+        declining_record(&store).await,
+        declining_record(&daily_store).await
+    );
+}
+
+/// The `declining` account's record (window, current score, trail), `computed_at` cleared.
+async fn declining_record(store: &SqliteStore) -> vitals_core::model::AccountRecord {
+    let mut record = store
+        .get_account(&AccountId::new("declining").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    record.score.as_mut().unwrap().computed_at = at(first_day(), 0);
+    record
+}
+
+#[tokio::test]
+async fn a_backfill_that_fails_midway_resumes_to_the_same_scores_and_events() {
+    let (clean_store, clean_queue) = memory_backend();
+    ingest_all(&clean_store, portfolio_messages()).await;
+    backfill_all_days(&clean_store, &clean_queue).await.unwrap();
+    let clean_events: std::collections::BTreeSet<String> = drain(&clean_queue)
+        .await
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+
+    let (store, queue) = memory_backend();
+    ingest_all(&store, portfolio_messages()).await;
+    let flaky = FlakyQueue {
+        inner: &queue,
+        sends: AtomicU32::new(0),
+        fail_every: 23,
+    };
+    let mut failures = 0;
+    while let Err(e) = backfill_all_days(&store, &flaky).await {
+        assert!(e.is_retryable(), "{e}");
+        failures += 1;
+        assert!(failures < 500, "the backfill never finished");
+    }
+    assert!(failures > 0, "the fault was injected");
+    assert_eq!(histories(&store).await, histories(&clean_store).await);
+    assert_eq!(summaries(&store).await, summaries(&clean_store).await);
+    let events: std::collections::BTreeSet<String> =
+        drain(&queue).await.into_iter().map(|e| e.id).collect();
+    assert_eq!(events, clean_events);
+}
+
+#[tokio::test]
+async fn a_backfill_stopped_after_saving_windows_recomputes_the_days_left_unmarked() {
+    let (clean_store, clean_queue) = memory_backend();
+    ingest_all(&clean_store, portfolio_messages()).await;
+    backfill_all_days(&clean_store, &clean_queue).await.unwrap();
+
+    // A run that scored the first 45 days, then saved windows through the last day (as a
+    // stretch does) and stopped before marking those days done.
+    let (store, queue) = memory_backend();
+    ingest_all(&store, portfolio_messages()).await;
+    let clock = FixedClock(at(last_day(), 6));
+    let config = VitalsConfig::default();
+    let run = DailyRun::new(&store, &queue, &config, &clock);
+    run.backfill(first_day(), first_day() + Days::new(44), &mut |_| {})
+        .await
+        .unwrap();
+    let mut rolled = Vec::new();
+    for id in ["steady", "declining", "growing"] {
+        let account = AccountId::new(id).unwrap();
+        rolled.push(clean_store.get_account(&account).await.unwrap().unwrap());
+    }
+    store.put_scoring_states(&rolled).await.unwrap();
+
+    backfill_all_days(&store, &queue).await.unwrap();
+    assert_eq!(histories(&store).await, histories(&clean_store).await);
+    assert_eq!(summaries(&store).await, summaries(&clean_store).await);
+}

@@ -13,7 +13,6 @@ use vitals_core::config::{parse_hh_mm, parse_utc_offset};
 use vitals_core::freshness::RefreshInterval;
 use vitals_core::ports::Storage;
 use vitals_core::run::DailyRun;
-use vitals_core::segment::SEGMENT_COUNT;
 
 use crate::context::Context;
 use crate::demo::progress;
@@ -107,24 +106,29 @@ async fn score_days(
     to: NaiveDate,
 ) -> anyhow::Result<()> {
     let days = (to - from).num_days() as u64 + 1;
-    let bar = progress(days * u64::from(SEGMENT_COUNT), "scoring");
-    let mut day = from;
-    let mut scored = 0;
-    let mut events = 0;
-    while day <= to {
+    let bar = progress(days, "scoring");
+    bar.set_message(from.to_string());
+    let mut on_day = |day: NaiveDate| {
         bar.set_message(day.to_string());
-        let report = run
-            .score_day(day, &mut |_| bar.inc(1))
-            .await
-            .with_context(|| {
-                format!("scoring run of {day} failed; run the same command again to resume")
-            })?;
-        scored += report.accounts_scored;
-        events += report.events_emitted;
-        day += chrono::Duration::days(1);
+        bar.inc(1);
+    };
+    // One day streams its segments batch by batch (memory stays flat at any portfolio size);
+    // a range holds the records in memory and walks the days (see `run::backfill`).
+    let report = if from == to {
+        let report = run.score_day(from, &mut |_| {}).await;
+        on_day(from);
+        report
+    } else {
+        run.backfill(from, to, &mut on_day).await
     }
+    .with_context(|| {
+        format!("scoring run of {from} to {to} failed; run the same command again to resume")
+    })?;
     bar.finish_and_clear();
-    println!("Scored {days} day(s) from {from} to {to}: {scored} account-days, {events} score events queued");
+    println!(
+        "Scored {days} day(s) from {from} to {to}: {} account-days, {} score events queued",
+        report.accounts_scored, report.events_emitted
+    );
     Ok(())
 }
 

@@ -15,7 +15,7 @@ use super::{
     BacktestReport, Observe, Sample, BASELINE, BASELINE_DAYS, CHURN_MODEL, HEALTH_SCORE, PAGE,
     PERIOD_ALL, PERIOD_TEST,
 };
-use crate::model::{AccountId, EventKind, OutcomeKind};
+use crate::model::{AccountId, EventKind, OutcomeKind, ScoreRecord};
 use crate::ports::{AccountStore, EventStore, ScoreHistoryStore};
 use crate::segment::Segment;
 
@@ -70,12 +70,16 @@ impl Replay {
             loop {
                 let page = store.list_segment(segment, cursor.as_deref(), PAGE).await?;
                 for record in page.items {
-                    let history = store
+                    let history: Vec<ScoreRecord> = store
                         .history(&record.account_id, history_from, opts.to)
                         .await?
                         .into_iter()
                         .filter(|h| h.as_of <= opts.to)
                         .collect();
+                    let history = match opts.observe {
+                        Observe::EveryStep => observed_entries(history, &days, step),
+                        Observe::Monthly => history,
+                    };
                     let mut churns: Vec<NaiveDate> = record
                         .profile
                         .outcomes
@@ -314,6 +318,27 @@ impl Replay {
             model,
         }
     }
+}
+
+/// The history entries samples can pick when every evaluation day is observed: the newest of
+/// each day's week (the `step` days ending on it). Keeping only those holds a year of daily
+/// history as one entry a week, so a churn refit of a large portfolio fits in memory.
+fn observed_entries(history: Vec<ScoreRecord>, days: &[NaiveDate], step: u64) -> Vec<ScoreRecord> {
+    let mut keep = vec![false; history.len()];
+    for &date in days {
+        let week_start = sub_days(date, step.saturating_sub(1)).unwrap_or(date);
+        if let Some(i) = history
+            .iter()
+            .rposition(|h| h.as_of <= date && h.as_of >= week_start)
+        {
+            keep[i] = true;
+        }
+    }
+    history
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(h, k)| k.then_some(h))
+        .collect()
 }
 
 /// When an account is observed: every evaluation day, or each monthly anniversary of its start

@@ -7,6 +7,7 @@
 //! point followed by a re-run sends at most the same events again (consumers dedupe by id) and
 //! yields the same scores. An account whose window already covers the day is not rolled again.
 
+mod backfill;
 mod days;
 mod events;
 mod facts;

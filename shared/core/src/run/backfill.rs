@@ -1,0 +1,281 @@
+//! Backfill: scoring a range of days in one pass over the events. The daily run reads every
+//! account record of a segment, rolls and scores it, and writes it back, once per day; over a
+//! year that decoding and re-encoding of every window dominates the run. A backfill instead
+//! reads the account records once, keeps them in memory while it walks the days (each day's
+//! window is the previous day's plus that day's events, through the same [`score_one`] path as
+//! the daily run), and writes them back once per stretch of days.
+//!
+//! Same results and the same resumability as running [`DailyRun::score_day`] day after day:
+//! - each day writes its history and sends its score events (deterministic ids) as it is
+//!   scored; its checkpoints ("segment done"), portfolio summary and after-day work follow only
+//!   once the stretch's account records are saved, so a day counts as done only when the
+//!   windows that include it are stored. A failure inside a stretch (a queue or storage error)
+//!   saves the days before the failing one and marks them done; a crash leaves the stretch's
+//!   days not done and the records as they were. Either way a re-run scores the rest again
+//!   and writes the same values.
+//! - a day an earlier run started (any checkpoint of it exists) is finished by
+//!   [`DailyRun::score_day`], which resumes from its checkpoints; a stretch starts after it.
+//! - a crash after the records are saved and before the stretch's last checkpoint is written
+//!   leaves windows rolled past days not marked done: the re-run finds them and recomputes
+//!   those days from the stored events as a rescore does (their events were already sent).
+//!
+//! Memory: every account record is held at once (as [`DailyRun::rescore`] does), with one
+//! day's chunks.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDate};
+use vitals_scoring::kernel::{needs_peers, DayPlan};
+use vitals_scoring::PeerCollector;
+
+use crate::model::{AccountId, AccountRecord, Checkpoint, PortfolioSummary, ScoreRecord};
+use crate::ports::{OutgoingMessage, Storage};
+use crate::query::listing::ListingBuilder;
+use crate::segment::{Segment, SEGMENT_COUNT};
+
+use super::rescore::Scope;
+use super::{add_unattributed, summary, DailyRun, RunError, RunReport, Scored, BATCH};
+
+/// Days scored in memory between two saves of the account records: a crash loses at most
+/// this many days of work, and a year is saved about a dozen times instead of 365.
+const DAYS_PER_SAVE: i64 = 30;
+
+/// Account records written per transaction when a stretch is saved.
+const SAVE_BATCH: usize = 10 * BATCH;
+
+/// A day scored in memory whose checkpoints wait for the stretch's records to be saved.
+struct ScoredDay {
+    day: NaiveDate,
+    checkpoints: Vec<Checkpoint>,
+}
+
+impl<S: Storage + ?Sized> DailyRun<'_, S> {
+    /// Scores every day of `from..=to` in order, as [`DailyRun::score_day`] would one day at a
+    /// time (see the module documentation). `on_day` is called after each day is done.
+    pub async fn backfill(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        on_day: &mut (dyn FnMut(NaiveDate) + Send),
+    ) -> Result<RunReport, RunError> {
+        let mut report = RunReport::default();
+        let mut day = from;
+        while day <= to {
+            if self.started(day).await? {
+                report.add(&self.score_day(day, &mut |_| {}).await?);
+                on_day(day);
+                day += Duration::days(1);
+                continue;
+            }
+            let mut end = day;
+            while end < to
+                && (end - day).num_days() + 1 < DAYS_PER_SAVE
+                && !self.started(end + Duration::days(1)).await?
+            {
+                end += Duration::days(1);
+            }
+            let (stretch, last) = self.backfill_stretch(day, end, on_day).await?;
+            report.add(&stretch);
+            day = last + Duration::days(1);
+        }
+        Ok(report)
+    }
+
+    /// Whether a run of `day` has begun (some segment has a checkpoint).
+    async fn started(&self, day: NaiveDate) -> Result<bool, RunError> {
+        Ok(!self
+            .storage
+            .list_checkpoints(&Self::run_id(day))
+            .await?
+            .is_empty())
+    }
+
+    /// Scores `from..=to`, none of them started, with the account records in memory; answers
+    /// the last day done (`to`, or earlier after a recovery).
+    async fn backfill_stretch(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        on_day: &mut (dyn FnMut(NaiveDate) + Send),
+    ) -> Result<(RunReport, NaiveDate), RunError> {
+        let mut accounts: BTreeMap<Segment, BTreeMap<AccountId, AccountRecord>> = BTreeMap::new();
+        for segment in Segment::all() {
+            accounts.insert(segment, self.accounts_of(segment, &BTreeMap::new()).await?);
+        }
+        let rolled = accounts
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter_map(|r| r.window.through)
+            .max();
+        if let Some(through) = rolled.filter(|t| *t >= from) {
+            let last = through.min(to);
+            return Ok((self.recover(from, last, on_day).await?, last));
+        }
+        let mut report = RunReport::default();
+        let mut scored_days = Vec::new();
+        let mut failed = None;
+        let mut day = from;
+        while day <= to {
+            match self.score_in_memory(day, &mut accounts, &mut report).await {
+                Ok(scored) => scored_days.push(scored),
+                // The days before it are kept (saved below), so a re-run starts at this day.
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            day += Duration::days(1);
+        }
+        let Some(last) = scored_days.last().map(|s| s.day) else {
+            return Err(failed.unwrap_or(RunError::Incomplete {
+                day: from,
+                missing: 0,
+            }));
+        };
+        // The windows now cover `last`: save them, then mark the days done in order.
+        for (&segment, of_segment) in &accounts {
+            let records: Vec<AccountRecord> = of_segment.values().cloned().collect();
+            for batch in records.chunks(SAVE_BATCH) {
+                self.storage.put_scoring_states(batch).await?;
+            }
+            let listing = ListingBuilder::new(segment, last, records.iter());
+            self.storage.put_segment_listing(&listing.finish()).await?;
+        }
+        // Every day's checkpoints before any summary: once they are all written, a failure in
+        // the after-day work leaves only done days, which a re-run finishes with `score_day`.
+        for scored in &scored_days {
+            for checkpoint in &scored.checkpoints {
+                self.storage.put_checkpoint(checkpoint).await?;
+            }
+        }
+        for scored in scored_days {
+            self.publish_summary(scored.day).await?;
+            self.after_day(scored.day).await?;
+            on_day(scored.day);
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok((report, last)),
+        }
+    }
+
+    /// A stretch that saved its records and stopped before marking all its days done left
+    /// windows rolled past `from`: those days are recomputed from the stored events as a
+    /// rescore does (history, checkpoints, summaries; their score events were sent before the
+    /// records were saved), then their after-day work runs.
+    async fn recover(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        on_day: &mut (dyn FnMut(NaiveDate) + Send),
+    ) -> Result<RunReport, RunError> {
+        tracing::warn!(%from, %to, "an interrupted backfill saved windows past days not marked done; recomputing them");
+        let rescored = self
+            .rescore_scope(&Scope::All, from, to, &mut |_, _| {})
+            .await?;
+        let mut day = from;
+        while day <= to {
+            self.after_day(day).await?;
+            on_day(day);
+            day += Duration::days(1);
+        }
+        Ok(RunReport {
+            segments_run: rescored.days * u32::from(SEGMENT_COUNT),
+            accounts_scored: rescored.account_days,
+            ..RunReport::default()
+        })
+    }
+
+    /// Rolls and scores one day for every account held in memory: history and score events
+    /// are written now, the checkpoints (with each segment's partial summary) are answered.
+    /// The records change only once the day's events are sent and its history is written, so
+    /// after a failure they still stand at the day before.
+    async fn score_in_memory(
+        &self,
+        day: NaiveDate,
+        accounts: &mut BTreeMap<Segment, BTreeMap<AccountId, AccountRecord>>,
+        report: &mut RunReport,
+    ) -> Result<ScoredDay, RunError> {
+        self.claim_late_marks_of(day).await?;
+        let mut next = accounts.clone();
+        let mut chunks = BTreeMap::new();
+        let mut unattributed = BTreeMap::new();
+        for segment in Segment::all() {
+            let (by_account, lost) = self.chunks_by_account(segment, day).await?;
+            let known = next.entry(segment).or_default();
+            for account in by_account.keys() {
+                known
+                    .entry(account.clone())
+                    .or_insert_with(|| AccountRecord::new(account.clone()));
+            }
+            chunks.extend(by_account);
+            unattributed.insert(segment, lost);
+        }
+        let plan = DayPlan::new(&self.config.scoring, day);
+        let peers = needs_peers(&self.config.scoring).then(|| {
+            let mut collector = PeerCollector::default();
+            for record in next.values().flat_map(BTreeMap::values) {
+                let own = chunks
+                    .get(&record.account_id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                if let Some(m) = self.measure_for_peers(&plan, record, own) {
+                    collector.add(&m);
+                }
+            }
+            collector.finish()
+        });
+        // One queue send and one history write for the whole day, not one per segment.
+        let mut outgoing = Vec::new();
+        let mut history: Vec<ScoreRecord> = Vec::new();
+        let mut checkpoints = Vec::with_capacity(usize::from(SEGMENT_COUNT));
+        for (&segment, of_segment) in next.iter_mut() {
+            let mut partial = PortfolioSummary::default();
+            let events_before = outgoing.len();
+            for (id, slot) in of_segment.iter_mut() {
+                let own = chunks.remove(id).unwrap_or_default();
+                let record = std::mem::replace(slot, AccountRecord::new(id.clone()));
+                let record = match self.score_one(&plan, record, &own, peers.as_ref()) {
+                    Scored::Fresh { record, events } => {
+                        outgoing.extend(events);
+                        history.extend(record.score.clone());
+                        record
+                    }
+                    Scored::AlreadyDone(record) | Scored::Inactive(record) => record,
+                };
+                summary::add_account(&mut partial, &record, day);
+                *slot = record;
+            }
+            add_unattributed(
+                &mut partial,
+                unattributed.get(&segment).copied().unwrap_or(0),
+            );
+            let scored = of_segment.len() as u64;
+            let events = (outgoing.len() - events_before) as u64;
+            checkpoints.push(Checkpoint {
+                run_id: Self::run_id(day),
+                segment,
+                done: true,
+                last_account: of_segment.keys().next_back().cloned(),
+                accounts_scored: scored,
+                events_emitted: events,
+                updated_at: self.clock.now(),
+                summary: partial,
+            });
+            report.segments_run += 1;
+            report.accounts_scored += scored;
+            report.events_emitted += events;
+        }
+        let messages: Vec<OutgoingMessage> = outgoing
+            .iter()
+            .map(|e| OutgoingMessage {
+                id: e.id.clone(),
+                body: serde_json::to_string(e).unwrap_or_default(),
+            })
+            .collect();
+        self.queue.send(&messages).await?;
+        self.storage.put_history(&history).await?;
+        *accounts = next;
+        Ok(ScoredDay { day, checkpoints })
+    }
+}

@@ -3,8 +3,9 @@
 # binary under the Runtime API emulator of tests/src/lambda_api.rs with the environment
 # template.yaml gives it, on DynamoDB Local and moto's SQS (tests/tests/lambda_e2e.rs: every
 # sample in infra/events/, the segment fan-out, dispatch retries into the DLQ, the query API
-# with and without a token, the same score as `vitals score`), then checks template.yaml with
-# `sam validate --lint` and cfn-lint.
+# with and without a token, the browser sign-in to the dashboard against a loopback identity
+# provider, `vitals` on per-service endpoints, the same score as `vitals score`), then checks
+# template.yaml with `sam validate --lint` and cfn-lint.
 #
 # Run by scripts/test.sh with the emulators up; alone, it starts them itself.
 set -euo pipefail

@@ -9,6 +9,7 @@
 pub mod crm_loopback;
 pub mod fault_proxy;
 pub mod lambda_api;
+pub mod oidc;
 pub mod queue_contract;
 pub mod receiver;
 pub mod storage_contract;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use base64::Engine;
 use chrono::{Days, Utc};
 use serde_json::{json, Value};
 use vitals_aws::{DynamoStore, SqsQueue};
@@ -24,6 +25,7 @@ use vitals_core::model::AccountId;
 use vitals_core::ports::{AccountStore, Queue};
 use vitals_core::score_event::{ScoreEvent, ScoreEventKind};
 use vitals_tests::lambda_api::{LambdaProcess, Outcome};
+use vitals_tests::oidc::TestIdp;
 use vitals_tests::receiver::Receiver;
 use vitals_tests::support::{emulator_sdk_config, Must};
 use vitals_tests::unique_name;
@@ -143,6 +145,8 @@ impl Stack {
                 env.push(("VITALS_JWT_ISSUER", "https://cognito-idp.example".into()));
                 env.push(("VITALS_JWT_AUDIENCE", "vitals-dashboard".into()));
                 env.push(("VITALS_JWT_ROLES_CLAIM", "cognito:groups".into()));
+                // No hosted sign-in: `a_csm_signs_in_to_the_dashboard_in_a_browser` sets one.
+                env.push(("VITALS_SIGN_IN_URL", String::new()));
             }
             _ => {}
         }
@@ -678,4 +682,280 @@ fn segment_batch_of(n: usize, batch: usize) -> Value {
         .unwrap()
         .remove("content-length");
     event
+}
+
+/// A browser's GET of a dashboard URL as API Gateway hands it over on a route without
+/// authorizer: no claims, the browser's cookies.
+fn browser_request(url: &str, cookies: &[String]) -> Value {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut event = api_request(path, false);
+    event["routeKey"] = json!("GET /dashboard/{proxy+}");
+    event["requestContext"]["routeKey"] = json!("GET /dashboard/{proxy+}");
+    event["headers"]["accept"] = json!("text/html");
+    event["pathParameters"] = json!({"proxy": path.trim_start_matches("/dashboard/")});
+    event["rawQueryString"] = json!(query);
+    let params: HashMap<String, String> = serde_urlencoded::from_str(query).unwrap();
+    if !params.is_empty() {
+        event["queryStringParameters"] = json!(params);
+    }
+    if !cookies.is_empty() {
+        event["cookies"] = json!(cookies);
+    }
+    event
+}
+
+/// The function's answer to a browser's GET.
+async fn browse(query: &mut LambdaProcess, url: &str, cookies: &[String]) -> Value {
+    query
+        .invoke(&browser_request(url, cookies))
+        .await
+        .response()
+}
+
+/// The response's redirect target.
+fn location(reply: &Value) -> String {
+    let status = reply["statusCode"].as_u64().unwrap_or_default();
+    assert!((302..=303).contains(&status), "not a redirect: {reply}");
+    reply["headers"]["location"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no location: {reply}"))
+        .to_string()
+}
+
+/// The `name=value` part of each cookie the response sets, and the whole of the named one.
+fn set_cookie(reply: &Value, name: &str) -> Option<String> {
+    let cookies = reply["cookies"].as_array().cloned().unwrap_or_default();
+    let header = reply["headers"]["set-cookie"].clone();
+    cookies
+        .iter()
+        .chain(std::iter::once(&header))
+        .filter_map(|c| c.as_str())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(str::to_string)
+}
+
+fn query_of(url: &str) -> HashMap<String, String> {
+    serde_urlencoded::from_str(url.split_once('?').map_or("", |(_, q)| q)).unwrap()
+}
+
+/// AWS mode's browser sign-in: a CSM opens the dashboard, is sent to the hosted sign-in
+/// (authorization code with PKCE), comes back to `/dashboard/callback` with a code the
+/// function exchanges for an RS256 ID token, verified against the issuer's JWKS, and reads her
+/// dashboard with the session cookie. Forged, tampered, expired and foreign tokens are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csm_signs_in_to_the_dashboard_in_a_browser() {
+    let Some(setup) = setup() else {
+        return;
+    };
+    let (stack, _, _) = create_stack(&setup).await;
+    let idp = TestIdp::start("vitals-dashboard-client").await;
+    let public = "https://vitals.example.com";
+    let mut env = stack.env("query");
+    env.retain(|(k, _)| !k.starts_with("VITALS_JWT_") && k != "VITALS_SIGN_IN_URL");
+    env.extend([
+        ("VITALS_JWT_ISSUER".to_string(), idp.url.clone()),
+        ("VITALS_JWT_AUDIENCE".to_string(), idp.client_id.clone()),
+        (
+            "VITALS_JWT_ROLES_CLAIM".to_string(),
+            "cognito:groups".into(),
+        ),
+        ("VITALS_SIGN_IN_URL".to_string(), idp.url.clone()),
+    ]);
+    let mut query = LambdaProcess::start(&setup.bins.join("query"), "query", &env).await;
+    query.ready().await;
+
+    // No session: the page sends the browser to the sign-in, which sends it to the provider.
+    let reply = browse(&mut query, "/dashboard/accounts", &[]).await;
+    let signin = location(&reply);
+    assert_eq!(signin, "/dashboard/signin?then=%2Fdashboard%2Faccounts");
+    let reply = browse(&mut query, &signin, &[]).await;
+    let authorize = location(&reply);
+    assert!(
+        authorize.starts_with(&format!("{}/oauth2/authorize?", idp.url)),
+        "{authorize}"
+    );
+    let params = query_of(&authorize);
+    assert_eq!(params["response_type"], "code");
+    assert_eq!(params["client_id"], idp.client_id);
+    assert_eq!(
+        params["redirect_uri"],
+        format!("{public}/dashboard/callback")
+    );
+    assert_eq!(params["code_challenge_method"], "S256");
+    let flow = set_cookie(&reply, "vitals_signin").expect("the sign-in's cookie");
+    let flow_cookie = flow.split(';').next().unwrap().to_string();
+    assert!(
+        flow.contains("HttpOnly") && flow.contains("Secure"),
+        "{flow}"
+    );
+
+    // The provider signs her in and returns a code; the callback turns it into a session.
+    let token = idp.sign(&idp.claims(OWNER, &["csm"], 3600));
+    let code = idp.issue_code(&params["code_challenge"], token.clone());
+    let callback = format!(
+        "/dashboard/callback?{}",
+        serde_urlencoded::to_string([("code", &code), ("state", &params["state"])]).unwrap()
+    );
+    let reply = browse(&mut query, &callback, std::slice::from_ref(&flow_cookie)).await;
+    assert_eq!(location(&reply), "/dashboard/accounts");
+    let session = set_cookie(&reply, "vitals_token").expect("the session cookie");
+    assert!(
+        session.starts_with(&format!("vitals_token={token};"))
+            && session.contains("HttpOnly")
+            && session.contains("Secure"),
+        "{session}"
+    );
+    let session_cookie = format!("vitals_token={token}");
+    let reply = browse(
+        &mut query,
+        "/dashboard",
+        std::slice::from_ref(&session_cookie),
+    )
+    .await;
+    let (status, body) = status_and_body(&reply);
+    assert_eq!(status, 200, "{reply}");
+    assert!(body.contains(OWNER), "signed in as her: {body}");
+    assert_eq!(
+        idp.jwks_fetches(),
+        1,
+        "the keys are fetched once per instance"
+    );
+
+    // The same code again, a wrong state, no role: no session.
+    let reply = browse(&mut query, &callback, std::slice::from_ref(&flow_cookie)).await;
+    assert_eq!(
+        status_and_body(&reply).0,
+        401,
+        "a code is used once: {reply}"
+    );
+    assert!(set_cookie(&reply, "vitals_token").is_none());
+    let code = idp.issue_code(&params["code_challenge"], token.clone());
+    let reply = browse(
+        &mut query,
+        &format!("/dashboard/callback?code={code}&state=not-hers"),
+        std::slice::from_ref(&flow_cookie),
+    )
+    .await;
+    assert_eq!(status_and_body(&reply).0, 400, "{reply}");
+    let code = idp.issue_code(
+        &params["code_challenge"],
+        idp.sign(&idp.claims("guest@example.com", &[], 3600)),
+    );
+    let reply = browse(
+        &mut query,
+        &format!("/dashboard/callback?code={code}&state={}", params["state"]),
+        std::slice::from_ref(&flow_cookie),
+    )
+    .await;
+    assert_eq!(status_and_body(&reply).0, 403, "{reply}");
+    assert!(set_cookie(&reply, "vitals_token").is_none());
+    // A forged token handed out by a man in the middle is refused at the callback too.
+    let code = idp.issue_code(
+        &params["code_challenge"],
+        idp.forge(&idp.claims(OWNER, &["admin"], 3600)),
+    );
+    let reply = browse(
+        &mut query,
+        &format!("/dashboard/callback?code={code}&state={}", params["state"]),
+        std::slice::from_ref(&flow_cookie),
+    )
+    .await;
+    assert_eq!(status_and_body(&reply).0, 401, "{reply}");
+    assert!(set_cookie(&reply, "vitals_token").is_none());
+
+    // Session cookies the provider did not issue, or no longer valid: back to the sign-in.
+    let mut tampered: Vec<String> = token.split('.').map(str::to_string).collect();
+    tampered[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(idp.claims(OWNER, &["admin"], 3600).to_string());
+    let mut wrong_audience = idp.claims(OWNER, &["csm"], 3600);
+    wrong_audience["aud"] = json!("another-app");
+    let mut access_token = idp.claims(OWNER, &["csm"], 3600);
+    access_token["token_use"] = json!("access");
+    let mut other_issuer = idp.claims(OWNER, &["csm"], 3600);
+    other_issuer["iss"] = json!("https://cognito-idp.example/other-pool");
+    let refused = [
+        ("forged", idp.forge(&idp.claims(OWNER, &["csm"], 3600))),
+        ("tampered", tampered.join(".")),
+        ("expired", idp.sign(&idp.claims(OWNER, &["csm"], -60))),
+        ("wrong audience", idp.sign(&wrong_audience)),
+        ("access token", idp.sign(&access_token)),
+        ("other issuer", idp.sign(&other_issuer)),
+    ];
+    for (what, bad) in refused {
+        let reply = browse(&mut query, "/dashboard", &[format!("vitals_token={bad}")]).await;
+        assert_eq!(
+            location(&reply),
+            "/dashboard/signin?then=%2Fdashboard",
+            "a {what} token was not refused"
+        );
+    }
+
+    // Signing out clears the session and the provider's, which returns to the dashboard.
+    let reply = browse(
+        &mut query,
+        "/dashboard/logout",
+        std::slice::from_ref(&session_cookie),
+    )
+    .await;
+    let logout = location(&reply);
+    assert!(
+        logout.starts_with(&format!("{}/logout?", idp.url)),
+        "{logout}"
+    );
+    assert_eq!(
+        query_of(&logout)["logout_uri"],
+        format!("{public}/dashboard")
+    );
+    assert!(set_cookie(&reply, "vitals_token").is_some_and(|c| c.contains("Max-Age=0")));
+}
+
+/// `vitals --backend dynamodb` leaves endpoints to the AWS SDK: with DynamoDB Local and moto on
+/// different ports, the per-service variables win over a generic `AWS_ENDPOINT_URL` (which
+/// the binary once read as `--endpoint-url`, sending both services to one place).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vitals_cli_honours_per_service_endpoints() {
+    let Some(setup) = setup() else {
+        return;
+    };
+    let (stack, store, _) = create_stack(&setup).await;
+    vitals_core::config::apply_config(&store, &SystemClock, &config("http://127.0.0.1:9/"), "ops")
+        .await
+        .must("apply_config");
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(&setup.vitals);
+        command
+            .args([
+                "--backend",
+                "dynamodb",
+                "--table",
+                &stack.table,
+                "--alert-queue-url",
+                &stack.alerts.0,
+                "--alert-dlq-url",
+                &stack.alerts.1,
+            ])
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (k, v) in stack.env("query") {
+            if k.starts_with("AWS_") {
+                command.env(k, v);
+            }
+        }
+        command.output().unwrap()
+    };
+    let show = run(&["config", "show"]);
+    assert!(
+        show.status.success(),
+        "DynamoDB through AWS_ENDPOINT_URL_DYNAMODB: {}",
+        String::from_utf8_lossy(&show.stderr)
+    );
+    assert!(String::from_utf8_lossy(&show.stdout).contains("expansion-hook"));
+    let dlq = run(&["dlq", "list"]);
+    assert!(
+        dlq.status.success(),
+        "SQS through AWS_ENDPOINT_URL_SQS: {}",
+        String::from_utf8_lossy(&dlq.stderr)
+    );
+    assert!(String::from_utf8_lossy(&dlq.stdout).contains("dead-letter queue is empty"));
 }

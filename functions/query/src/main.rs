@@ -1,7 +1,10 @@
 //! Query Lambda: the dashboard JSON API and web dashboard behind API Gateway. API Gateway's JWT
-//! authorizer validates tokens; [`authn::GatewayClaims`] maps their claims to roles.
+//! authorizer validates the API's tokens; [`authn::GatewayClaims`] maps their claims to roles.
+//! Browsers sign in to the dashboard through the hosted sign-in ([`signin`]).
 
 mod authn;
+mod id_token;
+mod signin;
 
 use std::sync::Arc;
 
@@ -12,6 +15,9 @@ use vitals_http::{query_router, AppState, WriteKeys};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     let started = vitals_runtime::lambda::start().await?;
+    let auth = auth_config(|name| std::env::var(name).ok());
+    let sign_in =
+        signin::SignIn::from_lookup(|name| std::env::var(name).ok(), auth.clone()).map(Arc::new);
     let state = AppState {
         storage: started.backend.storage,
         clock: Arc::new(SystemClock),
@@ -22,10 +28,20 @@ async fn main() -> Result<(), lambda_http::Error> {
         // The query function ingests nothing.
         touches: Default::default(),
         authenticator: Arc::new(authn::GatewayClaims {
-            auth: auth_config(|name| std::env::var(name).ok()),
+            auth,
+            sign_in: sign_in.clone(),
         }),
     };
-    lambda_http::run(query_router(state)).await
+    let router = match sign_in {
+        Some(sign_in) => query_router(state)
+            .merge(signin::routes(sign_in.clone()))
+            .layer(axum::middleware::from_fn_with_state(
+                sign_in,
+                signin::browser_sessions,
+            )),
+        None => query_router(state),
+    };
+    lambda_http::run(router).await
 }
 
 /// `[auth]` settings from the environment: `VITALS_JWT_ROLES_CLAIM` (default

@@ -42,8 +42,11 @@ pub struct GlobalArgs {
     /// Alert dead-letter queue URL (with --backend dynamodb).
     #[arg(long, global = true, env = "VITALS_ALERT_DLQ_URL")]
     pub alert_dlq_url: Option<String>,
-    /// AWS endpoint override, e.g. an emulator (with --backend dynamodb).
-    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    /// One endpoint for DynamoDB and SQS, e.g. an emulator (with --backend dynamodb). Without
+    /// it the AWS SDK reads `AWS_ENDPOINT_URL` and the per-service `AWS_ENDPOINT_URL_DYNAMODB` /
+    /// `AWS_ENDPOINT_URL_SQS` itself (not read here: the flag would override the per-service
+    /// ones).
+    #[arg(long, global = true)]
     pub endpoint_url: Option<String>,
     /// Log as JSON lines instead of text.
     #[arg(long, global = true, env = "VITALS_LOG_JSON")]

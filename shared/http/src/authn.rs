@@ -22,6 +22,20 @@ pub use vitals_core::query::{Principal, Role};
 /// Name of the dashboard's session cookie.
 pub const TOKEN_COOKIE: &str = "vitals_token";
 
+/// How long the browser keeps the session cookie; the token's own expiry still applies.
+pub const COOKIE_MAX_AGE_SECS: u32 = 30 * 24 * 3600;
+
+/// The `Set-Cookie` value that signs a browser in with `token` (`HttpOnly`, `SameSite=Lax`,
+/// scoped to `/`; `Secure` when served over HTTPS). `None` if the token cannot be a cookie.
+/// Used by the dashboard's `?token=` sign-in and the query Lambda's hosted sign-in callback.
+pub fn session_cookie(token: &str, secure: bool) -> Option<http::HeaderValue> {
+    let cookie = format!(
+        "{TOKEN_COOKIE}={token}; Path=/; Max-Age={COOKIE_MAX_AGE_SECS}; HttpOnly; SameSite=Lax{}",
+        if secure { "; Secure" } else { "" }
+    );
+    http::HeaderValue::from_str(&cookie).ok()
+}
+
 /// Why a request carries no usable identity. Messages are safe to show the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
@@ -244,8 +258,16 @@ pub fn principal_from_claims(
             .collect(),
     };
     let role =
-        Role::strongest(names.iter().filter_map(|n| Role::parse(n))).ok_or(AuthError::NoRole)?;
+        Role::strongest(names.iter().filter_map(|n| role_of_group(n))).ok_or(AuthError::NoRole)?;
     Ok(Principal::new(user, role))
+}
+
+/// A role name, or the name of a Cognito group `template.yaml` creates (`account_executive`).
+fn role_of_group(name: &str) -> Option<Role> {
+    if name.trim().eq_ignore_ascii_case("account_executive") {
+        return Some(Role::Ae);
+    }
+    Role::parse(name)
 }
 
 #[cfg(test)]
@@ -353,6 +375,13 @@ mod tests {
         assert_eq!(
             principal_from_claims(&claims("[staff]"), &auth),
             Err(AuthError::NoRole)
+        );
+        // The groups template.yaml creates, as a Cognito ID token lists them.
+        assert_eq!(
+            principal_from_claims(&claims("[\"account_executive\"]"), &auth)
+                .unwrap()
+                .role,
+            Role::Ae
         );
     }
 }

@@ -38,7 +38,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::authn::{bearer_token, cookie_token, AuthError, Principal, TOKEN_COOKIE};
+use crate::authn::{bearer_token, cookie_token, session_cookie, AuthError, Principal};
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -399,9 +399,6 @@ fn authenticate_token(
     state.authenticator.authenticate(&probe)
 }
 
-/// How long the browser keeps the session cookie; the token's own expiry still applies.
-const COOKIE_MAX_AGE_SECS: u32 = 30 * 24 * 3600;
-
 /// Checks a token given as `?token=`, stores it in the session cookie and redirects to the
 /// same page without it.
 fn sign_in(state: &AppState, parts: &http::request::Parts, token: &str, then: &str) -> Response {
@@ -412,17 +409,13 @@ fn sign_in(state: &AppState, parts: &http::request::Parts, token: &str, then: &s
         .headers
         .get("x-forwarded-proto")
         .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
-    let cookie = format!(
-        "{TOKEN_COOKIE}={token}; Path=/; Max-Age={COOKIE_MAX_AGE_SECS}; HttpOnly; SameSite=Lax{}",
-        if secure { "; Secure" } else { "" }
-    );
     let mut response = Redirect::to(then).into_response();
-    match HeaderValue::from_str(&cookie) {
-        Ok(value) => {
+    match session_cookie(token, secure) {
+        Some(value) => {
             response.headers_mut().insert(header::SET_COOKIE, value);
             response
         }
-        Err(_) => login_page(Some("invalid token"), StatusCode::UNAUTHORIZED),
+        None => login_page(Some("invalid token"), StatusCode::UNAUTHORIZED),
     }
 }
 

@@ -171,7 +171,10 @@ async fn the_daily_run_refits_the_model_and_the_account_view_shows_the_risk() {
         p(&risky) * 100.0
     );
     assert!(page.contains(&percent), "{percent} not in the page");
-    assert!(page.contains("usage_depth"));
+    assert!(
+        page.contains("Usage depth") && !page.contains("signal:usage_depth"),
+        "contributors read as words, not raw names"
+    );
 
     // A churned account gets no prediction, and says why.
     let churned = get_account(store.clone(), "acct-000").await;

@@ -21,7 +21,7 @@ mod reminder;
 use chrono::{Duration, NaiveDate};
 use serde_json::json;
 
-pub use message::{DispatchError, DispatchMessage, FollowUpDue, SnoozeEnded};
+pub use message::{score_message, DispatchError, DispatchMessage, FollowUpDue, SnoozeEnded};
 pub use plan::drivers_of;
 
 use super::clearing::AccountNow;

@@ -29,7 +29,7 @@ use vitals_scoring::kernel::{needs_peers, DayPlan};
 use vitals_scoring::PeerCollector;
 
 use crate::model::{AccountId, AccountRecord, Checkpoint, PortfolioSummary, ScoreRecord};
-use crate::ports::{OutgoingMessage, Storage};
+use crate::ports::Storage;
 use crate::query::listing::ListingBuilder;
 use crate::segment::{Segment, SEGMENT_COUNT};
 
@@ -266,13 +266,11 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
             report.accounts_scored += scored;
             report.events_emitted += events;
         }
-        let messages: Vec<OutgoingMessage> = outgoing
+        let messages = outgoing
             .iter()
-            .map(|e| OutgoingMessage {
-                id: e.id.clone(),
-                body: serde_json::to_string(e).unwrap_or_default(),
-            })
-            .collect();
+            .map(crate::alerts::dispatch::score_message)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| RunError::Encode(e.to_string()))?;
         self.queue.send(&messages).await?;
         self.storage.put_history(&history).await?;
         *accounts = next;

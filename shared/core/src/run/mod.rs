@@ -32,7 +32,7 @@ use crate::lifecycle::record_state;
 use crate::model::{
     AccountId, AccountRecord, Checkpoint, EventChunk, PortfolioSummary, ScoreRecord,
 };
-use crate::ports::{OutgoingMessage, Queue, Storage};
+use crate::ports::{Queue, Storage};
 use crate::query::listing::ListingBuilder;
 use crate::rollup::day_activity_with_signals;
 use crate::segment::{Segment, SEGMENT_COUNT};
@@ -64,6 +64,9 @@ pub enum RunError {
     FollowUp(String),
     #[error("cannot finish the run of {day}: {missing} segment(s) not done yet")]
     Incomplete { day: NaiveDate, missing: usize },
+    /// A score event could not be written as a queue message (nothing was sent).
+    #[error("score event not sent: {0}")]
+    Encode(String),
 }
 
 impl RunError {
@@ -72,6 +75,7 @@ impl RunError {
             RunError::Storage(e) => e.is_retryable(),
             RunError::Queue(e) => e.is_retryable(),
             RunError::Incomplete { .. } | RunError::FollowUp(_) => true,
+            RunError::Encode(_) => false,
         }
     }
 }
@@ -268,13 +272,11 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
                     Scored::Inactive(record) => inactive.push(record),
                 }
             }
-            let messages: Vec<OutgoingMessage> = outgoing
+            let messages = outgoing
                 .iter()
-                .map(|e| OutgoingMessage {
-                    id: e.id.clone(),
-                    body: serde_json::to_string(e).unwrap_or_default(),
-                })
-                .collect();
+                .map(crate::alerts::dispatch::score_message)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| RunError::Encode(e.to_string()))?;
             self.queue.send(&messages).await?;
             let history: Vec<ScoreRecord> = saved.iter().filter_map(|r| r.score.clone()).collect();
             self.storage.put_history(&history).await?;

@@ -80,7 +80,7 @@ impl DispatchMessage {
     /// The message to enqueue (deterministic id: a re-run enqueues the same message).
     pub fn to_outgoing(&self) -> Result<OutgoingMessage, DispatchError> {
         let (id, body) = match self {
-            DispatchMessage::Score(e) => (e.id.clone(), serde_json::to_string(e)),
+            DispatchMessage::Score(e) => return score_message(e),
             DispatchMessage::FollowUp(f) => (
                 format!("follow-up:{}", f.intervention_id),
                 serde_json::to_string(&FollowUpEnvelope {
@@ -97,6 +97,17 @@ impl DispatchMessage {
         let body = body.map_err(|e| DispatchError::Permanent(format!("encode message: {e}")))?;
         Ok(OutgoingMessage { id, body })
     }
+}
+
+/// A score event as its alert-queue message, without copying the event (the daily run sends
+/// thousands): the body [`DispatchMessage::Score`] would have.
+pub fn score_message(event: &ScoreEvent) -> Result<OutgoingMessage, DispatchError> {
+    let body = serde_json::to_string(event)
+        .map_err(|e| DispatchError::Permanent(format!("encode message: {e}")))?;
+    Ok(OutgoingMessage {
+        id: event.id.clone(),
+        body,
+    })
 }
 
 /// A queue body read as a message (`serde_json::from_str::<DispatchMessage>`), the same as

@@ -142,21 +142,14 @@ pub fn expansion_signal(account: &str) -> vitals_core::score_event::ScoreEvent {
 /// receiver, so private destinations are allowed for 127.0.0.1): the dispatch queue tests'
 /// configuration.
 pub fn expansion_webhook_alerts(url: String) -> vitals_core::config::AlertsConfig {
-    use vitals_core::alerts::rules::{Action, ChannelConfig, Condition, Trigger, Workflow};
+    use vitals_core::alerts::rules::{Action, Condition, Trigger, Workflow};
     let mut alerts = vitals_core::config::AlertsConfig {
         allow_private_destinations: vec!["127.0.0.1".into()],
         ..Default::default()
     };
-    alerts.channels.insert(
-        "hook".into(),
-        ChannelConfig::Webhook {
-            url,
-            secret: None,
-            secret_env: None,
-            template: None,
-            headers: Default::default(),
-        },
-    );
+    alerts
+        .channels
+        .insert("hook".into(), webhook_channel(url, None));
     alerts.workflows = vec![Workflow {
         name: "expansion-hook".into(),
         enabled: true,
@@ -181,4 +174,18 @@ pub async fn serve_loopback(app: axum::Router) -> String {
     let addr = listener.local_addr().must("loopback address");
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}")
+}
+
+/// A webhook channel to `url` (a loopback receiver), signed with `secret` when given.
+pub fn webhook_channel(
+    url: String,
+    secret: Option<&str>,
+) -> vitals_core::alerts::rules::ChannelConfig {
+    vitals_core::alerts::rules::ChannelConfig::Webhook {
+        url,
+        secret: secret.map(vitals_core::notify::Secret::new),
+        secret_env: None,
+        template: None,
+        headers: Default::default(),
+    }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 use vitals_core::alerts::dispatch::{Dispatch, DispatchMessage, MAX_ALERT_CHAIN_DEPTH};
-use vitals_core::alerts::rules::{Action, ChannelConfig, DeclineLevel, Trigger, Workflow};
+use vitals_core::alerts::rules::{Action, DeclineLevel, Trigger, Workflow};
 use vitals_core::clock::FixedClock;
 use vitals_core::config::AlertsConfig;
 use vitals_core::model::{AccountId, AccountProfile, AlertQuery, Severity};
@@ -118,13 +118,7 @@ async fn world(workflows: Vec<Workflow>) -> World {
     };
     config.channels.insert(
         "hook".into(),
-        ChannelConfig::Webhook {
-            url,
-            secret: None,
-            secret_env: None,
-            template: None,
-            headers: Default::default(),
-        },
+        vitals_tests::support::webhook_channel(url, None),
     );
     let notifier = HttpNotifier::from_config(
         &config,

@@ -356,13 +356,7 @@ async fn private_destinations_are_refused_unless_allowed() {
     let mut config = AlertsConfig::default();
     config.channels.insert(
         "hook".into(),
-        ChannelConfig::Webhook {
-            url,
-            secret: None,
-            secret_env: None,
-            template: None,
-            headers: Default::default(),
-        },
+        vitals_tests::support::webhook_channel(url, None),
     );
     config.workflows = vec![Workflow {
         name: "w".into(),
@@ -418,13 +412,7 @@ async fn a_receiver_failing_twice_gets_retries_then_one_delivery_without_duplica
     let mut config = loopback_config();
     config.channels.insert(
         "hook".into(),
-        ChannelConfig::Webhook {
-            url,
-            secret: Some(Secret::new("k")),
-            secret_env: None,
-            template: None,
-            headers: Default::default(),
-        },
+        vitals_tests::support::webhook_channel(url, Some("k")),
     );
     config.workflows = vec![Workflow {
         name: "at-risk".into(),
@@ -489,13 +477,7 @@ async fn a_retry_performs_the_planned_action_after_the_configuration_changed() {
     let mut before = loopback_config();
     before.channels.insert(
         "hook".into(),
-        ChannelConfig::Webhook {
-            url,
-            secret: Some(Secret::new("k")),
-            secret_env: None,
-            template: None,
-            headers: Default::default(),
-        },
+        vitals_tests::support::webhook_channel(url, Some("k")),
     );
     let workflow = |actions| Workflow {
         name: "decline-hook".into(),
@@ -577,13 +559,7 @@ async fn an_always_failing_receiver_ends_in_the_dead_letter_queue_and_replays_fr
     let mut config = loopback_config();
     config.channels.insert(
         "hook".into(),
-        ChannelConfig::Webhook {
-            url,
-            secret: None,
-            secret_env: None,
-            template: None,
-            headers: Default::default(),
-        },
+        vitals_tests::support::webhook_channel(url, None),
     );
     config.workflows = vec![Workflow {
         name: "w".into(),

@@ -18,7 +18,7 @@ use vitals_core::notify::RecordingNotifier;
 use vitals_core::ports::{AccountStore, AlertStore, AuditLog, InterventionStore, SummaryStore};
 use vitals_core::query::access::{Principal, Role};
 use vitals_core::query::accounts::{AccountFilter, AccountSort, LifecycleFilter};
-use vitals_core::query::listing::visible_rows;
+use vitals_core::query::listed_rows::ListedRows;
 use vitals_core::run::DailyRun;
 use vitals_core::score_event::{ScoreEvent, ScoreEventKind};
 use vitals_embedded::{QueueSettings, SqliteQueue, SqliteStore};
@@ -132,15 +132,17 @@ async fn a_churned_account_leaves_at_risk_counts_mrr_at_risk_and_the_at_risk_lis
     assert_eq!(view.kpis.logo_churn.value, Some(0.333));
 
     let listing = w.store.account_listing().await.unwrap();
-    let rows: Vec<_> = listing
-        .segments
-        .iter()
-        .flat_map(|s| &s.rows)
-        .cloned()
-        .collect();
+    let rows = ListedRows::new(
+        listing
+            .segments
+            .iter()
+            .flat_map(|s| &s.rows)
+            .cloned()
+            .collect(),
+    );
     let admin = Principal::new("admin", Role::Admin);
     let list = |filter: AccountFilter| -> Vec<String> {
-        visible_rows(&rows, &admin, &filter, AccountSort::AccountId, day(on))
+        rows.visible(&admin, &filter, AccountSort::AccountId, day(on))
             .into_iter()
             .map(|r| r.account_id.clone())
             .collect()

@@ -426,6 +426,11 @@ impl AccountSort {
 
     /// Sorts rows; accounts missing the sort field go last.
     pub fn sort<R: std::borrow::Borrow<AccountRow>>(self, rows: &mut [R]) {
+        self.sort_by_row(rows, |r| r.borrow());
+    }
+
+    /// Sorts items by their rows ([`AccountSort::sort`]).
+    pub fn sort_by_row<T>(self, items: &mut [T], row: impl Fn(&T) -> &AccountRow) {
         use std::cmp::Ordering;
         fn opt<T: PartialOrd>(a: Option<T>, b: Option<T>, desc: bool) -> Ordering {
             match (a, b) {
@@ -442,8 +447,8 @@ impl AccountSort {
                 (None, None) => Ordering::Equal,
             }
         }
-        rows.sort_by(|a, b| {
-            let (a, b) = (a.borrow(), b.borrow());
+        items.sort_by(|a, b| {
+            let (a, b) = (row(a), row(b));
             let primary = match self {
                 AccountSort::ScoreAsc => opt(a.score, b.score, false),
                 AccountSort::ScoreDesc => opt(a.score, b.score, true),

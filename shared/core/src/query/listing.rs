@@ -1,15 +1,15 @@
 //! The precomputed account listing: each segment's list rows as its latest scoring run left
-//! them ([`ListingBuilder`], used by the daily run), and the rows a caller may see, read back
-//! from it ([`visible_rows`]). The account list and the dashboard's lists read these in one
-//! request instead of scanning every account record (BRIEF §5: ≤ 2 requests per view).
+//! them ([`ListingBuilder`], used by the daily run), and today's provisional scores merged in
+//! ([`with_provisional`]); readers keep them indexed ([`super::listed_rows::ListedRows`]).
+//! The account list and the dashboard's lists read these in one request instead of scanning
+//! every account record (BRIEF §5: ≤ 2 requests per view).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use super::access::Principal;
-use super::accounts::{AccountFilter, AccountRow, AccountSort};
+use super::accounts::AccountRow;
 use crate::churn::{account_churn_risk, ChurnModelRecord};
 use crate::model::{AccountId, AccountRecord, ProvisionalListing, SegmentListing};
 use crate::segment::Segment;
@@ -106,32 +106,11 @@ pub fn with_provisional(
     rows
 }
 
-/// The rows `who` may see as of `today`, filtered and sorted: what the account list pages
-/// through and the dashboard's lists are cut from. Borrowed from the (shared, kept) listing so
-/// that only what is shown is copied: see [`AccountRow::on`] for a shown row's days to renewal.
-pub fn visible_rows<'a>(
-    rows: impl IntoIterator<Item = &'a AccountRow>,
-    who: &Principal,
-    filter: &AccountFilter,
-    sort: AccountSort,
-    today: NaiveDate,
-) -> Vec<&'a AccountRow> {
-    let mut visible: Vec<&AccountRow> = rows
-        .into_iter()
-        .filter(|r| r.account_id != AccountId::UNATTRIBUTED)
-        .filter(|r| who.sees_owned_by(r.owner.as_deref()))
-        .filter(|r| filter.matches_on(r, today))
-        .collect();
-    sort.sort(&mut visible);
-    visible
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::model::AccountProfile;
-    use crate::query::access::Role;
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 3, d).unwrap()
@@ -202,44 +181,5 @@ mod tests {
             .collect();
         // b's daily score of the 10th supersedes its provisional one.
         assert_eq!(shown, [("a", true), ("b", false), ("new", true)]);
-    }
-
-    #[test]
-    fn owners_see_their_own_rows_with_renewal_counted_from_today() {
-        let listing = ListingBuilder::new(
-            Segment(0),
-            day(1),
-            &[
-                record("a", "Ana@Example.com", "A"),
-                record("b", "bob@example.com", "B"),
-            ],
-        )
-        .finish();
-        assert_eq!(listing.rows[0].days_to_renewal, Some(30));
-        let see = |who: Principal| -> Vec<String> {
-            visible_rows(
-                &listing.rows,
-                &who,
-                &AccountFilter::default(),
-                AccountSort::AccountId,
-                day(11),
-            )
-            .into_iter()
-            .map(|r| {
-                let r = r.clone().on(day(11));
-                format!("{}:{:?}", r.account_id, r.days_to_renewal)
-            })
-            .collect()
-        };
-        assert_eq!(
-            see(Principal::new("ana@example.com", Role::Csm)),
-            ["a:Some(20)"]
-        );
-        assert_eq!(
-            see(Principal::new("bob@example.com", Role::Ae)),
-            ["b:Some(20)"]
-        );
-        assert_eq!(see(Principal::new("x", Role::Admin)).len(), 2);
-        assert!(see(Principal::new("x", Role::ReadOnly)).is_empty());
     }
 }

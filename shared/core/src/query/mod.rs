@@ -1,6 +1,6 @@
 //! Read-side use cases for the query API and dashboard: who may see what ([`access`]), account
 //! rows with their filters and sort ([`accounts`]), the precomputed listing those rows are read
-//! from ([`listing`]), the portfolio view with its KPIs ([`portfolio`]) and a reader's own
+//! from ([`listing`]) and kept with their indexes ([`listed_rows`]), the portfolio view with its KPIs ([`portfolio`]) and a reader's own
 //! book of it ([`book`]), the account detail
 //! ([`account`]) and alert actions ([`alert_action`]).
 //! Pure functions over stored records: the HTTP layer reads storage and hands the records in,
@@ -11,6 +11,7 @@ pub mod account;
 pub mod accounts;
 pub mod alert_action;
 pub mod book;
+pub mod listed_rows;
 pub mod listing;
 pub mod portfolio;
 pub mod score_change;

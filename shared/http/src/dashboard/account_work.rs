@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use vitals_core::model::{Alert, Intervention, OutreachRoute, ScoreRecord};
 use vitals_core::query::score_change::change_over;
 
-use super::alerts::{alert_row, one_name};
+use super::alerts::alert_row;
 use super::html::escape;
 use crate::authn::Principal;
 
@@ -44,8 +44,7 @@ pub fn alerts_card(
         r#"<div class="card" id="open-alerts"><h2>Open alerts</h2><table><tr><th>Account</th><th>What fired and why</th><th>Age</th><th>Owner</th><th>Status</th><th>Actions</th></tr>"#,
     );
     for a in open {
-        let names = one_name(&a.account_id, name);
-        s.push_str(&alert_row(a, &names, who, csrf, back, now));
+        s.push_str(&alert_row(a, name, who, csrf, back, now));
     }
     if open.is_empty() {
         s.push_str(r#"<tr><td colspan="6" class="muted">No open alert.</td></tr>"#);

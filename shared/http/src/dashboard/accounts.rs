@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use vitals_core::query::accounts::{AccountFilter, AccountRow, AccountSort};
-use vitals_core::query::listing::visible_rows;
 
 use super::cells::*;
 use super::html::{escape, money, url_segment};
@@ -91,7 +90,7 @@ pub async fn accounts(
     let page = page_number(params)?;
     let (filter, sort, listed) = view(state, who, params).await?;
     let today = state.clock.now().date_naive();
-    let rows = visible_rows(&listed.rows, who, &filter, sort, today);
+    let rows = listed.rows.visible(who, &filter, sort, today);
     let total = rows.len();
     let pages = total.div_ceil(PAGE_ROWS).max(1);
     let page = page.min(pages);
@@ -365,7 +364,7 @@ pub async fn accounts_csv(
 ) -> Result<(String, String), ApiError> {
     let (filter, sort, listed) = view(state, who, params).await?;
     let today = state.clock.now().date_naive();
-    let rows = visible_rows(&listed.rows, who, &filter, sort, today);
+    let rows = listed.rows.visible(who, &filter, sort, today);
     let mut out = String::from(
         "account_id,name,owner,tier,region,product_line,score,band,change_1d,change_7d,change_30d,mrr,renewal_date,days_to_renewal,churn_risk,renewal_risk,decline,expansion,lifecycle,reason\r\n",
     );

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use vitals_core::model::{AccountId, Alert, AlertQuery, AlertStatus, Severity};
+use vitals_core::model::{Alert, AlertQuery, AlertStatus, Severity};
 
 use super::forms::{alert_buttons, history};
 use super::html::{escape, url_segment};
@@ -137,11 +137,6 @@ pub async fn inbox(
     );
     let page = page?;
     let listed = listed?;
-    let names: HashMap<&str, &str> = listed
-        .rows
-        .iter()
-        .filter_map(|r| Some((r.account_id.as_str(), r.name.as_deref()?)))
-        .collect();
     let now = state.clock.now();
     let here = view.link(view.status, view.cursor.as_deref());
 
@@ -221,7 +216,8 @@ pub async fn inbox(
             items.len()
         );
         for a in items {
-            s.push_str(&alert_row(a, &names, who, csrf, &here, now));
+            let name = listed.rows.name_of(a.account_id.as_str());
+            s.push_str(&alert_row(a, name, who, csrf, &here, now));
         }
         s.push_str("</table></div>");
     }
@@ -245,7 +241,7 @@ pub async fn inbox(
 /// One alert as a table row, also used by the account page.
 pub fn alert_row(
     a: &Alert,
-    names: &HashMap<&str, &str>,
+    name: Option<&str>,
     who: &Principal,
     csrf: &str,
     back: &str,
@@ -266,7 +262,7 @@ pub fn alert_row(
         r#"<tr id="alert-{aid}"><td><a href="/dashboard/accounts/{seg}">{name}</a></td><td><b>{what}</b><br><span class="muted">{why}</span>{hist}</td><td>{age}</td><td>{owner}</td><td>{status}</td><td>{buttons}</td></tr>"#,
         aid = escape(&a.id),
         seg = url_segment(id),
-        name = escape(names.get(id).copied().unwrap_or(id)),
+        name = escape(name.unwrap_or(id)),
         what = escape(&what_fired(a)),
         why = escape(&why_fired(a)),
         hist = history(a),
@@ -274,12 +270,6 @@ pub fn alert_row(
         owner = escape(a.owner.as_deref().unwrap_or("–")),
         buttons = alert_buttons(a, who, csrf, back),
     )
-}
-
-/// Names for the account page, where the one name is known.
-pub fn one_name<'a>(account: &'a AccountId, name: Option<&'a str>) -> HashMap<&'a str, &'a str> {
-    name.map(|n| HashMap::from([(account.as_str(), n)]))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

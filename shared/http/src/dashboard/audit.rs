@@ -41,11 +41,6 @@ pub async fn audit(
     );
     let (entries, next) = entries?;
     let listed = listed?;
-    let names: HashMap<&str, &str> = listed
-        .rows
-        .iter()
-        .filter_map(|r| Some((r.account_id.as_str(), r.name.as_deref()?)))
-        .collect();
 
     let mut s = String::from("<h1>Audit log</h1>");
     put!(
@@ -60,7 +55,7 @@ pub async fn audit(
             format!(
                 r#"<a href="/dashboard/accounts/{}">{}</a>"#,
                 url_segment(a.as_str()),
-                escape(names.get(a.as_str()).copied().unwrap_or(a.as_str()))
+                escape(listed.rows.name_of(a.as_str()).unwrap_or(a.as_str()))
             )
         });
         put!(

@@ -7,7 +7,6 @@
 
 use vitals_core::model::{AlertQuery, AlertStatus, Band};
 use vitals_core::query::accounts::{AccountFilter, AccountRow, AccountSort};
-use vitals_core::query::listing::visible_rows;
 use vitals_core::query::portfolio::{kpis_from_rows, portfolio_view, Book, TrendPoint};
 
 use super::cells::*;
@@ -52,13 +51,9 @@ pub async fn portfolio(state: &AppState, who: &Principal) -> Result<String, ApiE
     if book.is_none() {
         kpis_from_rows(&mut kpis, &listed.rows);
     }
-    let rows = visible_rows(
-        &listed.rows,
-        who,
-        &AccountFilter::default(),
-        AccountSort::ScoreAsc,
-        today,
-    );
+    let rows = listed
+        .rows
+        .visible(who, &AccountFilter::default(), AccountSort::ScoreAsc, today);
 
     let mut s = String::new();
     put!(

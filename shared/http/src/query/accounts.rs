@@ -14,7 +14,6 @@ use vitals_core::query::account::{account_detail, history_points, AccountDetail,
 use vitals_core::query::accounts::{
     AccountFilter, AccountRow, AccountSort, DeclineFilter, LifecycleFilter,
 };
-use vitals_core::query::listing;
 
 use super::{page_limit, parse_param, reads, Caller};
 use crate::authn::Principal;
@@ -112,7 +111,7 @@ pub(crate) async fn visible_page(
 ) -> Result<(Vec<AccountRow>, usize), ApiError> {
     let today = state.clock.now().date_naive();
     let listed = reads::listed_rows(&state.storage, today).await?;
-    let rows = listing::visible_rows(&listed.rows, who, filter, sort, today);
+    let rows = listed.rows.visible(who, filter, sort, today);
     let page = rows
         .iter()
         .skip(offset)

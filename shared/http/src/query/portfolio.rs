@@ -8,7 +8,6 @@ use axum::Json;
 use vitals_core::model::BookDay;
 use vitals_core::query::accounts::{AccountFilter, AccountSort, LifecycleFilter};
 use vitals_core::query::book::book_view;
-use vitals_core::query::listing::visible_rows;
 use vitals_core::query::portfolio::{portfolio_view, PortfolioView};
 
 use super::reads::Listed;
@@ -65,12 +64,8 @@ pub fn own_book(
         lifecycle: Some(LifecycleFilter::All),
         ..AccountFilter::default()
     };
-    let rows = visible_rows(
-        &listed.rows,
-        who,
-        &every_state,
-        AccountSort::AccountId,
-        today,
-    );
+    let rows = listed
+        .rows
+        .visible(who, &every_state, AccountSort::AccountId, today);
     book_view(&rows, books, today)
 }

@@ -9,6 +9,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use vitals_core::model::{AccountId, AccountRecord, BookDay, PortfolioSummary};
 use vitals_core::ports::Storage;
 use vitals_core::query::accounts::AccountRow;
+use vitals_core::query::listed_rows::ListedRows;
 use vitals_core::query::listing::with_provisional;
 use vitals_core::segment::Segment;
 use vitals_core::store_cache::PerStore;
@@ -26,8 +27,8 @@ const SEGMENT_CONCURRENCY: usize = 16;
 /// provisional scores merged in.
 #[derive(Debug, Clone, Default)]
 pub struct Listed {
-    /// Unscoped and unfiltered: [`vitals_core::query::listing::visible_rows`] cuts them.
-    pub rows: Vec<AccountRow>,
+    /// Unscoped and unfiltered, indexed: [`ListedRows::visible`] cuts them.
+    pub rows: ListedRows,
     /// The summaries of the 90 days up to the newest, oldest first; empty before the first run
     /// (or, on DynamoDB, until a summary is stored after upgrading to listings).
     pub trend: Vec<PortfolioSummary>,
@@ -46,7 +47,7 @@ impl Listed {
         let owners = distinct(|r| r.owner.as_ref());
         let tiers = distinct(|r| r.tier.as_ref());
         Listed {
-            rows,
+            rows: ListedRows::new(rows),
             trend,
             owners,
             tiers,

@@ -28,8 +28,10 @@ use vitals_scoring::{score_account, AccountFacts, DayActivity, ScoringConfig, Us
 
 use crate::support::Must;
 
+mod activity;
 mod crm;
 mod freshness;
+pub use activity::*;
 pub use crm::*;
 pub use freshness::*;
 
@@ -100,6 +102,7 @@ macro_rules! storage_contract_tests {
             provisional_rows_come_with_the_account_listing_and_change_its_version,
             crm_pushed_records_are_kept_per_crm_and_a_rewrite_replaces,
             crm_activity_marks_are_kept_per_crm_and_replaced,
+            account_activity_is_the_accounts_own_newest_and_the_history_days_asked,
             unicode_and_longest_ids_round_trip_everywhere,
         );
     };

@@ -248,8 +248,9 @@ pub trait CrmPushStore: Send + Sync {
     async fn put_crm_activity_mark(&self, mark: &crate::crm::ActivityMark) -> StoreResult<()>;
 }
 
-/// What the account page shows beside the score history: the record, its newest audit entries
-/// (the timeline), its alerts (newest opened first) and its interventions (newest first).
+/// What the account page shows: the record, its newest audit entries (the timeline), its
+/// alerts (newest opened first), its interventions (newest first) and its history records of
+/// the days asked for (the week's and month's comparisons).
 #[derive(Debug, Clone, Default)]
 pub struct AccountActivity {
     /// `None`: no such account.
@@ -257,34 +258,53 @@ pub struct AccountActivity {
     pub audit: Vec<AuditEntry>,
     pub alerts: Vec<Alert>,
     pub interventions: Vec<Intervention>,
+    /// The records of the days asked for that exist, oldest first.
+    pub history: Vec<ScoreRecord>,
 }
 
-/// The account page's reads as one request where the backend can (the embedded store: one read
-/// transaction); the provided method asks the four stores at once.
+/// The account page's reads in as few requests as the backend allows (the embedded store: one
+/// read transaction; DynamoDB: two); the provided method asks each store at once.
 #[async_trait]
-pub trait AccountActivityStore: AccountStore + AlertStore + AuditLog + InterventionStore {
+pub trait AccountActivityStore:
+    AccountStore + AlertStore + AuditLog + InterventionStore + ScoreHistoryStore
+{
     /// The account's record with at most `limit` of each of its audit entries, alerts and
-    /// interventions, newest first.
+    /// interventions, newest first, and its history records of `history_days`.
     async fn account_activity(
         &self,
         account: &AccountId,
         limit: usize,
+        history_days: &[NaiveDate],
     ) -> StoreResult<AccountActivity> {
         let query = AlertQuery {
             status: None,
             account_id: Some(account.clone()),
         };
-        let (record, audit, alerts, interventions) = futures::join!(
+        let (from, to) = (
+            history_days.iter().min().copied(),
+            history_days.iter().max().copied(),
+        );
+        let history = async {
+            match (from, to) {
+                (Some(from), Some(to)) => self.history(account, from, to).await,
+                _ => Ok(Vec::new()),
+            }
+        };
+        let (record, audit, alerts, interventions, history) = futures::join!(
             self.get_account(account),
             self.list_audit(Some(account), None, limit),
             self.list_alerts(&query, None, limit),
-            self.list_interventions(Some(account), None, limit)
+            self.list_interventions(Some(account), None, limit),
+            history
         );
+        let mut history = history?;
+        history.retain(|r| history_days.contains(&r.as_of));
         Ok(AccountActivity {
             record: record?,
             audit: audit?.items,
             alerts: alerts?.items,
             interventions: interventions?.items,
+            history,
         })
     }
 }

@@ -1,13 +1,15 @@
-//! The account page's reads in one read of the store's connection: the record and the account's
-//! newest audit entries, alerts and interventions (each table's by-account index).
+//! The account page's reads in one read of the store's connection: the record, the account's
+//! newest audit entries, alerts and interventions (each table's by-account index) and its
+//! history records of the days asked for.
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension};
 use vitals_core::model::AccountId;
 use vitals_core::ports::{AccountActivity, AccountActivityStore, StoreResult};
 
 use crate::accounts::{AccountRow, COLUMNS};
-use crate::codec::from_json;
+use crate::codec::{day_key, from_json};
 use crate::error::DbError;
 use crate::store::SqliteStore;
 
@@ -34,10 +36,14 @@ impl AccountActivityStore for SqliteStore {
         &self,
         account: &AccountId,
         limit: usize,
+        history_days: &[NaiveDate],
     ) -> StoreResult<AccountActivity> {
         let id = account.as_str().to_string();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let (row, audit, alerts, interventions) = self
+        let mut days: Vec<String> = history_days.iter().map(|d| day_key(*d)).collect();
+        days.sort();
+        days.dedup();
+        let (row, audit, alerts, interventions, history) = self
             .db
             .read(move |conn| {
                 let sql = format!("SELECT {COLUMNS} FROM accounts WHERE account_id = ?1");
@@ -66,7 +72,19 @@ impl AccountActivityStore for SqliteStore {
                     &id,
                     limit,
                 )?;
-                Ok((row, audit, alerts, interventions))
+                let mut history = Vec::with_capacity(days.len());
+                let mut on_day = conn.prepare_cached(
+                    "SELECT body FROM score_history WHERE account_id = ?1 AND as_of = ?2",
+                )?;
+                for day in &days {
+                    if let Some(body) = on_day
+                        .query_row(params![id, day], |row| row.get::<_, String>(0))
+                        .optional()?
+                    {
+                        history.push(body);
+                    }
+                }
+                Ok((row, audit, alerts, interventions, history))
             })
             .await?;
         Ok(AccountActivity {
@@ -74,6 +92,7 @@ impl AccountActivityStore for SqliteStore {
             audit: decode_all(&audit)?,
             alerts: decode_all(&alerts)?,
             interventions: decode_all(&interventions)?,
+            history: decode_all(&history)?,
         })
     }
 }

@@ -136,7 +136,7 @@ delegate! {
 }
 delegate! {
     AccountActivityStore {
-        account_activity(account: &AccountId, limit: usize) -> StoreResult<AccountActivity>;
+        account_activity(account: &AccountId, limit: usize, history_days: &[NaiveDate]) -> StoreResult<AccountActivity>;
     }
 }
 delegate! {

@@ -97,6 +97,23 @@ pub fn open_aws_with(
     }
 }
 
+/// Completes what an upgrade of the table leaves to do: items written before the account
+/// activity index existed are placed on it, once per table (later calls read one marker item).
+/// Failing is logged, not fatal: the next start tries again.
+pub async fn complete_table_upgrades(sdk: &aws_config::SdkConfig, table: &str) {
+    let store = vitals_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table);
+    match store.index_activity().await {
+        Ok(0) => {}
+        Ok(placed) => tracing::info!(
+            placed,
+            "older alerts, interventions and audit entries placed on the account activity index"
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "account activity index not completed; retried at the next start")
+        }
+    }
+}
+
 /// A queue on SQS (e.g. the score-segment fan-out queue), sharing the backend's SDK settings.
 pub fn open_sqs_queue(
     sdk: &aws_config::SdkConfig,

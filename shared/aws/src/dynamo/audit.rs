@@ -35,7 +35,3 @@ impl AuditLog for DynamoStore {
         Ok(Page { items, next })
     }
 }
-
-/// The four reads at once (GetItem, Query `gsi1` `AUDIT#{id}`, the alerts' and interventions'
-/// Queries): four requests in one round trip; the embedded store makes it one.
-impl vitals_core::ports::AccountActivityStore for DynamoStore {}

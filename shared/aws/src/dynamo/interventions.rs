@@ -47,7 +47,7 @@ impl InterventionStore for DynamoStore {
         limit: usize,
     ) -> StoreResult<Page<Intervention>> {
         let (items, next) = self
-            .query_page(&queries::interventions(account)?, cursor, limit)
+            .query_page(&queries::interventions(account), cursor, limit)
             .await?;
         let items = items
             .into_iter()

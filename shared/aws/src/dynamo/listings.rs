@@ -301,7 +301,11 @@ impl DynamoStore {
 
     /// Every item of `wanted` that exists, 100 keys per `BatchGetItem`, retrying the keys
     /// DynamoDB leaves unprocessed (throttling, or over 16 MB in one response) with backoff.
-    async fn batch_get(&self, op: &'static str, wanted: &[Key]) -> StoreResult<Vec<Item>> {
+    pub(crate) async fn batch_get(
+        &self,
+        op: &'static str,
+        wanted: &[Key],
+    ) -> StoreResult<Vec<Item>> {
         let mut found = Vec::new();
         for group in wanted.chunks(BATCH_GET_KEYS) {
             let mut pending = group

@@ -3,6 +3,7 @@
 //! implementations (one module per concern) only say what to read and write.
 
 mod accounts;
+mod activity;
 mod alerts;
 mod audit;
 mod batch;
@@ -197,12 +198,29 @@ impl DynamoStore {
     }
 
     async fn update(&self, op: &'static str, key: &Key, update: Expr) -> StoreResult<()> {
+        self.update_if(op, key, update, None).await
+    }
+
+    /// [`DynamoStore::update`] on the condition `condition` (a failed condition is an error).
+    async fn update_if(
+        &self,
+        op: &'static str,
+        key: &Key,
+        mut update: Expr,
+        condition: Option<Expr>,
+    ) -> StoreResult<()> {
+        let condition_text = condition.map(|c| {
+            update.names.extend(c.names);
+            update.values.extend(c.values);
+            c.text
+        });
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key.to_item()?))
             .update_expression(update.text)
+            .set_condition_expression(condition_text)
             .set_expression_attribute_names(Some(update.names))
             .set_expression_attribute_values((!update.values.is_empty()).then_some(update.values))
             .set_return_consumed_capacity(self.capacity_mode())

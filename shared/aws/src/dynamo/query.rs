@@ -19,7 +19,7 @@ fn request_limit(n: usize) -> i32 {
 
 impl DynamoStore {
     /// One Query request from `start`: its items and where the next request would start.
-    async fn query_once(
+    pub(crate) async fn query_once(
         &self,
         spec: &QuerySpec,
         start: Option<Item>,
@@ -61,6 +61,25 @@ impl DynamoStore {
             match next {
                 Some(next) => start = Some(next),
                 None => return Ok(items),
+            }
+        }
+    }
+
+    /// The items the query matches, page by page, until `enough` says the items so far
+    /// suffice (checked after each page) or none are left.
+    pub(crate) async fn query_until(
+        &self,
+        spec: &QuerySpec,
+        enough: impl Fn(&[Item]) -> bool,
+    ) -> StoreResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let (page, next) = self.query_once(spec, start, None).await?;
+            items.extend(page);
+            match next {
+                Some(next) if !enough(&items) => start = Some(next),
+                _ => return Ok(items),
             }
         }
     }

@@ -3,15 +3,16 @@
 //! admin commands. Production tables come from the SAM template with the same schema.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType, TableStatus,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
+    Projection, ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 use std::time::{Duration, Instant};
 use vitals_core::StoreError;
 
-use super::schema::{EXPIRES_AT, GSI1, GSI1_PK, GSI1_SK, PK, SK};
+use super::schema::{EXPIRES_AT, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK};
 use crate::error::store_error;
 
 /// How long to wait for a new table to become ACTIVE.
@@ -39,22 +40,27 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
     )
 }
 
-/// Creates the table and waits until it is ACTIVE with TTL on. Idempotent: an existing table
-/// with the expected keys is accepted (and its TTL switched on if needed); one with other keys
-/// is `Rejected`.
-pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
-    let gsi = built(
+fn all_attributes() -> Projection {
+    Projection::builder()
+        .projection_type(ProjectionType::All)
+        .build()
+}
+
+fn index(name: &str, pk: &str, sk: &str) -> Result<GlobalSecondaryIndex, StoreError> {
+    built(
         GlobalSecondaryIndex::builder()
-            .index_name(GSI1)
-            .key_schema(key(GSI1_PK, KeyType::Hash)?)
-            .key_schema(key(GSI1_SK, KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
+            .index_name(name)
+            .key_schema(key(pk, KeyType::Hash)?)
+            .key_schema(key(sk, KeyType::Range)?)
+            .projection(all_attributes())
             .build(),
-    )?;
+    )
+}
+
+/// Creates the table and waits until it is ACTIVE with TTL on. Idempotent: an existing table
+/// with the expected keys is accepted (its TTL switched on and, for a table made before the
+/// account activity index existed, that index added); one with other keys is `Rejected`.
+pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let created = client
         .create_table()
         .table_name(table)
@@ -65,7 +71,10 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .attribute_definitions(string_attribute(SK)?)
         .attribute_definitions(string_attribute(GSI1_PK)?)
         .attribute_definitions(string_attribute(GSI1_SK)?)
-        .global_secondary_indexes(gsi)
+        .attribute_definitions(string_attribute(GSI2_PK)?)
+        .attribute_definitions(string_attribute(GSI2_SK)?)
+        .global_secondary_indexes(index(GSI1, GSI1_PK, GSI1_SK)?)
+        .global_secondary_indexes(index(GSI2, GSI2_PK, GSI2_SK)?)
         .send()
         .await;
     match created {
@@ -78,13 +87,44 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         }
         Err(e) => return Err(store_error("CreateTable", e)),
     }
-    wait_until_active(client, table).await?;
+    if !wait_until_active(client, table).await? {
+        add_activity_index(client, table).await?;
+        wait_until_active(client, table).await?;
+    }
     enable_ttl(client, table).await?;
     enable_point_in_time_recovery(client, table).await;
     Ok(())
 }
 
-async fn wait_until_active(client: &Client, table: &str) -> Result<(), StoreError> {
+/// Adds `gsi2` to a table made before it existed (DynamoDB builds it in the background; its
+/// older items get their keys from `DynamoStore::index_activity`).
+async fn add_activity_index(client: &Client, table: &str) -> Result<(), StoreError> {
+    let create = built(
+        CreateGlobalSecondaryIndexAction::builder()
+            .index_name(GSI2)
+            .key_schema(key(GSI2_PK, KeyType::Hash)?)
+            .key_schema(key(GSI2_SK, KeyType::Range)?)
+            .projection(all_attributes())
+            .build(),
+    )?;
+    client
+        .update_table()
+        .table_name(table)
+        .attribute_definitions(string_attribute(GSI2_PK)?)
+        .attribute_definitions(string_attribute(GSI2_SK)?)
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder().create(create).build(),
+        )
+        .send()
+        .await
+        .map_err(|e| store_error("UpdateTable", e))?;
+    tracing::info!(table, index = GSI2, "account activity index added");
+    Ok(())
+}
+
+/// Waits until the table and its indexes are ACTIVE; `false` when the table lacks the account
+/// activity index.
+async fn wait_until_active(client: &Client, table: &str) -> Result<bool, StoreError> {
     let started = Instant::now();
     loop {
         let described = client
@@ -98,13 +138,13 @@ async fn wait_until_active(client: &Client, table: &str) -> Result<(), StoreErro
                 "describe table: no description".into(),
             ));
         };
-        check_keys(table, t.key_schema(), t.global_secondary_indexes())?;
+        let has_activity_index = check_keys(table, t.key_schema(), t.global_secondary_indexes())?;
         let indexes_active = t
             .global_secondary_indexes()
             .iter()
             .all(|i| i.index_status().is_none_or(|s| s.as_str() == "ACTIVE"));
         if t.table_status() == Some(&TableStatus::Active) && indexes_active {
-            return Ok(());
+            return Ok(has_activity_index);
         }
         if started.elapsed() > ACTIVE_TIMEOUT {
             return Err(StoreError::Unavailable(format!(
@@ -116,24 +156,28 @@ async fn wait_until_active(client: &Client, table: &str) -> Result<(), StoreErro
     }
 }
 
+/// Whether the table has the expected keys and `gsi1` (else `Rejected`), and whether it has
+/// `gsi2` too.
 fn check_keys(
     table: &str,
     keys: &[KeySchemaElement],
     indexes: &[aws_sdk_dynamodb::types::GlobalSecondaryIndexDescription],
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let has = |schema: &[KeySchemaElement], name: &str, kind: KeyType| {
         schema
             .iter()
             .any(|k| k.attribute_name() == name && *k.key_type() == kind)
     };
     let table_ok = keys.len() == 2 && has(keys, PK, KeyType::Hash) && has(keys, SK, KeyType::Range);
-    let gsi_ok = indexes.iter().any(|i| {
-        i.index_name() == Some(GSI1)
-            && has(i.key_schema(), GSI1_PK, KeyType::Hash)
-            && has(i.key_schema(), GSI1_SK, KeyType::Range)
-    });
-    if table_ok && gsi_ok {
-        Ok(())
+    let has_index = |name: &str, pk: &str, sk: &str| {
+        indexes.iter().any(|i| {
+            i.index_name() == Some(name)
+                && has(i.key_schema(), pk, KeyType::Hash)
+                && has(i.key_schema(), sk, KeyType::Range)
+        })
+    };
+    if table_ok && has_index(GSI1, GSI1_PK, GSI1_SK) {
+        Ok(has_index(GSI2, GSI2_PK, GSI2_SK))
     } else {
         Err(StoreError::Rejected(format!(
             "table {table} exists with a different key schema"

@@ -9,6 +9,9 @@ use vitals_scoring::ScoreChange;
 
 use crate::model::ScoreRecord;
 
+/// The periods the account page compares over: a week and a month.
+pub const CHANGE_PERIODS: [u32; 2] = [7, 30];
+
 /// The change over `days` up to the newest record, and the day compared with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeOver {

@@ -13,6 +13,7 @@ use vitals_core::lifecycle::AccountState;
 use vitals_core::model::{AccountId, AccountRecord, AlertStatus};
 use vitals_core::ports::Storage;
 use vitals_core::query::account::{account_detail, history_points, AccountDetail};
+use vitals_core::query::account_page::account_page_reads;
 
 use super::account_work::{alerts_card, change_card, interventions_card};
 use super::cells::*;
@@ -36,13 +37,12 @@ pub async fn account(
         return Err(ApiError::Forbidden);
     }
     let account = AccountId::new(id).map_err(|_| ApiError::NotFound)?;
-    // The timeline, alerts and interventions are read beside the record and only shown once
-    // the record says who may see them.
+    // The timeline, alerts, interventions and the history the score-change card compares are
+    // read beside the record and only shown once the record says who may see them.
     let today = state.clock.now().date_naive();
-    let (activity, churn_model, recent) = futures::join!(
-        storage.account_activity(&account, ACTIVITY_LIMIT),
+    let (activity, churn_model) = futures::join!(
+        account_page_reads(storage, &account, ACTIVITY_LIMIT, today),
         ModelCache::shared().latest(&state.storage),
-        storage.history(&account, today - chrono::Days::new(40), today)
     );
     let activity = activity?;
     let record = match activity.record {
@@ -121,7 +121,7 @@ pub async fn account(
         s,
         // Full width each: the alerts' action forms need the room.
         r#"{}<br>{}<br>"#,
-        change_card(&recent?),
+        change_card(&activity.history),
         alerts_card(&open, d.name.as_deref(), who, csrf, &here, now)
     );
     s.push_str(&interventions_card(&activity.interventions));

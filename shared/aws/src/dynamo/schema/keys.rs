@@ -114,6 +114,35 @@ pub(crate) fn audit_gsi1pk(account: &AccountId) -> String {
     format!("AUDIT#{account}")
 }
 
+/// The partition of `gsi2` holding one account's alerts, interventions and audit entries.
+pub(crate) fn activity_gsi2pk(account: &AccountId) -> String {
+    format!("ACTIVITY#{account}")
+}
+
+/// Sort-key prefixes of the kinds of activity, in the order a newest-first Query reads them:
+/// alerts, then interventions, then the audit entries (the most numerous, read last so a page
+/// can stop once it has enough of them).
+pub(crate) const ALERT_GSI2SK_PREFIX: &str = "3#ALERT#";
+pub(crate) const INTERVENTION_GSI2SK_PREFIX: &str = "2#INTERVENTION#";
+pub(crate) const AUDIT_GSI2SK_PREFIX: &str = "1#AUDIT#";
+
+pub(crate) fn alert_gsi2sk(opened_at: &DateTime<Utc>, id: &str) -> String {
+    format!("{ALERT_GSI2SK_PREFIX}{}#{id}", timestamp(opened_at))
+}
+
+pub(crate) fn intervention_gsi2sk(created_at: &DateTime<Utc>, id: &str) -> String {
+    format!("{INTERVENTION_GSI2SK_PREFIX}{}#{id}", timestamp(created_at))
+}
+
+pub(crate) fn audit_gsi2sk(at: &DateTime<Utc>, id: &str) -> String {
+    format!("{AUDIT_GSI2SK_PREFIX}{}#{id}", timestamp(at))
+}
+
+/// The marker that every alert, intervention and audit entry carries its `gsi2` keys (items
+/// written before the index existed are given them once, see `DynamoStore::index_activity`).
+pub(crate) const SCHEMA_PK: &str = "SCHEMA";
+pub(crate) const ACTIVITY_INDEXED_SK: &str = "ACTIVITY_INDEXED";
+
 pub(crate) const CONFIG_PK: &str = "CONFIG";
 
 pub(crate) fn config_sk(version: u64) -> String {

@@ -21,6 +21,11 @@ pub(crate) const SK: &str = "sk";
 pub(crate) const GSI1: &str = "gsi1";
 pub(crate) const GSI1_PK: &str = "gsi1pk";
 pub(crate) const GSI1_SK: &str = "gsi1sk";
+/// The index of each account's activity (alerts, interventions, audit entries): what the
+/// account page reads in one Query.
+pub(crate) const GSI2: &str = "gsi2";
+pub(crate) const GSI2_PK: &str = "gsi2pk";
+pub(crate) const GSI2_SK: &str = "gsi2sk";
 pub(crate) const EXPIRES_AT: &str = "expires_at";
 const ACCOUNT_ID: &str = "account_id";
 const PROFILE: &str = "profile";
@@ -31,11 +36,13 @@ const PROVISIONAL: &str = "provisional";
 const STATUS: &str = "status";
 const VERSION: &str = "version";
 
-/// Where a query runs: the table itself or the sparse GSI.
+/// Where a query runs: the table itself or one of the sparse GSIs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Index {
     Table,
     Gsi1,
+    /// Each account's activity.
+    Gsi2,
 }
 
 impl Index {
@@ -43,6 +50,7 @@ impl Index {
         match self {
             Index::Table => None,
             Index::Gsi1 => Some(GSI1),
+            Index::Gsi2 => Some(GSI2),
         }
     }
 
@@ -50,6 +58,7 @@ impl Index {
         match self {
             Index::Table => PK,
             Index::Gsi1 => GSI1_PK,
+            Index::Gsi2 => GSI2_PK,
         }
     }
 
@@ -57,6 +66,7 @@ impl Index {
         match self {
             Index::Table => SK,
             Index::Gsi1 => GSI1_SK,
+            Index::Gsi2 => GSI2_SK,
         }
     }
 
@@ -65,6 +75,7 @@ impl Index {
         match self {
             Index::Table => &[PK, SK],
             Index::Gsi1 => &[PK, SK, GSI1_PK, GSI1_SK],
+            Index::Gsi2 => &[PK, SK, GSI2_PK, GSI2_SK],
         }
     }
 }
@@ -108,6 +119,29 @@ pub(crate) fn not_exists() -> Expr {
     };
     e.name("pk", PK);
     e
+}
+
+/// Condition of an update that must not create the item: it exists.
+pub(crate) fn exists() -> Expr {
+    let mut e = Expr {
+        text: "attribute_exists(#pk)".into(),
+        ..Expr::default()
+    };
+    e.name("pk", PK);
+    e
+}
+
+/// Gives an item its place on the account activity index.
+pub(crate) fn set_activity_keys(partition: &str, sort: &str) -> Result<Expr, StoreError> {
+    let mut e = Expr {
+        text: "SET #gsi2pk = :gsi2pk, #gsi2sk = :gsi2sk".into(),
+        ..Expr::default()
+    };
+    e.name("gsi2pk", GSI2_PK)
+        .name("gsi2sk", GSI2_SK)
+        .value("gsi2pk", &partition)?
+        .value("gsi2sk", &sort)?;
+    Ok(e)
 }
 
 /// Condition of an optimistic update: the stored version is `previous`.

@@ -8,7 +8,7 @@ use vitals_core::model::{AccountId, AlertQuery};
 use vitals_core::segment::Segment;
 use vitals_core::StoreError;
 
-use super::{attribute_value, keys, Index, ACCOUNT_ID, STATUS};
+use super::{attribute_value, keys, Index, STATUS};
 
 /// The sort-key part of a key condition.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,24 +127,51 @@ pub(crate) fn history(account: &AccountId, from: NaiveDate, to: NaiveDate) -> Op
     })
 }
 
+/// Every alert on the alerts index, or one account's on its activity index (never a filter
+/// over every alert).
 pub(crate) fn alerts(query: &AlertQuery) -> Result<QuerySpec, StoreError> {
-    let mut spec = QuerySpec::new(Index::Gsi1, keys::ALERTS_GSI1PK.to_owned()).newest_first();
+    let mut spec = match &query.account_id {
+        None => QuerySpec::new(Index::Gsi1, keys::ALERTS_GSI1PK.to_owned()),
+        Some(account) => account_activity_of_kind(account, keys::ALERT_GSI2SK_PREFIX),
+    }
+    .newest_first();
     if let Some(status) = query.status {
         spec.filters.push((STATUS, attribute_value(&status)?));
-    }
-    if let Some(account) = &query.account_id {
-        spec.filters.push((ACCOUNT_ID, attribute_value(account)?));
     }
     Ok(spec)
 }
 
-pub(crate) fn interventions(account: Option<&AccountId>) -> Result<QuerySpec, StoreError> {
-    let mut spec =
-        QuerySpec::new(Index::Gsi1, keys::INTERVENTIONS_GSI1PK.to_owned()).newest_first();
-    if let Some(account) = account {
-        spec.filters.push((ACCOUNT_ID, attribute_value(account)?));
+pub(crate) fn interventions(account: Option<&AccountId>) -> QuerySpec {
+    match account {
+        None => QuerySpec::new(Index::Gsi1, keys::INTERVENTIONS_GSI1PK.to_owned()),
+        Some(account) => account_activity_of_kind(account, keys::INTERVENTION_GSI2SK_PREFIX),
     }
-    Ok(spec)
+    .newest_first()
+}
+
+fn account_activity_of_kind(account: &AccountId, prefix: &str) -> QuerySpec {
+    QuerySpec::new(Index::Gsi2, keys::activity_gsi2pk(account))
+        .range(SortRange::BeginsWith(prefix.to_owned()))
+}
+
+/// One account's alerts, interventions and audit entries, each kind newest first (alerts,
+/// then interventions, then audit entries).
+pub(crate) fn account_activity(account: &AccountId) -> QuerySpec {
+    QuerySpec::new(Index::Gsi2, keys::activity_gsi2pk(account)).newest_first()
+}
+
+/// Every audit entry, oldest first (to give older entries their activity keys).
+pub(crate) fn every_audit_entry() -> QuerySpec {
+    QuerySpec::new(Index::Table, keys::AUDIT_PK.to_owned())
+}
+
+/// Every alert (or intervention) on its index, oldest first.
+pub(crate) fn every_alert() -> QuerySpec {
+    QuerySpec::new(Index::Gsi1, keys::ALERTS_GSI1PK.to_owned())
+}
+
+pub(crate) fn every_intervention() -> QuerySpec {
+    QuerySpec::new(Index::Gsi1, keys::INTERVENTIONS_GSI1PK.to_owned())
 }
 
 pub(crate) fn audit(account: Option<&AccountId>) -> QuerySpec {
@@ -209,21 +236,30 @@ mod tests {
     use vitals_core::model::AlertStatus;
 
     #[test]
-    fn alert_listing_filters_status_and_account_on_the_alerts_index() {
-        let query = AlertQuery {
+    fn alert_listing_filters_status_and_reads_one_accounts_alerts_from_its_activity() {
+        let mut query = AlertQuery {
             status: Some(AlertStatus::Open),
-            account_id: Some(AccountId::new("acme").unwrap()),
+            account_id: None,
         };
         let spec = alerts(&query).unwrap();
         assert_eq!(spec.index, Index::Gsi1);
         assert!(spec.newest_first);
         let e = spec.expressions();
         assert_eq!(e.key_condition, "#p = :p");
-        assert_eq!(e.filter.as_deref(), Some("#f0 = :f0 AND #f1 = :f1"));
+        assert_eq!(e.filter.as_deref(), Some("#f0 = :f0"));
         assert_eq!(e.names["#p"], "gsi1pk");
         assert_eq!(e.names["#f0"], "status");
         assert_eq!(e.values[":f0"], AttributeValue::S("open".into()));
-        assert_eq!(e.values[":f1"], AttributeValue::S("acme".into()));
+
+        query.account_id = Some(AccountId::new("acme").unwrap());
+        let spec = alerts(&query).unwrap();
+        assert_eq!(spec.index, Index::Gsi2);
+        let e = spec.expressions();
+        assert_eq!(e.key_condition, "#p = :p AND begins_with(#s, :prefix)");
+        assert_eq!(e.names["#p"], "gsi2pk");
+        assert_eq!(e.values[":p"], AttributeValue::S("ACTIVITY#acme".into()));
+        assert_eq!(e.values[":prefix"], AttributeValue::S("3#ALERT#".into()));
+        assert_eq!(e.filter.as_deref(), Some("#f0 = :f0"));
     }
 
     #[test]

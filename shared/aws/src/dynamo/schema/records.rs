@@ -133,14 +133,15 @@ struct HistoryRead {
     record: Packed<ScoreRecord>,
 }
 
+pub(crate) fn history_key(account: &AccountId, day: chrono::NaiveDate) -> Key {
+    Key::new(keys::history_pk(account), keys::date(day))
+}
+
 pub(crate) fn encode_history(
     record: &ScoreRecord,
     retention_days: u32,
 ) -> StoreResult<(Key, Item)> {
-    let key = Key::new(
-        keys::history_pk(&record.account_id),
-        keys::date(record.as_of),
-    );
+    let key = history_key(&record.account_id, record.as_of);
     let item = encode(&HistoryItem {
         pk: key.pk.clone(),
         sk: key.sk.clone(),
@@ -162,6 +163,8 @@ struct AlertItem<'a> {
     sk: &'static str,
     gsi1pk: &'static str,
     gsi1sk: String,
+    gsi2pk: String,
+    gsi2sk: String,
     #[serde(flatten)]
     alert: &'a Alert,
 }
@@ -176,6 +179,8 @@ pub(crate) fn encode_alert(alert: &Alert) -> StoreResult<Item> {
         sk: keys::ALERT_SK,
         gsi1pk: keys::ALERTS_GSI1PK,
         gsi1sk: keys::alert_gsi1sk(&alert.opened_at, &alert.id),
+        gsi2pk: keys::activity_gsi2pk(&alert.account_id),
+        gsi2sk: keys::alert_gsi2sk(&alert.opened_at, &alert.id),
         alert,
     })
 }
@@ -192,6 +197,8 @@ struct InterventionItem<'a> {
     sk: &'static str,
     gsi1pk: &'static str,
     gsi1sk: String,
+    gsi2pk: String,
+    gsi2sk: String,
     #[serde(flatten)]
     intervention: &'a Intervention,
 }
@@ -206,6 +213,8 @@ pub(crate) fn encode_intervention(intervention: &Intervention) -> StoreResult<It
         sk: keys::INTERVENTION_SK,
         gsi1pk: keys::INTERVENTIONS_GSI1PK,
         gsi1sk: keys::intervention_gsi1sk(&intervention.created_at, &intervention.id),
+        gsi2pk: keys::activity_gsi2pk(&intervention.account_id),
+        gsi2sk: keys::intervention_gsi2sk(&intervention.created_at, &intervention.id),
         intervention,
     })
 }
@@ -224,6 +233,10 @@ struct AuditItem<'a> {
     gsi1pk: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     gsi1sk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
     expires_at: i64,
     #[serde(flatten)]
     entry: &'a AuditEntry,
@@ -255,6 +268,8 @@ pub(crate) fn encode_audit(entry: &AuditEntry, retention_days: u32) -> StoreResu
         pk: keys::AUDIT_PK,
         gsi1pk: account.map(keys::audit_gsi1pk),
         gsi1sk: account.map(|_| sk.clone()),
+        gsi2pk: account.map(keys::activity_gsi2pk),
+        gsi2sk: account.map(|_| keys::audit_gsi2sk(&entry.at, &entry.id)),
         sk,
         expires_at,
         entry,
@@ -264,6 +279,123 @@ pub(crate) fn encode_audit(entry: &AuditEntry, retention_days: u32) -> StoreResu
 
 pub(crate) fn decode_audit(item: Item) -> StoreResult<AuditEntry> {
     decode(item)
+}
+
+// ---- the account page ----
+
+/// An item of the account page's `BatchGetItem`: the account or one of its history records.
+/// Moved straight into the page, never stored, so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum PageItem {
+    Account(AccountRecord),
+    History(ScoreRecord),
+}
+
+pub(crate) fn decode_page_item(account: &AccountId, item: Item) -> StoreResult<PageItem> {
+    let history = item
+        .get(super::PK)
+        .and_then(|v| v.as_s().ok())
+        .is_some_and(|pk| *pk == keys::history_pk(account));
+    Ok(if history {
+        PageItem::History(decode_history(item)?)
+    } else {
+        PageItem::Account(decode_account(item)?)
+    })
+}
+
+/// An item of an account's activity index.
+pub(crate) enum ActivityItem {
+    Alert(Alert),
+    Intervention(Intervention),
+    Audit(AuditEntry),
+}
+
+fn activity_sort_key(item: &Item) -> Option<&str> {
+    item.get(super::GSI2_SK)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+/// Whether an activity item is an audit entry (without decoding it).
+pub(crate) fn is_audit_activity(item: &Item) -> bool {
+    activity_sort_key(item).is_some_and(|s| s.starts_with(keys::AUDIT_GSI2SK_PREFIX))
+}
+
+/// The marker that items written before the activity index were placed on it.
+pub(crate) fn activity_indexed_marker() -> Key {
+    Key::new(keys::SCHEMA_PK, keys::ACTIVITY_INDEXED_SK)
+}
+
+pub(crate) fn encode_activity_indexed_marker(
+    at: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<Item> {
+    #[derive(Serialize)]
+    struct Marker {
+        pk: &'static str,
+        sk: &'static str,
+        indexed_at: chrono::DateTime<chrono::Utc>,
+    }
+    encode(&Marker {
+        pk: keys::SCHEMA_PK,
+        sk: keys::ACTIVITY_INDEXED_SK,
+        indexed_at: at,
+    })
+}
+
+pub(crate) fn decode_activity(item: Item) -> StoreResult<ActivityItem> {
+    let sort = activity_sort_key(&item).unwrap_or_default();
+    if sort.starts_with(keys::ALERT_GSI2SK_PREFIX) {
+        Ok(ActivityItem::Alert(decode_alert(item)?))
+    } else if sort.starts_with(keys::INTERVENTION_GSI2SK_PREFIX) {
+        Ok(ActivityItem::Intervention(decode_intervention(item)?))
+    } else if sort.starts_with(keys::AUDIT_GSI2SK_PREFIX) {
+        Ok(ActivityItem::Audit(decode_audit(item)?))
+    } else {
+        Err(StoreError::Corrupt(format!(
+            "account activity item with sort key {sort:?}"
+        )))
+    }
+}
+
+/// Which kind of item [`activity_keys_for`] gives activity keys to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ActivityKind {
+    Alert,
+    Intervention,
+    Audit,
+}
+
+/// For an item written before the account activity index existed: its key and the update
+/// placing it there. `None` when it is placed already, or has no account (some audit entries).
+pub(crate) fn activity_keys_for(
+    kind: ActivityKind,
+    item: Item,
+) -> StoreResult<Option<(Key, super::Expr)>> {
+    if activity_sort_key(&item).is_some() {
+        return Ok(None);
+    }
+    let key: Key = decode(item.clone())?;
+    let (account, sort) = match kind {
+        ActivityKind::Alert => {
+            let a = decode_alert(item)?;
+            let sort = keys::alert_gsi2sk(&a.opened_at, &a.id);
+            (a.account_id, sort)
+        }
+        ActivityKind::Intervention => {
+            let i = decode_intervention(item)?;
+            let sort = keys::intervention_gsi2sk(&i.created_at, &i.id);
+            (i.account_id, sort)
+        }
+        ActivityKind::Audit => {
+            let e = decode_audit(item)?;
+            let Some(account) = e.account_id else {
+                return Ok(None);
+            };
+            (account, keys::audit_gsi2sk(&e.at, &e.id))
+        }
+    };
+    let update = super::set_activity_keys(&keys::activity_gsi2pk(&account), &sort)?;
+    Ok(Some((key, update)))
 }
 
 // ---- configuration versions ----

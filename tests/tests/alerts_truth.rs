@@ -15,7 +15,9 @@ use vitals_core::model::{
     AccountId, AccountRecord, ActionStatus, AlertQuery, AlertStatus, Outcome, OutcomeKind, Severity,
 };
 use vitals_core::notify::RecordingNotifier;
-use vitals_core::ports::{AccountStore, AlertStore, AuditLog, InterventionStore, SummaryStore};
+use vitals_core::ports::{
+    AccountStore, AlertStore, AuditLog, InterventionStore, ListingStore, SummaryStore,
+};
 use vitals_core::query::access::{Principal, Role};
 use vitals_core::query::accounts::{AccountFilter, AccountSort, LifecycleFilter};
 use vitals_core::query::listed_rows::ListedRows;

@@ -17,8 +17,8 @@ use vitals_core::freshness::{RefreshInterval, TouchRecorder};
 use vitals_core::ingest::{segment, Ingest, ParseContext};
 use vitals_core::model::{AccountId, AccountRecord};
 use vitals_core::ports::{
-    AccountStore, AlertStore, CheckpointStore, Queue, ScoreHistoryStore, SummaryStore,
-    TouchedAccountStore,
+    AccountStore, AlertStore, CheckpointStore, ListingStore, Queue, ScoreHistoryStore,
+    SummaryStore, TouchedAccountStore,
 };
 use vitals_core::query::account::account_detail;
 use vitals_core::query::listing::with_provisional;

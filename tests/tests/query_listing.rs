@@ -13,7 +13,7 @@ use serde_json::Value;
 use vitals_core::clock::FixedClock;
 use vitals_core::config::{AuthConfig, VitalsConfig};
 use vitals_core::model::{AccountId, AccountProfile, AccountRecord, Band, ScoreRecord};
-use vitals_core::ports::{AccountStore, Storage, SummaryStore};
+use vitals_core::ports::{AccountStore, ListingStore, Storage};
 use vitals_core::query::accounts::{AccountFilter, AccountRow, AccountSort, DeclineFilter};
 use vitals_core::query::{Principal, Role};
 use vitals_core::run::DailyRun;

@@ -173,6 +173,22 @@ pub trait SummaryStore: Send + Sync {
     /// Summaries with `from <= as_of <= to`, oldest first (the portfolio trend).
     async fn summaries(&self, from: NaiveDate, to: NaiveDate)
         -> StoreResult<Vec<PortfolioSummary>>;
+    /// Stores owners' books of a day; a book of the same (owner, day) overwrites.
+    async fn put_book_days(&self, books: &[BookDay]) -> StoreResult<()>;
+    /// One owner's books (owner as [`BookDay::owner_key`] spells it) with
+    /// `from <= day <= to`, oldest first: one request.
+    async fn book_days(
+        &self,
+        owner: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<BookDay>>;
+}
+
+/// The precomputed account listing (`query::listing`): each segment's list rows as its latest
+/// run left them, today's provisional rows, and a version token readers keep it by.
+#[async_trait]
+pub trait ListingStore: Send + Sync {
     /// Replaces the segment's stored account listing (the daily run writes one per segment).
     async fn put_segment_listing(&self, listing: &SegmentListing) -> StoreResult<()>;
     /// Replaces the provisional rows (the provisional refresh writes them); changes the
@@ -186,19 +202,9 @@ pub trait SummaryStore: Send + Sync {
     async fn account_listing(&self) -> StoreResult<AccountListing>;
     /// A token that changes whenever a segment listing or a summary is stored (`None` before
     /// the first), read with one small request: a reader keeps a decoded listing until it
-    /// changes. A token read before [`SummaryStore::account_listing`] never names newer data
+    /// changes. A token read before [`ListingStore::account_listing`] never names newer data
     /// than that listing holds.
     async fn listing_version(&self) -> StoreResult<Option<String>>;
-    /// Stores owners' books of a day; a book of the same (owner, day) overwrites.
-    async fn put_book_days(&self, books: &[BookDay]) -> StoreResult<()>;
-    /// One owner's books (owner as [`BookDay::owner_key`] spells it) with
-    /// `from <= day <= to`, oldest first: one request.
-    async fn book_days(
-        &self,
-        owner: &str,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> StoreResult<Vec<BookDay>>;
 }
 
 /// The churn risk model the daily run fits: one record per fit, by the run day it was fitted on.
@@ -320,6 +326,7 @@ pub trait Storage:
     + ConfigStore
     + CheckpointStore
     + SummaryStore
+    + ListingStore
     + ChurnModelStore
     + LateEventStore
     + TouchedAccountStore
@@ -339,6 +346,7 @@ impl<T> Storage for T where
         + ConfigStore
         + CheckpointStore
         + SummaryStore
+        + ListingStore
         + ChurnModelStore
         + LateEventStore
         + TouchedAccountStore

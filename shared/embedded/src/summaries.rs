@@ -7,7 +7,7 @@ use rusqlite::{params, OptionalExtension};
 use vitals_core::model::{
     AccountListing, BookDay, PortfolioSummary, ProvisionalListing, SegmentListing,
 };
-use vitals_core::ports::{StoreResult, SummaryStore};
+use vitals_core::ports::{ListingStore, StoreResult, SummaryStore};
 use vitals_core::StoreError;
 
 use crate::codec::{day_key, from_json, to_json};
@@ -77,44 +77,6 @@ impl SummaryStore for SqliteStore {
             .collect::<Result<Vec<_>, _>>()?)
     }
 
-    async fn put_segment_listing(&self, listing: &SegmentListing) -> StoreResult<()> {
-        let seg = i64::from(listing.segment.0);
-        let body = to_json(listing)?;
-        self.db
-            .write(move |tx| {
-                tx.execute(
-                    "INSERT INTO segment_listings (seg, body) VALUES (?1, ?2)
-                     ON CONFLICT (seg) DO UPDATE SET body = excluded.body",
-                    params![seg, body],
-                )?;
-                bump_listing_version(tx)?;
-                Ok(())
-            })
-            .await?;
-        Ok(())
-    }
-
-    async fn put_provisional_listing(&self, listing: &ProvisionalListing) -> StoreResult<()> {
-        let body = to_json(listing)?;
-        self.db
-            .write(move |tx| {
-                tx.execute(
-                    "INSERT INTO provisional_listing (id, body) VALUES (1, ?1)
-                     ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-                    params![body],
-                )?;
-                bump_listing_version(tx)?;
-                Ok(())
-            })
-            .await?;
-        Ok(())
-    }
-
-    async fn provisional_listing(&self) -> StoreResult<Option<ProvisionalListing>> {
-        self.body_of("SELECT body FROM provisional_listing WHERE id = 1", ())
-            .await
-    }
-
     async fn put_book_days(&self, books: &[BookDay]) -> StoreResult<()> {
         let rows: Vec<(String, String, String)> = books
             .iter()
@@ -170,6 +132,47 @@ impl SummaryStore for SqliteStore {
             .iter()
             .map(|b| from_json(b))
             .collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+#[async_trait]
+impl ListingStore for SqliteStore {
+    async fn put_segment_listing(&self, listing: &SegmentListing) -> StoreResult<()> {
+        let seg = i64::from(listing.segment.0);
+        let body = to_json(listing)?;
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO segment_listings (seg, body) VALUES (?1, ?2)
+                     ON CONFLICT (seg) DO UPDATE SET body = excluded.body",
+                    params![seg, body],
+                )?;
+                bump_listing_version(tx)?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn put_provisional_listing(&self, listing: &ProvisionalListing) -> StoreResult<()> {
+        let body = to_json(listing)?;
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO provisional_listing (id, body) VALUES (1, ?1)
+                     ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                    params![body],
+                )?;
+                bump_listing_version(tx)?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn provisional_listing(&self) -> StoreResult<Option<ProvisionalListing>> {
+        self.body_of("SELECT body FROM provisional_listing WHERE id = 1", ())
+            .await
     }
 
     async fn listing_version(&self) -> StoreResult<Option<String>> {

@@ -125,13 +125,17 @@ delegate! {
         put_summary(summary: &PortfolioSummary) -> StoreResult<()>;
         latest_summary() -> StoreResult<Option<PortfolioSummary>>;
         summaries(from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<PortfolioSummary>>;
+        put_book_days(books: &[BookDay]) -> StoreResult<()>;
+        book_days(owner: &str, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<BookDay>>;
+    }
+}
+delegate! {
+    ListingStore {
         put_segment_listing(listing: &SegmentListing) -> StoreResult<()>;
         put_provisional_listing(listing: &ProvisionalListing) -> StoreResult<()>;
         provisional_listing() -> StoreResult<Option<ProvisionalListing>>;
         account_listing() -> StoreResult<AccountListing>;
         listing_version() -> StoreResult<Option<String>>;
-        put_book_days(books: &[BookDay]) -> StoreResult<()>;
-        book_days(owner: &str, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<BookDay>>;
     }
 }
 delegate! {

@@ -64,9 +64,9 @@ struct PartItem<R> {
     expires_at: Option<i64>,
 }
 
-/// A random token rewritten after every listing or summary write ([`SummaryStore::listing_version`]).
+/// A random token rewritten after every listing or summary write ([`ListingStore::listing_version`]).
 ///
-/// [`SummaryStore::listing_version`]: vitals_core::ports::SummaryStore::listing_version
+/// [`ListingStore::listing_version`]: vitals_core::ports::ListingStore::listing_version
 #[derive(Serialize, Deserialize)]
 struct VersionItem {
     pk: String,

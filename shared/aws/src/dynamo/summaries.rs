@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use vitals_core::model::{
     AccountListing, BookDay, PortfolioSummary, ProvisionalListing, SegmentListing,
 };
-use vitals_core::ports::{StoreResult, SummaryStore};
+use vitals_core::ports::{ListingStore, StoreResult, SummaryStore};
 
 use super::schema::{queries, records};
 use super::DynamoStore;
@@ -46,22 +46,6 @@ impl SummaryStore for DynamoStore {
             .collect()
     }
 
-    async fn put_segment_listing(&self, listing: &SegmentListing) -> StoreResult<()> {
-        self.write_segment_listing(listing).await
-    }
-
-    async fn put_provisional_listing(&self, listing: &ProvisionalListing) -> StoreResult<()> {
-        self.write_provisional_listing(listing).await
-    }
-
-    async fn provisional_listing(&self) -> StoreResult<Option<ProvisionalListing>> {
-        self.read_provisional_listing().await
-    }
-
-    async fn account_listing(&self) -> StoreResult<AccountListing> {
-        self.read_account_listing().await
-    }
-
     async fn put_book_days(&self, books: &[BookDay]) -> StoreResult<()> {
         let items = books
             .iter()
@@ -84,6 +68,25 @@ impl SummaryStore for DynamoStore {
             .into_iter()
             .map(records::decode_book_day)
             .collect()
+    }
+}
+
+#[async_trait]
+impl ListingStore for DynamoStore {
+    async fn put_segment_listing(&self, listing: &SegmentListing) -> StoreResult<()> {
+        self.write_segment_listing(listing).await
+    }
+
+    async fn put_provisional_listing(&self, listing: &ProvisionalListing) -> StoreResult<()> {
+        self.write_provisional_listing(listing).await
+    }
+
+    async fn provisional_listing(&self) -> StoreResult<Option<ProvisionalListing>> {
+        self.read_provisional_listing().await
+    }
+
+    async fn account_listing(&self) -> StoreResult<AccountListing> {
+        self.read_account_listing().await
     }
 
     async fn listing_version(&self) -> StoreResult<Option<String>> {

@@ -241,3 +241,41 @@ async fn enable_point_in_time_recovery(client: &Client, table: &str) {
         tracing::warn!(table, error = %err, "point-in-time recovery not enabled");
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::GlobalSecondaryIndexDescription;
+
+    fn described(name: &str, pk: &str, sk: &str) -> GlobalSecondaryIndexDescription {
+        GlobalSecondaryIndexDescription::builder()
+            .index_name(name)
+            .key_schema(key(pk, KeyType::Hash).unwrap())
+            .key_schema(key(sk, KeyType::Range).unwrap())
+            .build()
+    }
+
+    #[test]
+    fn a_table_without_the_activity_index_is_accepted_and_told_apart() {
+        let keys = [
+            key(PK, KeyType::Hash).unwrap(),
+            key(SK, KeyType::Range).unwrap(),
+        ];
+        let old = [described(GSI1, GSI1_PK, GSI1_SK)];
+        assert!(
+            !check_keys("t", &keys, &old).unwrap(),
+            "gets the index added"
+        );
+        let current = [old[0].clone(), described(GSI2, GSI2_PK, GSI2_SK)];
+        assert!(check_keys("t", &keys, &current).unwrap());
+        assert!(
+            check_keys("t", &keys[..1], &current).is_err(),
+            "other keys are refused"
+        );
+        assert!(
+            check_keys("t", &keys, &current[1..]).is_err(),
+            "gsi1 is required"
+        );
+    }
+}

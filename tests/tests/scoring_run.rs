@@ -587,3 +587,48 @@ async fn a_backfill_stopped_after_saving_windows_recomputes_the_days_left_unmark
     assert_eq!(histories(&store).await, histories(&clean_store).await);
     assert_eq!(summaries(&store).await, summaries(&clean_store).await);
 }
+
+/// `n` events of a user no `group` call ever linked to an account, on `day`.
+fn stray_events(day: NaiveDate, n: u32) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            json!({"type": "track", "messageId": format!("stray-{day}-{i}"), "userId": "stranger",
+                "event": "Report Built", "timestamp": at(day, 10).to_rfc3339()})
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn unattributed_events_are_counted_in_their_day_summary_by_a_run_a_backfill_and_a_rescore() {
+    let stray_day = first_day() + Days::new(20);
+    let mut messages = portfolio_messages();
+    messages.extend(stray_events(stray_day, 3));
+    let counts = |days: Vec<Value>| -> Vec<(String, u64)> {
+        days.iter()
+            .filter_map(|s| {
+                let n = s.get("unattributed_events")?.as_u64()?;
+                Some((s["as_of"].as_str()?.to_string(), n))
+            })
+            .collect()
+    };
+    let expected = vec![(stray_day.to_string(), 3)];
+
+    let (daily_store, daily_queue) = memory_backend();
+    ingest_all(&daily_store, messages.clone()).await;
+    run_all_days(&daily_store, &daily_queue).await.unwrap();
+    assert_eq!(counts(summaries(&daily_store).await), expected);
+
+    let (store, queue) = memory_backend();
+    ingest_all(&store, messages).await;
+    backfill_all_days(&store, &queue).await.unwrap();
+    assert_eq!(counts(summaries(&store).await), expected);
+
+    // A rescore rewrites the day's summary with the same count, not twice it.
+    let clock = FixedClock(at(last_day(), 6));
+    let config = VitalsConfig::default();
+    DailyRun::new(&daily_store, &daily_queue, &config, &clock)
+        .rescore(stray_day, stray_day, &mut |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(counts(summaries(&daily_store).await), expected);
+}

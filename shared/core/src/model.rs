@@ -426,7 +426,11 @@ pub struct Checkpoint {
 }
 
 /// The precomputed portfolio view dashboards read instead of scanning accounts.
+///
+/// Serde goes through [`PortfolioSummary::from_stored`] (`remote = "Self"`), so summaries stored
+/// before a figure got its own field still read back with it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct PortfolioSummary {
     pub as_of: Option<NaiveDate>,
     pub computed_at: Option<DateTime<Utc>>,
@@ -439,6 +443,9 @@ pub struct PortfolioSummary {
     pub mean_score: f64,
     pub mrr_at_risk: f64,
     pub expansion_candidates: u64,
+    /// Events of the day no account could be found for (kept under `~unattributed`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unattributed_events: u64,
     /// Further figures later features add without a storage change.
     #[serde(default)]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -446,6 +453,40 @@ pub struct PortfolioSummary {
     /// run stores it as [`BookDay`]s (a CSM's trend), not in the day's summary.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub by_owner: BTreeMap<String, BookFigures>,
+}
+
+/// Where summaries stored before `unattributed_events` had its own field kept it, in `extra`.
+const OLD_UNATTRIBUTED_KEY: &str = "unattributed_events";
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl PortfolioSummary {
+    /// Moves a figure an older version kept in `extra` into its field (a migration on read).
+    fn from_stored(mut summary: PortfolioSummary) -> PortfolioSummary {
+        if let Some(old) = summary.extra.remove(OLD_UNATTRIBUTED_KEY) {
+            // Older runs summed it as a float (`3.0`).
+            let count = old
+                .as_u64()
+                .or_else(|| old.as_f64().map(|f| f.max(0.0).round() as u64))
+                .unwrap_or(0);
+            summary.unattributed_events = summary.unattributed_events.saturating_add(count);
+        }
+        summary
+    }
+}
+
+impl Serialize for PortfolioSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        PortfolioSummary::serialize(self, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for PortfolioSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        PortfolioSummary::deserialize(deserializer).map(PortfolioSummary::from_stored)
+    }
 }
 
 /// What the portfolio trend plots for one book (an owner's active, scored accounts) on a day.

@@ -26,7 +26,6 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate};
 use vitals_scoring::kernel::{needs_peers, DayPlan};
-use vitals_scoring::PeerCollector;
 
 use crate::model::{AccountId, AccountRecord, Checkpoint, PortfolioSummary, ScoreRecord};
 use crate::ports::Storage;
@@ -34,7 +33,7 @@ use crate::query::listing::ListingBuilder;
 use crate::segment::{Segment, SEGMENT_COUNT};
 
 use super::rescore::Scope;
-use super::{add_unattributed, summary, DailyRun, RunError, RunReport, Scored, BATCH};
+use super::{summary, DailyRun, RunError, RunReport, Scored, BATCH};
 
 /// Days scored in memory between two saves of the account records: a crash loses at most
 /// this many days of work, and a year is saved about a dozen times instead of 365.
@@ -212,19 +211,8 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
             unattributed.insert(segment, lost);
         }
         let plan = DayPlan::new(&self.config.scoring, day);
-        let peers = needs_peers(&self.config.scoring).then(|| {
-            let mut collector = PeerCollector::default();
-            for record in next.values().flat_map(BTreeMap::values) {
-                let own = chunks
-                    .get(&record.account_id)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
-                if let Some(m) = self.measure_for_peers(&plan, record, own) {
-                    collector.add(&m);
-                }
-            }
-            collector.finish()
-        });
+        let peers = needs_peers(&self.config.scoring)
+            .then(|| self.collect_peers(&plan, next.values().flat_map(BTreeMap::values), &chunks));
         // One queue send and one history write for the whole day, not one per segment.
         let mut outgoing = Vec::new();
         let mut history: Vec<ScoreRecord> = Vec::new();
@@ -246,10 +234,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                 summary::add_account(&mut partial, &record, day);
                 *slot = record;
             }
-            add_unattributed(
-                &mut partial,
-                unattributed.get(&segment).copied().unwrap_or(0),
-            );
+            partial.unattributed_events += unattributed.get(&segment).copied().unwrap_or(0);
             let scored = of_segment.len() as u64;
             let events = (outgoing.len() - events_before) as u64;
             checkpoints.push(Checkpoint {
@@ -266,12 +251,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
             report.accounts_scored += scored;
             report.events_emitted += events;
         }
-        let messages = outgoing
-            .iter()
-            .map(crate::alerts::dispatch::score_message)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| RunError::Encode(e.to_string()))?;
-        self.queue.send(&messages).await?;
+        self.send_score_events(&outgoing).await?;
         self.storage.put_history(&history).await?;
         *accounts = next;
         Ok(ScoredDay { day, checkpoints })

@@ -14,6 +14,7 @@ mod facts;
 mod late;
 mod provisional;
 mod rescore;
+mod segment;
 mod summary;
 
 use std::collections::BTreeMap;
@@ -29,12 +30,10 @@ use crate::clock::Clock;
 use crate::config::VitalsConfig;
 use crate::error::{QueueError, StoreError};
 use crate::lifecycle::record_state;
-use crate::model::{
-    AccountId, AccountRecord, Checkpoint, EventChunk, PortfolioSummary, ScoreRecord,
-};
+use crate::model::{AccountId, AccountRecord, EventChunk, PortfolioSummary, ScoreRecord};
 use crate::ports::{Queue, Storage};
-use crate::query::listing::ListingBuilder;
 use crate::rollup::day_activity_with_signals;
+use crate::score_event::ScoreEvent;
 use crate::segment::{Segment, SEGMENT_COUNT};
 
 pub use days::{last_scorable_day, DayNotOver};
@@ -179,128 +178,44 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         }
         let mut collector = PeerCollector::default();
         let plan = DayPlan::new(&self.config.scoring, day);
+        // Segment by segment, so only one segment's accounts are held at a time.
         for segment in Segment::all() {
             let (by_account, _) = self.chunks_by_account(segment, day).await?;
-            for record in self.accounts_of(segment, &by_account).await?.into_values() {
-                let chunks = by_account
-                    .get(&record.account_id)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
-                if let Some(m) = self.measure_for_peers(&plan, &record, chunks) {
-                    collector.add(&m);
-                }
-            }
+            let accounts = self.accounts_of(segment, &by_account).await?;
+            add_peers(
+                &mut collector,
+                self.config,
+                &plan,
+                accounts.values(),
+                &by_account,
+            );
         }
         Ok(Some(collector.finish()))
     }
 
-    /// An account measured as of the plan's day for the peer pass (see [`measure_for_peers`]).
-    fn measure_for_peers(
+    /// The day's peer benchmarks of `records`, all held in memory (see [`add_peers`]).
+    fn collect_peers<'r>(
         &self,
         plan: &DayPlan<'_>,
-        record: &AccountRecord,
-        chunks: &[EventChunk],
-    ) -> Option<vitals_scoring::Measurement> {
-        measure_for_peers(self.config, plan, record, chunks)
+        records: impl IntoIterator<Item = &'r AccountRecord>,
+        chunks: &BTreeMap<AccountId, Vec<EventChunk>>,
+    ) -> PeerBenchmarks {
+        let mut collector = PeerCollector::default();
+        add_peers(&mut collector, self.config, plan, records, chunks);
+        collector.finish()
     }
 
-    async fn run_segment_with(
-        &self,
-        day: NaiveDate,
-        segment: Segment,
-        peers: Option<&PeerBenchmarks>,
-    ) -> Result<RunReport, RunError> {
-        let run_id = Self::run_id(day);
-        let mut checkpoint = match self.storage.get_checkpoint(&run_id, segment).await? {
-            Some(c) if c.done => {
-                return Ok(RunReport {
-                    segments_skipped: 1,
-                    ..Default::default()
-                })
-            }
-            Some(c) => c,
-            None => Checkpoint {
-                run_id: run_id.clone(),
-                segment,
-                done: false,
-                last_account: None,
-                accounts_scored: 0,
-                events_emitted: 0,
-                updated_at: self.clock.now(),
-                summary: PortfolioSummary::default(),
-            },
-        };
-        let (mut by_account, unattributed) = self.chunks_by_account(segment, day).await?;
-        let accounts = self.accounts_of(segment, &by_account).await?;
-        // The list's churn-risk column (workspace): rows carry the latest churn model's
-        // probability; one read per segment.
-        let churn_model = self
-            .storage
-            .latest_churn_model()
-            .await?
-            .map(std::sync::Arc::new);
-        let mut listing =
-            ListingBuilder::with_churn_model(segment, day, accounts.values(), churn_model);
-        let mut report = RunReport {
-            segments_run: 1,
-            ..Default::default()
-        };
-        let todo: Vec<AccountRecord> = accounts
-            .into_values()
-            .filter(|a| {
-                checkpoint
-                    .last_account
-                    .as_ref()
-                    .is_none_or(|last| &a.account_id > last)
-            })
-            .collect();
-        let plan = DayPlan::new(&self.config.scoring, day);
-        for batch in todo.chunks(BATCH) {
-            let mut outgoing = Vec::new();
-            let mut saved = Vec::with_capacity(batch.len());
-            let mut inactive = Vec::new();
-            for record in batch {
-                let chunks = by_account.remove(&record.account_id).unwrap_or_default();
-                match self.score_one(&plan, record.clone(), &chunks, peers) {
-                    Scored::Fresh { record, events } => {
-                        outgoing.extend(events);
-                        saved.push(record);
-                    }
-                    Scored::AlreadyDone(record) => {
-                        summary::add_account(&mut checkpoint.summary, &record, day);
-                    }
-                    Scored::Inactive(record) => inactive.push(record),
-                }
-            }
-            let messages = outgoing
-                .iter()
-                .map(crate::alerts::dispatch::score_message)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| RunError::Encode(e.to_string()))?;
-            self.queue.send(&messages).await?;
-            let history: Vec<ScoreRecord> = saved.iter().filter_map(|r| r.score.clone()).collect();
-            self.storage.put_history(&history).await?;
-            saved.append(&mut inactive);
-            self.storage.put_scoring_states(&saved).await?;
-            for record in &saved {
-                listing.add(record);
-                summary::add_account(&mut checkpoint.summary, record, day);
-            }
-            checkpoint.last_account = batch.last().map(|r| r.account_id.clone());
-            checkpoint.accounts_scored += batch.len() as u64;
-            checkpoint.events_emitted += messages.len() as u64;
-            checkpoint.updated_at = self.clock.now();
-            self.storage.put_checkpoint(&checkpoint).await?;
-            report.accounts_scored += batch.len() as u64;
-            report.events_emitted += messages.len() as u64;
-        }
-        add_unattributed(&mut checkpoint.summary, unattributed);
-        // Before the segment counts as done, so a crash in between lists it again on resume.
-        self.storage.put_segment_listing(&listing.finish()).await?;
-        checkpoint.done = true;
-        checkpoint.updated_at = self.clock.now();
-        self.storage.put_checkpoint(&checkpoint).await?;
-        Ok(report)
+    /// Sends score events to the alert queue, each through its one message encoding
+    /// ([`crate::alerts::dispatch::score_message`]); all are encoded before any is sent, so a
+    /// failure sends nothing. Answers how many were sent.
+    async fn send_score_events(&self, events: &[ScoreEvent]) -> Result<u64, RunError> {
+        let messages = events
+            .iter()
+            .map(crate::alerts::dispatch::score_message)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| RunError::Encode(e.to_string()))?;
+        self.queue.send(&messages).await?;
+        Ok(messages.len() as u64)
     }
 
     /// What follows a completed day: intervention effectiveness (score change 14 and 30 days
@@ -399,21 +314,6 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
     }
 }
 
-/// Counts a segment-day's events no account could be found for in its partial summary.
-fn add_unattributed(summary: &mut PortfolioSummary, unattributed: u64) {
-    if unattributed > 0 {
-        let now = summary
-            .extra
-            .get("unattributed_events")
-            .and_then(serde_json::Value::as_f64)
-            .unwrap_or(0.0);
-        summary.extra.insert(
-            "unattributed_events".into(),
-            serde_json::json!(now + unattributed as f64),
-        );
-    }
-}
-
 /// One account-day's chunks as the usage and signal counters the window rolls in (each
 /// message id once).
 fn day_activity(config: &VitalsConfig, chunks: &[EventChunk]) -> vitals_scoring::DayActivity {
@@ -423,6 +323,27 @@ fn day_activity(config: &VitalsConfig, chunks: &[EventChunk]) -> vitals_scoring:
         &config.signals,
         config.scoring.first_value_event.as_deref(),
     )
+}
+
+/// Adds the day's peers among `records` to `collector`: each account measured as of the plan's
+/// day with its own `chunks` rolled in (see [`measure_for_peers`]). The one way the daily run,
+/// a backfill, a rescore and the provisional refresh rank accounts against each other.
+fn add_peers<'r>(
+    collector: &mut PeerCollector,
+    config: &VitalsConfig,
+    plan: &DayPlan<'_>,
+    records: impl IntoIterator<Item = &'r AccountRecord>,
+    chunks: &BTreeMap<AccountId, Vec<EventChunk>>,
+) {
+    for record in records {
+        let own = chunks
+            .get(&record.account_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if let Some(m) = measure_for_peers(config, plan, record, own) {
+            collector.add(&m);
+        }
+    }
 }
 
 /// An account measured as of the plan's day for the peer pass, its day rolled in first
@@ -554,7 +475,7 @@ async fn accounts_of<S: Storage + ?Sized>(
 enum Scored {
     Fresh {
         record: AccountRecord,
-        events: Vec<crate::score_event::ScoreEvent>,
+        events: Vec<ScoreEvent>,
     },
     AlreadyDone(AccountRecord),
     /// Rolled but not scored: not started yet, or churned (see [`crate::lifecycle`]).

@@ -40,8 +40,7 @@ use crate::query::accounts::AccountRow;
 use crate::segment::Segment;
 
 use super::{
-    accounts_of, chunks_by_account, day_activity, measure_for_peers, score_one, RunError, Scored,
-    BATCH,
+    accounts_of, add_peers, chunks_by_account, day_activity, score_one, RunError, Scored, BATCH,
 };
 
 /// Most unscored days before today a refresh rolls in from their chunks (yesterday, and the day
@@ -254,14 +253,8 @@ impl<'a, S: Storage + ?Sized> ProvisionalRefresh<'a, S> {
         let mut collector = PeerCollector::default();
         let none = BTreeMap::new();
         for segment in Segment::all() {
-            for record in accounts_of(self.storage, segment, &none)
-                .await?
-                .into_values()
-            {
-                if let Some(m) = measure_for_peers(self.config, &plan, &record, &[]) {
-                    collector.add(&m);
-                }
-            }
+            let accounts = accounts_of(self.storage, segment, &none).await?;
+            add_peers(&mut collector, self.config, &plan, accounts.values(), &none);
         }
         let peers = Arc::new(collector.finish());
         self.peers

@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 use vitals_scoring::kernel::{needs_peers, DayPlan};
-use vitals_scoring::{PeerCollector, UsageWindow, WINDOW_DAYS};
+use vitals_scoring::{UsageWindow, WINDOW_DAYS};
 
 use crate::model::{
     AccountId, AccountRecord, Checkpoint, EventChunk, PortfolioSummary, ScoreRecord,
@@ -39,7 +39,7 @@ use crate::segment::Segment;
 use crate::trail::ScoreTrail;
 
 use super::days::DayNotOver;
-use super::{add_unattributed, summary, DailyRun, RunError, Scored, BATCH};
+use super::{summary, DailyRun, RunError, Scored, BATCH};
 
 /// Which accounts a rescore recomputes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,19 +221,11 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
             let plan = DayPlan::new(&self.config.scoring, day);
             let peers =
                 (peers_needed && matches!(phase, Phase::DayBefore | Phase::Rescored)).then(|| {
-                    let mut collector = PeerCollector::default();
-                    for a in accounts.values().flat_map(BTreeMap::values) {
-                        if let Some(record) = &a.record {
-                            let own = chunks
-                                .get(&record.account_id)
-                                .map(Vec::as_slice)
-                                .unwrap_or_default();
-                            if let Some(m) = self.measure_for_peers(&plan, record, own) {
-                                collector.add(&m);
-                            }
-                        }
-                    }
-                    collector.finish()
+                    let records = accounts
+                        .values()
+                        .flat_map(BTreeMap::values)
+                        .filter_map(|a| a.record.as_ref());
+                    self.collect_peers(&plan, records, &chunks)
                 });
             let existing = if phase == Phase::Rescored {
                 self.storage.list_checkpoints(&Self::run_id(day)).await?
@@ -285,10 +277,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                 if phase != Phase::Rescored {
                     continue;
                 }
-                add_unattributed(
-                    &mut partial,
-                    unattributed.get(&segment).copied().unwrap_or(0),
-                );
+                partial.unattributed_events += unattributed.get(&segment).copied().unwrap_or(0);
                 report.account_days += history.len() as u64;
                 let scored = history.len() as u64;
                 self.storage.put_history(&history).await?;

@@ -174,6 +174,7 @@ pub fn merge(parts: impl IntoIterator<Item = PortfolioSummary>) -> PortfolioSumm
         }
         total.mrr_at_risk += part.mrr_at_risk;
         total.expansion_candidates += part.expansion_candidates;
+        total.unattributed_events += part.unattributed_events;
         for (key, value) in part.extra {
             bump(&mut total.extra, &key, value.as_f64().unwrap_or(0.0));
         }
@@ -194,4 +195,64 @@ fn bump(extra: &mut BTreeMap<String, serde_json::Value>, key: &str, by: f64) {
         .unwrap_or(0.0)
         + by;
     extra.insert(key.to_string(), serde_json::json!(now));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Checkpoint;
+
+    fn with_unattributed(n: u64) -> PortfolioSummary {
+        PortfolioSummary {
+            unattributed_events: n,
+            ..PortfolioSummary::default()
+        }
+    }
+
+    #[test]
+    fn unattributed_events_of_the_segments_merge_to_their_sum() {
+        let merged = merge([
+            with_unattributed(3),
+            with_unattributed(4),
+            PortfolioSummary::default(),
+        ]);
+        assert_eq!(merged.unattributed_events, 7);
+        assert!(merged.extra.is_empty(), "{:?}", merged.extra);
+    }
+
+    #[test]
+    fn a_summary_stored_with_the_count_in_extra_reads_back_with_it() {
+        let old = r#"{"as_of":"2026-03-10","computed_at":null,"accounts":2,
+            "bands":{"healthy":2},"histogram":[0,0,0,0,0,0,0,0,1,1],"mean_score":85.0,
+            "mrr_at_risk":0.0,"expansion_candidates":0,
+            "extra":{"mrr_total":500.0,"unattributed_events":5.0}}"#;
+        let summary: PortfolioSummary = serde_json::from_str(old).unwrap();
+        assert_eq!(summary.unattributed_events, 5);
+        assert_eq!(summary.accounts, 2);
+        assert_eq!(
+            summary.extra.get("mrr_total"),
+            Some(&serde_json::json!(500.0))
+        );
+        assert!(!summary.extra.contains_key("unattributed_events"));
+        // A segment's partial summary in an old checkpoint merges with a new one.
+        let checkpoint = format!(
+            r#"{{"run_id":"daily:2026-03-10","segment":3,"done":true,"last_account":null,
+            "accounts_scored":2,"events_emitted":0,"updated_at":"2026-03-11T06:00:00Z",
+            "summary":{old}}}"#
+        );
+        let checkpoint: Checkpoint = serde_json::from_str(&checkpoint).unwrap();
+        let merged = merge([checkpoint.summary, with_unattributed(2)]);
+        assert_eq!(merged.unattributed_events, 7);
+    }
+
+    #[test]
+    fn the_count_is_stored_in_its_own_field_and_left_out_when_none() {
+        let some = serde_json::to_value(with_unattributed(2)).unwrap();
+        assert_eq!(some["unattributed_events"], 2);
+        assert!(some["extra"].get("unattributed_events").is_none());
+        let back: PortfolioSummary = serde_json::from_value(some).unwrap();
+        assert_eq!(back, with_unattributed(2));
+        let none = serde_json::to_value(PortfolioSummary::default()).unwrap();
+        assert!(none.get("unattributed_events").is_none(), "{none}");
+    }
 }

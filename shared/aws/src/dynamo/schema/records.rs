@@ -797,6 +797,23 @@ mod tests {
     }
 
     #[test]
+    fn a_summary_stored_with_unattributed_events_in_extra_reads_back_with_the_count() {
+        // As versions before the typed field wrote it: a float inside `extra`.
+        let item = encode(&serde_json::json!({
+            "pk": keys::SUMMARY_PK, "sk": "2026-03-10", "as_of": "2026-03-10", "accounts": 2,
+            "mean_score": 80.0, "mrr_at_risk": 0.0, "expansion_candidates": 0,
+            "extra": {"mrr_total": 500.0, "unattributed_events": 5.0}
+        }))
+        .unwrap();
+        let summary = decode_summary(item).unwrap();
+        assert_eq!(summary.unattributed_events, 5);
+        assert_eq!(summary.extra.len(), 1, "{:?}", summary.extra);
+        let again = encode_summary(&summary).unwrap();
+        assert_eq!(again["unattributed_events"], AttributeValue::N("5".into()));
+        assert_eq!(decode_summary(again).unwrap(), summary);
+    }
+
+    #[test]
     fn a_damaged_item_is_reported_corrupt() {
         let item = encode(&serde_json::json!({"pk": "ALERT#x", "sk": "ALERT"})).unwrap();
         assert!(matches!(decode_alert(item), Err(StoreError::Corrupt(_))));

@@ -16,7 +16,7 @@ use vitals_core::churn::{fit_churn_model, refresh_churn_model};
 use vitals_core::clock::FixedClock;
 use vitals_core::config::{AuthConfig, ChurnConfig, VitalsConfig};
 use vitals_core::model::AccountRecord;
-use vitals_core::ports::{AccountStore, ChurnModelStore};
+use vitals_core::ports::{AccountStore, ChurnModelStore, ListingStore};
 use vitals_core::run::DailyRun;
 use vitals_embedded::{QueueSettings, SqliteQueue, SqliteStore};
 use vitals_http::axum::body::Body;
@@ -311,4 +311,31 @@ async fn timid_probabilities_are_calibrated_on_the_held_out_days() {
     assert!(calibrated < raw, "{check:?}");
     let platt = fit.calibration.expect("calibration applied");
     assert!(platt.slope > 1.0, "timid output is stretched: {platt:?}");
+}
+
+#[tokio::test]
+async fn a_rescore_lists_each_active_account_with_its_churn_risk() {
+    let (store, config, queue) = run_setup().await;
+    let clock = FixedClock(at(RUN_DAY + 1, 6));
+    let run = DailyRun::new(store.as_ref(), &queue, &config, &clock);
+    run.run_day(day(RUN_DAY), &mut |_| {}).await.unwrap();
+    let model = store.latest_churn_model().await.unwrap().unwrap();
+    run.rescore(day(RUN_DAY - 3), day(RUN_DAY), &mut |_, _| {})
+        .await
+        .unwrap();
+    let listing = store.account_listing().await.unwrap();
+    let mut with_risk = 0;
+    for row in listing.segments.iter().flat_map(|s| &s.rows) {
+        if !row.lifecycle.is_active() || row.score.is_none() {
+            continue;
+        }
+        let id = vitals_core::model::AccountId::new(row.account_id.clone()).unwrap();
+        let record = store.get_account(&id).await.unwrap().unwrap();
+        let expected = vitals_core::churn::account_churn_risk(&record, Some(&model))
+            .ok()
+            .map(|r| r.probability);
+        assert_eq!(row.churn_risk, expected, "{}", row.account_id);
+        with_risk += usize::from(expected.is_some());
+    }
+    assert!(with_risk > 10, "{with_risk} rows with a churn risk");
 }

@@ -23,6 +23,7 @@
 //! day's chunks.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
 use vitals_scoring::kernel::{needs_peers, DayPlan};
@@ -131,13 +132,20 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                 missing: 0,
             }));
         };
-        // The windows now cover `last`: save them, then mark the days done in order.
+        // The windows now cover `last`: save them, then mark the days done in order. The list
+        // rows carry the churn risk of the latest model, as the daily run's do.
+        let churn_model = self.storage.latest_churn_model().await?.map(Arc::new);
         for (&segment, of_segment) in &accounts {
             let records: Vec<AccountRecord> = of_segment.values().cloned().collect();
             for batch in records.chunks(SAVE_BATCH) {
                 self.storage.put_scoring_states(batch).await?;
             }
-            let listing = ListingBuilder::new(segment, last, records.iter());
+            let listing = ListingBuilder::with_churn_model(
+                segment,
+                last,
+                records.iter(),
+                churn_model.clone(),
+            );
             self.storage.put_segment_listing(&listing.finish()).await?;
         }
         // Every day's checkpoints before any summary: once they are all written, a failure in

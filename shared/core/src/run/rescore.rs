@@ -24,6 +24,7 @@
 //! release the whole portfolio fits in memory (about 5 KB per account).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
@@ -309,6 +310,8 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
             on_progress(done, total);
             day += Duration::days(1);
         }
+        // The list rows carry the churn risk of the latest model, as the daily run's do.
+        let churn_model = self.storage.latest_churn_model().await?.map(Arc::new);
         for (&segment, of_segment) in accounts.iter_mut() {
             let mut records = Vec::with_capacity(of_segment.len());
             for a in of_segment.values_mut() {
@@ -333,7 +336,8 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
             for batch in records.chunks(BATCH) {
                 self.storage.put_scoring_states(batch).await?;
             }
-            let listing = ListingBuilder::new(segment, end, records.iter());
+            let listing =
+                ListingBuilder::with_churn_model(segment, end, records.iter(), churn_model.clone());
             self.storage.put_segment_listing(&listing.finish()).await?;
         }
         Ok(report)

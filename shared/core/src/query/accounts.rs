@@ -287,10 +287,28 @@ impl AccountFilter {
     }
 
     fn matches_with(&self, row: &AccountRow, days_to_renewal: Option<i64>) -> bool {
-        let same = |want: &Option<String>, have: &Option<String>| match want {
+        let text = |want: &Option<String>, have: &Option<String>| match want {
             None => true,
             Some(w) => have.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(w)),
         };
+        let tested = Tested {
+            lifecycle: row.lifecycle,
+            band: row.band,
+            decline: row.decline,
+            expansion: row.expansion,
+            days_to_renewal,
+        };
+        self.matches_tested(&tested)
+            && text(&self.owner, &row.owner)
+            && text(&self.tier, &row.tier)
+            && text(&self.region, &row.region)
+            && text(&self.product_line, &row.product_line)
+            && self.search.as_ref().is_none_or(|s| search_matches(s, row))
+    }
+
+    /// The filters on a row's states and dates (all but the text ones: owner, tier, region,
+    /// product line, search), which a kept listing also tests from packed facts.
+    pub(crate) fn matches_tested(&self, row: &Tested) -> bool {
         let lifecycle = self
             .lifecycle
             .unwrap_or(LifecycleFilter::Only(Lifecycle::Active));
@@ -301,20 +319,8 @@ impl AccountFilter {
         if self.band.is_some() && (row.band != self.band || !row.lifecycle.is_active()) {
             return false;
         }
-        if !same(&self.owner, &row.owner)
-            || !same(&self.tier, &row.tier)
-            || !same(&self.region, &row.region)
-            || !same(&self.product_line, &row.product_line)
-        {
-            return false;
-        }
-        if let Some(search) = &self.search {
-            if !search_matches(search, row) {
-                return false;
-            }
-        }
         if let Some(days) = self.renewal_within_days {
-            if days_to_renewal.is_none_or(|d| d > days) {
+            if row.days_to_renewal.is_none_or(|d| d > days) {
                 return false;
             }
         }
@@ -329,13 +335,18 @@ impl AccountFilter {
                 return false;
             }
         }
-        if let Some(expansion) = self.expansion {
-            if row.expansion != expansion {
-                return false;
-            }
-        }
-        true
+        self.expansion.is_none_or(|e| row.expansion == e)
     }
+}
+
+/// What [`AccountFilter::matches_tested`] reads of a row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tested {
+    pub lifecycle: Lifecycle,
+    pub band: Option<Band>,
+    pub decline: Option<DeclineSeverity>,
+    pub expansion: bool,
+    pub days_to_renewal: Option<i64>,
 }
 
 /// Whether every word of `search` is in the row's name or id (case-insensitive).

@@ -13,9 +13,8 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use vitals_scoring::RiskLevel;
 
-use super::accounts::AccountRow;
+use super::listed_rows::ListedRows;
 use crate::model::{Band, PortfolioSummary};
 
 /// Summary key: accounts churned as of the day (lifecycle state), and their last MRR.
@@ -270,22 +269,14 @@ fn kpis_from_summary(summary: &PortfolioSummary) -> Kpis {
 
 /// Fills the renewal-risk KPIs that the summary lacks (one written before the run summed them)
 /// from account rows the caller already read (scored accounts only).
-pub fn kpis_from_rows(kpis: &mut Kpis, rows: &[AccountRow]) {
-    let counted = |r: &&AccountRow| r.score.is_some() && r.lifecycle.is_active();
-    let scored = rows.iter().filter(counted).count() as u64;
-    let level_count = |level: RiskLevel| {
-        let n = rows
-            .iter()
-            .filter(counted)
-            .filter(|r| r.renewal_risk == Some(level))
-            .count();
-        Kpi::value(n as f64, "accounts", "accounts", Some(scored))
-    };
+pub fn kpis_from_rows(kpis: &mut Kpis, rows: &ListedRows) {
+    let counts = rows.renewal_risk_counts();
+    let level_count = |n: u64| Kpi::value(n as f64, "accounts", "accounts", Some(counts.scored));
     if kpis.renewal_risk_high.value.is_none() {
-        kpis.renewal_risk_high = level_count(RiskLevel::High);
+        kpis.renewal_risk_high = level_count(counts.high);
     }
     if kpis.renewal_risk_medium.value.is_none() {
-        kpis.renewal_risk_medium = level_count(RiskLevel::Medium);
+        kpis.renewal_risk_medium = level_count(counts.medium);
     }
 }
 

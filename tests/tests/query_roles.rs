@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use vitals_core::clock::FixedClock;
 use vitals_core::config::AuthConfig;
-use vitals_core::model::{AccountProfile, AccountRecord, AlertStatus};
+use vitals_core::model::{AccountProfile, AccountRecord, AlertStatus, ScoreRecord};
 use vitals_core::ports::{AccountStore, AlertStore, AuditLog, ScoreHistoryStore, SummaryStore};
 use vitals_embedded::SqliteStore;
 use vitals_http::axum::body::Body;
@@ -67,22 +67,38 @@ fn token(who: Who) -> Option<String> {
     Some(tokens().mint(user, role, Utc::now(), chrono::Duration::hours(1)))
 }
 
+/// An account scored on 2026-03-01 from its own profile and window, as the daily run does.
 fn record(id: &str, owner: &str, name: &str) -> AccountRecord {
     let account = acct(id);
+    let profile = AccountProfile {
+        name: Some(name.into()),
+        owner: Some(owner.into()),
+        tier: Some("gold".into()),
+        region: Some("eu-west".into()),
+        mrr: Some(1000.0),
+        seats: Some(10),
+        renewal_date: Some(day("2026-04-15")),
+        ..AccountProfile::default()
+    };
+    let as_of = day("2026-03-01");
+    let window = window(as_of, 30);
+    let score = vitals_scoring::score_account(
+        &vitals_scoring::ScoringConfig::default(),
+        &vitals_core::run::account_facts(&profile),
+        &window,
+        as_of,
+        None,
+    );
     AccountRecord {
         account_id: account.clone(),
-        profile: AccountProfile {
-            name: Some(name.into()),
-            owner: Some(owner.into()),
-            tier: Some("gold".into()),
-            region: Some("eu-west".into()),
-            mrr: Some(1000.0),
-            seats: Some(10),
-            renewal_date: Some(day("2026-04-15")),
-            ..AccountProfile::default()
-        },
-        window: window(day("2026-03-01"), 30),
-        score: Some(score_record(&account, day("2026-03-01"), 30.0)),
+        profile,
+        window,
+        score: Some(ScoreRecord {
+            account_id: account,
+            as_of,
+            computed_at: as_of.and_hms_opt(6, 0, 0).unwrap_or_default().and_utc(),
+            score,
+        }),
         trail: Default::default(),
         provisional: None,
     }
@@ -484,9 +500,10 @@ async fn account_detail_explains_the_score_and_shows_usage_and_timeline() {
     .json();
     assert_eq!(detail["account_id"], "ana-1");
     assert_eq!(detail["name"], "Acme");
-    assert!(detail["score"].is_number());
-    assert!(detail["band"].is_string());
-    assert!(detail["confidence"].is_number());
+    let stored = record("ana-1", ANA, "Acme").score.unwrap().score.health;
+    assert_eq!(detail["score"].as_f64(), Some(stored.score));
+    assert_eq!(detail["band"], serde_json::to_value(stored.band).unwrap());
+    assert_eq!(detail["confidence"].as_f64(), Some(stored.confidence));
     let signals = detail["signals"].as_array().unwrap();
     assert!(!signals.is_empty());
     for s in signals {

@@ -53,16 +53,7 @@ impl DynamoStore {
 
     /// Every item the query matches, in key order (or reversed).
     pub(crate) async fn query_all(&self, spec: &QuerySpec) -> StoreResult<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let (page, next) = self.query_once(spec, start, None).await?;
-            items.extend(page);
-            match next {
-                Some(next) => start = Some(next),
-                None => return Ok(items),
-            }
-        }
+        self.query_until(spec, |_| false).await
     }
 
     /// The items the query matches, page by page, until `enough` says the items so far

@@ -127,7 +127,7 @@ pub fn notice_of(action: &AlertAction, alert: &Alert) -> String {
     }
 }
 
-/// The buttons of one alert (the `buttons` macro): acknowledge, snooze (presets), resolve
+/// The buttons of one alert (in `alert_row.html`): acknowledge, snooze (presets), resolve
 /// (with a reason) and, for admins, reassign; each form carries the session's CSRF token.
 #[derive(Debug, Serialize)]
 pub struct Buttons {
@@ -136,8 +136,8 @@ pub struct Buttons {
     csrf: String,
     version: u64,
     back: String,
-    acknowledge: bool,
-    reassign: bool,
+    /// The forms shown, in order: acknowledge (open alerts), snooze, resolve, reassign (admins).
+    actions: Vec<&'static str>,
     snooze_days: [u32; 4],
 }
 
@@ -152,8 +152,15 @@ impl Buttons {
             csrf: csrf.to_string(),
             version: alert.version,
             back: back.to_string(),
-            acknowledge: alert.status == AlertStatus::Open,
-            reassign: who.reassigns_alerts(),
+            actions: [
+                (alert.status == AlertStatus::Open).then_some("acknowledge"),
+                Some("snooze"),
+                Some("resolve"),
+                who.reassigns_alerts().then_some("reassign"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
             snooze_days: SNOOZE_PRESETS,
         })
     }

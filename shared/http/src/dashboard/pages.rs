@@ -3,6 +3,7 @@
 //! auto-escaping on. Handlers work out plain view data (`Serialize` structs) and render it;
 //! only the SVG charts (`svg`, which escapes every text it draws) are passed in as markup.
 
+use std::fmt;
 use std::sync::LazyLock;
 
 use minijinja::syntax::SyntaxConfig;
@@ -13,13 +14,17 @@ use serde::Serialize;
 use crate::ApiError;
 
 /// Every template by name; a name ending in `.html` is auto-escaped as HTML.
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 12] = [
     ("layout.html", include_str!("../../templates/layout.html")),
     (
         "dashboard.css",
         include_str!("../../templates/dashboard.css"),
     ),
     ("macros.html", include_str!("../../templates/macros.html")),
+    (
+        "alert_row.html",
+        include_str!("../../templates/alert_row.html"),
+    ),
     (
         "portfolio.html",
         include_str!("../../templates/portfolio.html"),
@@ -61,7 +66,7 @@ fn environment() -> Environment<'static> {
             // Text is escaped for element content and quoted attributes; unlike minijinja's
             // own escaping, `/` stays as it is, so a link reads the same in the page source.
             Some(text) if *state.auto_escape() == AutoEscape::Html && !value.is_safe() => {
-                out.write_str(&escape(text)).map_err(minijinja::Error::from)
+                write_escaped(out, text).map_err(minijinja::Error::from)
             }
             _ => escape_formatter(out, state, value),
         }
@@ -77,17 +82,30 @@ fn environment() -> Environment<'static> {
 /// formatter, and the charts, which are drawn outside the templates and enter them as markup.
 pub(super) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
+    // Writing to a String cannot fail.
+    if write_escaped(&mut out, s).is_err() {
+        out.clear();
     }
     out
+}
+
+/// Writes `s` escaped, the runs between special characters in one piece each.
+fn write_escaped(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    let mut plain = 0;
+    for (i, c) in s.char_indices() {
+        let entity = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&quot;",
+            '\'' => "&#39;",
+            _ => continue,
+        };
+        out.write_str(&s[plain..i])?;
+        out.write_str(entity)?;
+        plain = i + 1;
+    }
+    out.write_str(&s[plain..])
 }
 
 /// Compiles the templates now (when the routes are built) rather than on the first view.

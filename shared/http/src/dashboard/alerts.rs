@@ -233,7 +233,7 @@ struct Group {
     alerts: Vec<AlertLine>,
 }
 
-/// One alert as a table row (`alert_row.html`), also on the account page.
+/// One alert as a table row (`alert_rows.html`), also on the account page.
 #[derive(Serialize)]
 pub struct AlertLine {
     id: String,

@@ -127,7 +127,7 @@ pub fn notice_of(action: &AlertAction, alert: &Alert) -> String {
     }
 }
 
-/// The buttons of one alert (in `alert_row.html`): acknowledge, snooze (presets), resolve
+/// The buttons of one alert (in `alert_rows.html`): acknowledge, snooze (presets), resolve
 /// (with a reason) and, for admins, reassign; each form carries the session's CSRF token.
 #[derive(Debug, Serialize)]
 pub struct Buttons {

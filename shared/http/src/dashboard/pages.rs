@@ -13,35 +13,28 @@ use serde::Serialize;
 
 use crate::ApiError;
 
-/// Every template by name; a name ending in `.html` is auto-escaped as HTML.
-const TEMPLATES: [(&str, &str); 12] = [
-    ("layout.html", include_str!("../../templates/layout.html")),
-    (
-        "dashboard.css",
-        include_str!("../../templates/dashboard.css"),
-    ),
-    ("macros.html", include_str!("../../templates/macros.html")),
-    (
-        "alert_row.html",
-        include_str!("../../templates/alert_row.html"),
-    ),
-    (
-        "portfolio.html",
-        include_str!("../../templates/portfolio.html"),
-    ),
-    (
-        "accounts.html",
-        include_str!("../../templates/accounts.html"),
-    ),
-    ("account.html", include_str!("../../templates/account.html")),
-    ("alerts.html", include_str!("../../templates/alerts.html")),
-    ("audit.html", include_str!("../../templates/audit.html")),
-    (
-        "settings.html",
-        include_str!("../../templates/settings.html"),
-    ),
-    ("sign_in.html", include_str!("../../templates/sign_in.html")),
-    ("message.html", include_str!("../../templates/message.html")),
+/// `(name, source)` of each named template file, compiled into the binary.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        [$(($name, include_str!(concat!("../../templates/", $name)))),*]
+    };
+}
+
+/// Every template by name (its file in `shared/http/templates`); a name ending in `.html` is
+/// auto-escaped as HTML.
+const TEMPLATES: [(&str, &str); 12] = templates![
+    "layout.html",
+    "dashboard.css",
+    "macros.html",
+    "alert_rows.html",
+    "portfolio.html",
+    "accounts.html",
+    "account.html",
+    "alerts.html",
+    "audit.html",
+    "settings.html",
+    "sign_in.html",
+    "message.html",
 ];
 
 static PAGES: LazyLock<Environment<'static>> = LazyLock::new(environment);

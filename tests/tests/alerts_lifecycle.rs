@@ -227,6 +227,7 @@ impl World {
             alert_limits: Default::default(),
             signals: Default::default(),
             touches: Default::default(),
+            caches: Default::default(),
             authenticator: self.tokens.clone(),
         });
         let token = self

@@ -66,6 +66,7 @@ async fn get(store: Arc<SqliteStore>, path: &str) -> String {
         alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
+        caches: Default::default(),
         authenticator: Arc::new(tokens),
     });
     let request = Request::get(path)

@@ -113,6 +113,7 @@ fn app(store: Arc<SqliteStore>) -> vitals_http::axum::Router {
         alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
+        caches: Default::default(),
         authenticator: Arc::new(tokens()),
     })
 }
@@ -250,6 +251,12 @@ async fn the_page_and_its_csv_list_what_the_api_lists_for_every_filter_sort_sear
     let (_, _, html) = get(&app, "/dashboard/accounts?band=at_risk&q=co", &admin()).await;
     assert!(html.contains(r#"<option value="at_risk" selected>"#));
     assert!(html.contains(r#"<input name="q" value="co""#));
+    // What a reader typed is shown back as text, never as markup (the page's links keep it too).
+    let typed = "/dashboard/accounts?q=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+    let (status, _, html) = get(&app, typed, &admin()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(html.contains(r#"<input name="q" value="&quot;&gt;&lt;script&gt;alert(1)"#));
     // A wrong parameter is refused, naming it.
     let (status, _, html) = get(&app, "/dashboard/accounts?decline=lots", &admin()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -85,6 +85,7 @@ async fn app() -> (vitals_http::axum::Router, Arc<SqliteStore>) {
         alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
+        caches: Default::default(),
         authenticator: Arc::new(tokens()),
     });
     (app, store)

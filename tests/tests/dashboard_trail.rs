@@ -55,6 +55,7 @@ async fn account_page(store: Arc<SqliteStore>, today: NaiveDate) -> String {
         alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
+        caches: Default::default(),
         authenticator: Arc::new(tokens),
     });
     let request = Request::get("/dashboard/accounts/acme")

@@ -37,6 +37,7 @@ fn router(store: vitals_aws::DynamoStore) -> Router {
         alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
+        caches: Default::default(),
         authenticator: Arc::new(vitals_http::DenyAll),
     })
 }

@@ -57,6 +57,7 @@ impl Edge {
             alert_limits: Default::default(),
             signals: Default::default(),
             touches: Default::default(),
+            caches: Default::default(),
             authenticator: Arc::new(tokens),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -28,6 +28,7 @@ fn router() -> Router {
         alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
+        caches: Default::default(),
         authenticator: Arc::new(vitals_http::DenyAll),
     };
     vitals_http::ingest_router(state)

@@ -40,6 +40,7 @@ fn state(store: Arc<SqliteStore>, keys: WriteKeys) -> AppState {
         alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
+        caches: Default::default(),
         authenticator: Arc::new(vitals_http::DenyAll),
     }
 }
@@ -556,6 +557,7 @@ async fn on_dynamodb_the_stored_configuration_decides_each_keys_trust() {
         alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
+        caches: Default::default(),
         authenticator: Arc::new(vitals_http::DenyAll),
     });
     let profile = AccountProfile {

@@ -32,6 +32,7 @@ fn app() -> (Router, Arc<SqliteStore>) {
         alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
+        caches: Default::default(),
         authenticator: Arc::new(vitals_http::DenyAll),
     };
     (vitals_http::ingest_router(state), store)

@@ -45,6 +45,7 @@ fn app() -> (Router, Arc<SqliteStore>) {
         alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
+        caches: Default::default(),
         authenticator: Arc::new(vitals_http::DenyAll),
     };
     (vitals_http::ingest_router(state), store)
@@ -191,6 +192,7 @@ async fn without_a_configured_secret_the_segment_webhook_is_closed() {
         alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
+        caches: Default::default(),
         authenticator: Arc::new(vitals_http::DenyAll),
     });
     let body = segment_batch();

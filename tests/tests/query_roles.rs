@@ -152,6 +152,7 @@ fn app(store: Arc<SqliteStore>) -> vitals_http::axum::Router {
         alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
+        caches: Default::default(),
         authenticator: Arc::new(tokens()),
     })
 }

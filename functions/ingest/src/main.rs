@@ -34,6 +34,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         signals: Arc::new(config.signals),
         touches: Arc::new(TouchRecorder::new(&config.freshness)),
         // The ingest function serves no query routes.
+        caches: Default::default(),
         authenticator: Arc::new(vitals_http::DenyAll),
     };
     lambda_http::run(ingest_router(state)).await

@@ -27,6 +27,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         signals: Default::default(),
         // The query function ingests nothing.
         touches: Default::default(),
+        caches: Default::default(),
         authenticator: Arc::new(authn::GatewayClaims {
             auth,
             sign_in: sign_in.clone(),

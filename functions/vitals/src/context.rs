@@ -106,6 +106,7 @@ impl Context {
             touches: Arc::new(vitals_core::freshness::TouchRecorder::new(
                 &self.config.freshness,
             )),
+            caches: Default::default(),
             authenticator,
         }
     }

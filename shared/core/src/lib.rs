@@ -20,7 +20,6 @@ pub mod rollup;
 pub mod run;
 pub mod score_event;
 pub mod segment;
-pub mod store_cache;
 pub mod trail;
 
 pub use error::{QueueError, StoreError};

@@ -381,6 +381,7 @@ async fn main() {
         alert_limits: Default::default(),
         signals: Default::default(),
         touches: Default::default(),
+        caches: Default::default(),
         authenticator: Arc::new(tokens),
     });
     let views: [(&str, String, &str); 22] = [

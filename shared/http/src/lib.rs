@@ -29,6 +29,7 @@ pub use {axum, tower};
 pub use auth::{AllowedOrigins, WriteKeys};
 pub use authn::{Authenticator, DenyAll, LocalTokens, Principal, Role};
 pub use error::ApiError;
+pub use query::reads::ReadCaches;
 pub use server::{serve, ServerLimits};
 pub use webhooks::WebhookSecrets;
 
@@ -49,6 +50,9 @@ pub struct AppState {
     /// Who is calling the query API and dashboard ([`LocalTokens`] for `vitals serve`, API
     /// Gateway's claims in the query Lambda, [`DenyAll`] where no query route is served).
     pub authenticator: Arc<dyn Authenticator>,
+    /// What the query routes and pages keep between requests (the listing, the owners' books,
+    /// the churn model): one per state, so build it once at start-up (`Default::default()`).
+    pub caches: Arc<ReadCaches>,
 }
 
 /// Segment- and PostHog-compatible ingestion routes (CORS enabled for browser SDKs) and the

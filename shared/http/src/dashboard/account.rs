@@ -2,173 +2,67 @@
 //! change with its drivers, open alerts with their buttons, outreach and interventions, active
 //! vs dormant users, feature adoption, sessions, contract and timeline.
 //!
-//! Reads, at once: the account's activity (its record, audit entries, alerts and interventions:
-//! one request on the embedded store, see `AccountActivityStore`) and its last 40 days of
-//! history (the week's and month's drivers), drawing the score chart from the record's trail (an
-//! account scored before trails existed reads 180 days of history instead, until its next run).
+//! Reads the account view of the API (`query::accounts::load_account`: its record, audit
+//! entries, alerts, interventions and the history records the week's and month's drivers
+//! compare, one request on the embedded store and two on DynamoDB, see
+//! `core::query::account_page`, and the cached churn model), drawing the score chart from the
+//! record's trail (an account scored before trails existed reads 180 days of history instead,
+//! until its next run).
 
 use chrono::NaiveDate;
-use vitals_core::churn::cache::ModelCache;
+use serde::Serialize;
 use vitals_core::lifecycle::AccountState;
-use vitals_core::model::{AccountId, AccountRecord, AlertStatus};
+use vitals_core::model::{AccountId, AccountRecord, AlertStatus, Band};
 use vitals_core::ports::Storage;
-use vitals_core::query::account::{account_detail, history_points, AccountDetail};
-use vitals_core::query::account_page::account_page_reads;
+use vitals_core::query::account::{history_points, AccountDetail};
 
-use super::account_work::{alerts_card, change_card, interventions_card};
-use super::cells::*;
-use super::html::{escape, money, url_segment};
+use super::account_work::{changes, Change, InterventionLine};
+use super::alerts::AlertLine;
+use super::cells::{opt_num, provisional_label};
+use super::html::{money, url_segment};
+use super::pages::{self, Frame};
 use super::svg::{self, Bar};
 use crate::authn::Principal;
+use crate::query::accounts::{load_account, AccountView};
 use crate::query::alerts;
 use crate::{ApiError, AppState};
 
-/// Audit entries (timeline), alerts and interventions shown at most.
-const ACTIVITY_LIMIT: usize = 50;
+/// The account id of a link (404 when it cannot be one).
+fn account_id(id: &str) -> Result<AccountId, ApiError> {
+    AccountId::new(id).map_err(|_| ApiError::NotFound)
+}
 
 pub async fn account(
     state: &AppState,
     who: &Principal,
     csrf: &str,
     id: &str,
-) -> Result<(String, String), ApiError> {
+    frame: Frame,
+) -> Result<String, ApiError> {
     let storage = state.storage.as_ref();
     if !who.reads_accounts() {
         return Err(ApiError::Forbidden);
     }
-    let account = AccountId::new(id).map_err(|_| ApiError::NotFound)?;
-    // The timeline, alerts, interventions and the history the score-change card compares are
-    // read beside the record and only shown once the record says who may see them.
+    account_id(id)?;
     let today = state.clock.now().date_naive();
-    let (activity, churn_model) = futures::join!(
-        account_page_reads(storage, &account, ACTIVITY_LIMIT, today),
-        ModelCache::shared().latest(&state.storage),
-    );
-    let activity = activity?;
-    let record = match activity.record {
-        Some(record) if who.sees(&record.profile) => record,
-        _ => return Err(ApiError::NotFound),
-    };
+    // The account view's reads (the API's), with the history its score-change card compares.
+    let AccountView {
+        record,
+        detail: d,
+        alerts: account_alerts,
+        interventions,
+        history: recent,
+    } = load_account(state, who, id).await?;
     let points = score_points(storage, &record, today).await?;
-    let d = account_detail(&record, &activity.audit, today)
-        .with_churn_risk(&record, churn_model?.as_deref());
     let title = d.name.clone().unwrap_or_else(|| d.account_id.clone());
-
-    let mut s = String::new();
-    put!(
-        s,
-        r#"<h1>{} <span class="muted">{}</span></h1>"#,
-        escape(&title),
-        escape(&d.account_id)
-    );
-    if let AccountState::Churned { on, last_mrr } = d.lifecycle {
-        // A churned account: its last score, frozen, and what was lost; no band, no renewal.
-        put!(
-            s,
-            r#"<div class="kpis" id="lifecycle"><div class="kpi"><b class="band-at_risk">churned</b><span>on {on}</span></div><div class="kpi"><b>{}</b><span>last MRR</span></div><div class="kpi"><b>{}</b><span>last score{}</span></div><div class="kpi"><b>{}</b><span>owner</span></div></div><br>"#,
-            last_mrr.map_or("–".into(), money),
-            opt_num(d.score, 0),
-            d.as_of.map_or(String::new(), |a| format!(" ({a})")),
-            escape(d.owner.as_deref().unwrap_or("–")),
-        );
-    } else {
-        let band = match d.lifecycle {
-            AccountState::NotStarted => r#"<span class="muted">not started</span>"#.to_string(),
-            _ => band_cell(d.band),
-        };
-        put!(
-            s,
-            r#"<div class="kpis"><div class="kpi"><b>{}</b><span>score{}</span></div><div class="kpi"><b>{}</b><span>band</span></div><div class="kpi"><b>{}</b><span>confidence</span></div><div class="kpi"><b>{}</b><span>owner</span></div><div class="kpi"><b>{}</b><span>MRR</span></div><div class="kpi"><b>{}</b><span>renewal{}</span></div></div><br>"#,
-            opt_num(d.score, 0),
-            d.as_of.map_or(String::new(), |a| format!(" as of {a}")),
-            band,
-            d.confidence
-                .map_or("–".into(), |c| format!("{:.0}%", c * 100.0)),
-            escape(d.owner.as_deref().unwrap_or("–")),
-            d.contract.mrr.map_or("–".into(), money),
-            d.contract
-                .renewal_date
-                .map_or("–".into(), |r| r.to_string()),
-            d.contract
-                .days_to_renewal
-                .map_or(String::new(), |n| format!(" in {n} days"))
-        );
-    }
-
-    if let Some(p) = &d.provisional {
-        // Beside the daily score, never in its place: the day is not over.
-        put!(
-            s,
-            r#"<div class="kpis" id="provisional"><div class="kpi"><b class="provisional">{}</b><span class="provisional">{}</span></div><div class="kpi"><b>{}</b><span>band so far</span></div><div class="kpi"><span class="muted">{}</span></div></div><br>"#,
-            opt_num(Some(p.score), 0),
-            escape(&provisional_label(p.day, p.computed_at, today)),
-            band_cell(Some(p.band)),
-            escape(&p.changes.as_ref().map_or_else(
-                || "first score: no daily score to compare with".to_string(),
-                |c| format!("since the last daily score: {}", c.sentence)
-            ))
-        );
-    }
-    s.push_str(&churn_risk_card(&d));
     let now = state.clock.now();
-    let open: Vec<_> = activity
-        .alerts
-        .into_iter()
-        .filter(|a| a.status != AlertStatus::Resolved && alerts::visible(who, a))
-        .collect();
     let here = format!("/dashboard/accounts/{}", url_segment(&d.account_id));
-    put!(
-        s,
-        // Full width each: the alerts' action forms need the room.
-        r#"{}<br>{}<br>"#,
-        change_card(&activity.history),
-        alerts_card(&open, d.name.as_deref(), who, csrf, &here, now)
-    );
-    s.push_str(&interventions_card(&activity.interventions));
-
-    let changed = d.changes.as_ref().map_or_else(
-        || r#"<p class="muted">No previous run to compare with.</p>"#.to_string(),
-        |c| {
-            format!(
-                r#"<p id="what-changed"><b>What changed:</b> {}</p>"#,
-                escape(&c.sentence)
-            )
-        },
-    );
-    put!(
-        s,
-        r#"<div class="grid"><div class="card" id="history"><h2>Score history</h2>{}</div><div class="card" id="signals"><h2>Signals</h2>{changed}{}</div></div>"#,
-        svg::line_chart(
-            "Score history",
-            &points,
-            100.0,
-            &[(40.0, svg::RED), (80.0, svg::GREEN)],
-            520,
-            200
-        ),
-        svg::hbars(
-            "Points per signal",
-            &d.signals
-                .iter()
-                .map(|sig| (
-                    sig.label.clone(),
-                    sig.value.unwrap_or(0.0),
-                    match sig.value {
-                        Some(v) => format!(
-                            "{v:.0}/100 × {:.0}% = {:.1} pts",
-                            sig.weight * 100.0,
-                            sig.points
-                        ),
-                        None => "no data".to_string(),
-                    },
-                    sig.value.map_or(svg::GREY, svg::score_color),
-                ))
-                .collect::<Vec<_>>(),
-            100.0,
-            520
-        )
-    );
-
+    let alerts: Vec<AlertLine> = account_alerts
+        .iter()
+        .filter(|a| a.status != AlertStatus::Resolved && alerts::visible(who, a))
+        .map(|a| AlertLine::of(a, d.name.as_deref(), who, csrf, &here, now))
+        .collect();
+    let dash = || "–".to_string();
     let u = &d.usage;
     let sessions: Vec<Bar<'_>> = u
         .sessions_trend
@@ -182,71 +76,195 @@ pub async fn account(
             color: svg::BLUE,
         })
         .collect();
-    put!(
-        s,
-        r#"<div class="grid"><div class="card" id="users"><h2>Users: active vs dormant</h2>{}<p class="muted">Active: used the product in the last 30 days; dormant: seen in the last 120 days but not the last 30.{}</p></div><div class="card" id="sessions"><h2>Sessions, last 30 active days</h2>{}</div></div>"#,
-        svg::hbars(
+    let page = AccountPage {
+        title: title.clone(),
+        account_id: d.account_id.clone(),
+        churned: match d.lifecycle {
+            AccountState::Churned { on, last_mrr } => Some(Churned {
+                on: on.to_string(),
+                last_mrr: last_mrr.map_or_else(dash, money),
+                as_of: d.as_of.map_or(String::new(), |a| format!(" ({a})")),
+            }),
+            _ => None,
+        },
+        score: opt_num(d.score, 0),
+        as_of: d.as_of.map_or(String::new(), |a| format!(" as of {a}")),
+        not_started: matches!(d.lifecycle, AccountState::NotStarted),
+        band: d.band.map(Band::as_str),
+        confidence: d
+            .confidence
+            .map_or_else(dash, |c| format!("{:.0}%", c * 100.0)),
+        owner: d.owner.clone().unwrap_or_else(dash),
+        mrr: d.contract.mrr.map_or_else(dash, money),
+        renewal: d.contract.renewal_date.map_or_else(dash, |r| r.to_string()),
+        renewal_in: d
+            .contract
+            .days_to_renewal
+            .map_or(String::new(), |n| format!(" in {n} days")),
+        provisional: d.provisional.as_ref().map(|p| Provisional {
+            score: format!("{:.0}", p.score),
+            label: provisional_label(p.day, p.computed_at, today),
+            band: p.band.as_str(),
+            change: p.changes.as_ref().map_or_else(
+                || "first score: no daily score to compare with".to_string(),
+                |c| format!("since the last daily score: {}", c.sentence),
+            ),
+        }),
+        churn_risk: churn_risk(&d),
+        no_prediction: d
+            .churn_risk_unavailable
+            .clone()
+            .unwrap_or_else(|| "no churn model".into()),
+        changes: changes(&recent),
+        alerts,
+        interventions: interventions.iter().map(InterventionLine::of).collect(),
+        history_chart: svg::line_chart(
+            "Score history",
+            &points,
+            100.0,
+            &[(40.0, svg::RED), (80.0, svg::GREEN)],
+            520,
+            200,
+        ),
+        what_changed: d.changes.as_ref().map(|c| c.sentence.clone()),
+        signals_chart: svg::hbars(
+            "Points per signal",
+            &d.signals
+                .iter()
+                .map(|sig| {
+                    (
+                        sig.label.clone(),
+                        sig.value.unwrap_or(0.0),
+                        match sig.value {
+                            Some(v) => format!(
+                                "{v:.0}/100 × {:.0}% = {:.1} pts",
+                                sig.weight * 100.0,
+                                sig.points
+                            ),
+                            None => "no data".to_string(),
+                        },
+                        sig.value.map_or(svg::GREY, svg::score_color),
+                    )
+                })
+                .collect::<Vec<_>>(),
+            100.0,
+            520,
+        ),
+        users_chart: svg::hbars(
             "Active and dormant users",
             &[
                 (
                     "active".to_string(),
                     u.active_users.len() as f64,
                     format!("{} users", u.active_users.len()),
-                    svg::GREEN
+                    svg::GREEN,
                 ),
                 (
                     "dormant".to_string(),
                     u.dormant_users.len() as f64,
                     format!("{} users", u.dormant_users.len()),
-                    svg::GREY
+                    svg::GREY,
                 ),
             ],
             (u.active_users.len() + u.dormant_users.len()).max(u.seats.unwrap_or(0) as usize)
                 as f64,
-            520
+            520,
         ),
-        u.seats
+        seats: u
+            .seats
             .map_or(String::new(), |seats| format!(" {seats} seats licensed.")),
-        svg::bar_chart("Sessions per day", &sessions, 520, 160)
-    );
+        sessions_chart: svg::bar_chart("Sessions per day", &sessions, 520, 160),
+        feature_adoption: u.feature_adoption.map_or(String::new(), |f| {
+            format!(" ({:.0}% of key features)", f * 100.0)
+        }),
+        features: u
+            .features
+            .iter()
+            .map(|f| Feature {
+                feature: f.feature.clone(),
+                last_used: f.last_used.to_string(),
+                status: if f.active { "active" } else { "dormant" },
+            })
+            .collect(),
+        timeline: d
+            .timeline
+            .iter()
+            .map(|t| TimelineLine {
+                at: t.at.format("%Y-%m-%d %H:%M").to_string(),
+                action: t.action.clone(),
+                actor: t.actor.clone(),
+                summary: t.summary.clone().unwrap_or_default(),
+            })
+            .collect(),
+    };
+    let frame = Frame { title, ..frame };
+    pages::render("account.html", &frame, page)
+}
 
-    put!(
-        s,
-        r#"<div class="grid"><div class="card" id="features"><h2>Feature adoption{}</h2><table><tr><th>Feature</th><th>Last used</th><th>Status</th></tr>"#,
-        u.feature_adoption.map_or(String::new(), |f| format!(
-            " ({:.0}% of key features)",
-            f * 100.0
-        ))
-    );
-    for f in &u.features {
-        put!(
-            s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&f.feature),
-            f.last_used,
-            if f.active { "active" } else { "dormant" }
-        );
-    }
-    if u.features.is_empty() {
-        s.push_str(r#"<tr><td colspan="3" class="muted">No feature usage recorded.</td></tr>"#);
-    }
-    s.push_str("</table></div>");
-    s.push_str(r#"<div class="card" id="timeline"><h2>Timeline</h2><table><tr><th>When</th><th>What</th><th>By</th><th>Detail</th></tr>"#);
-    for t in &d.timeline {
-        put!(
-            s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            t.at.format("%Y-%m-%d %H:%M"),
-            escape(&t.action),
-            escape(&t.actor),
-            escape(t.summary.as_deref().unwrap_or(""))
-        );
-    }
-    if d.timeline.is_empty() {
-        s.push_str(r#"<tr><td colspan="4" class="muted">No alerts, outreach or workflow actions yet.</td></tr>"#);
-    }
-    s.push_str("</table></div></div>");
-    Ok((title, s))
+/// The account page's view, top to bottom; charts are markup from `svg`.
+#[derive(Serialize)]
+struct AccountPage {
+    title: String,
+    account_id: String,
+    /// Set for a churned account: its tiles replace the score's.
+    churned: Option<Churned>,
+    score: Option<String>,
+    /// " as of 2026-03-01", or nothing.
+    as_of: String,
+    not_started: bool,
+    band: Option<&'static str>,
+    confidence: String,
+    owner: String,
+    mrr: String,
+    renewal: String,
+    /// " in 30 days", or nothing.
+    renewal_in: String,
+    provisional: Option<Provisional>,
+    churn_risk: Option<ChurnRiskView>,
+    /// Why there is no churn prediction.
+    no_prediction: String,
+    changes: Vec<Change>,
+    alerts: Vec<AlertLine>,
+    interventions: Vec<InterventionLine>,
+    history_chart: String,
+    what_changed: Option<String>,
+    signals_chart: String,
+    users_chart: String,
+    seats: String,
+    sessions_chart: String,
+    feature_adoption: String,
+    features: Vec<Feature>,
+    timeline: Vec<TimelineLine>,
+}
+
+#[derive(Serialize)]
+struct Churned {
+    on: String,
+    last_mrr: String,
+    as_of: String,
+}
+
+#[derive(Serialize)]
+struct Provisional {
+    score: String,
+    label: String,
+    band: &'static str,
+    change: String,
+}
+
+#[derive(Serialize)]
+struct Feature {
+    feature: String,
+    last_used: String,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct TimelineLine {
+    at: String,
+    action: String,
+    actor: String,
+    summary: String,
 }
 
 /// The score chart's points over the last 180 days: the record's trail, or the score history
@@ -274,55 +292,46 @@ async fn score_points(
 }
 
 /// The churn prediction beside the score: probability over the horizon, the model's day and
-/// the signals that push it most (red raises the risk, green lowers it), or why there is none.
-fn churn_risk_card(d: &AccountDetail) -> String {
-    let mut s = String::from(r#"<div class="card" id="churn-risk"><h2>Churn risk</h2>"#);
-    match &d.churn_risk {
-        Some(risk) => {
-            put!(
-                s,
-                r#"<p><b>{:.0}%</b> chance of churning within {} days <span class="muted">(model of {}{}, signals as of {})</span></p>"#,
-                risk.probability * 100.0,
-                risk.horizon_days,
-                risk.model_as_of,
-                if risk.calibrated { ", calibrated" } else { "" },
-                risk.as_of
-            );
-            let bars: Vec<(String, f64, String, &str)> = risk
-                .contributors
-                .iter()
-                .map(|c| {
-                    (
-                        c.label.clone(),
-                        c.effect.abs(),
-                        format!(
-                            "{} risk ({:+.2} log-odds)",
-                            if c.effect > 0.0 { "raises" } else { "lowers" },
-                            c.effect
-                        ),
-                        if c.effect > 0.0 { svg::RED } else { svg::GREEN },
-                    )
-                })
-                .collect();
-            let max = bars.iter().map(|b| b.1).fold(0.0, f64::max);
-            if bars.is_empty() {
-                s.push_str(
-                    r#"<p class="muted">No signal stands out from the average account.</p>"#,
-                );
-            } else {
-                s.push_str(&svg::hbars("Churn risk contributors", &bars, max, 520));
-            }
-        }
-        None => put!(
-            s,
-            r#"<p class="muted">No prediction: {}.</p>"#,
-            escape(
-                d.churn_risk_unavailable
-                    .as_deref()
-                    .unwrap_or("no churn model")
+/// the signals that push it most (red raises the risk, green lowers it).
+#[derive(Serialize)]
+struct ChurnRiskView {
+    probability: String,
+    horizon_days: u32,
+    /// "2026-03-01, calibrated".
+    model: String,
+    as_of: String,
+    /// The contributors' bars; `None` when no signal stands out.
+    chart: Option<String>,
+}
+
+fn churn_risk(d: &AccountDetail) -> Option<ChurnRiskView> {
+    let risk = d.churn_risk.as_ref()?;
+    let bars: Vec<(String, f64, String, &str)> = risk
+        .contributors
+        .iter()
+        .map(|c| {
+            (
+                c.label.clone(),
+                c.effect.abs(),
+                format!(
+                    "{} risk ({:+.2} log-odds)",
+                    if c.effect > 0.0 { "raises" } else { "lowers" },
+                    c.effect
+                ),
+                if c.effect > 0.0 { svg::RED } else { svg::GREEN },
             )
+        })
+        .collect();
+    let max = bars.iter().map(|b| b.1).fold(0.0, f64::max);
+    Some(ChurnRiskView {
+        probability: format!("{:.0}%", risk.probability * 100.0),
+        horizon_days: risk.horizon_days,
+        model: format!(
+            "{}{}",
+            risk.model_as_of,
+            if risk.calibrated { ", calibrated" } else { "" }
         ),
-    }
-    s.push_str("</div><br>");
-    s
+        as_of: risk.as_of.to_string(),
+        chart: (!bars.is_empty()).then(|| svg::hbars("Churn risk contributors", &bars, max, 520)),
+    })
 }

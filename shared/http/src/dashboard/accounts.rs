@@ -8,10 +8,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use vitals_core::query::accounts::{AccountFilter, AccountRow, AccountSort};
+use serde::Serialize;
+use vitals_core::query::accounts::{AccountFilter, AccountSort};
 
-use super::cells::*;
-use super::html::{escape, money, url_segment};
+use super::cells::ListRow;
+use super::html::url_segment;
+use super::pages::{self, Frame};
 use crate::authn::Principal;
 use crate::query::accounts as accounts_query;
 use crate::query::reads::{self, Listed};
@@ -48,7 +50,7 @@ async fn view(
     }
     let (filter, sort) = accounts_query::list_request(params)?;
     let today = state.clock.now().date_naive();
-    let listed = reads::listed_rows(&state.storage, today).await?;
+    let listed = reads::listed_rows(state, today).await?;
     Ok((filter, sort, listed))
 }
 
@@ -86,6 +88,7 @@ pub async fn accounts(
     state: &AppState,
     who: &Principal,
     params: &HashMap<String, String>,
+    frame: &Frame,
 ) -> Result<String, ApiError> {
     let page = page_number(params)?;
     let (filter, sort, listed) = view(state, who, params).await?;
@@ -96,84 +99,45 @@ pub async fn accounts(
     let page = page.min(pages);
     let start = (page - 1) * PAGE_ROWS;
     // Only the shown rows are copied (to count their days to renewal from today).
-    let shown: Vec<AccountRow> = rows[start.min(total)..(start + PAGE_ROWS).min(total)]
+    let shown: Vec<ListRow> = rows[start.min(total)..(start + PAGE_ROWS).min(total)]
         .iter()
-        .map(|r| (*r).clone().on(today))
+        .map(|r| ListRow::of(&(*r).clone().on(today), today))
         .collect();
+    let view = AccountsPage {
+        filters: filters(params, who, &listed),
+        total,
+        csv_query: link(params, &[("page", None)]),
+        columns: COLUMNS
+            .iter()
+            .map(|(title, first, second)| column(params, sort, title, *first, *second))
+            .collect(),
+        page,
+        pages,
+        first: if total == 0 { 0 } else { start + 1 },
+        last: start + shown.len(),
+        previous: (page > 1).then(|| link(params, &[("page", Some((page - 1).to_string()))])),
+        next: (page < pages).then(|| link(params, &[("page", Some((page + 1).to_string()))])),
+        rows: shown,
+    };
+    pages::render("accounts.html", frame, view)
+}
 
-    let mut s = String::from("<h1>Accounts</h1>");
-    s.push_str(&filter_form(params, who, &listed));
-    put!(
-        s,
-        r#"<div class="card"><p class="muted" id="accounts-total">{total} account{} match{} · <a id="accounts-csv" href="/dashboard/accounts.csv{}">Export CSV</a></p><table id="accounts-table"><tr>"#,
-        if total == 1 { "" } else { "s" },
-        if total == 1 { "es" } else { "" },
-        escape(&link(params, &[("page", None)]))
-    );
-    for (title, ascending, descending) in COLUMNS {
-        s.push_str(&header_cell(params, sort, title, *ascending, *descending));
-    }
-    s.push_str("</tr>");
-    for row in &shown {
-        put!(
-            s,
-            r#"<tr class="account-row" data-account-id="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            escape(&row.account_id),
-            account_link(row),
-            score_cell(row, today),
-            band_cell(row.band),
-            opt_num(row.change, 0),
-            opt_num(row.change_7d, 0),
-            opt_num(row.change_30d, 0),
-            row.mrr.map_or(String::new(), money),
-            renewal_cell(row),
-            row.churn_risk
-                .map_or(String::new(), |p| format!("{:.0}%", p * 100.0)),
-            escape(row.owner.as_deref().unwrap_or("")),
-            escape(
-                &[
-                    row.tier.as_deref(),
-                    row.region.as_deref(),
-                    row.product_line.as_deref()
-                ]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" · ")
-            ),
-            escape(&row.reason)
-        );
-    }
-    if shown.is_empty() {
-        put!(
-            s,
-            r#"<tr><td colspan="{}" class="muted">No account matches.</td></tr>"#,
-            COLUMNS.len()
-        );
-    }
-    s.push_str("</table>");
-    put!(
-        s,
-        r#"<p class="pager">Page {page} of {pages} · rows {}–{} of {total} "#,
-        if total == 0 { 0 } else { start + 1 },
-        start + shown.len()
-    );
-    if page > 1 {
-        put!(
-            s,
-            r#"<a id="accounts-previous" rel="prev" href="/dashboard/accounts{}">← previous</a> "#,
-            escape(&link(params, &[("page", Some((page - 1).to_string()))]))
-        );
-    }
-    if page < pages {
-        put!(
-            s,
-            r#"<a id="accounts-next" rel="next" href="/dashboard/accounts{}">next →</a>"#,
-            escape(&link(params, &[("page", Some((page + 1).to_string()))]))
-        );
-    }
-    s.push_str("</p></div>");
-    Ok(s)
+/// The accounts page's view: the filter form, the table's columns and rows, the pager.
+#[derive(Serialize)]
+struct AccountsPage {
+    filters: Vec<Field>,
+    total: usize,
+    /// This view's query string, for the CSV link.
+    csv_query: String,
+    columns: Vec<Column>,
+    rows: Vec<ListRow>,
+    page: usize,
+    pages: usize,
+    first: usize,
+    last: usize,
+    /// The query strings of the previous and next pages, if any.
+    previous: Option<String>,
+    next: Option<String>,
 }
 
 /// Column title and the sorts its header link asks for (first click, then the other way).
@@ -192,17 +156,32 @@ const COLUMNS: &[(&str, Option<&str>, Option<&str>)] = &[
     ("Why", None, None),
 ];
 
-/// A sortable column's header links to the view sorted by it (from page 1); the current sort
-/// is marked, and a second click on the score flips it.
-fn header_cell(
+/// A column header: a sortable one links to the view sorted by it (from page 1).
+#[derive(Serialize)]
+struct Column {
+    title: &'static str,
+    /// The sort its link asks for and the link's query string; `None`: not sortable.
+    sort: Option<&'static str>,
+    href: Option<String>,
+    /// " ▲" or " ▼" on the current sort.
+    arrow: &'static str,
+}
+
+/// The current sort is marked, and a second click on the score flips it.
+fn column(
     params: &HashMap<String, String>,
     current: AccountSort,
-    title: &str,
-    first: Option<&str>,
-    second: Option<&str>,
-) -> String {
+    title: &'static str,
+    first: Option<&'static str>,
+    second: Option<&'static str>,
+) -> Column {
     let Some(first) = first else {
-        return format!("<th>{}</th>", escape(title));
+        return Column {
+            title,
+            sort: None,
+            href: None,
+            arrow: "",
+        };
     };
     let active = current.name() == first || second == Some(current.name());
     let next = match second {
@@ -216,61 +195,67 @@ fn header_cell(
     } else {
         " ▼"
     };
-    format!(
-        r#"<th><a class="sort" data-sort="{next}" href="/dashboard/accounts{}">{}{arrow}</a></th>"#,
-        escape(&link(
+    Column {
+        title,
+        sort: Some(next),
+        href: Some(link(
             params,
-            &[("sort", Some(next.to_string())), ("page", None)]
+            &[("sort", Some(next.to_string())), ("page", None)],
         )),
-        escape(title)
-    )
+        arrow,
+    }
 }
 
-/// The renewal day, how far it is and its risk ("2026-04-01 (30 d, high risk)").
-fn renewal_cell(row: &AccountRow) -> String {
-    let risk = row.renewal_risk.map_or(String::new(), |r| {
-        format!(", {} risk", format!("{r:?}").to_lowercase())
-    });
-    match (row.renewal_date, row.days_to_renewal) {
-        (Some(date), Some(days)) => {
-            format!(r#"{date} <span class="muted">({days} d{risk})</span>"#)
-        }
-        (Some(date), None) => date.to_string(),
-        _ => String::new(),
-    }
+/// A field of the filter form: a text input, or a choice when it has options.
+#[derive(Serialize)]
+struct Field {
+    name: &'static str,
+    label: &'static str,
+    value: String,
+    size: u32,
+    options: Vec<Choice>,
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    text: String,
+    selected: bool,
 }
 
 /// The GET form: each field's name is its URL parameter, so submitting it bookmarks the view.
 /// Owner (for readers of every book) and tier are choices among the values the listing holds.
-fn filter_form(params: &HashMap<String, String>, who: &Principal, listed: &Listed) -> String {
-    let value = |k: &str| escape(params.get(k).map_or("", String::as_str));
-    let text = |name: &str, label: &str, size: u32| {
-        format!(
-            r#"<label>{label} <input name="{name}" value="{}" size="{size}"></label>"#,
-            value(name)
-        )
+fn filters(params: &HashMap<String, String>, who: &Principal, listed: &Listed) -> Vec<Field> {
+    let current = |k: &str| params.get(k).cloned().unwrap_or_default();
+    let text = |name, label, size| Field {
+        name,
+        label,
+        value: current(name),
+        size,
+        options: vec![],
     };
-    let select = |name: &str, label: &str, options: &[(&str, &str)]| {
-        let current = params.get(name).map_or("", String::as_str);
-        let mut s = format!(r#"<label>{label} <select name="{name}">"#);
-        for (v, text) in options {
-            put!(
-                s,
-                r#"<option value="{}"{}>{}</option>"#,
-                escape(v),
-                if *v == current { " selected" } else { "" },
-                escape(text)
-            );
-        }
-        s.push_str("</select></label>");
-        s
+    let select = |name, label, options: Vec<(String, String)>| Field {
+        name,
+        label,
+        value: String::new(),
+        size: 0,
+        options: options
+            .into_iter()
+            .map(|(value, text)| Choice {
+                selected: value == current(name),
+                value,
+                text,
+            })
+            .collect(),
     };
-    let mut s = String::from(
-        r#"<form class="card filters" id="accounts-filters" method="get" action="/dashboard/accounts">"#,
-    );
-    s.push_str(&text("q", "Search", 18));
+    let fixed = |options: &[(&str, &str)]| -> Vec<(String, String)> {
+        options
+            .iter()
+            .map(|(v, t)| (v.to_string(), t.to_string()))
+            .collect()
+    };
     // A value no row holds any more (a bookmarked view) stays chosen.
-    let choices = |name: &str, any: &'static str, values: &[String]| -> Vec<(String, String)> {
+    let choices = |name: &str, any: &str, values: &[String]| -> Vec<(String, String)> {
         let mut out = vec![(String::new(), any.to_string())];
         out.extend(values.iter().map(|v| (v.clone(), v.clone())));
         if let Some(current) = params.get(name).filter(|c| !c.is_empty()) {
@@ -280,80 +265,80 @@ fn filter_form(params: &HashMap<String, String>, who: &Principal, listed: &Liste
         }
         out
     };
-    fn owned(options: &[(String, String)]) -> Vec<(&str, &str)> {
-        options
-            .iter()
-            .map(|(v, t)| (v.as_str(), t.as_str()))
-            .collect()
-    }
+    let mut fields = vec![text("q", "Search", 18)];
     if who.reads_every_account() {
-        let owners = choices("owner", "any owner", &listed.owners);
-        s.push_str(&select("owner", "Owner", &owned(&owners)));
+        fields.push(select(
+            "owner",
+            "Owner",
+            choices("owner", "any owner", &listed.owners),
+        ));
     }
-    s.push_str(&select(
-        "band",
-        "Band",
-        &[
-            ("", "any"),
-            ("at_risk", "at risk"),
-            ("monitor", "monitor"),
-            ("healthy", "healthy"),
-        ],
-    ));
-    let tiers = choices("tier", "any", &listed.tiers);
-    s.push_str(&select("tier", "Scorecard / tier", &owned(&tiers)));
-    s.push_str(&text("region", "Region", 8));
-    s.push_str(&text("product_line", "Product line", 10));
-    s.push_str(&select(
-        "lifecycle",
-        "State",
-        &[
-            ("", "active"),
-            ("churned", "churned"),
-            ("not_started", "not started"),
-            ("all", "all"),
-        ],
-    ));
-    s.push_str(&text("renewal_within_days", "Renewal within (days)", 4));
-    s.push_str(&select(
-        "decline",
-        "Decline",
-        &[
-            ("", "any or none"),
-            ("any", "declining"),
-            ("moderate", "moderate"),
-            ("severe", "severe"),
-            ("none", "not declining"),
-        ],
-    ));
-    s.push_str(&select(
-        "expansion",
-        "Expansion",
-        &[
-            ("", "either"),
-            ("true", "candidates"),
-            ("false", "not candidates"),
-        ],
-    ));
-    s.push_str(&select(
-        "sort",
-        "Sort",
-        &[
-            ("", "score, worst first"),
-            ("-score", "score, best first"),
-            ("change", "1-day change"),
-            ("change_7d", "7-day change"),
-            ("change_30d", "30-day change"),
-            ("-mrr", "MRR, highest first"),
-            ("renewal", "renewal, soonest first"),
-            ("risk", "churn risk, highest first"),
-            ("name", "name"),
-        ],
-    ));
-    s.push_str(
-        r#" <button id="accounts-apply">Apply</button> <a href="/dashboard/accounts">Clear</a></form>"#,
-    );
-    s
+    fields.extend([
+        select(
+            "band",
+            "Band",
+            fixed(&[
+                ("", "any"),
+                ("at_risk", "at risk"),
+                ("monitor", "monitor"),
+                ("healthy", "healthy"),
+            ]),
+        ),
+        select(
+            "tier",
+            "Scorecard / tier",
+            choices("tier", "any", &listed.tiers),
+        ),
+        text("region", "Region", 8),
+        text("product_line", "Product line", 10),
+        select(
+            "lifecycle",
+            "State",
+            fixed(&[
+                ("", "active"),
+                ("churned", "churned"),
+                ("not_started", "not started"),
+                ("all", "all"),
+            ]),
+        ),
+        text("renewal_within_days", "Renewal within (days)", 4),
+        select(
+            "decline",
+            "Decline",
+            fixed(&[
+                ("", "any or none"),
+                ("any", "declining"),
+                ("moderate", "moderate"),
+                ("severe", "severe"),
+                ("none", "not declining"),
+            ]),
+        ),
+        select(
+            "expansion",
+            "Expansion",
+            fixed(&[
+                ("", "either"),
+                ("true", "candidates"),
+                ("false", "not candidates"),
+            ]),
+        ),
+        select(
+            "sort",
+            "Sort",
+            fixed(&[
+                ("", "score, worst first"),
+                ("-score", "score, best first"),
+                ("change", "1-day change"),
+                ("change_7d", "7-day change"),
+                ("change_30d", "30-day change"),
+                ("-mrr", "MRR, highest first"),
+                ("renewal", "renewal, soonest first"),
+                ("risk", "churn risk, highest first"),
+                ("name", "name"),
+            ]),
+        ),
+    ]);
+    fields
 }
 
 /// The CSV of the view (every matching row, not one page), named after the day.

@@ -11,8 +11,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use vitals_core::model::{Alert, AlertQuery, AlertStatus, Severity};
 
-use super::forms::{alert_buttons, history};
-use super::html::{escape, url_segment};
+use serde::Serialize;
+
+use super::forms::Buttons;
+use super::html::url_segment;
+use super::pages::{self, Frame};
 use crate::authn::Principal;
 use crate::query::{alerts, reads};
 use crate::{ApiError, AppState};
@@ -103,10 +106,10 @@ impl View {
     fn link(&self, status: AlertStatus, cursor: Option<&str>) -> String {
         let mut s = format!("/dashboard/alerts?status={}", status.as_str());
         if let Some(o) = &self.owner {
-            put!(s, "&owner={}", url_segment(o));
+            s.push_str(&format!("&owner={}", url_segment(o)));
         }
         if let Some(c) = cursor {
-            put!(s, "&cursor={}", url_segment(c));
+            s.push_str(&format!("&cursor={}", url_segment(c)));
         }
         s
     }
@@ -117,6 +120,7 @@ pub async fn inbox(
     who: &Principal,
     csrf: &str,
     params: &HashMap<String, String>,
+    frame: &Frame,
 ) -> Result<String, ApiError> {
     if !who.reads_accounts() {
         return Err(ApiError::Forbidden);
@@ -133,143 +137,168 @@ pub async fn inbox(
     let today = state.clock.now().date_naive();
     let (page, listed) = futures::join!(
         alerts::load_alerts(state, who, &filter, view.cursor.as_deref(), PAGE),
-        reads::listed_rows(&state.storage, today)
+        reads::listed_rows(state, today)
     );
     let page = page?;
     let listed = listed?;
     let now = state.clock.now();
     let here = view.link(view.status, view.cursor.as_deref());
-
-    let mut s = String::from("<h1>Alerts</h1>");
-    s.push_str(r#"<div class="card" id="inbox-filters">"#);
-    for status in [
-        AlertStatus::Open,
-        AlertStatus::Acknowledged,
-        AlertStatus::Resolved,
-    ] {
-        let label = status.as_str();
-        if status == view.status {
-            put!(s, "<b>{label}</b> · ");
-        } else {
-            put!(
-                s,
-                r#"<a href="{}">{label}</a> · "#,
-                escape(&view.link(status, None))
-            );
-        }
-    }
-    if who.reads_every_account() {
-        let owners = listed.owners.iter().map(String::as_str);
-        put!(
-            s,
-            r#"<form method="get" action="/dashboard/alerts" style="display:inline"><input type="hidden" name="status" value="{}"><select name="owner" aria-label="owner"><option value="all">all owners</option>"#,
-            view.status.as_str()
-        );
-        for o in owners {
-            put!(
-                s,
-                r#"<option value="{0}"{1}>{0}</option>"#,
-                escape(o),
-                if view.owner.as_deref() == Some(o) {
-                    " selected"
-                } else {
-                    ""
-                }
-            );
-        }
-        s.push_str("</select> <button>Show</button></form>");
-    } else {
-        put!(
-            s,
-            r#"<span class="muted">alerts owned by {}</span>"#,
-            escape(&who.user)
-        );
-    }
-    s.push_str("</div>");
-
     let snoozed = |a: &&Alert| a.snoozed_until.is_some_and(|u| u > now);
-    let groups: [(&str, Vec<&Alert>); 3] = [
-        (
-            "Critical",
-            page.items
+    let line = |a: &Alert| {
+        let name = listed.rows.name_of(a.account_id.as_str());
+        AlertLine::of(a, name, who, csrf, &here, now)
+    };
+    let group = |title: &'static str, alerts: Vec<&Alert>| Group {
+        title,
+        alerts: alerts.into_iter().map(line).collect(),
+    };
+    let of = |severity: Severity| -> Vec<&Alert> {
+        page.items
+            .iter()
+            .filter(|a| a.severity == severity && !snoozed(a))
+            .collect()
+    };
+    let groups = [
+        group("Critical", of(Severity::Critical)),
+        group("Warning", of(Severity::Warning)),
+        group("Snoozed", page.items.iter().filter(snoozed).collect()),
+    ]
+    .into_iter()
+    .filter(|g| !g.alerts.is_empty())
+    .collect();
+    let inbox = Inbox {
+        statuses: [
+            AlertStatus::Open,
+            AlertStatus::Acknowledged,
+            AlertStatus::Resolved,
+        ]
+        .into_iter()
+        .map(|status| StatusLink {
+            name: status.as_str(),
+            current: status == view.status,
+            href: view.link(status, None),
+        })
+        .collect(),
+        status: view.status.as_str(),
+        owners: who.reads_every_account().then(|| {
+            listed
+                .owners
                 .iter()
-                .filter(|a| a.severity == Severity::Critical && !snoozed(a))
-                .collect(),
-        ),
-        (
-            "Warning",
-            page.items
-                .iter()
-                .filter(|a| a.severity == Severity::Warning && !snoozed(a))
-                .collect(),
-        ),
-        ("Snoozed", page.items.iter().filter(snoozed).collect()),
-    ];
-    for (title, items) in groups {
-        if items.is_empty() {
-            continue;
-        }
-        put!(
-            s,
-            r#"<div class="card" id="group-{}"><h2>{title} ({})</h2><table><tr><th>Account</th><th>What fired and why</th><th>Age</th><th>Owner</th><th>Status</th><th>Actions</th></tr>"#,
-            title.to_lowercase(),
-            items.len()
-        );
-        for a in items {
-            let name = listed.rows.name_of(a.account_id.as_str());
-            s.push_str(&alert_row(a, name, who, csrf, &here, now));
-        }
-        s.push_str("</table></div>");
-    }
-    if page.items.is_empty() {
-        put!(
-            s,
-            r#"<div class="card muted" id="inbox-empty">No {} alerts.</div>"#,
-            view.status.as_str()
-        );
-    }
-    if let Some(next) = &page.next_cursor {
-        put!(
-            s,
-            r#"<p><a id="more" href="{}">More</a></p>"#,
-            escape(&view.link(view.status, Some(next)))
-        );
-    }
-    Ok(s)
+                .map(|o| OwnerChoice {
+                    selected: view.owner.as_deref() == Some(o.as_str()),
+                    value: o.clone(),
+                })
+                .collect()
+        }),
+        reader: who.user.clone(),
+        groups,
+        empty: page.items.is_empty(),
+        more: page
+            .next_cursor
+            .as_deref()
+            .map(|next| view.link(view.status, Some(next))),
+    };
+    pages::render("alerts.html", frame, inbox)
 }
 
-/// One alert as a table row, also used by the account page.
-pub fn alert_row(
-    a: &Alert,
-    name: Option<&str>,
-    who: &Principal,
-    csrf: &str,
-    back: &str,
-    now: DateTime<Utc>,
-) -> String {
-    let id = a.account_id.as_str();
-    let status = match a.snoozed_until.filter(|u| *u > now) {
-        Some(until) => format!(
-            "snoozed until {}{}",
-            until.format("%Y-%m-%d"),
-            a.snooze_reason
-                .as_deref()
-                .map_or(String::new(), |r| format!(": {}", escape(r)))
-        ),
-        None => a.status.as_str().to_string(),
-    };
-    format!(
-        r#"<tr id="alert-{aid}"><td><a href="/dashboard/accounts/{seg}">{name}</a></td><td><b>{what}</b><br><span class="muted">{why}</span>{hist}</td><td>{age}</td><td>{owner}</td><td>{status}</td><td>{buttons}</td></tr>"#,
-        aid = escape(&a.id),
-        seg = url_segment(id),
-        name = escape(name.unwrap_or(id)),
-        what = escape(&what_fired(a)),
-        why = escape(&why_fired(a)),
-        hist = history(a),
-        age = age(a.opened_at, now),
-        owner = escape(a.owner.as_deref().unwrap_or("–")),
-        buttons = alert_buttons(a, who, csrf, back),
-    )
+/// The inbox's view: status tabs, the owner choice, the alerts by group and the next page.
+#[derive(Serialize)]
+struct Inbox {
+    statuses: Vec<StatusLink>,
+    status: &'static str,
+    /// Every owner, for readers of every book; `None`: the reader's own alerts only.
+    owners: Option<Vec<OwnerChoice>>,
+    reader: String,
+    groups: Vec<Group>,
+    empty: bool,
+    more: Option<String>,
+}
+
+#[derive(Serialize)]
+struct StatusLink {
+    name: &'static str,
+    current: bool,
+    href: String,
+}
+
+#[derive(Serialize)]
+struct OwnerChoice {
+    value: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct Group {
+    title: &'static str,
+    alerts: Vec<AlertLine>,
+}
+
+/// One alert as a table row (`alert_rows.html`), also on the account page.
+#[derive(Serialize)]
+pub struct AlertLine {
+    id: String,
+    link: String,
+    name: String,
+    what: String,
+    why: String,
+    history: Vec<Step>,
+    age: String,
+    owner: String,
+    status: String,
+    buttons: Option<Buttons>,
+}
+
+/// A status change: when, who, to what, and the note.
+#[derive(Serialize)]
+struct Step {
+    at: String,
+    by: String,
+    to: &'static str,
+    note: Option<String>,
+}
+
+impl AlertLine {
+    pub fn of(
+        a: &Alert,
+        name: Option<&str>,
+        who: &Principal,
+        csrf: &str,
+        back: &str,
+        now: DateTime<Utc>,
+    ) -> AlertLine {
+        let id = a.account_id.as_str();
+        let status = match a.snoozed_until.filter(|u| *u > now) {
+            Some(until) => format!(
+                "snoozed until {}{}",
+                until.format("%Y-%m-%d"),
+                a.snooze_reason
+                    .as_deref()
+                    .map_or(String::new(), |r| format!(": {r}"))
+            ),
+            None => a.status.as_str().to_string(),
+        };
+        AlertLine {
+            id: a.id.clone(),
+            link: url_segment(id),
+            name: name.unwrap_or(id).to_string(),
+            what: what_fired(a),
+            why: why_fired(a),
+            history: a
+                .transitions
+                .iter()
+                .map(|t| Step {
+                    at: t.at.format("%Y-%m-%d %H:%M").to_string(),
+                    by: t.by.clone(),
+                    to: t.to.as_str(),
+                    note: t.note.clone(),
+                })
+                .collect(),
+            age: age(a.opened_at, now),
+            owner: a.owner.clone().unwrap_or_else(|| "–".into()),
+            status,
+            buttons: Buttons::of(a, who, csrf, back),
+        }
+    }
 }
 
 #[cfg(test)]

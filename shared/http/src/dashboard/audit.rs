@@ -10,7 +10,10 @@ use std::collections::HashMap;
 use vitals_core::model::{AccountId, AuditEntry};
 use vitals_core::StoreError;
 
-use super::html::{escape, url_segment};
+use serde::Serialize;
+
+use super::html::url_segment;
+use super::pages::{self, Frame};
 use crate::authn::Principal;
 use crate::query::reads;
 use crate::{ApiError, AppState};
@@ -23,6 +26,7 @@ pub async fn audit(
     state: &AppState,
     who: &Principal,
     params: &HashMap<String, String>,
+    frame: &Frame,
 ) -> Result<String, ApiError> {
     if !who.reads_every_account() {
         return Err(ApiError::Forbidden);
@@ -37,57 +41,64 @@ pub async fn audit(
     let today = state.clock.now().date_naive();
     let (entries, listed) = futures::join!(
         entries(state, who, account.as_ref(), user, get("cursor")),
-        reads::listed_rows(&state.storage, today)
+        reads::listed_rows(state, today)
     );
     let (entries, next) = entries?;
     let listed = listed?;
 
-    let mut s = String::from("<h1>Audit log</h1>");
-    put!(
-        s,
-        r#"<div class="card"><form method="get" action="/dashboard/audit">Account <input name="account" value="{}" aria-label="account id" placeholder="account id"> User <input name="user" value="{}" aria-label="user" placeholder="who (email)"> <button>Filter</button> <a href="/dashboard/audit">clear</a></form></div>"#,
-        escape(account.as_ref().map_or("", |a| a.as_str())),
-        escape(user.unwrap_or(""))
-    );
-    s.push_str(r#"<div class="card" id="audit"><table><tr><th>When</th><th>Who</th><th>What</th><th>Account</th><th>Detail</th></tr>"#);
-    for e in &entries {
-        let account = e.account_id.as_ref().map_or(String::new(), |a| {
-            format!(
-                r#"<a href="/dashboard/accounts/{}">{}</a>"#,
-                url_segment(a.as_str()),
-                escape(listed.rows.name_of(a.as_str()).unwrap_or(a.as_str()))
-            )
-        });
-        put!(
-            s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{account}</td><td>{}</td></tr>",
-            e.at.format("%Y-%m-%d %H:%M"),
-            escape(&e.actor),
-            escape(&e.action),
-            escape(&detail(e))
-        );
-    }
-    if entries.is_empty() {
-        s.push_str(
-            r#"<tr><td colspan="5" class="muted">Nothing recorded for this filter.</td></tr>"#,
-        );
-    }
-    s.push_str("</table></div>");
-    if let Some(next) = next {
+    let more = next.map(|next| {
         let mut link = format!("/dashboard/audit?cursor={}", url_segment(&next));
         if let Some(a) = &account {
-            put!(link, "&account={}", url_segment(a.as_str()));
+            link.push_str(&format!("&account={}", url_segment(a.as_str())));
         }
         if let Some(u) = user {
-            put!(link, "&user={}", url_segment(u));
+            link.push_str(&format!("&user={}", url_segment(u)));
         }
-        put!(
-            s,
-            r#"<p><a id="more" href="{}">More</a></p>"#,
-            escape(&link)
-        );
-    }
-    Ok(s)
+        link
+    });
+    let page = AuditPage {
+        account: account.as_ref().map_or("", |a| a.as_str()),
+        user: user.unwrap_or(""),
+        entries: entries
+            .iter()
+            .map(|e| Entry {
+                at: e.at.format("%Y-%m-%d %H:%M").to_string(),
+                actor: &e.actor,
+                action: &e.action,
+                account: e.account_id.as_ref().map(|a| AccountLink {
+                    link: url_segment(a.as_str()),
+                    name: listed.rows.name_of(a.as_str()).unwrap_or(a.as_str()),
+                }),
+                detail: detail(e),
+            })
+            .collect(),
+        more,
+    };
+    pages::render("audit.html", frame, page)
+}
+
+/// The audit page's view: the filters, one page of entries and the next page's link.
+#[derive(Serialize)]
+struct AuditPage<'a> {
+    account: &'a str,
+    user: &'a str,
+    entries: Vec<Entry<'a>>,
+    more: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    at: String,
+    actor: &'a str,
+    action: &'a str,
+    account: Option<AccountLink<'a>>,
+    detail: String,
+}
+
+#[derive(Serialize)]
+struct AccountLink<'a> {
+    link: String,
+    name: &'a str,
 }
 
 /// One page of entries matching the filters, and the cursor of the next.

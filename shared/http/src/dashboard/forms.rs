@@ -16,7 +16,9 @@ use subtle::ConstantTimeEq;
 use vitals_core::model::{Alert, AlertStatus};
 use vitals_core::query::alert_action::AlertAction;
 
-use super::html::{escape, url_segment};
+use serde::Serialize;
+
+use super::html::url_segment;
 use crate::authn::Principal;
 use crate::ApiError;
 
@@ -125,67 +127,43 @@ pub fn notice_of(action: &AlertAction, alert: &Alert) -> String {
     }
 }
 
-/// The buttons of one alert: acknowledge, snooze (presets), resolve (with a reason) and, for
-/// admins, reassign. None for roles that may not change alerts or for a resolved alert.
-pub fn alert_buttons(alert: &Alert, who: &Principal, csrf: &str, back: &str) -> String {
-    if !who.writes_alerts() || alert.status == AlertStatus::Resolved {
-        return String::new();
-    }
-    let open = |action: &str| {
-        format!(
-            r#"<form method="post" action="/dashboard/alerts/{id}" class="act"><input type="hidden" name="{CSRF_FIELD}" value="{csrf}"><input type="hidden" name="version" value="{v}"><input type="hidden" name="back" value="{back}"><input type="hidden" name="action" value="{action}">"#,
-            id = url_segment(&alert.id),
-            csrf = escape(csrf),
-            v = alert.version,
-            back = escape(back),
-        )
-    };
-    let mut s = String::from(r#"<div class="actions">"#);
-    if alert.status == AlertStatus::Open {
-        s.push_str(&open("acknowledge"));
-        s.push_str(r#"<button>Acknowledge</button></form>"#);
-    }
-    s.push_str(&open("snooze"));
-    s.push_str(r#"<select name="days" aria-label="snooze for">"#);
-    for d in SNOOZE_PRESETS {
-        put!(
-            s,
-            r#"<option value="{d}"{}>{d} day{}</option>"#,
-            if d == 7 { " selected" } else { "" },
-            if d == 1 { "" } else { "s" }
-        );
-    }
-    s.push_str(r#"</select> <input name="reason" placeholder="why snooze" required maxlength="2048" aria-label="snooze reason"> <button>Snooze</button></form>"#);
-    s.push_str(&open("resolve"));
-    s.push_str(r#"<input name="reason" placeholder="resolution" required maxlength="2048" aria-label="resolve reason"> <button>Resolve</button></form>"#);
-    if who.reassigns_alerts() {
-        s.push_str(&open("reassign"));
-        s.push_str(r#"<input name="owner" placeholder="new owner email" required maxlength="254" aria-label="new owner"> <button>Reassign</button></form>"#);
-    }
-    s.push_str("</div>");
-    s
+/// The buttons of one alert (in `alert_rows.html`): acknowledge, snooze (presets), resolve
+/// (with a reason) and, for admins, reassign; each form carries the session's CSRF token.
+#[derive(Debug, Serialize)]
+pub struct Buttons {
+    /// Where the forms post.
+    action: String,
+    csrf: String,
+    version: u64,
+    back: String,
+    /// The forms shown, in order: acknowledge (open alerts), snooze, resolve, reassign (admins).
+    actions: Vec<&'static str>,
+    snooze_days: [u32; 4],
 }
 
-/// An alert's status changes, oldest first: when, who, to what, and the note.
-pub fn history(alert: &Alert) -> String {
-    let mut s = format!(
-        r#"<details class="history"><summary>History ({})</summary><ul>"#,
-        alert.transitions.len()
-    );
-    for t in &alert.transitions {
-        put!(
-            s,
-            "<li>{} · <b>{}</b> · {}{}</li>",
-            t.at.format("%Y-%m-%d %H:%M"),
-            escape(&t.by),
-            t.to.as_str(),
-            t.note
-                .as_deref()
-                .map_or(String::new(), |n| format!(" · {}", escape(n)))
-        );
+impl Buttons {
+    /// None for roles that may not change alerts or for a resolved alert.
+    pub fn of(alert: &Alert, who: &Principal, csrf: &str, back: &str) -> Option<Buttons> {
+        if !who.writes_alerts() || alert.status == AlertStatus::Resolved {
+            return None;
+        }
+        Some(Buttons {
+            action: format!("/dashboard/alerts/{}", url_segment(&alert.id)),
+            csrf: csrf.to_string(),
+            version: alert.version,
+            back: back.to_string(),
+            actions: [
+                (alert.status == AlertStatus::Open).then_some("acknowledge"),
+                Some("snooze"),
+                Some("resolve"),
+                who.reassigns_alerts().then_some("reassign"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            snooze_days: SNOOZE_PRESETS,
+        })
     }
-    s.push_str("</ul></details>");
-    s
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! The web dashboard: server-rendered HTML with inline SVG charts, served by the query Lambda
-//! and by `vitals serve` (`/dashboard`, `/dashboard/accounts` with its CSV export
+//! The web dashboard: HTML rendered from templates ([`pages`]) with inline SVG charts, served
+//! by the query Lambda and by `vitals serve` (`/dashboard`, `/dashboard/accounts` with its CSV export
 //! `/dashboard/accounts.csv`, `/dashboard/accounts/{id}`, `/dashboard/alerts`, `/dashboard/audit`,
 //! `/dashboard/settings`). It reads through the same functions as the JSON API, so roles and
 //! scoping are the same; its forms (alert actions, config drafts) post to dashboard routes that
@@ -11,12 +11,6 @@
 //! address bar and history (any dashboard page accepts `?token=`);
 //! `/dashboard/logout` clears it. Without a valid token the page shows a form to paste one.
 
-macro_rules! put {
-    ($s:expr, $($arg:tt)*) => {
-        $s.push_str(&format!($($arg)*))
-    };
-}
-
 mod account;
 mod account_work;
 mod accounts;
@@ -25,6 +19,7 @@ mod audit;
 mod cells;
 mod forms;
 mod html;
+mod pages;
 mod portfolio;
 mod settings;
 mod svg;
@@ -38,10 +33,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+use self::pages::Frame;
 use crate::authn::{bearer_token, cookie_token, session_cookie, AuthError, Principal};
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
+    pages::load();
     Router::new()
         .route("/dashboard", get(portfolio))
         .route("/dashboard/", get(portfolio))
@@ -105,32 +102,34 @@ async fn posted_form(
         )));
     };
     if !forms::csrf_ok(token, &form) {
-        let page = html::page(
-            "Refused",
-            None,
-            html::Nav::default(),
-            r#"<h1>403</h1><div class="card"><p>This form did not come from your dashboard session (missing or wrong CSRF token). Reload the page and try again.</p><p><a href="/dashboard">Back to the portfolio</a></p></div>"#,
+        let page = message_page(
+            &Frame {
+                title: "Refused".into(),
+                ..Frame::default()
+            },
+            "403",
+            "This form did not come from your dashboard session (missing or wrong CSRF token). Reload the page and try again.",
         );
-        return Err(Box::new(
-            (StatusCode::FORBIDDEN, Html(page)).into_response(),
-        ));
+        return Err(Box::new((StatusCode::FORBIDDEN, page).into_response()));
     }
     let who = authenticate_token(state, &parts, token)
         .map_err(|e| Box::new(login_page(Some(&e.to_string()), StatusCode::UNAUTHORIZED)))?;
     Ok((who, form))
 }
 
-/// A notice passed to a page after an action (`?notice=`), shown above it.
-fn notice(params: &HashMap<String, String>) -> String {
-    params
-        .get("notice")
-        .filter(|n| !n.is_empty())
-        .map_or(String::new(), |n| {
-            format!(
-                r#"<div class="notice" id="notice">{}</div>"#,
-                html::escape(&n.chars().take(300).collect::<String>())
-            )
-        })
+/// The frame of a signed-in reader's page, with the notice passed after an action
+/// (`?notice=`), if any.
+fn frame(title: &str, who: &Principal, params: &HashMap<String, String>) -> Frame {
+    Frame {
+        title: title.to_string(),
+        who: Some(describe(who)),
+        audit: who.reads_every_account(),
+        settings: who.is_admin(),
+        notice: params
+            .get("notice")
+            .filter(|n| !n.is_empty())
+            .map(|n| n.chars().take(300).collect()),
+    }
 }
 
 async fn alerts_inbox(
@@ -143,8 +142,9 @@ async fn alerts_inbox(
         Ok(s) => s,
         Err(page) => return *page,
     };
-    match alerts::inbox(&state, &s.who, &s.csrf, &params).await {
-        Ok(body) => page("Alerts", &s.who, &(notice(&params) + &body)),
+    let frame = frame("Alerts", &s.who, &params);
+    match alerts::inbox(&state, &s.who, &s.csrf, &params, &frame).await {
+        Ok(html) => Html(html).into_response(),
         Err(e) => error_page(e, &s.who),
     }
 }
@@ -182,8 +182,9 @@ async fn audit_page(
         Ok(s) => s,
         Err(page) => return *page,
     };
-    match audit::audit(&state, &s.who, &params).await {
-        Ok(body) => page("Audit", &s.who, &body),
+    let frame = frame("Audit", &s.who, &params);
+    match audit::audit(&state, &s.who, &params, &frame).await {
+        Ok(html) => Html(html).into_response(),
         Err(e) => error_page(e, &s.who),
     }
 }
@@ -198,8 +199,9 @@ async fn settings_page(
         Ok(s) => s,
         Err(page) => return *page,
     };
-    match settings::settings(&state, &s.who, &s.csrf, &params, None).await {
-        Ok(body) => page("Settings", &s.who, &(notice(&params) + &body)),
+    let frame = frame("Settings", &s.who, &params);
+    match settings::settings(&state, &s.who, &s.csrf, &params, None, &frame).await {
+        Ok(html) => Html(html).into_response(),
         Err(e) => error_page(e, &s.who),
     }
 }
@@ -219,17 +221,15 @@ async fn settings_post(State(state): State<AppState>, request: Request<Body>) ->
         .into_response(),
         Ok(settings::Posted::Checked(result)) => {
             let csrf = form.get(forms::CSRF_FIELD).cloned().unwrap_or_default();
-            match settings::settings(&state, &who, &csrf, &HashMap::new(), Some(&result)).await {
-                Ok(body) => page("Settings", &who, &body),
+            let none = HashMap::new();
+            let frame = frame("Settings", &who, &none);
+            match settings::settings(&state, &who, &csrf, &none, Some(&result), &frame).await {
+                Ok(html) => Html(html).into_response(),
                 Err(e) => error_page(e, &who),
             }
         }
         Err(e) => error_page(e, &who),
     }
-}
-
-fn page(title: &str, who: &Principal, body: &str) -> Response {
-    Html(html::page(title, Some(&describe(who)), nav(who), body)).into_response()
 }
 
 /// The principal of a browser request, or the sign-in page to answer instead.
@@ -241,17 +241,32 @@ fn signed_in(state: &AppState, parts: &http::request::Parts) -> Result<Principal
 }
 
 fn login_page(problem: Option<&str>, status: StatusCode) -> Response {
-    let problem = problem.map_or(String::new(), |p| {
-        format!(r#"<p class="band-at_risk">{}</p>"#, html::escape(p))
-    });
-    let body = format!(
-        r#"<h1>Sign in</h1><div class="card">{problem}<p>Paste an API token. With <code>vitals serve</code>, mint one with <code>vitals token --role csm --user you@example.com</code> (it prints a sign-in link).</p><form method="get" action="/dashboard"><input name="token" size="60" autocomplete="off" aria-label="token"> <button>Sign in</button></form></div>"#
+    let frame = Frame {
+        title: "Sign in".into(),
+        ..Frame::default()
+    };
+    let html = pages::render(
+        "sign_in.html",
+        &frame,
+        minijinja::context! { problem => problem },
     );
-    (
-        status,
-        Html(html::page("Sign in", None, html::Nav::default(), &body)),
-    )
-        .into_response()
+    match html {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A page of one message under a heading (an error, a refused form).
+fn message_page(frame: &Frame, heading: &str, message: &str) -> Response {
+    let html = pages::render(
+        "message.html",
+        frame,
+        minijinja::context! { heading => heading, message => message },
+    );
+    match html {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// Renders an error as a page: 404 and 403 in words, others without internal detail.
@@ -265,24 +280,9 @@ fn error_page(e: ApiError, who: &Principal) -> Response {
     if let ApiError::Internal(detail) | ApiError::Unavailable(detail) = &e {
         tracing::error!(%detail, "dashboard page failed");
     }
-    let body = format!(
-        r#"<h1>{}</h1><div class="card"><p>{}</p><p><a href="/dashboard">Back to the portfolio</a></p></div>"#,
-        status.as_u16(),
-        html::escape(&message)
-    );
-    (
-        status,
-        Html(html::page("Error", Some(&describe(who)), nav(who), &body)),
-    )
-        .into_response()
-}
-
-/// The pages the reader's role may open.
-fn nav(who: &Principal) -> html::Nav {
-    html::Nav {
-        audit: who.reads_every_account(),
-        settings: who.is_admin(),
-    }
+    let frame = frame("Error", who, &HashMap::new());
+    let page = message_page(&frame, &status.as_u16().to_string(), &message);
+    (status, page).into_response()
 }
 
 fn describe(who: &Principal) -> String {
@@ -302,8 +302,9 @@ async fn portfolio(
         Ok(who) => who,
         Err(page) => return *page,
     };
-    match portfolio::portfolio(&state, &who).await {
-        Ok(body) => page("Portfolio", &who, &body),
+    let frame = frame("Portfolio", &who, &params);
+    match portfolio::portfolio(&state, &who, &frame).await {
+        Ok(html) => Html(html).into_response(),
         Err(e) => error_page(e, &who),
     }
 }
@@ -332,8 +333,9 @@ async fn accounts(
         Ok(who) => who,
         Err(page) => return *page,
     };
-    match accounts::accounts(&state, &who, &params).await {
-        Ok(body) => page("Accounts", &who, &body),
+    let frame = frame("Accounts", &who, &params);
+    match accounts::accounts(&state, &who, &params, &frame).await {
+        Ok(html) => Html(html).into_response(),
         Err(e) => error_page(e, &who),
     }
 }
@@ -377,8 +379,9 @@ async fn account(
         Ok(s) => s,
         Err(page) => return *page,
     };
-    match account::account(&state, &s.who, &s.csrf, &id).await {
-        Ok((title, body)) => page(&title, &s.who, &(notice(&params) + &body)),
+    let frame = frame("Account", &s.who, &params);
+    match account::account(&state, &s.who, &s.csrf, &id, frame).await {
+        Ok(html) => Html(html).into_response(),
         Err(e) => error_page(e, &s.who),
     }
 }

@@ -9,8 +9,9 @@ use std::collections::HashMap;
 use vitals_core::config::{check_draft, ConfigIssue, VitalsConfig};
 use vitals_core::model::ConfigVersion;
 
-use super::forms::CSRF_FIELD;
-use super::html::escape;
+use serde::Serialize;
+
+use super::pages::{self, Frame};
 use crate::authn::Principal;
 use crate::query::config::{apply_update, config_refused, ConfigUpdate};
 use crate::{ApiError, AppState};
@@ -87,6 +88,7 @@ pub async fn settings(
     csrf: &str,
     params: &HashMap<String, String>,
     checked: Option<&Checked>,
+    frame: &Frame,
 ) -> Result<String, ApiError> {
     if !who.is_admin() {
         return Err(ApiError::Forbidden);
@@ -94,87 +96,102 @@ pub async fn settings(
     let versions = state.storage.list_config_versions(VERSIONS).await?;
     let current = versions.first();
     let current_body = current.map_or_else(VitalsConfig::default_toml, |v| v.body.clone());
-    let mut s = String::from("<h1>Settings</h1>");
-
-    put!(
-        s,
-        r#"<div class="card" id="draft"><h2>Validate or save a draft</h2>"#
-    );
-    if let Some(c) = checked {
-        let class = if c.problems.is_empty() && c.headline == "valid" {
-            "band-healthy"
-        } else {
-            "band-at_risk"
-        };
-        put!(
-            s,
-            r#"<p id="draft-result" class="{class}">{}</p>"#,
-            escape(&c.headline)
-        );
-        if !c.problems.is_empty() {
-            s.push_str(r#"<ul id="draft-problems">"#);
-            for p in &c.problems {
-                put!(
-                    s,
-                    "<li><code>{}</code>: {}</li>",
-                    escape(&p.key),
-                    escape(&p.problem)
-                );
-            }
-            s.push_str("</ul>");
+    let diff = match (version_param(params, "from")?, version_param(params, "to")?) {
+        (Some(from), Some(to)) => {
+            let (a, b) = futures::join!(
+                version(state, &versions, from),
+                version(state, &versions, to)
+            );
+            let (a, b) = (a?, b?);
+            Some(Diff {
+                from,
+                to,
+                lines: line_diff(&a.body, &b.body),
+            })
         }
-    }
-    put!(
-        s,
-        r#"<form method="post" action="/dashboard/settings"><input type="hidden" name="{CSRF_FIELD}" value="{}"><input type="hidden" name="base_version" value="{}"><textarea name="body" rows="18" cols="110" aria-label="configuration draft" spellcheck="false">{}</textarea><br><button name="op" value="validate">Validate</button> <button name="op" value="save">Save as a new version</button></form></div>"#,
-        escape(csrf),
-        current.map_or(0, |v| v.version),
-        escape(checked.map_or(current_body.as_str(), |c| c.draft.as_str()))
-    );
+        _ => None,
+    };
+    let page = SettingsPage {
+        checked: checked.map(|c| CheckedView {
+            valid: c.problems.is_empty() && c.headline == "valid",
+            headline: &c.headline,
+            problems: c
+                .problems
+                .iter()
+                .map(|p| Problem {
+                    key: &p.key,
+                    problem: &p.problem,
+                })
+                .collect(),
+        }),
+        csrf,
+        base_version: current.map_or(0, |v| v.version),
+        draft: checked.map_or(current_body.as_str(), |c| c.draft.as_str()),
+        versions: versions
+            .iter()
+            .map(|v| VersionLine {
+                version: v.version,
+                author: &v.author,
+                when: v.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                summary: &v.summary,
+            })
+            .collect(),
+        diff,
+        in_force: current.map_or(" (built-in defaults)".to_string(), |v| {
+            format!(": version {} by {}", v.version, v.author)
+        }),
+        current: &current_body,
+    };
+    pages::render("settings.html", frame, page)
+}
 
-    s.push_str(r#"<div class="card" id="versions"><h2>Versions</h2><form method="get" action="/dashboard/settings"><table><tr><th>From</th><th>To</th><th>Version</th><th>By</th><th>When</th><th>What changed</th></tr>"#);
-    for (i, v) in versions.iter().enumerate() {
-        put!(
-            s,
-            r#"<tr><td><input type="radio" name="from" value="{n}"{}></td><td><input type="radio" name="to" value="{n}"{}></td><td>{n}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            if i == 1 { " checked" } else { "" },
-            if i == 0 { " checked" } else { "" },
-            escape(&v.author),
-            v.created_at.format("%Y-%m-%d %H:%M"),
-            escape(&v.summary),
-            n = v.version,
-        );
-    }
-    if versions.is_empty() {
-        s.push_str(r#"<tr><td colspan="6" class="muted">No version stored: the built-in defaults are in force.</td></tr>"#);
-    }
-    s.push_str(r#"</table><button>Compare</button></form></div>"#);
+/// The settings page's view: the draft and what it came to, the versions, a diff, the
+/// configuration in force.
+#[derive(Serialize)]
+struct SettingsPage<'a> {
+    checked: Option<CheckedView<'a>>,
+    csrf: &'a str,
+    base_version: u64,
+    draft: &'a str,
+    versions: Vec<VersionLine<'a>>,
+    diff: Option<Diff>,
+    in_force: String,
+    current: &'a str,
+}
 
-    if let (Some(from), Some(to)) = (version_param(params, "from")?, version_param(params, "to")?) {
-        let (a, b) = futures::join!(
-            version(state, &versions, from),
-            version(state, &versions, to)
-        );
-        let (a, b) = (a?, b?);
-        put!(
-            s,
-            r#"<div class="card" id="diff"><h2>Version {from} → {to}</h2><pre>{}</pre></div>"#,
-            line_diff(&a.body, &b.body)
-        );
-    }
+#[derive(Serialize)]
+struct CheckedView<'a> {
+    valid: bool,
+    headline: &'a str,
+    problems: Vec<Problem<'a>>,
+}
 
-    put!(
-        s,
-        r#"<div class="card" id="current"><h2>In force{}</h2><pre>{}</pre></div>"#,
-        current
-            .map_or(" (built-in defaults)".to_string(), |v| format!(
-                ": version {} by {}",
-                v.version, v.author
-            ))
-            .as_str(),
-        escape(&current_body)
-    );
-    Ok(s)
+#[derive(Serialize)]
+struct Problem<'a> {
+    key: &'a str,
+    problem: &'a str,
+}
+
+#[derive(Serialize)]
+struct VersionLine<'a> {
+    version: u64,
+    author: &'a str,
+    when: String,
+    summary: &'a str,
+}
+
+#[derive(Serialize)]
+struct Diff {
+    from: u64,
+    to: u64,
+    lines: Vec<DiffLine>,
+}
+
+/// A line of a diff: `change` is "+" (added), "-" (removed) or " " (unchanged).
+#[derive(Debug, PartialEq, Serialize)]
+struct DiffLine {
+    change: &'static str,
+    text: String,
 }
 
 fn version_param(params: &HashMap<String, String>, key: &str) -> Result<Option<u64>, ApiError> {
@@ -204,8 +221,8 @@ async fn version(
 }
 
 /// Lines removed (`-`) and added (`+`) from `a` to `b`, with unchanged lines as context
-/// (longest common subsequence), escaped for a `<pre>`.
-fn line_diff(a: &str, b: &str) -> String {
+/// (longest common subsequence).
+fn line_diff(a: &str, b: &str) -> Vec<DiffLine> {
     let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
     // lcs[i][j]: the longest common subsequence of a[i..] and b[j..].
     let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
@@ -218,27 +235,21 @@ fn line_diff(a: &str, b: &str) -> String {
             };
         }
     }
-    let (mut i, mut j, mut out) = (0, 0, String::new());
+    let line = |change, text: &str| DiffLine {
+        change,
+        text: text.to_string(),
+    };
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
     while i < a.len() || j < b.len() {
         if i < a.len() && j < b.len() && a[i] == b[j] {
-            put!(out, "  {}\n", escape(a[i]));
+            out.push(line(" ", a[i]));
             i += 1;
             j += 1;
         } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            put!(
-                out,
-                r#"<span class="band-healthy">+ {}</span>"#,
-                escape(b[j])
-            );
-            out.push('\n');
+            out.push(line("+", b[j]));
             j += 1;
         } else {
-            put!(
-                out,
-                r#"<span class="band-at_risk">- {}</span>"#,
-                escape(a[i])
-            );
-            out.push('\n');
+            out.push(line("-", a[i]));
             i += 1;
         }
     }
@@ -251,10 +262,10 @@ mod tests {
 
     #[test]
     fn a_diff_marks_removed_and_added_lines() {
-        let d = line_diff("a\nb\nc", "a\nc\nd");
-        assert_eq!(
-            d,
-            "  a\n<span class=\"band-at_risk\">- b</span>\n  c\n<span class=\"band-healthy\">+ d</span>\n"
-        );
+        let d: Vec<String> = line_diff("a\nb\nc", "a\nc\nd")
+            .into_iter()
+            .map(|l| format!("{}{}", l.change, l.text))
+            .collect();
+        assert_eq!(d, [" a", "-b", " c", "+d"]);
     }
 }

@@ -8,8 +8,7 @@ use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
-use vitals_core::churn::cache::ModelCache;
-use vitals_core::model::{AccountId, Band};
+use vitals_core::model::{AccountId, AccountRecord, Alert, Band, Intervention};
 use vitals_core::query::account::{account_detail, history_points, AccountDetail, HistoryPoint};
 use vitals_core::query::accounts::{
     AccountFilter, AccountRow, AccountSort, DeclineFilter, LifecycleFilter,
@@ -18,9 +17,6 @@ use vitals_core::query::accounts::{
 use super::{page_limit, parse_param, reads, Caller};
 use crate::authn::Principal;
 use crate::{ApiError, AppState};
-
-/// Timeline entries shown on the account view.
-pub const TIMELINE_LIMIT: usize = 50;
 
 #[derive(Debug, Serialize)]
 pub struct AccountList {
@@ -110,7 +106,7 @@ pub(crate) async fn visible_page(
     limit: usize,
 ) -> Result<(Vec<AccountRow>, usize), ApiError> {
     let today = state.clock.now().date_naive();
-    let listed = reads::listed_rows(&state.storage, today).await?;
+    let listed = reads::listed_rows(state, today).await?;
     let rows = listed.rows.visible(who, filter, sort, today);
     let page = rows
         .iter()
@@ -155,26 +151,59 @@ pub async fn list_accounts(
     }))
 }
 
-/// The account view: the record and its timeline, read at once (2 requests), and the latest
-/// churn model from the process cache (one more request per process every few minutes).
-pub(crate) async fn load_detail(
+/// Audit entries (the timeline), alerts and interventions read with an account, at most: the
+/// API's account view and the dashboard's account page show the same ones.
+pub const ACTIVITY_LIMIT: usize = 50;
+
+/// An account as its view shows it: the detail (with the churn risk) and the rest of what was
+/// read with it (the dashboard's account page shows its alerts and interventions too).
+pub(crate) struct AccountView {
+    pub record: AccountRecord,
+    pub detail: AccountDetail,
+    pub alerts: Vec<Alert>,
+    pub interventions: Vec<Intervention>,
+    /// What the dashboard's score-change card compares (`account_page_reads`).
+    pub history: Vec<vitals_core::model::ScoreRecord>,
+}
+
+/// The account view, for the API and the dashboard alike: the account's activity (its record,
+/// with at most [`ACTIVITY_LIMIT`] audit entries, alerts and interventions) read at once with
+/// the latest churn model (kept in [`AppState::caches`] a few minutes). 404 when the account is
+/// missing or not the caller's, 403 for roles that see no accounts.
+pub(crate) async fn load_account(
     state: &AppState,
     who: &Principal,
     id: &str,
-) -> Result<AccountDetail, ApiError> {
-    let account_id = AccountId::new(id).map_err(|_| ApiError::NotFound)?;
+) -> Result<AccountView, ApiError> {
+    if !who.reads_accounts() {
+        return Err(ApiError::Forbidden);
+    }
+    let account = AccountId::new(id).map_err(|_| ApiError::NotFound)?;
     let storage = state.storage.as_ref();
-    let (record, audit, churn_model) = futures::join!(
-        reads::visible_account(storage, who, id),
-        storage.list_audit(Some(&account_id), None, TIMELINE_LIMIT),
-        ModelCache::shared().latest(&state.storage)
+    let today = state.clock.now().date_naive();
+    let (activity, churn_model) = futures::join!(
+        vitals_core::query::account_page::account_page_reads(
+            storage,
+            &account,
+            ACTIVITY_LIMIT,
+            today
+        ),
+        state.caches.churn_model.latest(storage)
     );
-    let record = record?;
-    let audit = audit?;
-    Ok(
-        account_detail(&record, &audit.items, state.clock.now().date_naive())
-            .with_churn_risk(&record, churn_model?.as_deref()),
-    )
+    let activity = activity?;
+    let record = match activity.record {
+        Some(record) if who.sees(&record.profile) => record,
+        _ => return Err(ApiError::NotFound),
+    };
+    let detail = account_detail(&record, &activity.audit, today)
+        .with_churn_risk(&record, churn_model?.as_deref());
+    Ok(AccountView {
+        record,
+        detail,
+        alerts: activity.alerts,
+        interventions: activity.interventions,
+        history: activity.history,
+    })
 }
 
 pub async fn get_account(
@@ -182,7 +211,7 @@ pub async fn get_account(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<AccountDetail>, ApiError> {
-    Ok(Json(load_detail(&state, &caller.0, &id).await?))
+    Ok(Json(load_account(&state, &caller.0, &id).await?.detail))
 }
 
 #[derive(Debug, Serialize)]

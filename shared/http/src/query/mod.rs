@@ -3,7 +3,8 @@
 //! role: a CSM or AE sees only accounts they own, and another owner's account answers 404.
 //!
 //! Storage requests per call (DynamoDB): portfolio 1 (2 before the first run), account list 1
-//! (the precomputed listing, [`reads::listed_rows`]), account detail 2, history 2, alerts 1 per
+//! (the precomputed listing, [`reads::listed_rows`]), account detail: the account's activity
+//! (`AccountActivityStore`, 1 on the embedded store), history 2, alerts 1 per
 //! page, audit 1 per page (2 with an account filter for non-admins), config 1 (PUT: 2).
 
 pub(crate) mod accounts;
@@ -12,7 +13,7 @@ pub(crate) mod audit;
 pub(crate) mod config;
 pub mod openapi;
 pub(crate) mod portfolio;
-pub(crate) mod reads;
+pub mod reads;
 
 use axum::extract::FromRequestParts;
 use axum::routing::get;

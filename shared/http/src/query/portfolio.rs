@@ -39,7 +39,7 @@ pub async fn load(state: &AppState, who: &Principal, days: u32) -> Result<Portfo
     if who.reads_whole_portfolio() {
         return whole(state, days).await;
     }
-    let (listed, book) = reads::listed_with_book(&state.storage, today, who, days).await?;
+    let (listed, book) = reads::listed_with_book(state, today, who, days).await?;
     let books = book.as_deref().map(Vec::as_slice).unwrap_or_default();
     Ok(own_book(state, who, &listed, books))
 }

@@ -2,21 +2,21 @@
 //! easy to see (and the benchmark counts them).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use futures::stream::{self, StreamExt, TryStreamExt};
+use vitals_core::churn::cache::ModelCache;
 use vitals_core::model::{AccountId, AccountRecord, BookDay, PortfolioSummary};
 use vitals_core::ports::Storage;
 use vitals_core::query::accounts::AccountRow;
 use vitals_core::query::listed_rows::ListedRows;
 use vitals_core::query::listing::with_provisional;
 use vitals_core::segment::Segment;
-use vitals_core::store_cache::PerStore;
 use vitals_core::StoreError;
 
 use crate::authn::Principal;
-use crate::ApiError;
+use crate::{ApiError, AppState};
 
 /// Account records per page when listing a segment.
 const SEGMENT_PAGE: usize = 500;
@@ -55,10 +55,46 @@ impl Listed {
     }
 }
 
-/// Decoded listings by store, each kept while the store's listing version is unchanged.
-fn kept_listings() -> &'static PerStore<Arc<KeptListing>> {
-    static KEPT: OnceLock<PerStore<Arc<KeptListing>>> = OnceLock::new();
-    KEPT.get_or_init(PerStore::default)
+/// What a query process keeps between requests, one per [`AppState`](crate::AppState) (so
+/// two states, even over the same store, never share an entry): the decoded listing and the
+/// owners' books, each kept while the store's listing version is unchanged, and the latest
+/// churn model for a few minutes. The data changes once a day; keeping it saves requests and
+/// decoding on every view.
+#[derive(Default)]
+pub struct ReadCaches {
+    listing: Mutex<Option<Arc<KeptListing>>>,
+    books: Mutex<Option<Arc<KeptBooks>>>,
+    /// The latest churn model (the account view's churn risk).
+    pub churn_model: ModelCache,
+}
+
+impl ReadCaches {
+    fn kept_listing(&self, version: &str) -> Option<Arc<Listed>> {
+        let kept = self.listing.lock().unwrap_or_else(|e| e.into_inner());
+        kept.as_ref()
+            .filter(|k| k.version == version)
+            .map(|k| Arc::clone(&k.listed))
+    }
+
+    fn keep_listing(&self, kept: KeptListing) {
+        *self.listing.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(kept));
+    }
+
+    /// The books kept for `version`, replacing those of an older version.
+    fn books_of(&self, version: &str) -> Arc<KeptBooks> {
+        let mut kept = self.books.lock().unwrap_or_else(|e| e.into_inner());
+        match kept.as_ref().filter(|k| k.version == version) {
+            Some(books) => Arc::clone(books),
+            None => {
+                let fresh = Arc::new(KeptBooks {
+                    version: version.to_string(),
+                    books: Mutex::new(HashMap::new()),
+                });
+                *kept = Some(Arc::clone(&fresh));
+                fresh
+            }
+        }
+    }
 }
 
 struct KeptListing {
@@ -67,7 +103,7 @@ struct KeptListing {
 }
 
 /// The precomputed listing. A process keeps the decoded listing and asks the store only
-/// whether it changed (one small read, [`SummaryStore::listing_version`]); when it did, or on
+/// whether it changed (one small read, [`ListingStore::listing_version`]); when it did, or on
 /// the first view, it reads the listing too: two requests (three on DynamoDB when a segment's
 /// listing is split). Decoding every row is what a big portfolio's list view would otherwise
 /// pay on each request.
@@ -76,40 +112,30 @@ struct KeptListing {
 /// account records instead, one Query stream per such segment, until the next run lists it;
 /// such a listing is not kept, as records change without changing the listing version.
 ///
-/// [`SummaryStore::listing_version`]: vitals_core::ports::SummaryStore::listing_version
-pub async fn listed_rows(
-    storage: &Arc<dyn Storage>,
-    today: NaiveDate,
-) -> Result<Arc<Listed>, StoreError> {
-    let version = storage.listing_version().await?;
-    listed_at(storage, today, version).await
+/// [`ListingStore::listing_version`]: vitals_core::ports::ListingStore::listing_version
+pub async fn listed_rows(state: &AppState, today: NaiveDate) -> Result<Arc<Listed>, StoreError> {
+    let version = state.storage.listing_version().await?;
+    listed_at(state, today, version).await
 }
 
 /// The listing and, for a reader of their own book (CSM, AE), the owner's books of the `days`
 /// days up to today (`None` for a reader of the whole portfolio): one request when both are
 /// kept (the listing version), read at once when not.
 pub async fn listed_with_book(
-    storage: &Arc<dyn Storage>,
+    state: &AppState,
     today: NaiveDate,
     who: &Principal,
     days: u32,
 ) -> Result<(Arc<Listed>, Option<Arc<Vec<BookDay>>>), StoreError> {
-    let version = storage.listing_version().await?;
+    let version = state.storage.listing_version().await?;
     if who.reads_whole_portfolio() {
-        return Ok((listed_at(storage, today, version).await?, None));
+        return Ok((listed_at(state, today, version).await?, None));
     }
     let (listed, book) = futures::join!(
-        listed_at(storage, today, version.clone()),
-        book_days(storage, today, who, days, version)
+        listed_at(state, today, version.clone()),
+        book_days(state, today, who, days, version)
     );
     Ok((listed?, Some(book?)))
-}
-
-/// Decoded books by store, kept while the store's listing version is unchanged (the daily run
-/// stores the day's books before its summary, which changes the version).
-fn kept_books() -> &'static PerStore<Arc<KeptBooks>> {
-    static KEPT: OnceLock<PerStore<Arc<KeptBooks>>> = OnceLock::new();
-    KEPT.get_or_init(PerStore::default)
 }
 
 /// Books kept at most, by (owner, from, to); cleared when full.
@@ -117,6 +143,8 @@ const KEPT_BOOKS: usize = 4096;
 
 type BookKey = (String, NaiveDate, NaiveDate);
 
+/// Decoded books, kept while the store's listing version is unchanged (the daily run stores
+/// the day's books before its summary, which changes the version).
 struct KeptBooks {
     version: String,
     books: Mutex<HashMap<BookKey, Arc<Vec<BookDay>>>>,
@@ -124,7 +152,7 @@ struct KeptBooks {
 
 /// One owner's books of the `days` days up to today.
 async fn book_days(
-    storage: &Arc<dyn Storage>,
+    state: &AppState,
     today: NaiveDate,
     who: &Principal,
     days: u32,
@@ -132,9 +160,7 @@ async fn book_days(
 ) -> Result<Arc<Vec<BookDay>>, StoreError> {
     let from = today - chrono::Days::new(u64::from(days));
     let key: BookKey = (BookDay::owner_key(&who.user), from, today);
-    let kept = version
-        .as_ref()
-        .and_then(|version| kept_books().get(storage, |k, _| &k.version == version));
+    let kept = version.as_deref().map(|v| state.caches.books_of(v));
     if let Some(found) = kept.as_ref().and_then(|k| {
         k.books
             .lock()
@@ -144,16 +170,8 @@ async fn book_days(
     }) {
         return Ok(found);
     }
-    let books = Arc::new(storage.book_days(&key.0, from, today).await?);
-    if let Some(version) = version {
-        let kept = kept.unwrap_or_else(|| {
-            let fresh = Arc::new(KeptBooks {
-                version,
-                books: Mutex::new(HashMap::new()),
-            });
-            kept_books().put(storage, Arc::clone(&fresh));
-            fresh
-        });
+    let books = Arc::new(state.storage.book_days(&key.0, from, today).await?);
+    if let Some(kept) = kept {
         let mut map = kept.books.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= KEPT_BOOKS {
             map.clear();
@@ -165,15 +183,17 @@ async fn book_days(
 
 /// The listing as of `version` (read before it), kept or read.
 async fn listed_at(
-    storage: &Arc<dyn Storage>,
+    state: &AppState,
     today: NaiveDate,
     version: Option<String>,
 ) -> Result<Arc<Listed>, StoreError> {
-    if let Some(version) = &version {
-        if let Some(kept) = kept_listings().get(storage, |k, _| &k.version == version) {
-            return Ok(Arc::clone(&kept.listed));
-        }
+    if let Some(kept) = version
+        .as_deref()
+        .and_then(|v| state.caches.kept_listing(v))
+    {
+        return Ok(kept);
     }
+    let storage = &state.storage;
     let listing = storage.account_listing().await?;
     let listed: BTreeSet<Segment> = listing.segments.iter().map(|s| s.segment).collect();
     let unlisted: Vec<Segment> = Segment::all().filter(|s| !listed.contains(s)).collect();
@@ -193,13 +213,10 @@ async fn listed_at(
         listing.trend,
     ));
     if let (Some(version), true) = (version, complete) {
-        kept_listings().put(
-            storage,
-            Arc::new(KeptListing {
-                version,
-                listed: Arc::clone(&listed),
-            }),
-        );
+        state.caches.keep_listing(KeptListing {
+            version,
+            listed: Arc::clone(&listed),
+        });
     }
     Ok(listed)
 }

@@ -1,26 +1,26 @@
 //! A kept listing's rows with the lookups its views need, built once per listing version so a
 //! view touches only the rows it shows (BRIEF §5: a dashboard view's p99 ≤ 5 ms at 100k
-//! accounts): a CSM's or AE's book by owner, the whole portfolio in each sort order, the search
-//! text, names by account id.
+//! accounts): every row's filterable facts packed, each sort order, the search text, names by
+//! account id.
 
 use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::NaiveDate;
 
 use super::access::{Principal, Role};
-use super::accounts::{AccountFilter, AccountRow, AccountSort, Tested};
+use super::accounts::{AccountFilter, AccountRow, AccountSort, LifecycleFilter, Tested};
+use super::book::book_view;
+use super::portfolio::PortfolioView;
 use crate::lifecycle::Lifecycle;
-use crate::model::{AccountId, Band};
+use crate::model::{AccountId, Band, BookDay};
 use vitals_scoring::{DeclineSeverity, RiskLevel};
 
 /// Rows and their indexes. Reads as a slice of rows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct ListedRows {
     rows: Vec<AccountRow>,
-    /// Row positions by owner (trimmed, lower case, as owners are matched).
-    by_owner: HashMap<String, Vec<u32>>,
     by_id: HashMap<String, u32>,
     /// Every row's position in each [`AccountSort`] order, sorted when first asked for.
     orders: [OnceLock<Vec<u32>>; AccountSort::NAMES.len()],
@@ -32,7 +32,13 @@ pub struct ListedRows {
     /// Tier, region and product line values (lower case) by their number in [`Facts`].
     texts: HashMap<String, u32>,
     renewal_risk_counts: OnceLock<RenewalRiskCounts>,
+    /// Each reader's book on a day, worked out once per listing: a CSM's portfolio reads every
+    /// row of her book.
+    book_views: Mutex<HashMap<(String, NaiveDate), Arc<PortfolioView>>>,
 }
+
+/// Book views kept at most per listing; cleared when full.
+const KEPT_BOOK_VIEWS: usize = 4096;
 
 /// Active scored accounts, and how many of them are at high and medium renewal risk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,6 +58,10 @@ struct Facts {
     /// The unattributed-events pseudo-account, never listed.
     unattributed: bool,
     renewal_date: Option<NaiveDate>,
+    /// The owner as the owner filter matches it (any case) and as a CSM or AE is matched
+    /// to their book (also trimmed).
+    owner: u32,
+    book: u32,
     tier: u32,
     region: u32,
     product_line: u32,
@@ -68,15 +78,11 @@ fn owner_key(owner: &str) -> String {
 
 impl ListedRows {
     pub fn new(rows: Vec<AccountRow>) -> Self {
-        let mut by_owner: HashMap<String, Vec<u32>> = HashMap::new();
         let mut by_id = HashMap::with_capacity(rows.len());
         let mut texts: HashMap<String, u32> = HashMap::new();
         let mut facts = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             let i = i as u32;
-            if let Some(owner) = &row.owner {
-                by_owner.entry(owner_key(owner)).or_default().push(i);
-            }
             by_id.insert(row.account_id.clone(), i);
             let mut number = |text: &Option<String>| match text {
                 None => NO_TEXT,
@@ -92,6 +98,8 @@ impl ListedRows {
                 expansion: row.expansion,
                 unattributed: row.account_id == AccountId::UNATTRIBUTED,
                 renewal_date: row.renewal_date,
+                owner: number(&row.owner),
+                book: number(&row.owner.as_deref().map(owner_key)),
                 tier: number(&row.tier),
                 region: number(&row.region),
                 product_line: number(&row.product_line),
@@ -99,14 +107,42 @@ impl ListedRows {
         }
         ListedRows {
             rows,
-            by_owner,
             by_id,
             orders: Default::default(),
             search_text: OnceLock::new(),
             facts,
             texts,
             renewal_risk_counts: OnceLock::new(),
+            book_views: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// `who`'s own book on `today` (every lifecycle state; churned accounts count in the churn
+    /// figures) with `books` as its trend: computed once per listing and reader and day, as the
+    /// books come with the listing's version.
+    pub fn book_view(
+        &self,
+        who: &Principal,
+        books: &[BookDay],
+        today: NaiveDate,
+    ) -> Arc<PortfolioView> {
+        let key = (owner_key(&who.user), today);
+        let kept = |views: &HashMap<_, Arc<PortfolioView>>| views.get(&key).cloned();
+        if let Some(view) = kept(&self.book_views.lock().unwrap_or_else(|e| e.into_inner())) {
+            return view;
+        }
+        let every_state = AccountFilter {
+            lifecycle: Some(LifecycleFilter::All),
+            ..AccountFilter::default()
+        };
+        let rows = self.visible(who, &every_state, AccountSort::AccountId, today);
+        let view = Arc::new(book_view(&rows, books, today));
+        let mut views = self.book_views.lock().unwrap_or_else(|e| e.into_inner());
+        if views.len() >= KEPT_BOOK_VIEWS {
+            views.clear();
+        }
+        views.insert(key, Arc::clone(&view));
+        view
     }
 
     /// Counted once per listing: the portfolio page's renewal-risk tiles.
@@ -172,36 +208,18 @@ impl ListedRows {
             search: None,
             ..filter.clone()
         };
-        let shown = |&i: &u32| {
-            let row = &self.rows[i as usize];
-            row.account_id != AccountId::UNATTRIBUTED
-                && who.sees_owned_by(row.owner.as_deref())
-                && rest.matches_on(row, today)
-                && search_text
-                    .is_none_or(|text| words.iter().all(|w| text[i as usize].contains(w.as_str())))
+        // A CSM or AE sees their own book; admins and leads every account.
+        let reader = match who.role {
+            Role::Csm | Role::Ae => self.text_number(&Some(owner_key(&who.user))),
+            _ => None,
         };
-        // A book (the reader's own, or the owner asked for) is small: filter it, then sort.
-        let book = match who.role {
-            Role::Csm | Role::Ae => Some(who.user.as_str()),
-            _ => filter.owner.as_deref(),
-        };
-        if let Some(owner) = book {
-            let positions = self.by_owner.get(&owner_key(owner));
-            let mut rows: Vec<&AccountRow> = positions
-                .into_iter()
-                .flatten()
-                .filter(|i| shown(i))
-                .map(|&i| &self.rows[i as usize])
-                .collect();
-            sort.sort(&mut rows);
-            return rows;
-        }
-        // The whole portfolio (admin, lead): packed facts, so only shown rows are read.
-        let (tier, region, product_line) = (
+        let (owner, tier, region, product_line) = (
+            self.text_number(&filter.owner),
             self.text_number(&filter.tier),
             self.text_number(&filter.region),
             self.text_number(&filter.product_line),
         );
+        // Packed facts, so only the rows shown are read.
         let kept = |&i: &u32| {
             let f = &self.facts[i as usize];
             let tested = Tested {
@@ -212,6 +230,8 @@ impl ListedRows {
                 days_to_renewal: f.renewal_date.map(|d| (d - today).num_days()),
             };
             !f.unattributed
+                && reader.is_none_or(|r| r == f.book)
+                && owner.is_none_or(|o| o == f.owner)
                 && rest.matches_tested(&tested)
                 && tier.is_none_or(|t| t == f.tier)
                 && region.is_none_or(|r| r == f.region)

@@ -58,10 +58,6 @@ pub async fn portfolio(
     if book.is_none() {
         kpis_from_rows(&mut kpis, &listed.rows);
     }
-    let rows = listed
-        .rows
-        .visible(who, &AccountFilter::default(), AccountSort::ScoreAsc, today);
-
     let band = |b: &str| view.bands.get(b).copied().unwrap_or(0);
     let bars: Vec<Bar<'_>> = view
         .distribution
@@ -91,18 +87,27 @@ pub async fn portfolio(
                 .map(|r| ListRow::of(r, today))
                 .collect()
         };
-        let mut expansion: Vec<&AccountRow> =
-            rows.iter().copied().filter(|r| r.expansion).collect();
-        expansion.sort_by(|a, b| b.score.unwrap_or(0.0).total_cmp(&a.score.unwrap_or(0.0)));
+        // Each list is its own view of the kept listing: only its rows are read.
+        let at_risk = AccountFilter {
+            band: Some(Band::AtRisk),
+            ..AccountFilter::default()
+        };
+        let expansion = AccountFilter {
+            expansion: Some(true),
+            ..AccountFilter::default()
+        };
         let now = state.clock.now();
         Lists {
             at_risk: list(
-                rows.iter()
-                    .copied()
-                    .filter(|r| r.band == Some(Band::AtRisk))
-                    .collect(),
+                listed
+                    .rows
+                    .visible(who, &at_risk, AccountSort::ScoreAsc, today),
             ),
-            expansion: list(expansion),
+            expansion: list(
+                listed
+                    .rows
+                    .visible(who, &expansion, AccountSort::ScoreDesc, today),
+            ),
             alerts: open
                 .items
                 .iter()

@@ -6,8 +6,6 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::Json;
 use vitals_core::model::BookDay;
-use vitals_core::query::accounts::{AccountFilter, AccountSort, LifecycleFilter};
-use vitals_core::query::book::book_view;
 use vitals_core::query::portfolio::{portfolio_view, PortfolioView};
 
 use super::reads::Listed;
@@ -60,12 +58,5 @@ pub fn own_book(
     books: &[BookDay],
 ) -> PortfolioView {
     let today = state.clock.now().date_naive();
-    let every_state = AccountFilter {
-        lifecycle: Some(LifecycleFilter::All),
-        ..AccountFilter::default()
-    };
-    let rows = listed
-        .rows
-        .visible(who, &every_state, AccountSort::AccountId, today);
-    book_view(&rows, books, today)
+    PortfolioView::clone(&listed.rows.book_view(who, books, today))
 }

@@ -25,7 +25,7 @@ const SEGMENT_CONCURRENCY: usize = 16;
 
 /// Every account's list row and the portfolio trend, as the latest run left them, with today's
 /// provisional scores merged in.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Listed {
     /// Unscoped and unfiltered, indexed: [`ListedRows::visible`] cuts them.
     pub rows: ListedRows,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::access::{Principal, Role};
 use super::accounts::{AccountFilter, AccountRow, AccountSort, LifecycleFilter, Tested};
@@ -57,7 +57,9 @@ struct Facts {
     expansion: bool,
     /// The unattributed-events pseudo-account, never listed.
     unattributed: bool,
-    renewal_date: Option<NaiveDate>,
+    /// The renewal date as a day number (`num_days_from_ce`): a subtraction per view, where
+    /// date arithmetic on 100k rows took milliseconds.
+    renewal_day: Option<i32>,
     /// The owner as the owner filter matches it (any case) and as a CSM or AE is matched
     /// to their book (also trimmed).
     owner: u32,
@@ -97,7 +99,7 @@ impl ListedRows {
                 decline: row.decline,
                 expansion: row.expansion,
                 unattributed: row.account_id == AccountId::UNATTRIBUTED,
-                renewal_date: row.renewal_date,
+                renewal_day: row.renewal_date.map(|d| d.num_days_from_ce()),
                 owner: number(&row.owner),
                 book: number(&row.owner.as_deref().map(owner_key)),
                 tier: number(&row.tier),
@@ -194,6 +196,19 @@ impl ListedRows {
         sort: AccountSort,
         today: NaiveDate,
     ) -> Vec<&AccountRow> {
+        self.first(who, filter, sort, today, usize::MAX)
+    }
+
+    /// The first `n` of [`ListedRows::visible`]'s rows, walking no further than they reach (a
+    /// short list of the worst accounts stops within its first rows).
+    pub fn first(
+        &self,
+        who: &Principal,
+        filter: &AccountFilter,
+        sort: AccountSort,
+        today: NaiveDate,
+        n: usize,
+    ) -> Vec<&AccountRow> {
         if !who.reads_accounts() {
             return Vec::new();
         }
@@ -219,6 +234,7 @@ impl ListedRows {
             self.text_number(&filter.region),
             self.text_number(&filter.product_line),
         );
+        let today_day = today.num_days_from_ce();
         // Packed facts, so only the rows shown are read.
         let kept = |&i: &u32| {
             let f = &self.facts[i as usize];
@@ -227,7 +243,7 @@ impl ListedRows {
                 band: f.band,
                 decline: f.decline,
                 expansion: f.expansion,
-                days_to_renewal: f.renewal_date.map(|d| (d - today).num_days()),
+                days_to_renewal: f.renewal_day.map(|d| i64::from(d - today_day)),
             };
             !f.unattributed
                 && reader.is_none_or(|r| r == f.book)
@@ -242,6 +258,7 @@ impl ListedRows {
         self.order(sort)
             .iter()
             .filter(|i| kept(i))
+            .take(n)
             .map(|&i| &self.rows[i as usize])
             .collect()
     }

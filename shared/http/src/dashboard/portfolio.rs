@@ -98,16 +98,20 @@ pub async fn portfolio(
         };
         let now = state.clock.now();
         Lists {
-            at_risk: list(
-                listed
-                    .rows
-                    .visible(who, &at_risk, AccountSort::ScoreAsc, today),
-            ),
-            expansion: list(
-                listed
-                    .rows
-                    .visible(who, &expansion, AccountSort::ScoreDesc, today),
-            ),
+            at_risk: list(listed.rows.first(
+                who,
+                &at_risk,
+                AccountSort::ScoreAsc,
+                today,
+                LIST_ROWS,
+            )),
+            expansion: list(listed.rows.first(
+                who,
+                &expansion,
+                AccountSort::ScoreDesc,
+                today,
+                LIST_ROWS,
+            )),
             alerts: open
                 .items
                 .iter()

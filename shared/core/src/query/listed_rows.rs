@@ -27,7 +27,7 @@ pub struct ListedRows {
     /// cache miss each: milliseconds at 100k rows).
     orders: [OnceLock<Vec<(u32, Facts)>>; AccountSort::NAMES.len()],
     /// Each row's name and id in lower case, what free-text search looks in.
-    search_text: OnceLock<Vec<String>>,
+    search_text: OnceLock<SearchText>,
     /// Each row's filterable facts, packed: testing 100k of them takes a fraction of a
     /// millisecond, where reading the rows themselves (hundreds of bytes each) took several.
     facts: Vec<Facts>,
@@ -254,8 +254,10 @@ impl ListedRows {
                 && tier.is_none_or(|t| t == f.tier)
                 && region.is_none_or(|r| r == f.region)
                 && product_line.is_none_or(|p| p == f.product_line)
-                && search_text
-                    .is_none_or(|text| words.iter().all(|w| text[i as usize].contains(w.as_str())))
+                && search_text.is_none_or(|text| {
+                    let row_text = text.of(i);
+                    words.iter().all(|w| row_text.contains(w.as_str()))
+                })
         };
         self.order(sort)
             .iter()
@@ -275,15 +277,33 @@ impl ListedRows {
         })
     }
 
-    fn search_text(&self) -> &[String] {
+    fn search_text(&self) -> &SearchText {
         self.search_text.get_or_init(|| {
-            self.rows
-                .iter()
-                .map(|r| {
-                    format!("{} {}", r.name.as_deref().unwrap_or(""), r.account_id).to_lowercase()
-                })
-                .collect()
+            let mut text = SearchText::default();
+            for r in &self.rows {
+                let row = format!("{} {}", r.name.as_deref().unwrap_or(""), r.account_id);
+                text.all.push_str(&row.to_lowercase());
+                text.ends.push(text.all.len());
+            }
+            text
         })
+    }
+}
+
+/// Every row's name and id in lower case, one after another in one buffer (a search visits
+/// the rows in sort order: one buffer keeps those visits close together).
+#[derive(Debug, Default)]
+struct SearchText {
+    all: String,
+    /// Where each row's text ends in `all`.
+    ends: Vec<usize>,
+}
+
+impl SearchText {
+    fn of(&self, row: u32) -> &str {
+        let row = row as usize;
+        let start = if row == 0 { 0 } else { self.ends[row - 1] };
+        &self.all[start..self.ends[row]]
     }
 }
 

@@ -51,26 +51,18 @@ impl AccountActivityStore for SqliteStore {
                     .prepare_cached(&sql)?
                     .query_row(params![id], AccountRow::read)
                     .optional()?;
-                let audit = newest_bodies(
-                    conn,
+                let newest = |sql| newest_bodies(conn, sql, &id, limit);
+                let audit = newest(
                     "SELECT body FROM audit_log WHERE account_id = ?1
                      ORDER BY at_key DESC, id DESC LIMIT ?2",
-                    &id,
-                    limit,
                 )?;
-                let alerts = newest_bodies(
-                    conn,
+                let alerts = newest(
                     "SELECT body FROM alerts WHERE account_id = ?1
                      ORDER BY opened_key DESC, id DESC LIMIT ?2",
-                    &id,
-                    limit,
                 )?;
-                let interventions = newest_bodies(
-                    conn,
+                let interventions = newest(
                     "SELECT body FROM interventions WHERE account_id = ?1
                      ORDER BY created_key DESC, id DESC LIMIT ?2",
-                    &id,
-                    limit,
                 )?;
                 let mut history = Vec::with_capacity(days.len());
                 let mut on_day = conn.prepare_cached(

@@ -6,7 +6,7 @@ use rusqlite::params;
 use vitals_core::model::{AccountId, ScoreRecord};
 use vitals_core::ports::{ScoreHistoryStore, StoreResult};
 
-use crate::codec::{day_key, expiry_after_day, from_json, to_json};
+use crate::codec::{day_key, expiry_after_day, to_json};
 use crate::store::SqliteStore;
 
 #[async_trait]
@@ -51,23 +51,12 @@ impl ScoreHistoryStore for SqliteStore {
     ) -> StoreResult<Vec<ScoreRecord>> {
         let id = account.as_str().to_string();
         let (from, to) = (day_key(from), day_key(to));
-        let bodies: Vec<String> = self
-            .db
-            .read(move |conn| {
-                let rows = conn
-                    .prepare_cached(
-                        "SELECT body FROM score_history
-                         WHERE account_id = ?1 AND as_of >= ?2 AND as_of <= ?3
-                         ORDER BY as_of",
-                    )?
-                    .query_map(params![id, from, to], |row| row.get(0))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
-            .await?;
-        Ok(bodies
-            .iter()
-            .map(|b| from_json(b))
-            .collect::<Result<Vec<_>, _>>()?)
+        self.bodies_of(
+            "SELECT body FROM score_history
+             WHERE account_id = ?1 AND as_of >= ?2 AND as_of <= ?3
+             ORDER BY as_of",
+            (id, from, to),
+        )
+        .await
     }
 }

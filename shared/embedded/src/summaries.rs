@@ -21,20 +21,14 @@ impl SummaryStore for SqliteStore {
                 "a portfolio summary needs its as_of day".to_string(),
             ));
         };
-        let as_of = day_key(as_of);
         let body = to_json(summary)?;
-        self.db
-            .write(move |tx| {
-                tx.execute(
-                    "INSERT INTO portfolio_summaries (as_of, body) VALUES (?1, ?2)
-                     ON CONFLICT (as_of) DO UPDATE SET body = excluded.body",
-                    params![as_of, body],
-                )?;
-                bump_listing_version(tx)?;
-                Ok(())
-            })
-            .await?;
-        Ok(())
+        self.put_body(
+            "INSERT INTO portfolio_summaries (as_of, body) VALUES (?1, ?2)
+             ON CONFLICT (as_of) DO UPDATE SET body = excluded.body",
+            (day_key(as_of), body),
+            ListingChange::Bumps,
+        )
+        .await
     }
 
     async fn latest_summary(&self) -> StoreResult<Option<PortfolioSummary>> {
@@ -115,59 +109,37 @@ impl SummaryStore for SqliteStore {
         to: NaiveDate,
     ) -> StoreResult<Vec<BookDay>> {
         let (owner, from, to) = (owner.to_string(), day_key(from), day_key(to));
-        let bodies: Vec<String> = self
-            .db
-            .read(move |conn| {
-                let rows = conn
-                    .prepare_cached(
-                        "SELECT body FROM book_days
-                         WHERE owner = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
-                    )?
-                    .query_map(params![owner, from, to], |row| row.get(0))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
-            .await?;
-        Ok(bodies
-            .iter()
-            .map(|b| from_json(b))
-            .collect::<Result<Vec<_>, _>>()?)
+        self.bodies_of(
+            "SELECT body FROM book_days
+             WHERE owner = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
+            (owner, from, to),
+        )
+        .await
     }
 }
 
 #[async_trait]
 impl ListingStore for SqliteStore {
     async fn put_segment_listing(&self, listing: &SegmentListing) -> StoreResult<()> {
-        let seg = i64::from(listing.segment.0);
         let body = to_json(listing)?;
-        self.db
-            .write(move |tx| {
-                tx.execute(
-                    "INSERT INTO segment_listings (seg, body) VALUES (?1, ?2)
-                     ON CONFLICT (seg) DO UPDATE SET body = excluded.body",
-                    params![seg, body],
-                )?;
-                bump_listing_version(tx)?;
-                Ok(())
-            })
-            .await?;
-        Ok(())
+        self.put_body(
+            "INSERT INTO segment_listings (seg, body) VALUES (?1, ?2)
+             ON CONFLICT (seg) DO UPDATE SET body = excluded.body",
+            (i64::from(listing.segment.0), body),
+            ListingChange::Bumps,
+        )
+        .await
     }
 
     async fn put_provisional_listing(&self, listing: &ProvisionalListing) -> StoreResult<()> {
         let body = to_json(listing)?;
-        self.db
-            .write(move |tx| {
-                tx.execute(
-                    "INSERT INTO provisional_listing (id, body) VALUES (1, ?1)
-                     ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-                    params![body],
-                )?;
-                bump_listing_version(tx)?;
-                Ok(())
-            })
-            .await?;
-        Ok(())
+        self.put_body(
+            "INSERT INTO provisional_listing (id, body) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            (body,),
+            ListingChange::Bumps,
+        )
+        .await
     }
 
     async fn provisional_listing(&self) -> StoreResult<Option<ProvisionalListing>> {
@@ -226,6 +198,38 @@ impl ListingStore for SqliteStore {
                 .map(|b| from_json(b))
                 .collect::<Result<Vec<_>, _>>()?,
         })
+    }
+}
+
+/// Whether a write changes what listing readers keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListingChange {
+    Bumps,
+    Keeps,
+}
+
+impl SqliteStore {
+    /// Runs one upsert of a JSON body, bumping the listing version in the same transaction
+    /// when the write changes a listing or a summary.
+    pub(crate) async fn put_body<P>(
+        &self,
+        sql: &'static str,
+        params: P,
+        change: ListingChange,
+    ) -> StoreResult<()>
+    where
+        P: rusqlite::Params + Send + 'static,
+    {
+        self.db
+            .write(move |tx| {
+                tx.execute(sql, params)?;
+                if change == ListingChange::Bumps {
+                    bump_listing_version(tx)?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
     }
 }
 

@@ -132,21 +132,48 @@ fn frame(title: &str, who: &Principal, params: &HashMap<String, String>) -> Fram
     }
 }
 
+/// A page for a signed-in reader: signs in from `?token=` (back to `here`) or finds the
+/// session, else answers the sign-in page; then the page `render` makes, or an error page.
+async fn signed_in_page<F, Fut>(
+    state: &AppState,
+    parts: &http::request::Parts,
+    params: &HashMap<String, String>,
+    here: &str,
+    title: &str,
+    render: F,
+) -> Response
+where
+    F: FnOnce(Session, Frame) -> Fut,
+    Fut: std::future::Future<Output = Result<String, ApiError>>,
+{
+    let s = match session(state, parts, params, here) {
+        Ok(s) => s,
+        Err(page) => return *page,
+    };
+    let who = s.who.clone();
+    let frame = frame(title, &s.who, params);
+    match render(s, frame).await {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => error_page(e, &who),
+    }
+}
+
 async fn alerts_inbox(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let s = match session(&state, &parts, &params, "/dashboard/alerts") {
-        Ok(s) => s,
-        Err(page) => return *page,
-    };
-    let frame = frame("Alerts", &s.who, &params);
-    match alerts::inbox(&state, &s.who, &s.csrf, &params, &frame).await {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => error_page(e, &s.who),
-    }
+    let (st, ps) = (&state, &params);
+    signed_in_page(
+        st,
+        &parts,
+        ps,
+        "/dashboard/alerts",
+        "Alerts",
+        |s, frame| async move { alerts::inbox(st, &s.who, &s.csrf, ps, &frame).await },
+    )
+    .await
 }
 
 /// `POST /dashboard/alerts/{id}`: an alert action from a page, through the API's use case;
@@ -178,15 +205,16 @@ async fn audit_page(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let s = match session(&state, &parts, &params, "/dashboard/audit") {
-        Ok(s) => s,
-        Err(page) => return *page,
-    };
-    let frame = frame("Audit", &s.who, &params);
-    match audit::audit(&state, &s.who, &params, &frame).await {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => error_page(e, &s.who),
-    }
+    let (st, ps) = (&state, &params);
+    signed_in_page(
+        st,
+        &parts,
+        ps,
+        "/dashboard/audit",
+        "Audit",
+        |s, frame| async move { audit::audit(st, &s.who, ps, &frame).await },
+    )
+    .await
 }
 
 async fn settings_page(
@@ -195,15 +223,16 @@ async fn settings_page(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let s = match session(&state, &parts, &params, "/dashboard/settings") {
-        Ok(s) => s,
-        Err(page) => return *page,
-    };
-    let frame = frame("Settings", &s.who, &params);
-    match settings::settings(&state, &s.who, &s.csrf, &params, None, &frame).await {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => error_page(e, &s.who),
-    }
+    let (st, ps) = (&state, &params);
+    signed_in_page(
+        st,
+        &parts,
+        ps,
+        "/dashboard/settings",
+        "Settings",
+        |s, frame| async move { settings::settings(st, &s.who, &s.csrf, ps, None, &frame).await },
+    )
+    .await
 }
 
 /// `POST /dashboard/settings`: validate a draft (shown back with its problems or "valid") or
@@ -295,18 +324,16 @@ async fn portfolio(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    if let Some(token) = params.get("token").filter(|t| !t.is_empty()) {
-        return sign_in(&state, &parts, token, "/dashboard");
-    }
-    let who = match signed_in(&state, &parts) {
-        Ok(who) => who,
-        Err(page) => return *page,
-    };
-    let frame = frame("Portfolio", &who, &params);
-    match portfolio::portfolio(&state, &who, &frame).await {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => error_page(e, &who),
-    }
+    let st = &state;
+    signed_in_page(
+        st,
+        &parts,
+        &params,
+        "/dashboard",
+        "Portfolio",
+        |s, frame| async move { portfolio::portfolio(st, &s.who, &frame).await },
+    )
+    .await
 }
 
 async fn accounts(
@@ -315,29 +342,22 @@ async fn accounts(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    if let Some(token) = params.get("token").filter(|t| !t.is_empty()) {
-        let mut rest = params.clone();
-        rest.remove("token");
-        let query: Vec<String> = rest
-            .iter()
-            .map(|(k, v)| format!("{}={}", html::url_segment(k), html::url_segment(v)))
-            .collect();
-        let here = if query.is_empty() {
-            "/dashboard/accounts".to_string()
-        } else {
-            format!("/dashboard/accounts?{}", query.join("&"))
-        };
-        return sign_in(&state, &parts, token, &here);
-    }
-    let who = match signed_in(&state, &parts) {
-        Ok(who) => who,
-        Err(page) => return *page,
+    // Signing in from a link keeps the view it asked for.
+    let query: Vec<String> = params
+        .iter()
+        .filter(|(k, _)| k.as_str() != "token")
+        .map(|(k, v)| format!("{}={}", html::url_segment(k), html::url_segment(v)))
+        .collect();
+    let here = if query.is_empty() {
+        "/dashboard/accounts".to_string()
+    } else {
+        format!("/dashboard/accounts?{}", query.join("&"))
     };
-    let frame = frame("Accounts", &who, &params);
-    match accounts::accounts(&state, &who, &params, &frame).await {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => error_page(e, &who),
-    }
+    let (st, ps) = (&state, &params);
+    signed_in_page(st, &parts, ps, &here, "Accounts", |s, frame| async move {
+        accounts::accounts(st, &s.who, ps, &frame).await
+    })
+    .await
 }
 
 /// The accounts page's view as a CSV file (every matching row).
@@ -375,15 +395,16 @@ async fn account(
 ) -> Response {
     let (parts, _) = request.into_parts();
     let here = format!("/dashboard/accounts/{}", html::url_segment(&id));
-    let s = match session(&state, &parts, &params, &here) {
-        Ok(s) => s,
-        Err(page) => return *page,
-    };
-    let frame = frame("Account", &s.who, &params);
-    match account::account(&state, &s.who, &s.csrf, &id, frame).await {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => error_page(e, &s.who),
-    }
+    let (st, id) = (&state, &id);
+    signed_in_page(
+        st,
+        &parts,
+        &params,
+        &here,
+        "Account",
+        |s, frame| async move { account::account(st, &s.who, &s.csrf, id, frame).await },
+    )
+    .await
 }
 
 /// The principal a token stands for, checked as if it came as `Authorization: Bearer`.

@@ -155,10 +155,12 @@ pub(crate) fn decode_history(item: Item) -> StoreResult<ScoreRecord> {
     decode::<HistoryRead>(item).map(|h| h.record.0)
 }
 
-// ---- alerts ----
+// ---- alerts and interventions ----
 
+/// An alert or an intervention as stored: its own partition, its place in the global list
+/// (`gsi1`) and in its account's activity (`gsi2`).
 #[derive(Serialize)]
-struct AlertItem<'a> {
+struct ListedItem<'a, T> {
     pk: String,
     sk: &'static str,
     gsi1pk: &'static str,
@@ -166,7 +168,7 @@ struct AlertItem<'a> {
     gsi2pk: String,
     gsi2sk: String,
     #[serde(flatten)]
-    alert: &'a Alert,
+    record: &'a T,
 }
 
 pub(crate) fn alert_key(id: &str) -> Key {
@@ -174,14 +176,14 @@ pub(crate) fn alert_key(id: &str) -> Key {
 }
 
 pub(crate) fn encode_alert(alert: &Alert) -> StoreResult<Item> {
-    encode(&AlertItem {
+    encode(&ListedItem {
         pk: keys::alert_pk(&alert.id),
         sk: keys::ALERT_SK,
         gsi1pk: keys::ALERTS_GSI1PK,
         gsi1sk: keys::alert_gsi1sk(&alert.opened_at, &alert.id),
         gsi2pk: keys::activity_gsi2pk(&alert.account_id),
         gsi2sk: keys::alert_gsi2sk(&alert.opened_at, &alert.id),
-        alert,
+        record: alert,
     })
 }
 
@@ -189,33 +191,19 @@ pub(crate) fn decode_alert(item: Item) -> StoreResult<Alert> {
     decode(item)
 }
 
-// ---- interventions ----
-
-#[derive(Serialize)]
-struct InterventionItem<'a> {
-    pk: String,
-    sk: &'static str,
-    gsi1pk: &'static str,
-    gsi1sk: String,
-    gsi2pk: String,
-    gsi2sk: String,
-    #[serde(flatten)]
-    intervention: &'a Intervention,
-}
-
 pub(crate) fn intervention_key(id: &str) -> Key {
     Key::new(keys::intervention_pk(id), keys::INTERVENTION_SK)
 }
 
 pub(crate) fn encode_intervention(intervention: &Intervention) -> StoreResult<Item> {
-    encode(&InterventionItem {
+    encode(&ListedItem {
         pk: keys::intervention_pk(&intervention.id),
         sk: keys::INTERVENTION_SK,
         gsi1pk: keys::INTERVENTIONS_GSI1PK,
         gsi1sk: keys::intervention_gsi1sk(&intervention.created_at, &intervention.id),
         gsi2pk: keys::activity_gsi2pk(&intervention.account_id),
         gsi2sk: keys::intervention_gsi2sk(&intervention.created_at, &intervention.id),
-        intervention,
+        record: intervention,
     })
 }
 

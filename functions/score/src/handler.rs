@@ -34,6 +34,8 @@ pub struct Wiring {
     pub peers: PeerCache,
     /// The CRM clients of the current `[crm]`, kept by a warm instance.
     pub crm: vitals_integrations::crm::SinkCache,
+    /// Table upgrades the daily invocation completes (DynamoDB only).
+    pub upgrades: Option<vitals_runtime::backend::TableUpgrades>,
 }
 
 /// What a scheduled invocation asks for.
@@ -190,6 +192,9 @@ async fn daily<S: vitals_core::ports::Storage + ?Sized>(
     config: &VitalsConfig,
     input: &ScheduleInput,
 ) -> Result<serde_json::Value, ScoreError> {
+    if let Some(upgrades) = &wiring.upgrades {
+        upgrades.complete().await;
+    }
     let fired = input.scheduled_time.unwrap_or_else(Utc::now);
     let day = match input.as_of {
         Some(day) => day,
@@ -264,6 +269,7 @@ mod tests {
             segments,
             peers: PeerCache::default(),
             crm: Default::default(),
+            upgrades: None,
         }
     }
 

@@ -9,8 +9,6 @@ use lambda_runtime::{service_fn, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let started = vitals_runtime::lambda::start().await?;
-    // The scheduled function finishes table upgrades (one marker read once they are done).
-    vitals_runtime::backend::complete_table_upgrades(&started.sdk, &started.env.table).await;
     let segments = started
         .env
         .score_segments
@@ -21,6 +19,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         segments,
         peers: Default::default(),
         crm: Default::default(),
+        upgrades: Some(vitals_runtime::backend::TableUpgrades::new(
+            &started.sdk,
+            &started.env.table,
+        )),
     };
     let wiring = &wiring;
     lambda_runtime::run(service_fn(

@@ -97,19 +97,35 @@ pub fn open_aws_with(
     }
 }
 
-/// Completes what an upgrade of the table leaves to do: items written before the account
-/// activity index existed are placed on it, once per table (later calls read one marker item).
-/// Failing is logged, not fatal: the next start tries again.
-pub async fn complete_table_upgrades(sdk: &aws_config::SdkConfig, table: &str) {
-    let store = vitals_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table);
-    match store.index_activity().await {
-        Ok(0) => {}
-        Ok(placed) => tracing::info!(
-            placed,
-            "older alerts, interventions and audit entries placed on the account activity index"
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "account activity index not completed; retried at the next start")
+/// What an upgrade of the table leaves to do: items written before the account activity index
+/// existed are placed on it, once per table (later calls read one marker item). Run by the
+/// daily invocation, not at start-up: on a big table it takes longer than Lambda's init phase
+/// allows, and a start should not pay the marker read.
+#[derive(Debug, Clone)]
+pub struct TableUpgrades {
+    store: vitals_aws::DynamoStore,
+}
+
+impl TableUpgrades {
+    /// On the backend's SDK settings and table (the client is built once, here).
+    pub fn new(sdk: &aws_config::SdkConfig, table: &str) -> Self {
+        TableUpgrades {
+            store: vitals_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table),
+        }
+    }
+
+    /// Completes them. Failing is logged, not fatal: the next daily invocation tries again.
+    pub async fn complete(&self) {
+        match self.store.index_activity().await {
+            Ok(0) => {}
+            Ok(placed) => tracing::info!(
+                placed,
+                "older alerts, interventions and audit entries placed on the account activity index"
+            ),
+            Err(e) => tracing::error!(
+                error = %e,
+                "account activity index not completed; retried at the next daily run"
+            ),
         }
     }
 }

@@ -32,15 +32,26 @@ fn timeout_config() -> TimeoutConfig {
         .build()
 }
 
+fn defaults() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
+}
+
+/// The SDK configuration of a Lambda function: from the environment (region, credentials and
+/// any `AWS_ENDPOINT_URL*`), with the root certificates compiled in rather than read from the
+/// platform at each cold start (see `tls.rs`).
+pub async fn lambda_sdk_config() -> SdkConfig {
+    crate::tls::with_bundled_roots(defaults()).load().await
+}
+
 /// Loads the SDK configuration from the environment (region, credentials, profile).
 ///
 /// With `endpoint_url` (DynamoDB Local, moto, LocalStack), every client talks to that endpoint;
 /// credentials come from the environment or the profile file when present, otherwise static
 /// test credentials are used, and the region defaults to `us-east-1`.
 pub async fn sdk_config(endpoint_url: Option<&str>) -> SdkConfig {
-    let loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(retry_config())
-        .timeout_config(timeout_config());
+    let loader = defaults();
     let Some(endpoint) = endpoint_url else {
         return loader.load().await;
     };

@@ -9,7 +9,8 @@ pub mod dynamo;
 mod error;
 pub mod retry;
 pub mod sqs;
+mod tls;
 
-pub use config::{dynamodb_client, sdk_config, sqs_client};
+pub use config::{dynamodb_client, lambda_sdk_config, sdk_config, sqs_client};
 pub use dynamo::{create_table, Capacity, CapacityMeter, DynamoStore};
 pub use sqs::{create_queue_pair, SqsQueue};

@@ -61,7 +61,7 @@ async fn try_start() -> Result<Started, InitError> {
     let (queue_url, dlq_url) = env.alert_queue()?;
     // No endpoint from code: the SDK reads AWS_ENDPOINT_URL and the per-service
     // AWS_ENDPOINT_URL_DYNAMODB / _SQS itself, so each service may point elsewhere.
-    let sdk = vitals_aws::sdk_config(None).await;
+    let sdk = vitals_aws::lambda_sdk_config().await;
     let backend =
         backend::open_aws_with(&sdk, &env.table, &queue_url, &dlq_url, env.retention_days);
     let mut config = backend::current_config(backend.storage.as_ref()).await?;

@@ -551,3 +551,52 @@ async fn the_daily_runs_after_day_hook_ends_snoozes_where_no_dispatcher_polls() 
         None
     );
 }
+
+/// A workflow cooling down after acting is logged once per cooldown, not once per trigger:
+/// a decline reported every day would otherwise fill the account's timeline and the audit
+/// page with one "suppressed" entry a day.
+#[tokio::test]
+async fn a_workflow_cooling_down_is_logged_once_per_cooldown_not_per_trigger() {
+    let mut w = world().await;
+    w.config.cooldown_days = 14;
+    for day in 1..=6 {
+        let as_of = format!("2026-03-{day:02}");
+        let now = format!("2026-03-{:02}T06:30:00Z", day + 1);
+        w.dispatch(&now, &severe_decline(&as_of)).await;
+    }
+    let suppressed = |entries: &[vitals_core::model::AuditEntry]| -> Vec<Value> {
+        entries
+            .iter()
+            .filter(|e| e.action == "workflow.suppressed")
+            .map(|e| e.detail.clone())
+            .collect()
+    };
+    let audit = w.store.list_audit(Some(&acct()), None, 100).await.unwrap();
+    let entries = suppressed(&audit.items);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["workflow"], "severe-decline");
+    assert_eq!(
+        entries[0]["about_day"], "2026-03-02",
+        "the first suppressed trigger"
+    );
+    assert_eq!(
+        entries[0]["until"], "2026-03-15",
+        "14 days after it acted on 03-01"
+    );
+
+    // After the cooldown the workflow acts again, and the next cooldown gets its own entry.
+    for day in [16, 17, 18] {
+        let as_of = format!("2026-03-{day:02}");
+        let now = format!("2026-03-{:02}T06:30:00Z", day + 1);
+        w.dispatch(&now, &severe_decline(&as_of)).await;
+    }
+    let audit = w.store.list_audit(Some(&acct()), None, 100).await.unwrap();
+    let entries = suppressed(&audit.items);
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let started = audit
+        .items
+        .iter()
+        .filter(|e| e.action == "workflow.started")
+        .count();
+    assert_eq!(started, 2, "acted on 03-01 and 03-16");
+}

@@ -268,13 +268,21 @@ impl<'a> Dispatch<'a> {
                 Some(existing) => existing,
                 None => {
                     let exempt = matches!(trigger, TriggerEvent::AlertFired { .. });
-                    if !exempt && self.in_cooldown(wf, account, event.as_of).await? {
+                    let cooling = match exempt {
+                        true => None,
+                        false => self.cooling_intervention(wf, account, event.as_of).await?,
+                    };
+                    if let Some((earlier, earlier_day)) = cooling {
                         progress.report.suppressed += 1;
+                        // One entry per cooldown, not one per trigger: the id names the
+                        // intervention that started it, and the first write of an id wins.
+                        let until =
+                            earlier_day + Duration::days(i64::from(self.config.cooldown_days));
                         self.audit(
-                            &format!("suppressed:{id}"),
+                            &format!("suppressed:{}:{earlier}", wf.name),
                             account,
                             "workflow.suppressed",
-                            json!({"workflow": wf.name, "trigger": trigger.name(), "reason": format!("acted on this account within {} days", self.config.cooldown_days)}),
+                            json!({"workflow": wf.name, "trigger": trigger.name(), "about_day": event.as_of, "after": earlier, "until": until, "reason": format!("acted on this account within {} days; triggers until {until} are not acted on", self.config.cooldown_days)}),
                         )
                         .await?;
                         continue;
@@ -311,16 +319,16 @@ impl<'a> Dispatch<'a> {
         Ok(())
     }
 
-    /// Whether this workflow already acted on the account within the cooldown (by scoring day,
-    /// so a backfill behaves as the daily runs would have).
-    async fn in_cooldown(
+    /// The intervention (id and scoring day) of this workflow on the account within the
+    /// cooldown, if any (by scoring day, so a backfill behaves as the daily runs would have).
+    async fn cooling_intervention(
         &self,
         wf: &Workflow,
         account: &AccountRecord,
         as_of: NaiveDate,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<(String, NaiveDate)>, StoreError> {
         if self.config.cooldown_days == 0 {
-            return Ok(false);
+            return Ok(None);
         }
         let window = Duration::days(i64::from(self.config.cooldown_days));
         let mut cursor: Option<String> = None;
@@ -329,16 +337,16 @@ impl<'a> Dispatch<'a> {
                 .storage
                 .list_interventions(Some(&account.account_id), cursor.as_deref(), 100)
                 .await?;
-            if page
+            if let Some(earlier) = page
                 .items
                 .iter()
-                .any(|i| i.workflow == wf.name && (as_of - i.as_of).abs() < window)
+                .find(|i| i.workflow == wf.name && (as_of - i.as_of).abs() < window)
             {
-                return Ok(true);
+                return Ok(Some((earlier.id.clone(), earlier.as_of)));
             }
             match page.next {
                 Some(next) => cursor = Some(next),
-                None => return Ok(false),
+                None => return Ok(None),
             }
         }
     }

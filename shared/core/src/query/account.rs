@@ -197,6 +197,7 @@ pub fn timeline(entries: &[AuditEntry]) -> Vec<TimelineEntry> {
                 .detail
                 .get("summary")
                 .or_else(|| e.detail.get("note"))
+                .or_else(|| e.detail.get("reason"))
                 .and_then(|v| v.as_str())
                 .map(str::to_string),
             detail: e.detail.clone(),

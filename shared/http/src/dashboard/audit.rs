@@ -142,7 +142,7 @@ fn is_config_change(e: &AuditEntry) -> bool {
 }
 
 /// The entry's detail in words: its note, status and snooze for alert changes, else its
-/// summary, else the JSON.
+/// summary or reason (a workflow's, named), else the JSON.
 fn detail(e: &AuditEntry) -> String {
     let d = &e.detail;
     let text = |k: &str| d.get(k).and_then(|v| v.as_str());
@@ -155,9 +155,47 @@ fn detail(e: &AuditEntry) -> String {
     }
     if let Some(n) = text("note").or_else(|| text("summary")) {
         parts.push(n.to_string());
+    } else if let Some(r) = text("reason") {
+        parts.extend(text("workflow").map(str::to_string));
+        parts.push(r.to_string());
     }
     if parts.is_empty() && !d.is_null() {
         parts.push(d.to_string());
     }
     parts.join(" · ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(action: &str, detail: serde_json::Value) -> AuditEntry {
+        AuditEntry {
+            id: "x".into(),
+            at: chrono::DateTime::UNIX_EPOCH,
+            account_id: None,
+            actor: "workflow".into(),
+            action: action.into(),
+            detail,
+        }
+    }
+
+    #[test]
+    fn a_suppressed_workflow_reads_as_its_name_and_reason() {
+        let e = entry(
+            "workflow.suppressed",
+            json!({"workflow": "severe-decline", "trigger": "decline_severe",
+                   "reason": "acted on this account within 14 days; triggers until 2026-03-15 are not acted on"}),
+        );
+        assert_eq!(
+            detail(&e),
+            "severe-decline · acted on this account within 14 days; triggers until 2026-03-15 are not acted on"
+        );
+        let note = entry(
+            "alert.resolved",
+            json!({"status": "resolved", "note": "call booked"}),
+        );
+        assert_eq!(detail(&note), "resolved · call booked");
+    }
 }

@@ -16,19 +16,12 @@ impl LateEventStore for SqliteStore {
             .iter()
             .map(|m| Ok((day_key(m.day), m.id.clone(), to_json(m)?)))
             .collect::<Result<Vec<_>, crate::error::DbError>>()?;
-        self.db
-            .write(move |tx| {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO late_marks (day, id, body) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (day, id) DO UPDATE SET body = excluded.body",
-                )?;
-                for (day, id, body) in &rows {
-                    insert.execute(params![day, id, body])?;
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(())
+        self.put_rows(
+            "INSERT INTO late_marks (day, id, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (day, id) DO UPDATE SET body = excluded.body",
+            rows,
+        )
+        .await
     }
 
     async fn late_marks(&self, day: Option<NaiveDate>) -> StoreResult<Vec<LateMark>> {

@@ -3,7 +3,6 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 use vitals_core::freshness::TouchMark;
 use vitals_core::ports::{StoreResult, TouchedAccountStore};
 
@@ -24,21 +23,14 @@ impl TouchedAccountStore for SqliteStore {
                 ))
             })
             .collect::<Result<Vec<_>, crate::error::DbError>>()?;
-        self.db
-            .write(move |tx| {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO touch_marks (interval_start, id, body, expires_at)
-                     VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (interval_start, id) DO UPDATE SET
-                         body = excluded.body, expires_at = excluded.expires_at",
-                )?;
-                for (interval, id, body, expires_at) in &rows {
-                    insert.execute(params![interval, id, body, expires_at])?;
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(())
+        self.put_rows(
+            "INSERT INTO touch_marks (interval_start, id, body, expires_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (interval_start, id) DO UPDATE SET
+                 body = excluded.body, expires_at = excluded.expires_at",
+            rows,
+        )
+        .await
     }
 
     async fn touch_marks(&self, interval: DateTime<Utc>) -> StoreResult<Vec<TouchMark>> {

@@ -12,20 +12,17 @@ use crate::summaries::ListingChange;
 #[async_trait]
 impl CrmPushStore for SqliteStore {
     async fn put_crm_pushed(&self, pushed: &[CrmPushed]) -> StoreResult<()> {
-        let rows = pushed
-            .iter()
-            .map(|p| {
+        self.put_rows(
+            "INSERT INTO crm_pushed (crm, account_id, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (crm, account_id) DO UPDATE SET body = excluded.body",
+            pushed,
+            |p| {
                 Ok((
                     p.crm.clone(),
                     p.account_id.as_str().to_string(),
                     to_json(p)?,
                 ))
-            })
-            .collect::<Result<Vec<_>, crate::error::DbError>>()?;
-        self.put_rows(
-            "INSERT INTO crm_pushed (crm, account_id, body) VALUES (?1, ?2, ?3)
-             ON CONFLICT (crm, account_id) DO UPDATE SET body = excluded.body",
-            rows,
+            },
         )
         .await
     }

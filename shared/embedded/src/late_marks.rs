@@ -12,14 +12,11 @@ use crate::store::SqliteStore;
 #[async_trait]
 impl LateEventStore for SqliteStore {
     async fn put_late_marks(&self, marks: &[LateMark]) -> StoreResult<()> {
-        let rows = marks
-            .iter()
-            .map(|m| Ok((day_key(m.day), m.id.clone(), to_json(m)?)))
-            .collect::<Result<Vec<_>, crate::error::DbError>>()?;
         self.put_rows(
             "INSERT INTO late_marks (day, id, body) VALUES (?1, ?2, ?3)
              ON CONFLICT (day, id) DO UPDATE SET body = excluded.body",
-            rows,
+            marks,
+            |m| Ok((day_key(m.day), m.id.clone(), to_json(m)?)),
         )
         .await
     }

@@ -12,23 +12,16 @@ use crate::store::SqliteStore;
 #[async_trait]
 impl TouchedAccountStore for SqliteStore {
     async fn put_touch_marks(&self, marks: &[TouchMark]) -> StoreResult<()> {
-        let rows = marks
-            .iter()
-            .map(|m| {
-                Ok((
-                    time_key(m.interval),
-                    m.id.clone(),
-                    to_json(m)?,
-                    expiry_after(m.interval, TouchMark::KEPT_DAYS),
-                ))
-            })
-            .collect::<Result<Vec<_>, crate::error::DbError>>()?;
         self.put_rows(
             "INSERT INTO touch_marks (interval_start, id, body, expires_at)
              VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (interval_start, id) DO UPDATE SET
                  body = excluded.body, expires_at = excluded.expires_at",
-            rows,
+            marks,
+            |m| {
+                let expires_at = expiry_after(m.interval, TouchMark::KEPT_DAYS);
+                Ok((time_key(m.interval), m.id.clone(), to_json(m)?, expires_at))
+            },
         )
         .await
     }

@@ -13,17 +13,11 @@
 # (scripts/bench/cost.py) with the ingest duration measured here.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
+# shellcheck source=../lib/steps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/steps.sh"
 PROFILE="${VITALS_LAMBDA_PROFILE:-release}"
 
-if [[ -z "${VITALS_TEST_DYNAMODB_ENDPOINT:-}" || -z "${VITALS_TEST_SQS_ENDPOINT:-}" ]]; then
-    # shellcheck source=../lib/emulators.sh
-    source "$ROOT/scripts/lib/emulators.sh"
-    install_dynamodb_local
-    install_python_tools
-    start_emulators
-fi
+emulators_unless_running
 
 printf '\n==> cargo build --profile %s (the four functions)\n' "$PROFILE"
 cargo build --profile "$PROFILE" -p ingest -p score -p dispatch -p query

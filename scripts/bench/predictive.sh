@@ -35,10 +35,9 @@
 # keep the data set and the store. Report: test-artifacts/predictive/.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
-ARTIFACTS="${VITALS_ARTIFACTS:-$ROOT/test-artifacts}/predictive"
-mkdir -p "$ARTIFACTS"
+# shellcheck source=../lib/steps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/steps.sh"
+step_artifacts predictive
 
 HELD_OUT_SEED=7919
 SEED="${PREDICTIVE_SEED:-$HELD_OUT_SEED}"
@@ -53,12 +52,6 @@ FROM="$(day_before "$END" $((DAYS - 1)))"
 # Backtest and calibrate from the day the first 28 days of data are in: before it every account
 # looks new, because the data starts there, not the accounts.
 EVAL_FROM="$(day_before "$FROM" -28)"
-
-log() { printf '\n==> %s\n' "$*"; }
-die() {
-    printf 'error: %s\n' "$*" >&2
-    exit 1
-}
 
 WORK="$(mktemp -d)"
 SERVER_PID=""
@@ -115,16 +108,10 @@ cat "$WORK/sim.log.err"
 
 V=("$VITALS" --data "$WORK/data")
 log "a new store (vitals serve, stopped once it answers)"
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-"${V[@]}" serve --addr "127.0.0.1:$PORT" --no-schedule >"$WORK/serve.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 150); do
-    curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/serve.log" >&2; die "vitals serve exited before it was ready"; }
-    sleep 0.2
-done
-kill "$SERVER_PID"
-wait "$SERVER_PID" 2>/dev/null || true
+PORT="$(free_port)"
+start_server "http://127.0.0.1:$PORT" "$WORK/serve.log" \
+    "${V[@]}" serve --addr "127.0.0.1:$PORT" --no-schedule
+stop_pid "$SERVER_PID"
 SERVER_PID=""
 [[ -f "$WORK/data/vitals.db" ]] || die "vitals serve left no store in $WORK/data"
 # Keep events of any age: retention decides what import accepts and when rows expire, not how

@@ -12,45 +12,35 @@
 # it. Not part of the test command. The build goes to .aws-sam/ (or VITALS_SAM_BUILD_DIR).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
-TOOLS="${VITALS_TOOLS:-$ROOT/.tools}"
+# shellcheck source=../lib/steps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/steps.sh"
 SAM_CLI="aws-sam-cli==1.170.0"
 LAMBDA_TOOLS=("cargo-lambda==1.9.2" "ziglang==0.13.0")
 BUILD_DIR="${VITALS_SAM_BUILD_DIR:-$ROOT/.aws-sam/build}"
 
-step() { printf '\n==> %s\n' "$*"; }
 
-step "aws-sam-cli into $TOOLS/sam-venv"
+log "aws-sam-cli into $TOOLS/sam-venv"
 SAM_VENV="$TOOLS/sam-venv"
-if [[ "$(cat "$SAM_VENV/.installed" 2>/dev/null)" != "$SAM_CLI" ]]; then
-    python3 -m venv "$SAM_VENV"
-    "$SAM_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SAM_CLI"
-    echo "$SAM_CLI" >"$SAM_VENV/.installed"
-fi
+venv_install "$SAM_VENV" "$SAM_CLI"
 
-step "cargo-lambda and Zig into $TOOLS/lambda-venv"
+log "cargo-lambda and Zig into $TOOLS/lambda-venv"
 LAMBDA_VENV="$TOOLS/lambda-venv"
-if [[ "$(cat "$LAMBDA_VENV/.installed" 2>/dev/null)" != "${LAMBDA_TOOLS[*]}" ]]; then
-    python3 -m venv "$LAMBDA_VENV"
-    "$LAMBDA_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${LAMBDA_TOOLS[@]}"
-    echo "${LAMBDA_TOOLS[*]}" >"$LAMBDA_VENV/.installed"
-fi
+venv_install "$LAMBDA_VENV" "${LAMBDA_TOOLS[@]}"
 # cargo-lambda finds Zig as `python -m ziglang` (the venv's python first on PATH) or `zig`.
 export PATH="$LAMBDA_VENV/bin:$SAM_VENV/bin:$PATH"
 cargo lambda --version
 
-step "Rust standard library for aarch64-unknown-linux-gnu"
+log "Rust standard library for aarch64-unknown-linux-gnu"
 rustup target add aarch64-unknown-linux-gnu
 
-step "sam build (cargo lambda build --release --arm64, four functions)"
+log "sam build (cargo lambda build --release --arm64, four functions)"
 started=$(date +%s)
 SAM_CLI_TELEMETRY=0 AWS_REGION="${AWS_REGION:-us-east-1}" \
     sam build --config-file infra/samconfig.toml --template-file template.yaml \
     --build-dir "$BUILD_DIR" --beta-features
 printf 'sam build took %d s\n' $(($(date +%s) - started))
 
-step "deployment zips"
+log "deployment zips"
 ZIPS="$(mktemp -d)"
 trap 'rm -rf "$ZIPS"' EXIT
 printf '%-16s %12s %12s  %s\n' function "bootstrap MB" "zip MB" architecture

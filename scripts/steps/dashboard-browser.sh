@@ -9,64 +9,24 @@
 # CI is not set.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
-ARTIFACTS="$ROOT/test-artifacts/dashboard"
-mkdir -p "$ARTIFACTS"
+# shellcheck source=../lib/steps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/steps.sh"
+STEP_NAME=dashboard-browser
+step_artifacts dashboard
 
-DATA="$(mktemp -d)"
-PROFILE="$(mktemp -d)"
-SERVER_PID=""
-cleanup() {
-    if [[ -n "$SERVER_PID" ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$DATA" "$PROFILE"
-}
-trap cleanup EXIT
+temp_dir DATA
+temp_dir PROFILE
 
-fail() {
-    echo "dashboard-browser: $*" >&2
-    exit 1
-}
-
-find_chromium() {
-    command -v chromium || command -v chromium-browser || true
-}
-
-CHROMIUM="$(find_chromium)"
-if [[ -z "$CHROMIUM" ]]; then
-    SUDO=()
-    [[ "$(id -u)" == 0 ]] || SUDO=(sudo -n)
-    if command -v apt-get >/dev/null &&
-        { "${SUDO[@]}" apt-get install -y chromium >"$ARTIFACTS/apt.log" 2>&1 ||
-            { "${SUDO[@]}" apt-get update >>"$ARTIFACTS/apt.log" 2>&1 &&
-                "${SUDO[@]}" apt-get install -y chromium >>"$ARTIFACTS/apt.log" 2>&1; }; }; then
-        CHROMIUM="$(find_chromium)"
-    fi
-fi
-if [[ -z "$CHROMIUM" ]]; then
-    if [[ "${CI:-}" == true || "${CI:-}" == 1 ]]; then
-        fail "chromium is not installed and apt-get could not install it (see $ARTIFACTS/apt.log)"
-    fi
-    echo "SKIPPED dashboard-browser: chromium missing and apt-get unavailable (install the Debian package chromium)"
-    exit 0
-fi
+find_chromium_or_skip "$ARTIFACTS"
 
 cargo build --quiet -p vitals
 VITALS="${CARGO_TARGET_DIR:-$ROOT/target}/debug/vitals"
 "$VITALS" --data "$DATA" demo --accounts 40 --days 60 --no-serve >"$ARTIFACTS/demo.log" 2>&1
 
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+PORT="$(free_port)"
 BASE="http://127.0.0.1:$PORT"
-"$VITALS" --data "$DATA" serve --addr "127.0.0.1:$PORT" --no-schedule >"$ARTIFACTS/serve.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-    curl -fsS "$BASE/health" >/dev/null 2>&1 && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$ARTIFACTS/serve.log" >&2; fail "vitals serve exited"; }
-    sleep 0.2
-done
+start_server "$BASE" "$ARTIFACTS/serve.log" \
+    "$VITALS" --data "$DATA" serve --addr "127.0.0.1:$PORT" --no-schedule
 TOKEN="$("$VITALS" --data "$DATA" token --role admin --user admin@example.com --ttl 1h --quiet)"
 
 # The worst account: the first at-risk row of the API's default (worst first) order.
@@ -182,16 +142,16 @@ print(f"portfolio: {sum(portfolio.svgs.values())} charts, {portfolio.rows} at-ri
 PY
 
 for png in portfolio.png account.png; do
-    [[ -s "$ARTIFACTS/$png" ]] || fail "no screenshot $png"
+    [[ -s "$ARTIFACTS/$png" ]] || die "no screenshot $png"
 done
 
 # The workspace flow (issue 18): who acts on what, chosen from the settled demo data.
 PLAYWRIGHT_DIR="$ROOT/.tools/playwright"
 if [[ ! -f "$PLAYWRIGHT_DIR/node_modules/playwright-core/index.mjs" ]]; then
-    command -v npm >/dev/null || fail "npm is needed to install playwright-core"
+    command -v npm >/dev/null || die "npm is needed to install playwright-core"
     npm install --prefix "$PLAYWRIGHT_DIR" --no-audit --no-fund --no-package-lock --ignore-scripts \
         playwright-core@1.57 >"$ARTIFACTS/install-playwright.log" 2>&1 ||
-        fail "npm install playwright-core failed; see $ARTIFACTS/install-playwright.log"
+        die "npm install playwright-core failed; see $ARTIFACTS/install-playwright.log"
 fi
 CHOICE="$(python3 - "$ARTIFACTS/accounts.json" "$ARTIFACTS/alerts.json" <<'PY'
 import json, sys
@@ -217,7 +177,7 @@ for owner, alerts in sorted(by_owner.items(), key=lambda kv: -len(kv[1])):
     break
 PY
 )"
-[[ -n "$CHOICE" ]] || fail "no CSM with two open alerts, one on an at-risk account, in the demo data"
+[[ -n "$CHOICE" ]] || die "no CSM with two open alerts, one on an at-risk account, in the demo data"
 IFS=$'\t' read -r CSM CSM2 ACCOUNT_ID SNOOZE_ALERT RESOLVE_ALERT ACCOUNT_NAME <<<"$CHOICE"
 mint() { "$VITALS" --data "$DATA" token --role "$1" --user "$2" --ttl 1h --quiet; }
 CSM_TOKEN="$(mint csm "$CSM")"
@@ -229,7 +189,7 @@ BASE="$BASE" ARTIFACTS="$ARTIFACTS" CHROMIUM="$CHROMIUM" \
     ACCOUNT="$ACCOUNT_ID" ACCOUNT_NAME="$ACCOUNT_NAME" \
     SNOOZE_ALERT="$SNOOZE_ALERT" RESOLVE_ALERT="$RESOLVE_ALERT" \
     timeout 300 node "$ROOT/tests/browser/workspace.mjs" | tee "$ARTIFACTS/workspace.log" ||
-    fail "the workspace flow failed (see $ARTIFACTS/workspace.log)"
+    die "the workspace flow failed (see $ARTIFACTS/workspace.log)"
 
 # A CSM's book, totals included: her portfolio counts the accounts her listing returns.
 csm2_accounts="$(curl -fsS -H "Authorization: Bearer $CSM2_TOKEN" "$BASE/v1/accounts?limit=200" |
@@ -242,6 +202,6 @@ fi
 for png in csm-portfolio csm-alerts csm-account csm-account-snoozed csm-alerts-after \
     csm-alerts-resolved admin-audit admin-alerts admin-settings admin-settings-validated \
     csm2-portfolio csm2-alerts csm2-account-404; do
-    [[ -s "$ARTIFACTS/$png.png" ]] || fail "no screenshot $png.png"
+    [[ -s "$ARTIFACTS/$png.png" ]] || die "no screenshot $png.png"
 done
 echo "dashboard-browser: OK (screenshots in $ARTIFACTS)"

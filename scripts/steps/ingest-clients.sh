@@ -5,35 +5,14 @@
 # and checks through `vitals import verify` that every event arrived exactly once.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
-TOOLS="$ROOT/.tools"
+# shellcheck source=../lib/steps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/steps.sh"
 PY_PACKAGE="segment-analytics-python==2.4.0"
 NODE_PACKAGE="@segment/analytics-node@3.1.0"
 KEY="client-test-write-key"
 
-log() { printf '\n==> %s\n' "$*"; }
-die() {
-    printf 'error: %s\n' "$*" >&2
-    exit 1
-}
-
-WORK="$(mktemp -d)"
-SERVER_PID=""
-cleanup() {
-    local rc=$?
-    if [[ -n "$SERVER_PID" ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if ((rc != 0)) && [[ -f "$WORK/serve.log" ]]; then
-        echo "---- last lines of the server log ----" >&2
-        tail -n 30 "$WORK/serve.log" >&2 || true
-    fi
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
+temp_dir WORK
+SERVER_LOG="$WORK/serve.log"
 
 log "client libraries"
 if [[ ! -x "$TOOLS/venv/bin/python" ]]; then
@@ -54,18 +33,11 @@ fi
 log "vitals serve"
 cargo build --quiet -p vitals
 VITALS="${CARGO_TARGET_DIR:-$ROOT/target}/debug/vitals"
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+PORT="$(free_port)"
 HOST="http://127.0.0.1:$PORT"
 # Back-end libraries hold a secret (server) key: their group traits set seats, plan and owner.
 export VITALS_SERVER_WRITE_KEYS="$KEY"
-"$VITALS" --data "$WORK/data" serve --addr "127.0.0.1:$PORT" --no-schedule >"$WORK/serve.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-    if curl -fsS "$HOST/health" >/dev/null 2>&1; then break; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || die "vitals serve exited before it was ready"
-    sleep 0.2
-done
-curl -fsS "$HOST/health" >/dev/null || die "vitals serve not ready at $HOST"
+start_server "$HOST" "$SERVER_LOG" "$VITALS" --data "$WORK/data" serve --addr "127.0.0.1:$PORT" --no-schedule
 
 DAY="$(date -u +%F)"
 for round in 1 2; do

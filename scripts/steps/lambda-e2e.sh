@@ -10,18 +10,11 @@
 # Run by scripts/test.sh with the emulators up; alone, it starts them itself.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
+# shellcheck source=../lib/steps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/steps.sh"
 SAM_CLI="aws-sam-cli==1.170.0"
 
-if [[ -z "${VITALS_TEST_DYNAMODB_ENDPOINT:-}" || -z "${VITALS_TEST_SQS_ENDPOINT:-}" ]]; then
-    # shellcheck source=../lib/emulators.sh
-    source "$ROOT/scripts/lib/emulators.sh"
-    install_dynamodb_local
-    install_python_tools
-    start_emulators
-fi
-TOOLS="${VITALS_TOOLS:-$ROOT/.tools}"
+emulators_unless_running
 
 printf '\n==> building the functions and vitals (debug)\n'
 cargo build --quiet -p ingest -p score -p dispatch -p query -p vitals
@@ -35,11 +28,7 @@ printf '\n==> sam validate --lint and cfn-lint on template.yaml\n'
 # aws-sam-cli in its own venv: it pins its own cfn-lint, which must not move the one the test
 # command pins in .tools/venv.
 SAM_VENV="$TOOLS/sam-venv"
-if [[ "$(cat "$SAM_VENV/.installed" 2>/dev/null)" != "$SAM_CLI" ]]; then
-    python3 -m venv "$SAM_VENV"
-    "$SAM_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SAM_CLI"
-    echo "$SAM_CLI" >"$SAM_VENV/.installed"
-fi
+venv_install "$SAM_VENV" "$SAM_CLI"
 SAM_CLI_TELEMETRY=0 AWS_REGION="${AWS_REGION:-us-east-1}" \
     "$SAM_VENV/bin/sam" validate --lint --template-file template.yaml
 "$TOOLS/venv/bin/cfn-lint" template.yaml

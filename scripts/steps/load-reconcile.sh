@@ -9,8 +9,8 @@
 # (the test command runs it on the debug build: its events/s are the debug build's.)
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
+# shellcheck source=../lib/steps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/steps.sh"
 SECONDS_TO_RUN="${VITALS_LOAD_SECONDS:-20}"
 CLIENTS="${VITALS_LOAD_CLIENTS:-32}"
 KEY="load-test-write-key"
@@ -23,36 +23,13 @@ if [[ -z "${VITALS_BIN:-}" ]]; then
     cargo build --quiet -p vitals
     VITALS_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/vitals"
 fi
-WORK="$(mktemp -d)"
-SERVER_PID=""
-cleanup() {
-    local rc=$?
-    if [[ -n "$SERVER_PID" ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if ((rc != 0)) && [[ -f "$WORK/serve.log" ]]; then
-        echo "---- last lines of the server log ----" >&2
-        tail -n 20 "$WORK/serve.log" >&2 || true
-    fi
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
+temp_dir WORK
+SERVER_LOG="$WORK/serve.log"
 
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+PORT="$(free_port)"
 HOST="http://127.0.0.1:$PORT"
-VITALS_WRITE_KEYS="$KEY" "$VITALS_BIN" --data "$WORK/data" serve --addr "127.0.0.1:$PORT" \
-    --no-schedule >"$WORK/serve.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-    curl -fsS "$HOST/health" >/dev/null 2>&1 && break
-    kill -0 "$SERVER_PID" 2>/dev/null || {
-        echo "vitals serve exited before it was ready" >&2
-        exit 1
-    }
-    sleep 0.2
-done
+start_server "$HOST" "$SERVER_LOG" env VITALS_WRITE_KEYS="$KEY" \
+    "$VITALS_BIN" --data "$WORK/data" serve --addr "127.0.0.1:$PORT" --no-schedule
 
 echo "load: $CLIENTS clients, ${SECONDS_TO_RUN}s, ~500 KB batches, 5 % resent ($VITALS_BIN)"
 python3 tests/clients/load.py "$HOST" "$KEY" "$SECONDS_TO_RUN" "$CLIENTS" "$WORK/sent.json"

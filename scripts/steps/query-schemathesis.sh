@@ -5,23 +5,14 @@
 # that does not match the schema. Report: test-artifacts/schemathesis/.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
-ARTIFACTS="$ROOT/test-artifacts/schemathesis"
-VENV="$ROOT/.tools/venv"
+# shellcheck source=../lib/steps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/steps.sh"
+STEP_NAME=query-schemathesis
+step_artifacts schemathesis
+VENV="$TOOLS/venv"
 SCHEMATHESIS_VERSION="4.*"
-mkdir -p "$ARTIFACTS"
 
-DATA="$(mktemp -d)"
-SERVER_PID=""
-cleanup() {
-    if [[ -n "$SERVER_PID" ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$DATA"
-}
-trap cleanup EXIT
+temp_dir DATA
 
 if ! "$VENV/bin/schemathesis" --version >/dev/null 2>&1; then
     echo "installing schemathesis into $VENV"
@@ -34,14 +25,9 @@ cargo build --quiet -p vitals
 VITALS="$ROOT/target/debug/vitals"
 "$VITALS" --data "$DATA" demo --accounts 24 --days 40 --no-serve >"$ARTIFACTS/demo.log" 2>&1
 
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-"$VITALS" --data "$DATA" serve --addr "127.0.0.1:$PORT" --no-schedule >"$ARTIFACTS/serve.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$ARTIFACTS/serve.log" >&2; exit 1; }
-    sleep 0.2
-done
+PORT="$(free_port)"
+start_server "http://127.0.0.1:$PORT" "$ARTIFACTS/serve.log" \
+    "$VITALS" --data "$DATA" serve --addr "127.0.0.1:$PORT" --no-schedule
 TOKEN="$("$VITALS" --data "$DATA" token --role admin --user admin@example.com --ttl 1h --quiet)"
 
 # Checks: no 5xx, responses (status, content type, body) as documented.

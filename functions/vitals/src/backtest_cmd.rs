@@ -9,6 +9,8 @@ use vitals_core::backtest::{
     run_backtest, BacktestOptions, BacktestReport, Observe, RankingReport, DEFAULT_HORIZON_DAYS,
 };
 
+use vitals_core::config::VitalsConfig;
+
 use crate::context::Context;
 
 /// The summary key the dashboard's "churn prediction accuracy" KPI reads.
@@ -19,6 +21,19 @@ const ACCURACY_KEY: &str = "churn_prediction_accuracy";
     about = "Backtest churn prediction: the health score, a churn model and a baseline over a range"
 )]
 pub struct BacktestArgs {
+    #[command(flatten)]
+    pub evaluation: EvaluationArgs,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not store the health score's ROC-AUC in the latest portfolio summary.
+    #[arg(long)]
+    pub no_store: bool,
+}
+
+/// How a range is evaluated, the same for `backtest` and `calibrate`.
+#[derive(Debug, Clone, Args)]
+pub struct EvaluationArgs {
     /// First evaluation day.
     #[arg(long)]
     pub from: NaiveDate,
@@ -40,12 +55,19 @@ pub struct BacktestArgs {
     /// Alert budget for precision@k: accounts worked per evaluation day.
     #[arg(long, default_value_t = 10)]
     pub k: usize,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
-    /// Do not store the health score's ROC-AUC in the latest portfolio summary.
-    #[arg(long)]
-    pub no_store: bool,
+}
+
+impl EvaluationArgs {
+    /// The backtest options of these flags and the configuration's defaults.
+    pub fn options(&self, config: &VitalsConfig) -> BacktestOptions {
+        let mut opts = BacktestOptions::new(self.from, self.to);
+        opts.horizon_days = self.horizon.unwrap_or(config.churn.horizon_days);
+        opts.step_days = self.step.max(1);
+        opts.alert_k = self.k.max(1);
+        opts.observe = self.observe.into();
+        opts.max_event_types = config.scoring.max_event_types;
+        opts
+    }
 }
 
 /// `--observe`: when each account is observed.
@@ -76,12 +98,7 @@ pub(crate) fn parse_days(s: &str) -> Result<u32, String> {
 
 pub async fn run(ctx: &Context, args: &BacktestArgs) -> anyhow::Result<()> {
     let storage = ctx.backend.storage.as_ref();
-    let mut opts = BacktestOptions::new(args.from, args.to);
-    opts.horizon_days = args.horizon.unwrap_or(ctx.config.churn.horizon_days);
-    opts.step_days = args.step.max(1);
-    opts.alert_k = args.k.max(1);
-    opts.observe = args.observe.into();
-    opts.max_event_types = ctx.config.scoring.max_event_types;
+    let opts = args.evaluation.options(&ctx.config);
     let report = run_backtest(storage, &opts)
         .await
         .context("backtest failed")?;
@@ -134,8 +151,19 @@ async fn store_accuracy(
     Ok(summary.as_of)
 }
 
-fn fmt(v: Option<f64>, decimals: usize) -> String {
+pub(crate) fn fmt(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
+}
+
+/// The median days of warning and warned/churned accounts of a ranking ("-" without one).
+pub(crate) fn lead(r: Option<&RankingReport>) -> String {
+    match r {
+        Some(r) => match r.median_lead_days {
+            Some(d) => format!("{d:.0}d {}/{}", r.warned_churns, r.churns),
+            None => format!("- {}/{}", r.warned_churns, r.churns),
+        },
+        None => "-".into(),
+    }
 }
 
 fn row(r: &RankingReport) -> String {
@@ -150,10 +178,7 @@ fn row(r: &RankingReport) -> String {
         fmt(r.top_decile_lift, 2),
         fmt(r.brier, 3),
         fmt(r.precision_at_k, 2),
-        match r.median_lead_days {
-            Some(d) => format!("{d:.0}d {}/{}", r.warned_churns, r.churns),
-            None => format!("- {}/{}", r.warned_churns, r.churns),
-        },
+        lead(Some(r)),
     )
 }
 

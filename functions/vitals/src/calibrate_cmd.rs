@@ -8,14 +8,12 @@
 use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::Args;
-use vitals_core::backtest::{
-    BacktestOptions, BacktestReport, RankingReport, HEALTH_SCORE, PERIOD_ALL, PERIOD_TEST,
-};
+use vitals_core::backtest::{BacktestReport, RankingReport, HEALTH_SCORE, PERIOD_ALL, PERIOD_TEST};
 use vitals_core::calibrate::{apply_proposal, calibrate_weights, CalibrationReport};
 use vitals_core::clock::SystemClock;
 use vitals_core::config::ApplyError;
 
-use crate::backtest_cmd::{parse_days, ObserveArg};
+use crate::backtest_cmd::{fmt, lead, EvaluationArgs};
 use crate::context::Context;
 
 #[derive(Debug, Clone, Args)]
@@ -23,26 +21,8 @@ use crate::context::Context;
     about = "Learn a scorecard from churn outcomes, with the backtest of current vs proposed"
 )]
 pub struct CalibrateArgs {
-    /// First evaluation day.
-    #[arg(long)]
-    pub from: NaiveDate,
-    /// End of the range (inclusive): nothing dated after it is read.
-    #[arg(long)]
-    pub to: NaiveDate,
-    /// Prediction horizon, e.g. 90d (or a number of days); default: `[churn] horizon_days`
-    /// of the configuration (90 days unless set).
-    #[arg(long, value_parser = parse_days)]
-    pub horizon: Option<u32>,
-    /// Days between evaluation days.
-    #[arg(long, default_value_t = 7)]
-    pub step: u32,
-    /// When each account is observed: every evaluation day, or each monthly anniversary of its
-    /// start (the design of *Fighting Churn With Data*).
-    #[arg(long, value_enum, default_value_t = ObserveArg::EveryStep)]
-    pub observe: ObserveArg,
-    /// Alert budget for precision@k: accounts worked per evaluation day.
-    #[arg(long, default_value_t = 10)]
-    pub k: usize,
+    #[command(flatten)]
+    pub evaluation: EvaluationArgs,
     /// Store the proposed scorecard as a new configuration version.
     #[arg(long)]
     pub apply: bool,
@@ -56,12 +36,7 @@ pub struct CalibrateArgs {
 
 pub async fn run(ctx: &Context, args: &CalibrateArgs) -> anyhow::Result<()> {
     let storage = ctx.backend.storage.as_ref();
-    let mut opts = BacktestOptions::new(args.from, args.to);
-    opts.horizon_days = args.horizon.unwrap_or(ctx.config.churn.horizon_days);
-    opts.step_days = args.step.max(1);
-    opts.alert_k = args.k.max(1);
-    opts.observe = args.observe.into();
-    opts.max_event_types = ctx.config.scoring.max_event_types;
+    let opts = args.evaluation.options(&ctx.config);
     let report = calibrate_weights(storage, &ctx.config, &opts)
         .await
         .context("calibration failed")?;
@@ -92,20 +67,6 @@ pub async fn run(ctx: &Context, args: &CalibrateArgs) -> anyhow::Result<()> {
         Err(e) => return Err(anyhow::Error::new(e).context("cannot apply the proposed scorecard")),
     }
     Ok(())
-}
-
-fn fmt(v: Option<f64>, decimals: usize) -> String {
-    v.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
-}
-
-fn lead(r: Option<&RankingReport>) -> String {
-    match r {
-        Some(r) => match r.median_lead_days {
-            Some(d) => format!("{d:.0}d {}/{}", r.warned_churns, r.churns),
-            None => format!("- {}/{}", r.warned_churns, r.churns),
-        },
-        None => "-".into(),
-    }
 }
 
 /// One figure of the health score's ranking, current vs proposed.

@@ -239,7 +239,6 @@ pub trait TouchedAccountStore: Send + Sync {
     async fn touch_marks(&self, interval: DateTime<Utc>) -> StoreResult<Vec<TouchMark>>;
 }
 
-/// Every storage concern at once: what a backend implements and what the binaries hold.
 /// What was last written to each CRM for each account (see `crate::crm`): one record per
 /// (CRM, account), replaced on each write; and how far each CRM's activity log has gone.
 #[async_trait]
@@ -315,44 +314,35 @@ pub trait AccountActivityStore:
     }
 }
 
-pub trait Storage:
-    EventStore
-    + AccountStore
-    + UserStore
-    + ScoreHistoryStore
-    + AlertStore
-    + InterventionStore
-    + AuditLog
-    + ConfigStore
-    + CheckpointStore
-    + SummaryStore
-    + ListingStore
-    + ChurnModelStore
-    + LateEventStore
-    + TouchedAccountStore
-    + CrmPushStore
-    + AccountActivityStore
-{
+/// Declares a trait that is the sum of others, and the blanket impl that gives it to every
+/// type implementing them all (so the list of parts is written once).
+macro_rules! all_of {
+    ($(#[$meta:meta])* pub trait $name:ident: $($part:path),+ $(,)?) => {
+        $(#[$meta])*
+        pub trait $name: $($part +)+ {}
+        impl<T> $name for T where T: $($part +)+ {}
+    };
 }
 
-impl<T> Storage for T where
-    T: EventStore
-        + AccountStore
-        + UserStore
-        + ScoreHistoryStore
-        + AlertStore
-        + InterventionStore
-        + AuditLog
-        + ConfigStore
-        + CheckpointStore
-        + SummaryStore
-        + ListingStore
-        + ChurnModelStore
-        + LateEventStore
-        + TouchedAccountStore
-        + CrmPushStore
-        + AccountActivityStore
-{
+all_of! {
+    /// Every storage concern at once: what a backend implements and what the binaries hold.
+    pub trait Storage:
+        EventStore,
+        AccountStore,
+        UserStore,
+        ScoreHistoryStore,
+        AlertStore,
+        InterventionStore,
+        AuditLog,
+        ConfigStore,
+        CheckpointStore,
+        SummaryStore,
+        ListingStore,
+        ChurnModelStore,
+        LateEventStore,
+        TouchedAccountStore,
+        CrmPushStore,
+        AccountActivityStore,
 }
 
 /// A message to enqueue. `id` is its idempotency key: consumers dedupe on it.

@@ -2,13 +2,14 @@
 //! unless it carries the stored version + 1. Listed newest opened first.
 
 use async_trait::async_trait;
-use rusqlite::params;
 use rusqlite::types::Value;
+use rusqlite::ToSql;
 use vitals_core::model::{Alert, AlertQuery, Page};
 use vitals_core::ports::{AlertStore, StoreResult};
 
-use crate::codec::{invalid_cursor, limit_plus_one, paginate, time_key, to_i64, to_json, Cursor};
+use crate::codec::{time_key, to_i64, to_json};
 use crate::error::{is_unique_violation, DbError};
+use crate::newest::Newest;
 use crate::store::SqliteStore;
 
 /// The columns an alert is found and ordered by, plus its JSON.
@@ -32,6 +33,18 @@ impl AlertRow {
             body: to_json(alert)?,
         })
     }
+
+    /// The columns in the order of the statements' `?1..?6`.
+    fn values(&self) -> [&dyn ToSql; 6] {
+        [
+            &self.id,
+            &self.opened_key,
+            &self.status,
+            &self.account_id,
+            &self.version,
+            &self.body,
+        ]
+    }
 }
 
 #[async_trait]
@@ -43,14 +56,7 @@ impl AlertStore for SqliteStore {
                 let inserted = tx.execute(
                     "INSERT INTO alerts (id, opened_key, status, account_id, version, body)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        row.id,
-                        row.opened_key,
-                        row.status,
-                        row.account_id,
-                        row.version,
-                        row.body
-                    ],
+                    row.values().as_slice(),
                 );
                 match inserted {
                     Ok(_) => Ok(()),
@@ -75,19 +81,13 @@ impl AlertStore for SqliteStore {
         let previous = crate::store::previous_version("alert", &row.id, row.version)?;
         self.db
             .write(move |tx| {
+                let mut values = row.values().to_vec();
+                values.push(&previous);
                 let updated = tx.execute(
                     "UPDATE alerts SET opened_key = ?2, status = ?3, account_id = ?4,
                          version = ?5, body = ?6
                      WHERE id = ?1 AND version = ?7",
-                    params![
-                        row.id,
-                        row.opened_key,
-                        row.status,
-                        row.account_id,
-                        row.version,
-                        row.body,
-                        previous
-                    ],
+                    values.as_slice(),
                 )?;
                 crate::store::one_row_updated(updated, "alert", &row.id, previous)
             })
@@ -101,12 +101,6 @@ impl AlertStore for SqliteStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<Alert>> {
-        let fetch = limit_plus_one(limit)?;
-        let after = match cursor.map(Cursor::decode).transpose()? {
-            None => None,
-            Some(Cursor::Alerts { o, i }) => Some((o, i)),
-            Some(_) => return Err(invalid_cursor().into()),
-        };
         let mut filters = Vec::new();
         if let Some(status) = query.status {
             filters.push(("status", Value::Text(status.as_str().to_string())));
@@ -114,13 +108,9 @@ impl AlertStore for SqliteStore {
         if let Some(account) = &query.account_id {
             filters.push(("account_id", Value::Text(account.as_str().to_string())));
         }
-        let alerts: Vec<Alert> = self
-            .newest_first("alerts", "opened_key", filters, after, fetch)
-            .await?;
-        let (items, next) = paginate(alerts, limit, |last| Cursor::Alerts {
-            o: time_key(last.opened_at),
-            i: last.id.clone(),
-        })?;
-        Ok(Page { items, next })
+        self.newest_page(Newest::Alerts, filters, (cursor, limit), |a: &Alert| {
+            (time_key(a.opened_at), a.id.clone())
+        })
+        .await
     }
 }

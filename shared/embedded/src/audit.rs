@@ -6,9 +6,8 @@ use rusqlite::types::Value;
 use vitals_core::model::{AccountId, AuditEntry, Page};
 use vitals_core::ports::{AuditLog, StoreResult};
 
-use crate::codec::{
-    expiry_after, invalid_cursor, limit_plus_one, paginate, time_key, to_json, Cursor,
-};
+use crate::codec::{expiry_after, time_key, to_json};
+use crate::newest::Newest;
 use crate::store::SqliteStore;
 
 #[async_trait]
@@ -40,23 +39,13 @@ impl AuditLog for SqliteStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<AuditEntry>> {
-        let fetch = limit_plus_one(limit)?;
-        let after = match cursor.map(Cursor::decode).transpose()? {
-            None => None,
-            Some(Cursor::Audit { t, i }) => Some((t, i)),
-            Some(_) => return Err(invalid_cursor().into()),
-        };
         let filters = account
             .map(|a| ("account_id", Value::Text(a.as_str().to_string())))
             .into_iter()
             .collect();
-        let entries: Vec<AuditEntry> = self
-            .newest_first("audit_log", "at_key", filters, after, fetch)
-            .await?;
-        let (items, next) = paginate(entries, limit, |last| Cursor::Audit {
-            t: time_key(last.at),
-            i: last.id.clone(),
-        })?;
-        Ok(Page { items, next })
+        self.newest_page(Newest::Audit, filters, (cursor, limit), |e: &AuditEntry| {
+            (time_key(e.at), e.id.clone())
+        })
+        .await
     }
 }

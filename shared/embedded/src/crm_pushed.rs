@@ -2,39 +2,29 @@
 //! one row per CRM for how far its activity log has gone.
 
 use async_trait::async_trait;
-use rusqlite::params;
 use vitals_core::crm::{ActivityMark, CrmPushed};
 use vitals_core::ports::{CrmPushStore, StoreResult};
 
 use crate::codec::to_json;
 use crate::store::SqliteStore;
+use crate::summaries::ListingChange;
 
 #[async_trait]
 impl CrmPushStore for SqliteStore {
     async fn put_crm_pushed(&self, pushed: &[CrmPushed]) -> StoreResult<()> {
-        let rows = pushed
-            .iter()
-            .map(|p| {
+        self.put_rows(
+            "INSERT INTO crm_pushed (crm, account_id, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (crm, account_id) DO UPDATE SET body = excluded.body",
+            pushed,
+            |p| {
                 Ok((
                     p.crm.clone(),
                     p.account_id.as_str().to_string(),
                     to_json(p)?,
                 ))
-            })
-            .collect::<Result<Vec<_>, crate::error::DbError>>()?;
-        self.db
-            .write(move |tx| {
-                let mut upsert = tx.prepare_cached(
-                    "INSERT INTO crm_pushed (crm, account_id, body) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (crm, account_id) DO UPDATE SET body = excluded.body",
-                )?;
-                for (crm, account, body) in &rows {
-                    upsert.execute(params![crm, account, body])?;
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(())
+            },
+        )
+        .await
     }
 
     async fn crm_pushed(&self, crm: &str) -> StoreResult<Vec<CrmPushed>> {
@@ -57,17 +47,12 @@ impl CrmPushStore for SqliteStore {
     }
 
     async fn put_crm_activity_mark(&self, mark: &ActivityMark) -> StoreResult<()> {
-        let row = (mark.crm.clone(), to_json(mark)?);
-        self.db
-            .write(move |tx| {
-                tx.execute(
-                    "INSERT INTO crm_activity_marks (crm, body) VALUES (?1, ?2)
-                     ON CONFLICT (crm) DO UPDATE SET body = excluded.body",
-                    params![row.0, row.1],
-                )?;
-                Ok(())
-            })
-            .await?;
-        Ok(())
+        self.put_body(
+            "INSERT INTO crm_activity_marks (crm, body) VALUES (?1, ?2)
+             ON CONFLICT (crm) DO UPDATE SET body = excluded.body",
+            (mark.crm.clone(), to_json(mark)?),
+            ListingChange::Keeps,
+        )
+        .await
     }
 }

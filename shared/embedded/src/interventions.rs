@@ -3,13 +3,14 @@
 //! created first, for everyone or one account.
 
 use async_trait::async_trait;
-use rusqlite::params;
 use rusqlite::types::Value;
+use rusqlite::ToSql;
 use vitals_core::model::{AccountId, Intervention, Page};
 use vitals_core::ports::{InterventionStore, StoreResult};
 
-use crate::codec::{invalid_cursor, limit_plus_one, paginate, time_key, to_i64, to_json, Cursor};
+use crate::codec::{time_key, to_i64, to_json};
 use crate::error::{is_unique_violation, DbError};
+use crate::newest::Newest;
 use crate::store::SqliteStore;
 
 struct Row {
@@ -30,6 +31,17 @@ impl Row {
             body: to_json(i)?,
         })
     }
+
+    /// The columns in the order of the statements' `?1..?5`.
+    fn values(&self) -> [&dyn ToSql; 5] {
+        [
+            &self.id,
+            &self.created_key,
+            &self.account_id,
+            &self.version,
+            &self.body,
+        ]
+    }
 }
 
 #[async_trait]
@@ -41,13 +53,7 @@ impl InterventionStore for SqliteStore {
                 match tx.execute(
                     "INSERT INTO interventions (id, created_key, account_id, version, body)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        row.id,
-                        row.created_key,
-                        row.account_id,
-                        row.version,
-                        row.body
-                    ],
+                    row.values().as_slice(),
                 ) {
                     Ok(_) => Ok(()),
                     Err(e) if is_unique_violation(&e) => Err(DbError::Conflict(format!(
@@ -74,18 +80,13 @@ impl InterventionStore for SqliteStore {
         let previous = crate::store::previous_version("intervention", &row.id, row.version)?;
         self.db
             .write(move |tx| {
+                let mut values = row.values().to_vec();
+                values.push(&previous);
                 let updated = tx.execute(
                     "UPDATE interventions SET created_key = ?2, account_id = ?3, version = ?4,
                          body = ?5
                      WHERE id = ?1 AND version = ?6",
-                    params![
-                        row.id,
-                        row.created_key,
-                        row.account_id,
-                        row.version,
-                        row.body,
-                        previous
-                    ],
+                    values.as_slice(),
                 )?;
                 crate::store::one_row_updated(updated, "intervention", &row.id, previous)
             })
@@ -99,23 +100,14 @@ impl InterventionStore for SqliteStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<Intervention>> {
-        let fetch = limit_plus_one(limit)?;
-        let after = match cursor.map(Cursor::decode).transpose()? {
-            None => None,
-            Some(Cursor::Interventions { c, i }) => Some((c, i)),
-            Some(_) => return Err(invalid_cursor().into()),
-        };
         let filters = account
             .map(|a| ("account_id", Value::Text(a.as_str().to_string())))
             .into_iter()
             .collect();
-        let items: Vec<Intervention> = self
-            .newest_first("interventions", "created_key", filters, after, fetch)
-            .await?;
-        let (items, next) = paginate(items, limit, |last| Cursor::Interventions {
-            c: time_key(last.created_at),
-            i: last.id.clone(),
-        })?;
-        Ok(Page { items, next })
+        let place = (cursor, limit);
+        self.newest_page(Newest::Interventions, filters, place, |i: &Intervention| {
+            (time_key(i.created_at), i.id.clone())
+        })
+        .await
     }
 }

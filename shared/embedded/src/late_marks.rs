@@ -12,23 +12,13 @@ use crate::store::SqliteStore;
 #[async_trait]
 impl LateEventStore for SqliteStore {
     async fn put_late_marks(&self, marks: &[LateMark]) -> StoreResult<()> {
-        let rows = marks
-            .iter()
-            .map(|m| Ok((day_key(m.day), m.id.clone(), to_json(m)?)))
-            .collect::<Result<Vec<_>, crate::error::DbError>>()?;
-        self.db
-            .write(move |tx| {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO late_marks (day, id, body) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (day, id) DO UPDATE SET body = excluded.body",
-                )?;
-                for (day, id, body) in &rows {
-                    insert.execute(params![day, id, body])?;
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(())
+        self.put_rows(
+            "INSERT INTO late_marks (day, id, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (day, id) DO UPDATE SET body = excluded.body",
+            marks,
+            |m| Ok((day_key(m.day), m.id.clone(), to_json(m)?)),
+        )
+        .await
     }
 
     async fn late_marks(&self, day: Option<NaiveDate>) -> StoreResult<Vec<LateMark>> {

@@ -3,7 +3,6 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 use vitals_core::freshness::TouchMark;
 use vitals_core::ports::{StoreResult, TouchedAccountStore};
 
@@ -13,32 +12,18 @@ use crate::store::SqliteStore;
 #[async_trait]
 impl TouchedAccountStore for SqliteStore {
     async fn put_touch_marks(&self, marks: &[TouchMark]) -> StoreResult<()> {
-        let rows = marks
-            .iter()
-            .map(|m| {
-                Ok((
-                    time_key(m.interval),
-                    m.id.clone(),
-                    to_json(m)?,
-                    expiry_after(m.interval, TouchMark::KEPT_DAYS),
-                ))
-            })
-            .collect::<Result<Vec<_>, crate::error::DbError>>()?;
-        self.db
-            .write(move |tx| {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO touch_marks (interval_start, id, body, expires_at)
-                     VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (interval_start, id) DO UPDATE SET
-                         body = excluded.body, expires_at = excluded.expires_at",
-                )?;
-                for (interval, id, body, expires_at) in &rows {
-                    insert.execute(params![interval, id, body, expires_at])?;
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(())
+        self.put_rows(
+            "INSERT INTO touch_marks (interval_start, id, body, expires_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (interval_start, id) DO UPDATE SET
+                 body = excluded.body, expires_at = excluded.expires_at",
+            marks,
+            |m| {
+                let expires_at = expiry_after(m.interval, TouchMark::KEPT_DAYS);
+                Ok((time_key(m.interval), m.id.clone(), to_json(m)?, expires_at))
+            },
+        )
+        .await
     }
 
     async fn touch_marks(&self, interval: DateTime<Utc>) -> StoreResult<Vec<TouchMark>> {

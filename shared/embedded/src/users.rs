@@ -1,31 +1,26 @@
 //! People at customer accounts, findable by user id and by the account they are linked to.
 
 use async_trait::async_trait;
-use rusqlite::params;
 use vitals_core::model::{AccountId, UserProfile};
 use vitals_core::ports::{StoreResult, UserStore};
 
 use crate::codec::to_json;
 use crate::store::SqliteStore;
+use crate::summaries::ListingChange;
 
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn put_user(&self, user: &UserProfile) -> StoreResult<()> {
         let id = user.user_id.clone();
         let account = user.account_id.as_ref().map(|a| a.as_str().to_string());
-        let body = to_json(user)?;
-        self.db
-            .write(move |tx| {
-                tx.execute(
-                    "INSERT INTO users (user_id, account_id, body) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (user_id) DO UPDATE SET
-                         account_id = excluded.account_id, body = excluded.body",
-                    params![id, account, body],
-                )?;
-                Ok(())
-            })
-            .await?;
-        Ok(())
+        self.put_body(
+            "INSERT INTO users (user_id, account_id, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (user_id) DO UPDATE SET
+                 account_id = excluded.account_id, body = excluded.body",
+            (id, account, to_json(user)?),
+            ListingChange::Keeps,
+        )
+        .await
     }
 
     async fn get_user(&self, user_id: &str) -> StoreResult<Option<UserProfile>> {

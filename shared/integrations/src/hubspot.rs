@@ -10,8 +10,10 @@
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
-use vitals_core::config::{CrmIds, HubSpotConfig};
-use vitals_core::crm::{ActivityKind, CrmActivity, CrmBatchOutcome, CrmError, CrmSink, CrmUpdate};
+use vitals_core::config::HubSpotConfig;
+use vitals_core::crm::{
+    ActivityKind, CrmActivity, CrmBatchOutcome, CrmError, CrmSink, CrmSinkInfo, CrmUpdate,
+};
 use vitals_core::notify::Secret;
 
 use crate::{http_client, status_error, transport_error, IntegrationError, RetryPolicy};
@@ -23,8 +25,7 @@ pub const BATCH_LIMIT: usize = 100;
 pub struct HubSpot {
     base_url: String,
     token: Secret,
-    ids: CrmIds,
-    log_activities: bool,
+    info: CrmSinkInfo,
     retry: RetryPolicy,
     http: reqwest::Client,
 }
@@ -46,8 +47,13 @@ impl HubSpot {
         Ok(HubSpot {
             base_url: config.base_url.trim_end_matches('/').to_string(),
             token: token.clone(),
-            ids: config.record_ids(),
-            log_activities: config.log_activities,
+            info: CrmSinkInfo {
+                name: VENDOR,
+                batch_size: BATCH_LIMIT,
+                record_ids: config.record_ids(),
+                logs_activities: config.log_activities,
+                activity_batch_size: BATCH_LIMIT,
+            },
             retry: RetryPolicy::default(),
             http: http_client(VENDOR)?,
         })
@@ -109,16 +115,8 @@ pub fn properties(u: &CrmUpdate) -> Value {
 
 #[async_trait]
 impl CrmSink for HubSpot {
-    fn name(&self) -> &str {
-        VENDOR
-    }
-
-    fn batch_size(&self) -> usize {
-        BATCH_LIMIT
-    }
-
-    fn record_ids(&self) -> &CrmIds {
-        &self.ids
+    fn info(&self) -> &CrmSinkInfo {
+        &self.info
     }
 
     async fn write(&self, batch: &[CrmUpdate]) -> Result<CrmBatchOutcome, CrmError> {
@@ -138,14 +136,6 @@ impl CrmSink for HubSpot {
             })
             .await
             .map_err(crm_error)
-    }
-
-    fn logs_activities(&self) -> bool {
-        self.log_activities
-    }
-
-    fn activity_batch_size(&self) -> usize {
-        BATCH_LIMIT
     }
 
     async fn log_activities(&self, batch: &[CrmActivity]) -> Result<CrmBatchOutcome, CrmError> {

@@ -62,18 +62,22 @@ pub(crate) fn http_client(vendor: &'static str) -> Result<reqwest::Client, Integ
         })
 }
 
-/// A transport failure, without the URL reqwest may include.
-pub(crate) fn transport_error(vendor: &'static str, e: &reqwest::Error) -> IntegrationError {
-    let kind = if e.is_timeout() {
+/// What kind of transport failure this was, in words, without the URL reqwest may include.
+pub fn failure_kind(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
         "connection failed"
     } else {
         "request failed"
-    };
+    }
+}
+
+/// A transport failure, without the URL reqwest may include.
+pub(crate) fn transport_error(vendor: &'static str, e: &reqwest::Error) -> IntegrationError {
     IntegrationError::Retryable {
         vendor,
-        detail: kind.into(),
+        detail: failure_kind(e).into(),
         retry_after: None,
     }
 }

@@ -10,8 +10,10 @@
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
-use vitals_core::config::{CrmIds, SalesforceConfig};
-use vitals_core::crm::{ActivityKind, CrmActivity, CrmBatchOutcome, CrmError, CrmSink, CrmUpdate};
+use vitals_core::config::SalesforceConfig;
+use vitals_core::crm::{
+    ActivityKind, CrmActivity, CrmBatchOutcome, CrmError, CrmSink, CrmSinkInfo, CrmUpdate,
+};
 use vitals_core::notify::Secret;
 
 use crate::hubspot::crm_error;
@@ -33,8 +35,7 @@ pub struct Salesforce {
     api_version: String,
     client_id: Secret,
     client_secret: Secret,
-    ids: CrmIds,
-    log_activities: bool,
+    info: CrmSinkInfo,
     retry: RetryPolicy,
     http: reqwest::Client,
     session: Mutex<Option<Session>>,
@@ -49,6 +50,21 @@ impl std::fmt::Debug for Salesforce {
 }
 
 impl Salesforce {
+    /// One composite collection call (each record succeeds or fails alone), retried as the
+    /// policy says; `ids` name the records in order.
+    async fn send_records(
+        &self,
+        method: reqwest::Method,
+        records: Vec<Value>,
+        ids: &[String],
+    ) -> Result<CrmBatchOutcome, CrmError> {
+        let body = json!({"allOrNone": false, "records": records});
+        self.retry
+            .run(|| self.collection(method.clone(), &body, ids))
+            .await
+            .map_err(crm_error)
+    }
+
     pub fn new(
         config: &SalesforceConfig,
         client_id: &Secret,
@@ -59,8 +75,13 @@ impl Salesforce {
             api_version: config.api_version.clone(),
             client_id: client_id.clone(),
             client_secret: client_secret.clone(),
-            ids: config.record_ids(),
-            log_activities: config.log_activities,
+            info: CrmSinkInfo {
+                name: VENDOR,
+                batch_size: BATCH_LIMIT,
+                record_ids: config.record_ids(),
+                logs_activities: config.log_activities,
+                activity_batch_size: BATCH_LIMIT,
+            },
             retry: RetryPolicy::default(),
             http: http_client(VENDOR)?,
             session: Mutex::new(None),
@@ -200,44 +221,22 @@ pub fn record(u: &CrmUpdate) -> Value {
 
 #[async_trait]
 impl CrmSink for Salesforce {
-    fn name(&self) -> &str {
-        VENDOR
-    }
-
-    fn batch_size(&self) -> usize {
-        BATCH_LIMIT
-    }
-
-    fn record_ids(&self) -> &CrmIds {
-        &self.ids
+    fn info(&self) -> &CrmSinkInfo {
+        &self.info
     }
 
     async fn write(&self, batch: &[CrmUpdate]) -> Result<CrmBatchOutcome, CrmError> {
-        let records: Vec<Value> = batch.iter().map(record).collect();
-        let body = json!({"allOrNone": false, "records": records});
         let ids: Vec<String> = batch.iter().map(|u| u.record_id.clone()).collect();
-        self.retry
-            .run(|| self.collection(reqwest::Method::PATCH, &body, &ids))
+        let records = batch.iter().map(record).collect();
+        self.send_records(reqwest::Method::PATCH, records, &ids)
             .await
-            .map_err(crm_error)
-    }
-
-    fn logs_activities(&self) -> bool {
-        self.log_activities
-    }
-
-    fn activity_batch_size(&self) -> usize {
-        BATCH_LIMIT
     }
 
     async fn log_activities(&self, batch: &[CrmActivity]) -> Result<CrmBatchOutcome, CrmError> {
-        let records: Vec<Value> = batch.iter().map(task).collect();
-        let body = json!({"allOrNone": false, "records": records});
         let ids: Vec<String> = batch.iter().map(|a| a.id.clone()).collect();
-        self.retry
-            .run(|| self.collection(reqwest::Method::POST, &body, &ids))
+        let records = batch.iter().map(task).collect();
+        self.send_records(reqwest::Method::POST, records, &ids)
             .await
-            .map_err(crm_error)
     }
 }
 

@@ -268,13 +268,7 @@ impl HttpNotifier {
         }
         let response = request.send().await.map_err(|e| {
             // reqwest errors may include the URL; keep only the kind.
-            let kind = if e.is_timeout() {
-                "timed out"
-            } else if e.is_connect() {
-                "connection failed"
-            } else {
-                "request failed"
-            };
+            let kind = vitals_integrations::failure_kind(&e);
             NotifyError::Retryable(format!("{} {kind}", dest.host))
         })?;
         let status = response.status();

@@ -106,13 +106,12 @@ impl AccountStore for DynamoStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<AccountRecord>> {
-        let (items, next) = self
-            .query_page(&queries::accounts_of_segment(segment), cursor, limit)
-            .await?;
-        let items = items
-            .into_iter()
-            .map(records::decode_account)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page { items, next })
+        self.decoded_page(
+            &queries::accounts_of_segment(segment),
+            cursor,
+            limit,
+            records::decode_account,
+        )
+        .await
     }
 }

@@ -4,7 +4,6 @@
 use async_trait::async_trait;
 use vitals_core::model::{Alert, AlertQuery, Page};
 use vitals_core::ports::{AlertStore, StoreResult};
-use vitals_core::StoreError;
 
 use super::schema::{self, queries, records};
 use super::DynamoStore;
@@ -25,11 +24,8 @@ impl AlertStore for DynamoStore {
     }
 
     async fn update_alert(&self, alert: &Alert) -> StoreResult<()> {
-        let previous = alert.version.checked_sub(1).ok_or_else(|| {
-            StoreError::Conflict("update alert: version 0 cannot follow a stored version".into())
-        })?;
         let item = records::encode_alert(alert)?;
-        self.put("update alert", item, Some(schema::version_is(previous)?))
+        self.put_next_version("update alert", alert.version, item)
             .await
     }
 
@@ -39,13 +35,12 @@ impl AlertStore for DynamoStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<Alert>> {
-        let (items, next) = self
-            .query_page(&queries::alerts(query)?, cursor, limit)
-            .await?;
-        let items = items
-            .into_iter()
-            .map(records::decode_alert)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page { items, next })
+        self.decoded_page(
+            &queries::alerts(query)?,
+            cursor,
+            limit,
+            records::decode_alert,
+        )
+        .await
     }
 }

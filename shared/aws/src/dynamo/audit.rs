@@ -25,13 +25,12 @@ impl AuditLog for DynamoStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<AuditEntry>> {
-        let (items, next) = self
-            .query_page(&queries::audit(account), cursor, limit)
-            .await?;
-        let items = items
-            .into_iter()
-            .map(records::decode_audit)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page { items, next })
+        self.decoded_page(
+            &queries::audit(account),
+            cursor,
+            limit,
+            records::decode_audit,
+        )
+        .await
     }
 }

@@ -31,6 +31,17 @@ pub(crate) fn last_write_per_key(items: Vec<(Key, Item)>) -> Vec<Item> {
 }
 
 impl DynamoStore {
+    /// [`DynamoStore::batch_put`] of each value as `encode` makes it an item.
+    pub(crate) async fn put_each<T>(
+        &self,
+        op: &'static str,
+        values: &[T],
+        encode: impl Fn(&T) -> StoreResult<(Key, Item)>,
+    ) -> StoreResult<()> {
+        let items = values.iter().map(encode).collect::<StoreResult<Vec<_>>>()?;
+        self.batch_put(op, items).await
+    }
+
     pub(crate) async fn batch_put(
         &self,
         op: &'static str,

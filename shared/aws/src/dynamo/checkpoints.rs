@@ -31,12 +31,10 @@ impl CheckpointStore for DynamoStore {
     }
 
     async fn list_checkpoints(&self, run_id: &str) -> StoreResult<Vec<Checkpoint>> {
+        let spec = queries::checkpoints(run_id);
         let mut checkpoints = self
-            .query_all(&queries::checkpoints(run_id))
-            .await?
-            .into_iter()
-            .map(records::decode_checkpoint)
-            .collect::<StoreResult<Vec<_>>>()?;
+            .query_decoded(Some(spec), records::decode_checkpoint)
+            .await?;
         checkpoints.sort_by_key(|c| c.segment);
         Ok(checkpoints)
     }

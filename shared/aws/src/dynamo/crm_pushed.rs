@@ -11,19 +11,13 @@ use super::DynamoStore;
 #[async_trait]
 impl CrmPushStore for DynamoStore {
     async fn put_crm_pushed(&self, pushed: &[CrmPushed]) -> StoreResult<()> {
-        let items = pushed
-            .iter()
-            .map(records::encode_crm_pushed)
-            .collect::<StoreResult<Vec<_>>>()?;
-        self.batch_put("put crm pushed", items).await
+        self.put_each("put crm pushed", pushed, records::encode_crm_pushed)
+            .await
     }
 
     async fn crm_pushed(&self, crm: &str) -> StoreResult<Vec<CrmPushed>> {
-        self.query_all(&queries::crm_pushed(crm))
-            .await?
-            .into_iter()
-            .map(records::decode_crm_pushed)
-            .collect()
+        self.query_decoded(Some(queries::crm_pushed(crm)), records::decode_crm_pushed)
+            .await
     }
 
     async fn crm_activity_mark(&self, crm: &str) -> StoreResult<Option<ActivityMark>> {

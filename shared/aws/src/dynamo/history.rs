@@ -11,11 +11,10 @@ use super::DynamoStore;
 #[async_trait]
 impl ScoreHistoryStore for DynamoStore {
     async fn put_history(&self, entries: &[ScoreRecord]) -> StoreResult<()> {
-        let items = entries
-            .iter()
-            .map(|r| records::encode_history(r, self.retention_days))
-            .collect::<StoreResult<Vec<_>>>()?;
-        self.batch_put("put history", items).await
+        self.put_each("put history", entries, |r| {
+            records::encode_history(r, self.retention_days)
+        })
+        .await
     }
 
     async fn history(
@@ -24,13 +23,7 @@ impl ScoreHistoryStore for DynamoStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<ScoreRecord>> {
-        let Some(spec) = queries::history(account, from, to) else {
-            return Ok(Vec::new());
-        };
-        self.query_all(&spec)
-            .await?
-            .into_iter()
-            .map(records::decode_history)
-            .collect()
+        self.query_decoded(queries::history(account, from, to), records::decode_history)
+            .await
     }
 }

@@ -5,7 +5,6 @@
 use async_trait::async_trait;
 use vitals_core::model::{AccountId, Intervention, Page};
 use vitals_core::ports::{InterventionStore, StoreResult};
-use vitals_core::StoreError;
 
 use super::schema::{self, queries, records};
 use super::DynamoStore;
@@ -26,18 +25,9 @@ impl InterventionStore for DynamoStore {
     }
 
     async fn update_intervention(&self, intervention: &Intervention) -> StoreResult<()> {
-        let previous = intervention.version.checked_sub(1).ok_or_else(|| {
-            StoreError::Conflict(
-                "update intervention: version 0 cannot follow a stored version".into(),
-            )
-        })?;
         let item = records::encode_intervention(intervention)?;
-        self.put(
-            "update intervention",
-            item,
-            Some(schema::version_is(previous)?),
-        )
-        .await
+        self.put_next_version("update intervention", intervention.version, item)
+            .await
     }
 
     async fn list_interventions(
@@ -46,13 +36,12 @@ impl InterventionStore for DynamoStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<Intervention>> {
-        let (items, next) = self
-            .query_page(&queries::interventions(account), cursor, limit)
-            .await?;
-        let items = items
-            .into_iter()
-            .map(records::decode_intervention)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page { items, next })
+        self.decoded_page(
+            &queries::interventions(account),
+            cursor,
+            limit,
+            records::decode_intervention,
+        )
+        .await
     }
 }

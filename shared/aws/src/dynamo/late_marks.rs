@@ -15,19 +15,13 @@ use super::DynamoStore;
 #[async_trait]
 impl LateEventStore for DynamoStore {
     async fn put_late_marks(&self, marks: &[LateMark]) -> StoreResult<()> {
-        let items = marks
-            .iter()
-            .map(records::encode_late_mark)
-            .collect::<StoreResult<Vec<_>>>()?;
-        self.batch_put("put late marks", items).await
+        self.put_each("put late marks", marks, records::encode_late_mark)
+            .await
     }
 
     async fn late_marks(&self, day: Option<NaiveDate>) -> StoreResult<Vec<LateMark>> {
-        self.query_all(&queries::late_marks(day))
-            .await?
-            .into_iter()
-            .map(records::decode_late_mark)
-            .collect()
+        self.query_decoded(Some(queries::late_marks(day)), records::decode_late_mark)
+            .await
     }
 
     async fn delete_late_marks(&self, marks: &[LateMark]) -> StoreResult<()> {

@@ -144,6 +144,21 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Writes version `version` of an item only over the stored version before it (optimistic
+    /// concurrency): a lost race, or a version 0, is a conflict.
+    async fn put_next_version(
+        &self,
+        op: &'static str,
+        version: u64,
+        item: Item,
+    ) -> StoreResult<()> {
+        let previous = version.checked_sub(1).ok_or_else(|| {
+            StoreError::Conflict(format!("{op}: version 0 cannot follow a stored version"))
+        })?;
+        self.put(op, item, Some(schema::version_is(previous)?))
+            .await
+    }
+
     /// Writes `item` together with `claim`, only if `claim`'s key is new (one transaction).
     /// `false` when the claim exists: the item was written before and is left as it is.
     async fn put_once(&self, op: &'static str, claim: Item, item: Item) -> StoreResult<bool> {

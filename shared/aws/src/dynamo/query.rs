@@ -2,6 +2,7 @@
 //! or pages of exactly `limit` items with an opaque cursor, whatever a filter thins out.
 
 use aws_sdk_dynamodb::types::Select;
+use vitals_core::model::Page;
 use vitals_core::StoreError;
 
 use super::cursor;
@@ -51,6 +52,22 @@ impl DynamoStore {
         Ok((out.items.unwrap_or_default(), next))
     }
 
+    /// Every item the query matches, decoded; nothing without a query (an empty range).
+    pub(crate) async fn query_decoded<T>(
+        &self,
+        spec: Option<QuerySpec>,
+        decode: fn(Item) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let Some(spec) = spec else {
+            return Ok(Vec::new());
+        };
+        self.query_all(&spec)
+            .await?
+            .into_iter()
+            .map(decode)
+            .collect()
+    }
+
     /// Every item the query matches, in key order (or reversed).
     pub(crate) async fn query_all(&self, spec: &QuerySpec) -> StoreResult<Vec<Item>> {
         self.query_until(spec, |_| false).await
@@ -79,6 +96,19 @@ impl DynamoStore {
     pub(crate) async fn query_first(&self, spec: &QuerySpec) -> StoreResult<Option<Item>> {
         let (items, _) = self.query_once(spec, None, Some(1)).await?;
         Ok(items.into_iter().next())
+    }
+
+    /// [`DynamoStore::query_page`] with each item decoded.
+    pub(crate) async fn decoded_page<T>(
+        &self,
+        spec: &QuerySpec,
+        cursor: Option<&str>,
+        limit: usize,
+        decode: fn(Item) -> StoreResult<T>,
+    ) -> StoreResult<Page<T>> {
+        let (items, next) = self.query_page(spec, cursor, limit).await?;
+        let items = items.into_iter().map(decode).collect::<StoreResult<_>>()?;
+        Ok(Page { items, next })
     }
 
     /// At most `limit` items after `cursor`; exactly `limit` when more exist, and then a cursor

@@ -36,22 +36,15 @@ impl SummaryStore for DynamoStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<PortfolioSummary>> {
-        let Some(spec) = queries::summaries(from, to) else {
-            return Ok(Vec::new());
-        };
-        self.query_all(&spec)
-            .await?
-            .into_iter()
-            .map(records::decode_summary)
-            .collect()
+        self.query_decoded(queries::summaries(from, to), records::decode_summary)
+            .await
     }
 
     async fn put_book_days(&self, books: &[BookDay]) -> StoreResult<()> {
-        let items = books
-            .iter()
-            .map(|b| records::encode_book_day(b, self.retention_days))
-            .collect::<StoreResult<Vec<_>>>()?;
-        self.batch_put("put book days", items).await
+        self.put_each("put book days", books, |b| {
+            records::encode_book_day(b, self.retention_days)
+        })
+        .await
     }
 
     async fn book_days(
@@ -60,14 +53,11 @@ impl SummaryStore for DynamoStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<BookDay>> {
-        let Some(spec) = queries::book_days(owner, from, to) else {
-            return Ok(Vec::new());
-        };
-        self.query_all(&spec)
-            .await?
-            .into_iter()
-            .map(records::decode_book_day)
-            .collect()
+        self.query_decoded(
+            queries::book_days(owner, from, to),
+            records::decode_book_day,
+        )
+        .await
     }
 }
 

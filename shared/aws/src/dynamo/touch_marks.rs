@@ -13,18 +13,15 @@ use super::DynamoStore;
 #[async_trait]
 impl TouchedAccountStore for DynamoStore {
     async fn put_touch_marks(&self, marks: &[TouchMark]) -> StoreResult<()> {
-        let items = marks
-            .iter()
-            .map(records::encode_touch_mark)
-            .collect::<StoreResult<Vec<_>>>()?;
-        self.batch_put("put touch marks", items).await
+        self.put_each("put touch marks", marks, records::encode_touch_mark)
+            .await
     }
 
     async fn touch_marks(&self, interval: DateTime<Utc>) -> StoreResult<Vec<TouchMark>> {
-        self.query_all(&queries::touch_marks(&interval))
-            .await?
-            .into_iter()
-            .map(records::decode_touch_mark)
-            .collect()
+        self.query_decoded(
+            Some(queries::touch_marks(&interval)),
+            records::decode_touch_mark,
+        )
+        .await
     }
 }

@@ -22,11 +22,8 @@ impl UserStore for DynamoStore {
     }
 
     async fn users_of_account(&self, account: &AccountId) -> StoreResult<Vec<UserProfile>> {
-        let items = self.query_all(&queries::users_of_account(account)).await?;
-        let mut users = items
-            .into_iter()
-            .map(records::decode_user)
-            .collect::<StoreResult<Vec<_>>>()?;
+        let spec = queries::users_of_account(account);
+        let mut users = self.query_decoded(Some(spec), records::decode_user).await?;
         // The index sorts by `USER#{id}`, which is id order; the GSI is eventually
         // consistent, so a just-relinked user is dropped rather than shown twice.
         users.retain(|u| u.account_id.as_ref() == Some(account));

@@ -84,11 +84,8 @@ impl<'a> Dispatch<'a> {
         config: &'a VitalsConfig,
     ) -> Self {
         Dispatch {
-            storage,
-            notifier,
-            clock,
-            config: &config.alerts,
             links: config.links(),
+            ..Self::with_alerts_config(storage, notifier, clock, &config.alerts)
         }
     }
 

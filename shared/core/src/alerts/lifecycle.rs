@@ -10,6 +10,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::clearing::{cleared, AccountNow};
+use super::collect_alerts;
 use super::dispatch::{DispatchMessage, SnoozeEnded};
 use super::status::{StatusChange, StatusLimits};
 use crate::clock::Clock;
@@ -160,23 +161,8 @@ impl<'a, S: AlertStore + AuditLog + ?Sized> AlertLifecycle<'a, S> {
 
     /// The alerts matching `query` that are open or acknowledged.
     async fn unresolved(&self, query: AlertQuery) -> Result<Vec<Alert>, LifecycleError> {
-        let mut found = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .storage
-                .list_alerts(&query, cursor.as_deref(), 100)
-                .await?;
-            found.extend(
-                page.items
-                    .into_iter()
-                    .filter(|a| a.status != AlertStatus::Resolved),
-            );
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(found),
-            }
-        }
+        let unresolved = |a: Alert| (a.status != AlertStatus::Resolved).then_some(a);
+        Ok(collect_alerts(self.storage, &query, unresolved).await?)
     }
 
     /// Ends every snooze that is over: queues a [`SnoozeEnded`] reminder per alert, then clears
@@ -191,29 +177,15 @@ impl<'a, S: AlertStore + AuditLog + ?Sized> AlertLifecycle<'a, S> {
                 status: Some(status),
                 account_id: None,
             };
-            let mut cursor: Option<String> = None;
-            loop {
-                let page = self
-                    .storage
-                    .list_alerts(&query, cursor.as_deref(), 100)
-                    .await?;
-                due.extend(
-                    page.items
-                        .into_iter()
-                        .filter_map(|a| match a.snoozed_until {
-                            Some(until) if until <= now => Some(SnoozeEnded {
-                                alert_id: a.id,
-                                until,
-                                reason: a.snooze_reason,
-                            }),
-                            _ => None,
-                        }),
-                );
-                match page.next {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
-            }
+            let ended = |a: Alert| match a.snoozed_until {
+                Some(until) if until <= now => Some(SnoozeEnded {
+                    alert_id: a.id,
+                    until,
+                    reason: a.snooze_reason,
+                }),
+                _ => None,
+            };
+            due.extend(collect_alerts(self.storage, &query, ended).await?);
         }
         let mut woken = Vec::new();
         for ended in due {

@@ -108,6 +108,28 @@ pub fn cause_of(event: &ScoreEvent) -> String {
     }
 }
 
+/// Every alert matching `query`, read page by page, with what `keep` makes of each (`None`:
+/// left out).
+pub(crate) async fn collect_alerts<S, T>(
+    store: &S,
+    query: &AlertQuery,
+    mut keep: impl FnMut(Alert) -> Option<T>,
+) -> Result<Vec<T>, StoreError>
+where
+    S: AlertStore + ?Sized,
+{
+    let mut found = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.list_alerts(query, cursor.as_deref(), 100).await?;
+        found.extend(page.items.into_iter().filter_map(&mut keep));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(found),
+        }
+    }
+}
+
 pub struct OpenAlert<'a, S: AccountStore + AlertStore + AuditLog + ?Sized> {
     storage: &'a S,
     clock: &'a dyn Clock,
@@ -222,18 +244,6 @@ impl<'a, S: AccountStore + AlertStore + AuditLog + ?Sized> OpenAlert<'a, S> {
             status: None,
             account_id: Some(event.account_id.clone()),
         };
-        let mut found = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .storage
-                .list_alerts(&query, cursor.as_deref(), 100)
-                .await?;
-            found.extend(page.items.into_iter().filter(|a| a.dedupe_key == key));
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(found),
-            }
-        }
+        collect_alerts(self.storage, &query, |a| (a.dedupe_key == key).then_some(a)).await
     }
 }

@@ -88,8 +88,9 @@ impl Links {
     }
 }
 
-/// Percent-encodes everything but unreserved characters (an account id may hold `/` or `?`).
-fn path_segment(s: &str) -> String {
+/// Percent-encodes everything but unreserved characters (an account id may hold `/` or `?`):
+/// a path or query segment of a link.
+pub fn path_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

@@ -83,21 +83,47 @@ pub struct CrmBatchOutcome {
     pub failed: Vec<(String, String)>,
 }
 
+/// What a CRM sink is, the same questions for every CRM (how it writes is [`CrmSink`]'s).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrmSinkInfo {
+    /// Short name, the key of what was pushed (`hubspot`).
+    pub name: &'static str,
+    /// Most records one call may carry.
+    pub batch_size: usize,
+    /// How an account finds its record.
+    pub record_ids: CrmIds,
+    /// Whether activities are logged on this CRM's records (`log_activities`).
+    pub logs_activities: bool,
+    /// Most activities one call may carry.
+    pub activity_batch_size: usize,
+}
+
 /// A CRM the figures are written to (HubSpot, Salesforce in `vitals-integrations`).
 #[async_trait]
 pub trait CrmSink: Send + Sync {
+    fn info(&self) -> &CrmSinkInfo;
     /// Short name, the key of what was pushed (`hubspot`).
-    fn name(&self) -> &str;
+    fn name(&self) -> &str {
+        self.info().name
+    }
     /// Most records one call may carry.
-    fn batch_size(&self) -> usize;
+    fn batch_size(&self) -> usize {
+        self.info().batch_size
+    }
     /// How an account finds its record.
-    fn record_ids(&self) -> &CrmIds;
+    fn record_ids(&self) -> &CrmIds {
+        &self.info().record_ids
+    }
     /// Writes one batch (at most [`CrmSink::batch_size`]), retrying rate limits itself.
     async fn write(&self, batch: &[CrmUpdate]) -> Result<CrmBatchOutcome, CrmError>;
     /// Whether activities are logged on this CRM's records (`log_activities`).
-    fn logs_activities(&self) -> bool;
+    fn logs_activities(&self) -> bool {
+        self.info().logs_activities
+    }
     /// Most activities one call may carry.
-    fn activity_batch_size(&self) -> usize;
+    fn activity_batch_size(&self) -> usize {
+        self.info().activity_batch_size
+    }
     /// Logs one batch of activities on their records; the outcome's failures name activity ids.
     async fn log_activities(&self, batch: &[CrmActivity]) -> Result<CrmBatchOutcome, CrmError>;
 }

@@ -60,7 +60,8 @@ fn kind_of(code: u8) -> Option<EventKind> {
     })
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+/// Appends `v` as a varint (7 bits a byte, low first; the high bit: more follow).
+pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -76,7 +77,8 @@ fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
-fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+/// Appends `b` after its varint length (what [`Reader::bytes`] reads back).
+pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     put_varint(out, b.len() as u64);
     out.extend_from_slice(b);
 }
@@ -258,53 +260,71 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<StoredEvent>, StoreError> {
     }
 }
 
-struct Reader<'a> {
+/// Reads varints and length-prefixed bytes ([`put_varint`], [`put_bytes`]) from a buffer;
+/// what it refuses is corrupt data of `what` (`decode chunk`).
+pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    what: &'static str,
 }
 
 impl<'a> Reader<'a> {
-    fn varint(&mut self) -> Result<u64, StoreError> {
+    pub fn new(buf: &'a [u8], what: &'static str) -> Self {
+        Reader { buf, pos: 0, what }
+    }
+
+    fn corrupt(&self, problem: &str) -> StoreError {
+        StoreError::Corrupt(format!("{}: {problem}", self.what))
+    }
+
+    pub fn varint(&mut self) -> Result<u64, StoreError> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
-            let b = *self.buf.get(self.pos).ok_or_else(|| corrupt("truncated"))?;
+            let b = *self
+                .buf
+                .get(self.pos)
+                .ok_or_else(|| self.corrupt("truncated"))?;
             self.pos += 1;
             v |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
                 return Ok(v);
             }
         }
-        Err(corrupt("varint too long"))
+        Err(self.corrupt("varint too long"))
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
         let end = self
             .pos
             .checked_add(n)
             .filter(|e| *e <= self.buf.len())
-            .ok_or_else(|| corrupt("truncated"))?;
+            .ok_or_else(|| self.corrupt("truncated"))?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
     }
 
-    fn len(&mut self) -> Result<usize, StoreError> {
-        usize::try_from(self.varint()?).map_err(|_| corrupt("length"))
+    /// A varint that is a length or a count.
+    pub fn length(&mut self) -> Result<usize, StoreError> {
+        let v = self.varint()?;
+        usize::try_from(v).map_err(|_| self.corrupt("length"))
     }
 
-    fn bytes(&mut self) -> Result<&'a [u8], StoreError> {
-        let n = self.len()?;
+    pub fn bytes(&mut self) -> Result<&'a [u8], StoreError> {
+        let n = self.length()?;
         self.take(n)
     }
 
-    fn text(&mut self) -> Result<&'a str, StoreError> {
-        std::str::from_utf8(self.bytes()?).map_err(|_| corrupt("invalid UTF-8"))
+    pub fn text(&mut self) -> Result<&'a str, StoreError> {
+        let bytes = self.bytes()?;
+        std::str::from_utf8(bytes).map_err(|_| self.corrupt("invalid UTF-8"))
     }
 }
 
 fn decode_raw(raw: &[u8]) -> Result<Vec<StoredEvent>, StoreError> {
-    let mut r = Reader { buf: raw, pos: 0 };
-    let n_strings = r.len()?;
+    let mut r = Reader::new(raw, "decode chunk");
+    let n_strings = r.length()?;
     let mut strings = Vec::with_capacity(n_strings.min(raw.len()));
     for _ in 0..n_strings {
         strings.push(r.text()?);
@@ -320,7 +340,7 @@ fn decode_raw(raw: &[u8]) -> Result<Vec<StoredEvent>, StoreError> {
     let nanos = u32::try_from(r.varint()?).map_err(|_| corrupt("nanos"))?;
     let base: DateTime<Utc> =
         DateTime::from_timestamp(secs, nanos).ok_or_else(|| corrupt("base time"))?;
-    let n = r.len()?;
+    let n = r.length()?;
     let mut events = Vec::with_capacity(n.min(raw.len()));
     for _ in 0..n {
         let flags = *r.take(1)?.first().ok_or_else(|| corrupt("truncated"))?;

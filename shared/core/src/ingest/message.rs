@@ -91,6 +91,13 @@ impl ParseContext {
         }
     }
 
+    /// The unit tests' context: received 2026-03-10 12:00 UTC, two years of retention.
+    #[cfg(test)]
+    #[allow(clippy::unwrap_used)]
+    pub(crate) fn fixed() -> Self {
+        ParseContext::new("2026-03-10T12:00:00Z".parse().unwrap(), 730)
+    }
+
     /// Refuses times too far in the future or older than retention.
     pub fn check_time(&self, ts: DateTime<Utc>, field: &str) -> Result<DateTime<Utc>, ItemError> {
         if ts > self.received_at + MAX_FUTURE {
@@ -168,13 +175,9 @@ pub fn parse_raw_message(
     parse_item_text(raw.get(), kind_hint, batch, cx)
 }
 
-/// [`parse_raw_message`] on the item's JSON text (a complete JSON value, as a raw span holds).
-pub(crate) fn parse_item_text(
-    text: &str,
-    kind_hint: Option<EventKind>,
-    batch: &BatchDefaults,
-    cx: &ParseContext,
-) -> Result<Message, ItemError> {
+/// The size of one item's JSON text, refused unless it is an object of at most
+/// [`MAX_EVENT_BYTES`] (checked before parsing, so a huge or wrong item costs no parse).
+pub(crate) fn checked_item(text: &str) -> Result<usize, ItemError> {
     let size = text.len();
     if size > MAX_EVENT_BYTES {
         return Err(item_err(
@@ -185,6 +188,17 @@ pub(crate) fn parse_item_text(
     if !text.starts_with('{') {
         return Err(item_err("item", "must be a JSON object"));
     }
+    Ok(size)
+}
+
+/// [`parse_raw_message`] on the item's JSON text (a complete JSON value, as a raw span holds).
+pub(crate) fn parse_item_text(
+    text: &str,
+    kind_hint: Option<EventKind>,
+    batch: &BatchDefaults,
+    cx: &ParseContext,
+) -> Result<Message, ItemError> {
+    let size = checked_item(text)?;
     let item: RawItem<'_> = serde_json::from_str(text).map_err(|e| item_err("item", clean(&e)))?;
     let kind = match item.kind {
         None => kind_hint.ok_or_else(|| item_err("type", "is required"))?,
@@ -494,13 +508,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn cx() -> ParseContext {
-        let now: DateTime<Utc> = "2026-03-10T12:00:00Z".parse().unwrap();
-        ParseContext::new(now, 730)
-    }
-
     fn parse(item: &Value) -> Result<Message, ItemError> {
-        parse_message(item, None, &BatchDefaults::default(), &cx())
+        parse_message(
+            item,
+            None,
+            &BatchDefaults::default(),
+            &ParseContext::fixed(),
+        )
     }
 
     #[test]
@@ -524,11 +538,11 @@ mod tests {
         };
         let item = json!({"type": "page", "messageId": "m1", "userId": "u1",
             "context": {"library": {"name": "y"}}});
-        let m = parse_message(&item, None, &batch, &cx()).unwrap();
+        let m = parse_message(&item, None, &batch, &ParseContext::fixed()).unwrap();
         assert_eq!(m.context_group_id.as_deref(), Some("acme"));
         let own = json!({"type": "page", "messageId": "m1", "userId": "u1",
             "context": {"groupId": "globex"}});
-        let m = parse_message(&own, None, &batch, &cx()).unwrap();
+        let m = parse_message(&own, None, &batch, &ParseContext::fixed()).unwrap();
         assert_eq!(m.context_group_id.as_deref(), Some("globex"));
     }
 
@@ -611,7 +625,7 @@ mod tests {
             &item,
             Some(EventKind::Identify),
             &BatchDefaults::default(),
-            &cx(),
+            &ParseContext::fixed(),
         )
         .unwrap();
         assert_eq!(m.kind, EventKind::Identify);

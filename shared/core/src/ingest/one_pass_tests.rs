@@ -3,16 +3,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use chrono::{DateTime, Utc};
-
 use super::*;
 use crate::ingest::damage::Damage;
 use crate::ingest::segment::{parse_batch as parse_batch_public, parse_batch_by_spans};
 use crate::ingest::RequestError;
 
 fn cx() -> ParseContext {
-    let now: DateTime<Utc> = "2026-03-10T12:00:00Z".parse().unwrap();
-    ParseContext::new(now, 730)
+    ParseContext::fixed()
 }
 
 fn assert_same(body: &str) {

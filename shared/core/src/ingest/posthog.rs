@@ -13,8 +13,8 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::message::{
-    check_id, check_map, clean, corrected, derived_message_id, item_err, raw_id, raw_map, raw_name,
-    raw_string, raw_time, ItemError, Message, MAX_EVENT_BYTES,
+    check_id, check_map, checked_item, clean, corrected, derived_message_id, item_err, raw_id,
+    raw_map, raw_name, raw_string, raw_time, ItemError, Message,
 };
 use super::properties::Properties;
 use super::segment::{expect_object, items_of, rejection};
@@ -132,16 +132,7 @@ fn parse_event(
     options: &PostHogOptions,
 ) -> Result<(Message, Option<String>), ItemError> {
     let text = raw.get();
-    let size = text.len();
-    if size > MAX_EVENT_BYTES {
-        return Err(item_err(
-            "item",
-            format!("event is {size} bytes; the limit is {MAX_EVENT_BYTES}"),
-        ));
-    }
-    if !text.starts_with('{') {
-        return Err(item_err("item", "must be a JSON object"));
-    }
+    let size = checked_item(text)?;
     let e: RawEvent<'_> =
         serde_json::from_str(text).map_err(|err| item_err("item", clean(&err)))?;
     let event = raw_name(e.event, "event")?.ok_or_else(|| item_err("event", "is required"))?;
@@ -319,11 +310,6 @@ fn group_key(v: Option<&Value>, field: &str) -> Result<Option<String>, ItemError
 mod tests {
     use super::*;
 
-    fn cx() -> ParseContext {
-        let now: DateTime<Utc> = "2026-03-10T12:00:00Z".parse().unwrap();
-        ParseContext::new(now, 730)
-    }
-
     #[test]
     fn posthog_batch_becomes_the_same_messages() {
         let body = r#"{"api_key": "phc_key", "batch": [
@@ -336,7 +322,7 @@ mod tests {
           {"event": "$pageview", "distinct_id": "u2", "properties": {"$pathname": "/reports"}},
           {"distinct_id": "u3"}
         ]}"#;
-        let p = parse_capture(body, &cx(), &PostHogOptions::default()).unwrap();
+        let p = parse_capture(body, &ParseContext::fixed(), &PostHogOptions::default()).unwrap();
         assert_eq!(p.write_key.as_deref(), Some("phc_key"));
         assert_eq!(p.messages.len(), 4);
         let track = &p.messages[0];
@@ -361,10 +347,10 @@ mod tests {
     #[test]
     fn single_event_and_array_bodies_are_accepted() {
         let single = r#"{"api_key": "k", "event": "x", "distinct_id": "u", "properties": {"$groups": {"organization": "o1"}}}"#;
-        let p = parse_capture(single, &cx(), &PostHogOptions::default()).unwrap();
+        let p = parse_capture(single, &ParseContext::fixed(), &PostHogOptions::default()).unwrap();
         assert_eq!(p.messages[0].context_group_id.as_deref(), Some("o1"));
         let array = r#"[{"event": "x", "properties": {"distinct_id": "u", "token": "k2"}}]"#;
-        let p = parse_capture(array, &cx(), &PostHogOptions::default()).unwrap();
+        let p = parse_capture(array, &ParseContext::fixed(), &PostHogOptions::default()).unwrap();
         assert_eq!(p.write_key.as_deref(), Some("k2"));
         assert_eq!(p.messages[0].user_id.as_deref(), Some("u"));
     }
@@ -375,7 +361,7 @@ mod tests {
         let options = PostHogOptions {
             group_type: Some("workspace".into()),
         };
-        let p = parse_capture(body, &cx(), &options).unwrap();
+        let p = parse_capture(body, &ParseContext::fixed(), &options).unwrap();
         assert_eq!(p.messages[0].context_group_id.as_deref(), Some("w"));
     }
 }

@@ -204,12 +204,6 @@ pub(crate) fn rejection_of_text(index: usize, item: &str, error: String) -> Reje
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use chrono::{DateTime, Utc};
-
-    fn cx() -> ParseContext {
-        let now: DateTime<Utc> = "2026-03-10T12:00:00Z".parse().unwrap();
-        ParseContext::new(now, 730)
-    }
 
     #[test]
     fn a_bad_item_is_listed_and_the_others_kept() {
@@ -218,7 +212,7 @@ mod tests {
             {"type": "track", "messageId": "b", "userId": "u"},
             7
         ]}"#;
-        let p = parse_batch(body, &cx()).unwrap();
+        let p = parse_batch(body, &ParseContext::fixed()).unwrap();
         assert_eq!(p.write_key.as_deref(), Some("k1"));
         assert_eq!(p.messages.len(), 1);
         assert_eq!(p.messages[0].context_group_id.as_deref(), Some("acme"));
@@ -240,7 +234,9 @@ mod tests {
             ),
         ];
         for (body, expected) in cases {
-            let err = parse_batch(body, &cx()).unwrap_err().to_string();
+            let err = parse_batch(body, &ParseContext::fixed())
+                .unwrap_err()
+                .to_string();
             assert!(err.starts_with(expected), "{body}: {err}");
         }
     }

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use vitals_scoring::RiskLevel;
 
 use super::accounts::AccountRow;
-use super::portfolio::{Book, Bucket, Expansion, Kpi, Kpis, PortfolioView, Revenue, TrendPoint};
+use super::portfolio::{buckets, Book, Expansion, Kpi, Kpis, PortfolioView, Revenue, TrendPoint};
 use crate::lifecycle::Lifecycle;
 use crate::model::{Band, BookDay};
 
@@ -61,15 +61,7 @@ pub fn book_view(rows: &[&AccountRow], books: &[BookDay], today: NaiveDate) -> P
         accounts: active.len() as u64,
         mean_score,
         bands,
-        distribution: histogram
-            .iter()
-            .enumerate()
-            .map(|(i, &accounts)| Bucket {
-                from: i as u32 * 10,
-                to: i as u32 * 10 + 10,
-                accounts,
-            })
-            .collect(),
+        distribution: buckets(&histogram),
         declining,
         revenue: Revenue {
             mrr_at_risk,
@@ -143,21 +135,20 @@ fn book_kpis(
         churn_prediction_accuracy: whole("ratio"),
         churned_accounts: Kpi::value(churned.len() as f64, "accounts", "accounts", None),
         churned_mrr: Kpi::value(churned_mrr, "mrr", "accounts", None),
-        logo_churn: if logo_base > 0.0 {
-            Kpi::value(
-                within_year.len() as f64 / logo_base,
-                "ratio",
-                "accounts",
-                Some(logo_base as u64),
-            )
-        } else {
-            Kpi::missing("ratio", "no active or churned accounts in this book")
-        },
-        revenue_churn: if revenue_base > 0.0 {
-            Kpi::value(year_mrr / revenue_base, "ratio", "accounts", None)
-        } else {
-            Kpi::missing("ratio", "no MRR known for this book's accounts")
-        },
+        logo_churn: Kpi::ratio(
+            within_year.len() as f64,
+            logo_base,
+            "accounts",
+            Some(logo_base as u64),
+            "no active or churned accounts in this book",
+        ),
+        revenue_churn: Kpi::ratio(
+            year_mrr,
+            revenue_base,
+            "accounts",
+            None,
+            "no MRR known for this book's accounts",
+        ),
     }
 }
 

@@ -37,6 +37,19 @@ pub struct Bucket {
     pub accounts: u64,
 }
 
+/// The buckets of a histogram of scores in tens (0-10, 10-20, ...).
+pub(crate) fn buckets(histogram: &[u64]) -> Vec<Bucket> {
+    histogram
+        .iter()
+        .enumerate()
+        .map(|(i, &accounts)| Bucket {
+            from: i as u32 * 10,
+            to: i as u32 * 10 + 10,
+            accounts,
+        })
+        .collect()
+}
+
 /// One day of the trend.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrendPoint {
@@ -76,6 +89,21 @@ impl Kpi {
             source: Some(source),
             n,
             reason: None,
+        }
+    }
+
+    /// `part / base` as a ratio, or missing for `reason` when there is no base.
+    pub(crate) fn ratio(
+        part: f64,
+        base: f64,
+        source: &'static str,
+        n: Option<u64>,
+        reason: &str,
+    ) -> Kpi {
+        if base > 0.0 {
+            Kpi::value(part / base, "ratio", source, n)
+        } else {
+            Kpi::missing("ratio", reason)
         }
     }
 
@@ -204,21 +232,20 @@ fn kpis_from_summary(summary: &PortfolioSummary) -> Kpis {
     Kpis {
         churned_accounts: churn_figure(LIFECYCLE_CHURNED_KEY, "accounts"),
         churned_mrr: churn_figure(LIFECYCLE_CHURNED_MRR_KEY, "mrr"),
-        logo_churn: if logo_base > 0.0 {
-            Kpi::value(
-                churned_12m / logo_base,
-                "ratio",
-                "summary",
-                Some(logo_base as u64),
-            )
-        } else {
-            Kpi::missing("ratio", "no active or churned accounts counted yet")
-        },
-        revenue_churn: if revenue_base > 0.0 {
-            Kpi::value(churned_12m_mrr / revenue_base, "ratio", "summary", None)
-        } else {
-            Kpi::missing("ratio", "no MRR known for active or churned accounts")
-        },
+        logo_churn: Kpi::ratio(
+            churned_12m,
+            logo_base,
+            "summary",
+            Some(logo_base as u64),
+            "no active or churned accounts counted yet",
+        ),
+        revenue_churn: Kpi::ratio(
+            churned_12m_mrr,
+            revenue_base,
+            "summary",
+            None,
+            "no MRR known for active or churned accounts",
+        ),
         seat_adoption: mean_kpi(summary, "adoption_seats", "ratio"),
         feature_adoption: mean_kpi(summary, "adoption_features", "ratio"),
         time_to_value_days: {
@@ -290,15 +317,7 @@ pub fn portfolio_view(
     let latest = trend.last().or(latest).unwrap_or(&empty);
     let mut histogram = latest.histogram.clone();
     histogram.resize(10, 0);
-    let distribution = histogram
-        .iter()
-        .enumerate()
-        .map(|(i, &accounts)| Bucket {
-            from: i as u32 * 10,
-            to: i as u32 * 10 + 10,
-            accounts,
-        })
-        .collect();
+    let distribution = buckets(&histogram);
     let declining = latest
         .extra
         .iter()

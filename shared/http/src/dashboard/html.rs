@@ -1,18 +1,8 @@
 //! Text helpers of the dashboard's pages: link segments and money. (Escaping is the
 //! templates' own, [`super::pages`].)
 
-/// Escapes a path segment for a link.
-pub fn url_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+/// Escapes a path segment for a link (the same encoding as the links in alert messages).
+pub use vitals_core::config::path_segment as url_segment;
 
 /// `12,345` style money without decimals.
 pub fn money(v: f64) -> String {

@@ -30,8 +30,9 @@ use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
+use futures::future::BoxFuture;
 
 use self::pages::Frame;
 use crate::authn::{bearer_token, cookie_token, session_cookie, AuthError, Principal};
@@ -39,18 +40,34 @@ use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
     pages::load();
+    let portfolio = page("/dashboard", "Portfolio", |st, s, _, frame| {
+        Box::pin(portfolio::portfolio(st, &s.who, frame))
+    });
     Router::new()
-        .route("/dashboard", get(portfolio))
-        .route("/dashboard/", get(portfolio))
+        .route("/dashboard", portfolio.clone())
+        .route("/dashboard/", portfolio)
         .route("/dashboard/accounts", get(accounts))
         .route("/dashboard/accounts.csv", get(accounts_csv))
         .route("/dashboard/accounts/{id}", get(account))
-        .route("/dashboard/alerts", get(alerts_inbox))
+        .route(
+            "/dashboard/alerts",
+            page("/dashboard/alerts", "Alerts", |st, s, ps, frame| {
+                Box::pin(alerts::inbox(st, &s.who, &s.csrf, ps, frame))
+            }),
+        )
         .route("/dashboard/alerts/{id}", post(alert_action))
-        .route("/dashboard/audit", get(audit_page))
+        .route(
+            "/dashboard/audit",
+            page("/dashboard/audit", "Audit", |st, s, ps, frame| {
+                Box::pin(audit::audit(st, &s.who, ps, frame))
+            }),
+        )
         .route(
             "/dashboard/settings",
-            get(settings_page).post(settings_post),
+            page("/dashboard/settings", "Settings", |st, s, ps, frame| {
+                Box::pin(settings::settings(st, &s.who, &s.csrf, ps, None, frame))
+            })
+            .post(settings_post),
         )
         .route("/dashboard/logout", get(logout))
 }
@@ -158,22 +175,28 @@ where
     }
 }
 
-async fn alerts_inbox(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-    request: Request,
-) -> Response {
-    let (parts, _) = request.into_parts();
-    let (st, ps) = (&state, &params);
-    signed_in_page(
-        st,
-        &parts,
-        ps,
-        "/dashboard/alerts",
-        "Alerts",
-        |s, frame| async move { alerts::inbox(st, &s.who, &s.csrf, ps, &frame).await },
+/// What a page shows a signed-in reader, from the query string.
+type Render = for<'a> fn(
+    &'a AppState,
+    &'a Session,
+    &'a HashMap<String, String>,
+    &'a Frame,
+) -> BoxFuture<'a, Result<String, ApiError>>;
+
+/// The route of a page at a fixed address: signed in (or the sign-in page), rendered by `render`.
+fn page(here: &'static str, title: &'static str, render: Render) -> MethodRouter<AppState> {
+    get(
+        move |State(state): State<AppState>,
+              Query(params): Query<HashMap<String, String>>,
+              request: Request| async move {
+            let (parts, _) = request.into_parts();
+            let (st, ps) = (&state, &params);
+            signed_in_page(st, &parts, ps, here, title, |s, frame| async move {
+                render(st, &s, ps, &frame).await
+            })
+            .await
+        },
     )
-    .await
 }
 
 /// `POST /dashboard/alerts/{id}`: an alert action from a page, through the API's use case;
@@ -197,42 +220,6 @@ async fn alert_action(
         Ok(text) => Redirect::to(&forms::with_notice(&back, &text)).into_response(),
         Err(e) => error_page(e, &who),
     }
-}
-
-async fn audit_page(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-    request: Request,
-) -> Response {
-    let (parts, _) = request.into_parts();
-    let (st, ps) = (&state, &params);
-    signed_in_page(
-        st,
-        &parts,
-        ps,
-        "/dashboard/audit",
-        "Audit",
-        |s, frame| async move { audit::audit(st, &s.who, ps, &frame).await },
-    )
-    .await
-}
-
-async fn settings_page(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-    request: Request,
-) -> Response {
-    let (parts, _) = request.into_parts();
-    let (st, ps) = (&state, &params);
-    signed_in_page(
-        st,
-        &parts,
-        ps,
-        "/dashboard/settings",
-        "Settings",
-        |s, frame| async move { settings::settings(st, &s.who, &s.csrf, ps, None, &frame).await },
-    )
-    .await
 }
 
 /// `POST /dashboard/settings`: validate a draft (shown back with its problems or "valid") or
@@ -316,24 +303,6 @@ fn error_page(e: ApiError, who: &Principal) -> Response {
 
 fn describe(who: &Principal) -> String {
     format!("{} ({})", who.user, who.role)
-}
-
-async fn portfolio(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-    request: Request,
-) -> Response {
-    let (parts, _) = request.into_parts();
-    let st = &state;
-    signed_in_page(
-        st,
-        &parts,
-        &params,
-        "/dashboard",
-        "Portfolio",
-        |s, frame| async move { portfolio::portfolio(st, &s.who, &frame).await },
-    )
-    .await
 }
 
 async fn accounts(

@@ -126,7 +126,7 @@ fn decode_cursor(cursor: Option<&str>) -> Result<usize, ApiError> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("o:")?.parse().ok())
-        .ok_or_else(|| ApiError::BadRequest("cursor: not a cursor this API returned".into()))
+        .ok_or_else(super::bad_cursor)
 }
 
 fn encode_cursor(offset: usize) -> String {

@@ -12,7 +12,6 @@ use serde::Serialize;
 use vitals_core::alerts::lifecycle::AlertLifecycle;
 use vitals_core::model::{AccountId, Alert, AlertQuery, AlertStatus, Severity};
 use vitals_core::query::alert_action::AlertAction;
-use vitals_core::StoreError;
 
 use super::{page_limit, parse_param, Caller};
 use crate::authn::Principal;
@@ -60,12 +59,7 @@ pub(crate) async fn load_alerts(
             .storage
             .list_alerts(&filter.query, cursor.as_deref(), limit - items.len())
             .await
-            .map_err(|e| match e {
-                StoreError::Rejected(_) => {
-                    ApiError::BadRequest("cursor: not a cursor this API returned".into())
-                }
-                other => other.into(),
-            })?;
+            .map_err(super::listing_error)?;
         items.extend(page.items.into_iter().filter(|a| {
             visible(who, a)
                 && filter.severity.is_none_or(|s| a.severity == s)

@@ -7,7 +7,6 @@ use axum::extract::{Query, State};
 use axum::Json;
 use serde::Serialize;
 use vitals_core::model::{AccountId, AuditEntry};
-use vitals_core::StoreError;
 
 use super::{page_limit, reads, Caller};
 use crate::{ApiError, AppState};
@@ -45,12 +44,7 @@ pub async fn list_audit(
         .storage
         .list_audit(account.as_ref(), get("cursor"), limit)
         .await
-        .map_err(|e| match e {
-            StoreError::Rejected(_) => {
-                ApiError::BadRequest("cursor: not a cursor this API returned".into())
-            }
-            other => other.into(),
-        })?;
+        .map_err(super::listing_error)?;
     Ok(Json(AuditList {
         items: page.items,
         next_cursor: page.next,

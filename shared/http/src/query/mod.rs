@@ -81,6 +81,20 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/openapi.json", get(openapi::get_openapi))
 }
 
+/// A store's error on a listing read: a cursor it refused is the caller's (400, naming the
+/// field); anything else is the store's.
+pub(crate) fn listing_error(e: vitals_core::StoreError) -> ApiError {
+    match e {
+        vitals_core::StoreError::Rejected(_) => bad_cursor(),
+        other => other.into(),
+    }
+}
+
+/// 400: the `cursor` parameter is not one this API handed out.
+pub(crate) fn bad_cursor() -> ApiError {
+    ApiError::BadRequest("cursor: not a cursor this API returned".into())
+}
+
 /// Parses a query-string value, naming the parameter when it is wrong.
 pub(crate) fn parse_param<T>(
     name: &str,

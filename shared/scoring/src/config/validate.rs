@@ -43,6 +43,16 @@ impl Issues {
         }
     }
 
+    /// `low` (at `low_key`) must not be above `high` (at `high_key`).
+    fn not_above(&mut self, (low_key, low): (&str, f64), (high_key, high): (&str, f64)) {
+        if low > high {
+            self.add(
+                low_key,
+                format!("must not be above {high_key} ({low} > {high})"),
+            );
+        }
+    }
+
     fn within(&mut self, key: &str, v: f64, lo: f64, hi: f64) {
         if !(v.is_finite() && v >= lo && v <= hi) {
             self.add(key, format!("must be between {lo} and {hi} (is {v})"));
@@ -117,15 +127,10 @@ impl ScoringConfig {
         let b = &self.bands;
         issues.within("bands.at_risk_below", b.at_risk_below, 0.0, 100.0);
         issues.within("bands.healthy_above", b.healthy_above, 0.0, 100.0);
-        if b.at_risk_below > b.healthy_above {
-            issues.add(
-                "bands.at_risk_below",
-                format!(
-                    "must not be above bands.healthy_above ({} > {})",
-                    b.at_risk_below, b.healthy_above
-                ),
-            );
-        }
+        issues.not_above(
+            ("bands.at_risk_below", b.at_risk_below),
+            ("bands.healthy_above", b.healthy_above),
+        );
     }
 
     fn check_scorecards(&self, issues: &mut Issues) {
@@ -206,15 +211,10 @@ impl ScoringConfig {
         );
         issues.within("decline.fire_below", d.fire_below, 0.0, 1.0);
         issues.within("decline.severe_below", d.severe_below, 0.0, 1.0);
-        if d.severe_below > d.fire_below {
-            issues.add(
-                "decline.severe_below",
-                format!(
-                    "must not be above decline.fire_below ({} > {})",
-                    d.severe_below, d.fire_below
-                ),
-            );
-        }
+        issues.not_above(
+            ("decline.severe_below", d.severe_below),
+            ("decline.fire_below", d.fire_below),
+        );
         let o = &self.onboarding;
         issues.days("onboarding.days", o.days, 1, 365);
         issues.days(

@@ -17,7 +17,7 @@ use std::io::{Read, Write};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use vitals_core::ingest::codec;
+use vitals_core::ingest::codec::{self, put_bytes, put_varint, Reader};
 use vitals_core::model::{AccountId, EventChunk};
 use vitals_core::segment::Segment;
 use vitals_core::StoreError;
@@ -211,8 +211,8 @@ pub(crate) fn decode_chunks(item: Item) -> StoreResult<Vec<EventChunk>> {
         }
         _ => return Err(corrupt("unknown pack version")),
     };
-    let mut r = Reader { buf: &body, pos: 0 };
-    let n = r.len()?;
+    let mut r = Reader::new(&body, "decode chunk pack");
+    let n = r.length()?;
     let mut chunks = Vec::with_capacity(n.min(body.len()));
     for _ in 0..n {
         let account = AccountId::new(r.text()?).map_err(|e| corrupt(&e.to_string()))?;
@@ -229,55 +229,6 @@ pub(crate) fn decode_chunks(item: Item) -> StoreResult<Vec<EventChunk>> {
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("decode chunk pack: {what}"))
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    put_varint(out, b.len() as u64);
-    out.extend_from_slice(b);
-}
-
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn len(&mut self) -> StoreResult<usize> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = *self.buf.get(self.pos).ok_or_else(|| corrupt("truncated"))?;
-            self.pos += 1;
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return usize::try_from(v).map_err(|_| corrupt("length"));
-            }
-        }
-        Err(corrupt("varint too long"))
-    }
-
-    fn bytes(&mut self) -> StoreResult<&'a [u8]> {
-        let n = self.len()?;
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|e| *e <= self.buf.len())
-            .ok_or_else(|| corrupt("truncated"))?;
-        let s = &self.buf[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-
-    fn text(&mut self) -> StoreResult<&'a str> {
-        std::str::from_utf8(self.bytes()?).map_err(|_| corrupt("invalid UTF-8"))
-    }
 }
 
 #[cfg(test)]

@@ -72,6 +72,14 @@ impl Dispatch<'_> {
                 planned: Some(action.clone()),
             };
             let mut extra: Vec<ActionRecord> = Vec::new();
+            // This action's notification on `channel`, from the workflow's common fields.
+            let notification = |channel: &String, kind: NotificationKind| {
+                let mut n = base.clone();
+                n.key = key.clone();
+                n.channel = channel.clone();
+                n.kind = kind;
+                n
+            };
             match action {
                 Action::Alert {
                     severity,
@@ -81,10 +89,7 @@ impl Dispatch<'_> {
                 } => {
                     if let Some(channel) = channel {
                         let severity = self.severity_of(event, *severity);
-                        let mut n = base.clone();
-                        n.key = key.clone();
-                        n.channel = channel.clone();
-                        n.kind = NotificationKind::Alert;
+                        let mut n = notification(channel, NotificationKind::Alert);
                         n.severity = Some(severity);
                         n.title = format!(
                             "{}: {}",
@@ -98,23 +103,16 @@ impl Dispatch<'_> {
                     }
                 }
                 Action::Notify { channel, to } => {
-                    let mut n = base.clone();
-                    n.key = key.clone();
-                    n.channel = channel.clone();
-                    n.kind = NotificationKind::Alert;
+                    let mut n = notification(channel, NotificationKind::Alert);
                     n.recipients = recipients(profile, *to);
                     intervention.notifications.push(n);
                 }
                 Action::Task { title, channel } | Action::Ticket { title, channel, .. } => {
-                    let is_ticket = matches!(action, Action::Ticket { .. });
-                    let mut n = base.clone();
-                    n.key = key.clone();
-                    n.channel = channel.clone();
-                    n.kind = if is_ticket {
-                        NotificationKind::Ticket
-                    } else {
-                        NotificationKind::Task
+                    let kind = match action {
+                        Action::Ticket { .. } => NotificationKind::Ticket,
+                        _ => NotificationKind::Task,
                     };
+                    let mut n = notification(channel, kind);
                     n.title = outreach::render_str(title, &template_ctx).map_err(|e| {
                         DispatchError::Permanent(format!("workflow {}: title: {e}", wf.name))
                     })?;
@@ -126,10 +124,7 @@ impl Dispatch<'_> {
                 }
                 Action::Escalate { channel } => match &profile.owner_manager {
                     Some(manager) => {
-                        let mut n = base.clone();
-                        n.key = key.clone();
-                        n.channel = channel.clone();
-                        n.kind = NotificationKind::Escalation;
+                        let mut n = notification(channel, NotificationKind::Escalation);
                         n.title = format!(
                             "Escalation: {}",
                             account_title(profile, &account.account_id)
@@ -144,10 +139,7 @@ impl Dispatch<'_> {
                     }
                 },
                 Action::Webhook { channel } => {
-                    let mut n = base.clone();
-                    n.key = key.clone();
-                    n.channel = channel.clone();
-                    n.kind = NotificationKind::Webhook;
+                    let n = notification(channel, NotificationKind::Webhook);
                     intervention.notifications.push(n);
                 }
                 Action::Campaign {
@@ -155,10 +147,7 @@ impl Dispatch<'_> {
                     medium,
                     channel,
                 } => {
-                    let mut n = base.clone();
-                    n.key = key.clone();
-                    n.channel = channel.clone();
-                    n.kind = NotificationKind::Campaign;
+                    let mut n = notification(channel, NotificationKind::Campaign);
                     n.title = format!(
                         "Start campaign {campaign} for {}",
                         account_title(profile, &account.account_id)
@@ -212,18 +201,18 @@ impl Dispatch<'_> {
                         subject: subject.clone(),
                         body: body.clone(),
                     };
-                    let mut n = base.clone();
-                    n.key = key.clone();
-                    n.channel = channel.clone();
+                    let kind = match route {
+                        OutreachRoute::Sent => NotificationKind::Outreach,
+                        OutreachRoute::Review => NotificationKind::OutreachReview,
+                    };
+                    let mut n = notification(channel, kind);
                     n.draft = Some(draft);
                     match route {
                         OutreachRoute::Sent => {
-                            n.kind = NotificationKind::Outreach;
                             n.title = subject.clone();
                             n.recipients = contact_email.iter().cloned().collect();
                         }
                         OutreachRoute::Review => {
-                            n.kind = NotificationKind::OutreachReview;
                             n.title = format!(
                                 "Review outreach draft for {}",
                                 account_title(profile, &account.account_id)

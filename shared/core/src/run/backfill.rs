@@ -34,14 +34,11 @@ use crate::query::listing::ListingBuilder;
 use crate::segment::{Segment, SEGMENT_COUNT};
 
 use super::rescore::Scope;
-use super::{summary, DailyRun, RunError, RunReport, Scored, BATCH};
+use super::{summary, DailyRun, RunError, RunReport, Scored, SAVE_BATCH};
 
 /// Days scored in memory between two saves of the account records: a crash loses at most
 /// this many days of work, and a year is saved about a dozen times instead of 365.
 const DAYS_PER_SAVE: i64 = 30;
-
-/// Account records written per transaction when a stretch is saved.
-const SAVE_BATCH: usize = 10 * BATCH;
 
 /// A day scored in memory whose checkpoints wait for the stretch's records to be saved.
 struct ScoredDay {

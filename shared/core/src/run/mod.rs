@@ -29,7 +29,7 @@ use vitals_scoring::{PeerBenchmarks, PeerCollector};
 use crate::clock::Clock;
 use crate::config::VitalsConfig;
 use crate::error::{QueueError, StoreError};
-use crate::lifecycle::record_state;
+use crate::lifecycle::{account_state, record_state, ActivitySpan};
 use crate::model::{AccountId, AccountRecord, EventChunk, PortfolioSummary, ScoreRecord};
 use crate::ports::{Queue, Storage};
 use crate::rollup::day_activity_with_signals;
@@ -47,8 +47,16 @@ pub use summary::CHURNED_ACCOUNTS_KEY;
 /// Summary figures that other commands write and each day's summary keeps.
 const CARRIED_FORWARD: &[&str] = &["churn_prediction_accuracy"];
 
-/// Accounts scored between two checkpoints.
+/// Account records the peer pass keeps for the scoring pass, so that a day reads them once
+/// (in memory, about 12 KB per account with 120 active days: 600 MB at the limit); a larger
+/// portfolio has its later segments read again.
+const KEPT_FROM_PEER_PASS: usize = 50_000;
+
+/// Accounts scored (and counted in a summary) at a time.
 const BATCH: usize = 100;
+/// Accounts saved per write, and between two checkpoints of a daily run: a crash scores at
+/// most this many again; each save is one queue send and one transaction per kind of row.
+const SAVE_BATCH: usize = 10 * BATCH;
 /// Accounts read per page when listing a segment.
 const PAGE: usize = 500;
 
@@ -141,9 +149,14 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         on_segment: &mut (dyn FnMut(Segment) + Send),
     ) -> Result<RunReport, RunError> {
         let mut report = RunReport::default();
-        let peers = self.peer_benchmarks(day).await?;
+        let (peers, mut kept) = self.peer_benchmarks(day).await?;
         for segment in Segment::all() {
-            report.add(&self.run_segment_with(day, segment, peers.as_ref()).await?);
+            let read = kept.remove(&segment);
+            report.add(
+                &self
+                    .run_segment_with(day, segment, peers.as_ref(), read)
+                    .await?,
+            );
             on_segment(segment);
         }
         self.publish_summary(day).await?;
@@ -165,32 +178,43 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         day: NaiveDate,
         segment: Segment,
     ) -> Result<RunReport, RunError> {
-        self.run_segment_with(day, segment, None).await
+        self.run_segment_with(day, segment, None, None).await
     }
 
     /// When a scorecard normalises against peers: a first, read-only pass over every segment
     /// measuring each account as of `day`, so percentiles rank the whole portfolio. Accounts
     /// already rolled (a resumed run) are measured from their saved window, so a resumed run
     /// ranks against the same peers as an uninterrupted one.
-    async fn peer_benchmarks(&self, day: NaiveDate) -> Result<Option<PeerBenchmarks>, RunError> {
+    ///
+    /// Answers the benchmarks and what was read, by segment, up to [`KEPT_FROM_PEER_PASS`]
+    /// accounts: the scoring pass starts from it instead of reading it again.
+    async fn peer_benchmarks(
+        &self,
+        day: NaiveDate,
+    ) -> Result<(Option<PeerBenchmarks>, BTreeMap<Segment, SegmentRead>), RunError> {
+        let mut kept = BTreeMap::new();
         if !needs_peers(&self.config.scoring) || self.is_done(day).await? {
-            return Ok(None);
+            return Ok((None, kept));
         }
         let mut collector = PeerCollector::default();
         let plan = DayPlan::new(&self.config.scoring, day);
-        // Segment by segment, so only one segment's accounts are held at a time.
+        let mut kept_accounts = 0;
         for segment in Segment::all() {
-            let (by_account, _) = self.chunks_by_account(segment, day).await?;
-            let accounts = self.accounts_of(segment, &by_account).await?;
+            let read = SegmentRead::of(self.storage, segment, day).await?;
             add_peers(
                 &mut collector,
                 self.config,
                 &plan,
-                accounts.values(),
-                &by_account,
+                read.accounts.values(),
+                &read.chunks,
             );
+            // Past the limit, segments are dropped as they are measured, and read again.
+            kept_accounts += read.accounts.len();
+            if kept_accounts <= KEPT_FROM_PEER_PASS {
+                kept.insert(segment, read);
+            }
         }
-        Ok(Some(collector.finish()))
+        Ok((Some(collector.finish()), kept))
     }
 
     /// The day's peer benchmarks of `records`, all held in memory (see [`add_peers`]).
@@ -362,12 +386,13 @@ fn measure_for_peers(
             .then(|| plan.measure(&facts, &record.window));
     }
     let activity = day_activity(config, chunks);
-    let mut rolled = record.clone();
-    rolled.window.roll(day, &activity);
+    // Only the window rolls: the rest of the record is read as it is.
+    let mut window = record.window.clone();
+    window.roll(day, &activity);
     // Peers are the accounts scored that day: active ones only.
-    record_state(&rolled, day)
+    account_state(&record.profile, ActivitySpan::of(&window), day)
         .is_active()
-        .then(|| plan.measure(&facts, &rolled.window))
+        .then(|| plan.measure(&facts, &window))
 }
 
 /// Rolls the plan's day into the account's window and scores it: the one scoring path of the
@@ -421,6 +446,32 @@ fn score_one(
         score: scored,
     });
     Scored::Fresh { record, events }
+}
+
+/// One segment as a day's run reads it.
+pub(super) struct SegmentRead {
+    /// The day's chunks by account.
+    pub chunks: BTreeMap<AccountId, Vec<EventChunk>>,
+    /// The day's events no account could be found for.
+    pub unattributed: u64,
+    /// Every account of the segment: those stored, and those seen for the first time today.
+    pub accounts: BTreeMap<AccountId, AccountRecord>,
+}
+
+impl SegmentRead {
+    pub(super) async fn of<S: Storage + ?Sized>(
+        storage: &S,
+        segment: Segment,
+        day: NaiveDate,
+    ) -> Result<SegmentRead, StoreError> {
+        let (chunks, unattributed) = chunks_by_account(storage, segment, day).await?;
+        let accounts = accounts_of(storage, segment, &chunks).await?;
+        Ok(SegmentRead {
+            chunks,
+            unattributed,
+            accounts,
+        })
+    }
 }
 
 /// The day's chunks of a segment by account, and the number of unattributed events.

@@ -18,7 +18,7 @@ use crate::query::listing::ListingBuilder;
 use crate::score_event::ScoreEvent;
 use crate::segment::Segment;
 
-use super::{summary, DailyRun, RunError, RunReport, Scored, BATCH};
+use super::{summary, DailyRun, RunError, RunReport, Scored, SegmentRead, BATCH, SAVE_BATCH};
 
 /// One segment's run in progress: its checkpoint and what was read for it.
 struct SegmentRun {
@@ -28,12 +28,14 @@ struct SegmentRun {
     chunks: BTreeMap<AccountId, Vec<EventChunk>>,
     /// The day's events no account could be found for.
     unattributed: u64,
-    /// The segment's list rows: every account as stored, updated as batches are saved.
+    /// The segment's list rows: those saved before the checkpoint as stored, the others as
+    /// they are scored.
     listing: ListingBuilder,
     report: RunReport,
 }
 
-/// One batch scored in memory: nothing of it is sent or saved yet.
+/// Batches scored in memory: nothing of them is sent or saved yet.
+#[derive(Default)]
 struct ScoredBatch {
     /// The score events of the accounts scored, in account order.
     events: Vec<ScoreEvent>,
@@ -50,6 +52,29 @@ struct ScoredBatch {
     accounts: u64,
 }
 
+impl ScoredBatch {
+    /// Adds the next batch, to be saved with this one.
+    fn append(&mut self, mut next: ScoredBatch) {
+        self.events.append(&mut next.events);
+        self.history.append(&mut next.history);
+        self.records.append(&mut next.records);
+        self.last_account = next.last_account.or(self.last_account.take());
+        self.accounts += next.accounts;
+    }
+}
+
+impl SegmentRun {
+    /// Counts a scored batch in the segment's partial summary and listing: those already
+    /// done first, then those scored, then those rolled only (the order the summary's running
+    /// mean was always added in). Saved later with the checkpoint that carries the summary.
+    fn count(&mut self, day: NaiveDate, batch: &ScoredBatch) {
+        for record in batch.already_done.iter().chain(&batch.records) {
+            self.listing.add(record);
+            summary::add_account(&mut self.checkpoint.summary, record, day);
+        }
+    }
+}
+
 impl<S: Storage + ?Sized> DailyRun<'_, S> {
     /// Scores one segment of `day`, resuming from its checkpoint; `peers` ranks the accounts
     /// when a scorecard normalises against peers.
@@ -58,6 +83,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         day: NaiveDate,
         segment: Segment,
         peers: Option<&PeerBenchmarks>,
+        read: Option<SegmentRead>,
     ) -> Result<RunReport, RunError> {
         let Some(checkpoint) = self.open_checkpoint(day, segment).await? else {
             return Ok(RunReport {
@@ -65,11 +91,28 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                 ..Default::default()
             });
         };
-        let (mut run, todo) = self.load_segment(day, checkpoint).await?;
+        let (mut run, todo) = self.load_segment(day, checkpoint, read).await?;
         let plan = DayPlan::new(&self.config.scoring, day);
-        for batch in todo.chunks(BATCH) {
+        // Scored and counted BATCH accounts at a time (the summary adds them in the same order
+        // whatever the save size), saved SAVE_BATCH at a time: each save is one queue send,
+        // one history write, one record write and one checkpoint.
+        let mut todo = todo.into_iter();
+        let mut unsaved = ScoredBatch::default();
+        loop {
+            let batch: Vec<AccountRecord> = todo.by_ref().take(BATCH).collect();
+            if batch.is_empty() {
+                break;
+            }
             let scored = self.score_batch(&plan, batch, &mut run.chunks, peers);
-            self.save_batch(day, scored, &mut run).await?;
+            run.count(day, &scored);
+            unsaved.append(scored);
+            if unsaved.accounts >= SAVE_BATCH as u64 {
+                self.save_batch(std::mem::take(&mut unsaved), &mut run)
+                    .await?;
+            }
+        }
+        if unsaved.accounts > 0 {
+            self.save_batch(unsaved, &mut run).await?;
         }
         self.finish_segment(run).await
     }
@@ -98,29 +141,36 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         })
     }
 
-    /// Reads the segment once: the day's chunks by account, every account (stored, and first
-    /// seen today) and the latest churn model for the list's churn-risk column. Answers the
-    /// run and the accounts still to score: those after the checkpoint's last one, in id order.
+    /// Reads the segment once, unless the peer pass kept what it read: the day's chunks by
+    /// account, every account (stored, and first seen today); and the latest churn model for
+    /// the list's churn-risk column. Answers the run and the accounts still to score: those
+    /// after the checkpoint's last one, in id order.
     async fn load_segment(
         &self,
         day: NaiveDate,
         checkpoint: Checkpoint,
+        read: Option<SegmentRead>,
     ) -> Result<(SegmentRun, Vec<AccountRecord>), RunError> {
         let segment = checkpoint.segment;
-        let (chunks, unattributed) = self.chunks_by_account(segment, day).await?;
-        let accounts = self.accounts_of(segment, &chunks).await?;
+        let SegmentRead {
+            chunks,
+            unattributed,
+            accounts,
+        } = match read {
+            Some(read) => read,
+            None => SegmentRead::of(self.storage, segment, day).await?,
+        };
         let churn_model = self.storage.latest_churn_model().await?.map(Arc::new);
-        let listing =
-            ListingBuilder::with_churn_model(segment, day, accounts.values(), churn_model);
-        let todo = accounts
-            .into_values()
-            .filter(|a| {
+        // Accounts up to the checkpoint were saved by an earlier attempt: they are listed as
+        // stored. The others are listed as they are scored.
+        let (saved, todo): (Vec<AccountRecord>, Vec<AccountRecord>) =
+            accounts.into_values().partition(|a| {
                 checkpoint
                     .last_account
                     .as_ref()
-                    .is_none_or(|last| &a.account_id > last)
-            })
-            .collect();
+                    .is_some_and(|last| &a.account_id <= last)
+            });
+        let listing = ListingBuilder::with_churn_model(segment, day, saved.iter(), churn_model);
         let run = SegmentRun {
             checkpoint,
             chunks,
@@ -139,7 +189,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
     fn score_batch(
         &self,
         plan: &DayPlan<'_>,
-        batch: &[AccountRecord],
+        batch: Vec<AccountRecord>,
         chunks: &mut BTreeMap<AccountId, Vec<EventChunk>>,
         peers: Option<&PeerBenchmarks>,
     ) -> ScoredBatch {
@@ -154,7 +204,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         let mut inactive = Vec::new();
         for record in batch {
             let own = chunks.remove(&record.account_id).unwrap_or_default();
-            match self.score_one(plan, record.clone(), &own, peers) {
+            match self.score_one(plan, record, &own, peers) {
                 Scored::Fresh { record, events } => {
                     scored.events.extend(events);
                     scored.history.extend(record.score.clone());
@@ -168,27 +218,15 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         scored
     }
 
-    /// Sends the batch's score events, saves its history and records, then moves the
-    /// checkpoint past it. Events go first so a crash sends them again (same ids, consumers
-    /// dedupe) rather than never; the checkpoint goes last so a crash scores the batch again,
-    /// to the same values.
-    async fn save_batch(
-        &self,
-        day: NaiveDate,
-        batch: ScoredBatch,
-        run: &mut SegmentRun,
-    ) -> Result<(), RunError> {
+    /// Sends the batches' score events, saves their history and records, then moves the
+    /// checkpoint (whose summary already counts them) past them. Events go first so a crash
+    /// sends them again (same ids, consumers dedupe) rather than never; the checkpoint goes
+    /// last so a crash scores the batches again, to the same values.
+    async fn save_batch(&self, batch: ScoredBatch, run: &mut SegmentRun) -> Result<(), RunError> {
         let sent = self.send_score_events(&batch.events).await?;
         self.storage.put_history(&batch.history).await?;
         self.storage.put_scoring_states(&batch.records).await?;
         let checkpoint = &mut run.checkpoint;
-        for record in &batch.already_done {
-            summary::add_account(&mut checkpoint.summary, record, day);
-        }
-        for record in &batch.records {
-            run.listing.add(record);
-            summary::add_account(&mut checkpoint.summary, record, day);
-        }
         checkpoint.last_account = batch.last_account;
         checkpoint.accounts_scored += batch.accounts;
         checkpoint.events_emitted += sent;

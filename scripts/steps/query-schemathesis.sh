@@ -22,7 +22,7 @@ if ! "$VENV/bin/schemathesis" --version >/dev/null 2>&1; then
 fi
 
 cargo build --quiet -p vitals
-VITALS="$ROOT/target/debug/vitals"
+VITALS="${CARGO_TARGET_DIR:-$ROOT/target}/debug/vitals"
 "$VITALS" --data "$DATA" demo --accounts 24 --days 40 --no-serve >"$ARTIFACTS/demo.log" 2>&1
 
 PORT="$(free_port)"

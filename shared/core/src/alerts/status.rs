@@ -127,7 +127,10 @@ impl StatusChange {
             StatusChange::Snooze { reason, until } => {
                 alert.snoozed_until = Some(*until);
                 alert.snooze_reason = Some(reason.clone());
-                Some(format!("snoozed until {}: {reason}", until.to_rfc3339()))
+                Some(format!(
+                    "snoozed until {}: {reason}",
+                    until.format("%Y-%m-%d %H:%M UTC")
+                ))
             }
             StatusChange::Reassign { owner, note } => {
                 let from = alert.owner.replace(owner.clone());

@@ -150,7 +150,8 @@ fn detail(e: &AuditEntry) -> String {
     if let Some(s) = text("status") {
         parts.push(s.to_string());
     }
-    if let Some(u) = text("snoozed_until") {
+    // A snooze's note names its end already.
+    if let (Some(u), None) = (text("snoozed_until"), text("note")) {
         parts.push(format!("snoozed until {}", u.get(..10).unwrap_or(u)));
     }
     if let Some(n) = text("note").or_else(|| text("summary")) {
@@ -182,7 +183,7 @@ mod tests {
     }
 
     #[test]
-    fn a_suppressed_workflow_reads_as_its_name_and_reason() {
+    fn audit_details_read_as_words() {
         let e = entry(
             "workflow.suppressed",
             json!({"workflow": "severe-decline", "trigger": "decline_severe",

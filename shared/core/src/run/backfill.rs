@@ -2,8 +2,9 @@
 //! account record of a segment, rolls and scores it, and writes it back, once per day; over a
 //! year that decoding and re-encoding of every window dominates the run. A backfill instead
 //! reads the account records once, keeps them in memory while it walks the days (each day's
-//! window is the previous day's plus that day's events, through the same [`score_one`] path as
-//! the daily run), and writes them back once per stretch of days.
+//! window is the previous day's plus that day's events, through the daily run's scoring path
+//! split in two: every window is rolled first, so the peer pass measures the rolled windows
+//! instead of rolling copies), and writes them back once per stretch of days.
 //!
 //! Same results and the same resumability as running [`DailyRun::score_day`] day after day:
 //! - each day writes its history and sends its score events (deterministic ids) as it is
@@ -34,7 +35,7 @@ use crate::query::listing::ListingBuilder;
 use crate::segment::{Segment, SEGMENT_COUNT};
 
 use super::rescore::Scope;
-use super::{summary, DailyRun, RunError, RunReport, Scored, SAVE_BATCH};
+use super::{roll_in, score_rolled, summary, DailyRun, RunError, RunReport, Scored, SAVE_BATCH};
 
 /// Days scored in memory between two saves of the account records: a crash loses at most
 /// this many days of work, and a year is saved about a dozen times instead of 365.
@@ -216,19 +217,38 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
             unattributed.insert(segment, lost);
         }
         let plan = DayPlan::new(&self.config.scoring, day);
-        let peers = needs_peers(&self.config.scoring)
-            .then(|| self.collect_peers(&plan, next.values().flat_map(BTreeMap::values), &chunks));
+        // Every window rolls once, before the peer pass, which then measures the rolled
+        // windows as they are (no copy rolled for it) and the scoring reuses them.
+        let rolled: Vec<bool> = next
+            .values_mut()
+            .flat_map(BTreeMap::values_mut)
+            .map(|record| {
+                let own = chunks.remove(&record.account_id).unwrap_or_default();
+                roll_in(self.config, &plan, record, &own)
+            })
+            .collect();
+        let mut rolled = rolled.into_iter();
+        let no_chunks = BTreeMap::new();
+        let peers = needs_peers(&self.config.scoring).then(|| {
+            self.collect_peers(&plan, next.values().flat_map(BTreeMap::values), &no_chunks)
+        });
         // One queue send and one history write for the whole day, not one per segment.
         let mut outgoing = Vec::new();
         let mut history: Vec<ScoreRecord> = Vec::new();
         let mut checkpoints = Vec::with_capacity(usize::from(SEGMENT_COUNT));
+        let now = self.clock.now();
         for (&segment, of_segment) in next.iter_mut() {
             let mut partial = PortfolioSummary::default();
             let events_before = outgoing.len();
             for (id, slot) in of_segment.iter_mut() {
-                let own = chunks.remove(id).unwrap_or_default();
                 let record = std::mem::replace(slot, AccountRecord::new(id.clone()));
-                let record = match self.score_one(&plan, record, &own, peers.as_ref()) {
+                // The same order as the rolling pass above: one flag per account.
+                let record = if rolled.next().unwrap_or(false) {
+                    score_rolled(self.config, now, &plan, record, peers.as_ref())
+                } else {
+                    Scored::AlreadyDone(record)
+                };
+                let record = match record {
                     Scored::Fresh { record, events } => {
                         outgoing.extend(events);
                         history.extend(record.score.clone());

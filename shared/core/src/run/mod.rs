@@ -405,13 +405,40 @@ fn score_one(
     chunks: &[EventChunk],
     peers: Option<&PeerBenchmarks>,
 ) -> Scored {
-    let day = plan.as_of();
-    if record.window.through.is_some_and(|t| t >= day) {
+    if !roll_in(config, plan, &mut record, chunks) {
         return Scored::AlreadyDone(record);
     }
-    let activity = day_activity(config, chunks);
+    score_rolled(config, now, plan, record, peers)
+}
+
+/// Rolls the plan's day (its `chunks`) into the account's window, unless the window covers it
+/// already: answers whether it rolled.
+fn roll_in(
+    config: &VitalsConfig,
+    plan: &DayPlan<'_>,
+    record: &mut AccountRecord,
+    chunks: &[EventChunk],
+) -> bool {
+    let day = plan.as_of();
+    if record.window.through.is_some_and(|t| t >= day) {
+        return false;
+    }
+    record.window.roll(day, &day_activity(config, chunks));
+    true
+}
+
+/// Scores an account whose window [`roll_in`] has just rolled to the plan's day: the second
+/// half of [`score_one`], for a caller that rolls every account before its peer pass (so each
+/// window rolls once, not once for the peers and again for the score).
+fn score_rolled(
+    config: &VitalsConfig,
+    now: chrono::DateTime<chrono::Utc>,
+    plan: &DayPlan<'_>,
+    mut record: AccountRecord,
+    peers: Option<&PeerBenchmarks>,
+) -> Scored {
+    let day = plan.as_of();
     let previous = record.score.as_ref().map(|s| s.score.clone());
-    record.window.roll(day, &activity);
     // Only active accounts are scored: one not started yet has nothing to judge, and a
     // churned one keeps its last score, frozen (its window still rolls, so activity after
     // the churn can reactivate it).

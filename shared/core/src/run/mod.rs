@@ -17,7 +17,7 @@ mod rescore;
 mod segment;
 mod summary;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Days, NaiveDate};
 use serde::Serialize;
@@ -200,7 +200,15 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
         let plan = DayPlan::new(&self.config.scoring, day);
         let mut kept_accounts = 0;
         for segment in Segment::all() {
-            let read = SegmentRead::of(self.storage, segment, day).await?;
+            let mut read = SegmentRead::of(self.storage, segment, day).await?;
+            // A segment kept for the scoring pass has its windows rolled here, once, and
+            // measured as they are; past the limit, segments are measured with copies rolled
+            // for the measurement, dropped, and read again.
+            kept_accounts += read.accounts.len();
+            let keep = kept_accounts <= KEPT_FROM_PEER_PASS;
+            if keep {
+                read.roll_in(self.config, &plan);
+            }
             add_peers(
                 &mut collector,
                 self.config,
@@ -208,9 +216,7 @@ impl<'a, S: Storage + ?Sized> DailyRun<'a, S> {
                 read.accounts.values(),
                 &read.chunks,
             );
-            // Past the limit, segments are dropped as they are measured, and read again.
-            kept_accounts += read.accounts.len();
-            if kept_accounts <= KEPT_FROM_PEER_PASS {
+            if keep {
                 kept.insert(segment, read);
             }
         }
@@ -483,6 +489,10 @@ pub(super) struct SegmentRead {
     pub unattributed: u64,
     /// Every account of the segment: those stored, and those seen for the first time today.
     pub accounts: BTreeMap<AccountId, AccountRecord>,
+    /// Once [`SegmentRead::roll_in`] has rolled the day into the windows (taking the chunks):
+    /// the accounts it rolled, which are scored as they are. The others' windows already
+    /// covered the day.
+    pub rolled: Option<BTreeSet<AccountId>>,
 }
 
 impl SegmentRead {
@@ -497,7 +507,21 @@ impl SegmentRead {
             chunks,
             unattributed,
             accounts,
+            rolled: None,
         })
+    }
+
+    /// Rolls the day into every account's window (see [`roll_in`]), taking each account's
+    /// chunks, and notes which ones rolled.
+    pub(super) fn roll_in(&mut self, config: &VitalsConfig, plan: &DayPlan<'_>) {
+        let mut rolled = BTreeSet::new();
+        for (id, record) in &mut self.accounts {
+            let own = self.chunks.remove(id).unwrap_or_default();
+            if roll_in(config, plan, record, &own) {
+                rolled.insert(id.clone());
+            }
+        }
+        self.rolled = Some(rolled);
     }
 }
 

@@ -3,7 +3,7 @@
 //! segment's listing and the "done" checkpoint. Each step's order is what makes a crash at any
 //! point safe to resume from the last checkpoint (see the module documentation of `run`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -18,7 +18,9 @@ use crate::query::listing::ListingBuilder;
 use crate::score_event::ScoreEvent;
 use crate::segment::Segment;
 
-use super::{summary, DailyRun, RunError, RunReport, Scored, SegmentRead, BATCH, SAVE_BATCH};
+use super::{
+    score_rolled, summary, DailyRun, RunError, RunReport, Scored, SegmentRead, BATCH, SAVE_BATCH,
+};
 
 /// One segment's run in progress: its checkpoint and what was read for it.
 struct SegmentRun {
@@ -28,6 +30,8 @@ struct SegmentRun {
     chunks: BTreeMap<AccountId, Vec<EventChunk>>,
     /// The day's events no account could be found for.
     unattributed: u64,
+    /// The accounts whose windows the peer pass rolled already (see `SegmentRead::rolled`).
+    rolled: Option<BTreeSet<AccountId>>,
     /// The segment's list rows: those saved before the checkpoint as stored, the others as
     /// they are scored.
     listing: ListingBuilder,
@@ -103,7 +107,8 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
             if batch.is_empty() {
                 break;
             }
-            let scored = self.score_batch(&plan, batch, &mut run.chunks, peers);
+            let scored =
+                self.score_batch(&plan, batch, &mut run.chunks, run.rolled.as_ref(), peers);
             run.count(day, &scored);
             unsaved.append(scored);
             if unsaved.accounts >= SAVE_BATCH as u64 {
@@ -156,6 +161,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
             chunks,
             unattributed,
             accounts,
+            rolled,
         } = match read {
             Some(read) => read,
             None => SegmentRead::of(self.storage, segment, day).await?,
@@ -175,6 +181,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
             checkpoint,
             chunks,
             unattributed,
+            rolled,
             listing,
             report: RunReport {
                 segments_run: 1,
@@ -185,12 +192,14 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
     }
 
     /// Rolls and scores one batch of accounts in memory, each through the run's one scoring
-    /// path ([`DailyRun::score_one`]).
+    /// path ([`DailyRun::score_one`]; its second half only where the peer pass rolled the
+    /// windows already).
     fn score_batch(
         &self,
         plan: &DayPlan<'_>,
         batch: Vec<AccountRecord>,
         chunks: &mut BTreeMap<AccountId, Vec<EventChunk>>,
+        rolled: Option<&BTreeSet<AccountId>>,
         peers: Option<&PeerBenchmarks>,
     ) -> ScoredBatch {
         let mut scored = ScoredBatch {
@@ -202,9 +211,19 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
             accounts: batch.len() as u64,
         };
         let mut inactive = Vec::new();
+        let now = self.clock.now();
         for record in batch {
-            let own = chunks.remove(&record.account_id).unwrap_or_default();
-            match self.score_one(plan, record, &own, peers) {
+            let outcome = match rolled {
+                Some(rolled) if rolled.contains(&record.account_id) => {
+                    score_rolled(self.config, now, plan, record, peers)
+                }
+                Some(_) => Scored::AlreadyDone(record),
+                None => {
+                    let own = chunks.remove(&record.account_id).unwrap_or_default();
+                    self.score_one(plan, record, &own, peers)
+                }
+            };
+            match outcome {
                 Scored::Fresh { record, events } => {
                     scored.events.extend(events);
                     scored.history.extend(record.score.clone());

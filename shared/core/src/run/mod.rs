@@ -444,13 +444,14 @@ fn score_rolled(
     peers: Option<&PeerBenchmarks>,
 ) -> Scored {
     let day = plan.as_of();
-    let previous = record.score.as_ref().map(|s| s.score.clone());
     // Only active accounts are scored: one not started yet has nothing to judge, and a
     // churned one keeps its last score, frozen (its window still rolls, so activity after
     // the churn can reactivate it).
     if !record_state(&record, day).is_active() {
         return Scored::Inactive(record);
     }
+    // The new score replaces it below: taken, not copied.
+    let previous = record.score.take().map(|s| s.score);
     let facts = account_facts(&record.profile);
     let measured = plan.measure(&facts, &record.window);
     let scored = score_with_usage(

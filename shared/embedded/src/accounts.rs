@@ -89,9 +89,14 @@ impl AccountStore for SqliteStore {
     }
 
     async fn put_scoring_states(&self, records: &[AccountRecord]) -> StoreResult<()> {
-        let rows = records
-            .iter()
-            .map(|r| {
+        self.put_rows(
+            "INSERT INTO accounts (account_id, seg, usage_window, score, trail)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (account_id) DO UPDATE SET
+                 usage_window = excluded.usage_window, score = excluded.score,
+                 trail = excluded.trail",
+            records,
+            |r| {
                 Ok((
                     r.account_id.as_str().to_string(),
                     r.account_id.segment().0,
@@ -102,50 +107,25 @@ impl AccountStore for SqliteStore {
                         .then(|| to_json(&r.trail))
                         .transpose()?,
                 ))
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        self.db
-            .write(move |tx| {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO accounts (account_id, seg, usage_window, score, trail)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (account_id) DO UPDATE SET
-                         usage_window = excluded.usage_window, score = excluded.score,
-                         trail = excluded.trail",
-                )?;
-                for (id, seg, window, score, trail) in &rows {
-                    stmt.execute(params![id, seg, window, score, trail])?;
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(())
+            },
+        )
+        .await
     }
 
     async fn put_provisional_scores(&self, scores: &[ProvisionalScore]) -> StoreResult<()> {
-        let rows = scores
-            .iter()
-            .map(|p| {
+        self.put_rows(
+            "INSERT INTO accounts (account_id, seg, provisional) VALUES (?1, ?2, ?3)
+             ON CONFLICT (account_id) DO UPDATE SET provisional = excluded.provisional",
+            scores,
+            |p| {
                 Ok((
                     p.account_id.as_str().to_string(),
                     p.account_id.segment().0,
                     to_json(p)?,
                 ))
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        self.db
-            .write(move |tx| {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO accounts (account_id, seg, provisional) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (account_id) DO UPDATE SET provisional = excluded.provisional",
-                )?;
-                for (id, seg, provisional) in &rows {
-                    stmt.execute(params![id, seg, provisional])?;
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(())
+            },
+        )
+        .await
     }
 
     async fn get_account(&self, account: &AccountId) -> StoreResult<Option<AccountRecord>> {

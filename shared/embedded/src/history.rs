@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use rusqlite::params;
 use vitals_core::model::{AccountId, ScoreRecord};
 use vitals_core::ports::{ScoreHistoryStore, StoreResult};
 
@@ -12,35 +11,22 @@ use crate::store::SqliteStore;
 #[async_trait]
 impl ScoreHistoryStore for SqliteStore {
     async fn put_history(&self, records: &[ScoreRecord]) -> StoreResult<()> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let rows = records
-            .iter()
-            .map(|r| {
+        self.put_rows(
+            "INSERT INTO score_history (account_id, as_of, body, expires_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (account_id, as_of) DO UPDATE SET
+                 body = excluded.body, expires_at = excluded.expires_at",
+            records,
+            |r| {
                 Ok((
                     r.account_id.as_str().to_string(),
                     day_key(r.as_of),
                     to_json(r)?,
                     expiry_after_day(r.as_of, self.retention_days),
                 ))
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        self.db
-            .write(move |tx| {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO score_history (account_id, as_of, body, expires_at)
-                     VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (account_id, as_of) DO UPDATE SET
-                         body = excluded.body, expires_at = excluded.expires_at",
-                )?;
-                for (account, as_of, body, expires_at) in &rows {
-                    stmt.execute(params![account, as_of, body, expires_at])?;
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(())
+            },
+        )
+        .await
     }
 
     async fn history(

@@ -18,6 +18,9 @@ impl SqliteStore {
     where
         P: rusqlite::Params + Send + 'static,
     {
+        if values.is_empty() {
+            return Ok(());
+        }
         let rows = values.iter().map(row).collect::<Result<Vec<P>, _>>()?;
         self.db
             .write(move |tx| {

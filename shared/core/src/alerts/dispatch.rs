@@ -265,9 +265,10 @@ impl<'a> Dispatch<'a> {
                 Some(existing) => existing,
                 None => {
                     let exempt = matches!(trigger, TriggerEvent::AlertFired { .. });
-                    let cooling = match exempt {
-                        true => None,
-                        false => self.cooling_intervention(wf, account, event.as_of).await?,
+                    let cooling = if exempt {
+                        None
+                    } else {
+                        self.cooling_intervention(wf, account, event.as_of).await?
                     };
                     if let Some((earlier, earlier_day)) = cooling {
                         progress.report.suppressed += 1;

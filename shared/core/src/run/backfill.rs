@@ -23,7 +23,7 @@
 //! Memory: every account record is held at once (as [`DailyRun::rescore`] does), with one
 //! day's chunks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
@@ -35,7 +35,9 @@ use crate::query::listing::ListingBuilder;
 use crate::segment::{Segment, SEGMENT_COUNT};
 
 use super::rescore::Scope;
-use super::{roll_in, score_rolled, summary, DailyRun, RunError, RunReport, Scored, SAVE_BATCH};
+use super::{
+    roll_all, score_if_rolled, summary, DailyRun, RunError, RunReport, Scored, SAVE_BATCH,
+};
 
 /// Days scored in memory between two saves of the account records: a crash loses at most
 /// this many days of work, and a year is saved about a dozen times instead of 365.
@@ -219,15 +221,10 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         let plan = DayPlan::new(&self.config.scoring, day);
         // Every window rolls once, before the peer pass, which then measures the rolled
         // windows as they are (no copy rolled for it) and the scoring reuses them.
-        let rolled: Vec<bool> = next
-            .values_mut()
-            .flat_map(BTreeMap::values_mut)
-            .map(|record| {
-                let own = chunks.remove(&record.account_id).unwrap_or_default();
-                roll_in(self.config, &plan, record, &own)
-            })
-            .collect();
-        let mut rolled = rolled.into_iter();
+        let mut rolled = BTreeSet::new();
+        for of_segment in next.values_mut() {
+            rolled.append(&mut roll_all(self.config, &plan, of_segment, &mut chunks));
+        }
         let no_chunks = BTreeMap::new();
         let peers = needs_peers(&self.config.scoring).then(|| {
             self.collect_peers(&plan, next.values().flat_map(BTreeMap::values), &no_chunks)
@@ -242,13 +239,9 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
             let events_before = outgoing.len();
             for (id, slot) in of_segment.iter_mut() {
                 let record = std::mem::replace(slot, AccountRecord::new(id.clone()));
-                // The same order as the rolling pass above: one flag per account.
-                let record = if rolled.next().unwrap_or(false) {
-                    score_rolled(self.config, now, &plan, record, peers.as_ref())
-                } else {
-                    Scored::AlreadyDone(record)
-                };
-                let record = match record {
+                let scored =
+                    score_if_rolled(self.config, now, &plan, record, &rolled, peers.as_ref());
+                let record = match scored {
                     Scored::Fresh { record, events } => {
                         outgoing.extend(events);
                         history.extend(record.score.clone());

@@ -515,14 +515,42 @@ impl SegmentRead {
     /// Rolls the day into every account's window (see [`roll_in`]), taking each account's
     /// chunks, and notes which ones rolled.
     pub(super) fn roll_in(&mut self, config: &VitalsConfig, plan: &DayPlan<'_>) {
-        let mut rolled = BTreeSet::new();
-        for (id, record) in &mut self.accounts {
-            let own = self.chunks.remove(id).unwrap_or_default();
-            if roll_in(config, plan, record, &own) {
-                rolled.insert(id.clone());
-            }
+        self.rolled = Some(roll_all(config, plan, &mut self.accounts, &mut self.chunks));
+    }
+}
+
+/// Rolls the plan's day into every account's window (see [`roll_in`]), taking each account's
+/// chunks out of `chunks`: answers the accounts that rolled, to be scored with
+/// [`score_if_rolled`] once the peer pass has measured them.
+fn roll_all(
+    config: &VitalsConfig,
+    plan: &DayPlan<'_>,
+    accounts: &mut BTreeMap<AccountId, AccountRecord>,
+    chunks: &mut BTreeMap<AccountId, Vec<EventChunk>>,
+) -> BTreeSet<AccountId> {
+    let mut rolled = BTreeSet::new();
+    for (id, record) in accounts {
+        let own = chunks.remove(id).unwrap_or_default();
+        if roll_in(config, plan, record, &own) {
+            rolled.insert(id.clone());
         }
-        self.rolled = Some(rolled);
+    }
+    rolled
+}
+
+/// Scores an account [`roll_all`] rolled; one it did not roll already covered the day.
+fn score_if_rolled(
+    config: &VitalsConfig,
+    now: chrono::DateTime<chrono::Utc>,
+    plan: &DayPlan<'_>,
+    record: AccountRecord,
+    rolled: &BTreeSet<AccountId>,
+    peers: Option<&PeerBenchmarks>,
+) -> Scored {
+    if rolled.contains(&record.account_id) {
+        score_rolled(config, now, plan, record, peers)
+    } else {
+        Scored::AlreadyDone(record)
     }
 }
 

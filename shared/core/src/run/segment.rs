@@ -19,7 +19,7 @@ use crate::score_event::ScoreEvent;
 use crate::segment::Segment;
 
 use super::{
-    score_rolled, summary, DailyRun, RunError, RunReport, Scored, SegmentRead, BATCH, SAVE_BATCH,
+    score_if_rolled, summary, DailyRun, RunError, RunReport, Scored, SegmentRead, BATCH, SAVE_BATCH,
 };
 
 /// One segment's run in progress: its checkpoint and what was read for it.
@@ -214,10 +214,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         let now = self.clock.now();
         for record in batch {
             let outcome = match rolled {
-                Some(rolled) if rolled.contains(&record.account_id) => {
-                    score_rolled(self.config, now, plan, record, peers)
-                }
-                Some(_) => Scored::AlreadyDone(record),
+                Some(rolled) => score_if_rolled(self.config, now, plan, record, rolled, peers),
                 None => {
                     let own = chunks.remove(&record.account_id).unwrap_or_default();
                     self.score_one(plan, record, &own, peers)

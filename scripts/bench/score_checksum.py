@@ -5,6 +5,10 @@ normalised value, weight and points. Two stores scored from the same events by t
 must print the same checksum: a change to scoring or to the history's encoding that alters
 any figure shows here.
 
+The history keeps a signal's figures to f32 precision (see `shared/core/src/history/codec.rs`),
+so they are hashed at that precision whether a row is JSON (older versions) or compact bytes;
+the score and confidence exactly.
+
     python3 scripts/bench/score_checksum.py DATA_DIR [--dump FILE]
 
 Prints `account-days N  checksum SHA256`, then a second checksum of what the scoring run
@@ -18,7 +22,67 @@ import argparse
 import hashlib
 import json
 import sqlite3
+import struct
 import sys
+
+# The compact history entry (shared/core/src/history/codec.rs), read independently here.
+FORMAT = 0xB1
+SIGNALS = [
+    "usage_depth",
+    "breadth",
+    "seat_adoption",
+    "trend",
+    "engagement",
+    "sentiment",
+    "contract",
+    "champion_activity",
+]
+BANDS = ["at_risk", "monitor", "healthy"]
+
+
+def f32(x):
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def decode_compact(body):
+    """The health score of a compact history entry, as the JSON form's dict."""
+    at = 1
+
+    def take(fmt):
+        nonlocal at
+        (v,) = struct.unpack_from(fmt, body, at)
+        at += struct.calcsize(fmt)
+        return v
+
+    def name():
+        nonlocal at
+        n = take("<B")
+        text = body[at : at + n].decode()
+        at += n
+        return text
+
+    flags = take("<B")
+    score = take("<d") if flags & 1 else take("<H") / 10.0
+    health = {"score": score, "band": BANDS[take("<B")], "confidence": take("<d")}
+    health["scorecard"] = name()
+    signals = []
+    for _ in range(take("<B")):
+        tag = take("<B")
+        s = {"name": name() if tag == 0xFF else SIGNALS[tag]}
+        present = take("<B")
+        s["raw"] = take("<f") if present & 1 else None
+        s["value"] = take("<f") if present & 2 else None
+        s["weight"] = take("<f")
+        s["points"] = take("<f")
+        signals.append(s)
+    health["signals"] = signals
+    return health
+
+
+def health_of(body):
+    if isinstance(body, bytes) and body[:1] == bytes([FORMAT]):
+        return decode_compact(body)
+    return json.loads(body)["score"]["health"]
 
 
 def canonical(account, as_of, health):
@@ -35,10 +99,10 @@ def canonical(account, as_of, health):
             "|".join(
                 [
                     s["name"],
-                    "-" if s.get("raw") is None else repr(float(s["raw"])),
-                    "-" if s.get("value") is None else repr(float(s["value"])),
-                    repr(float(s["weight"])),
-                    repr(float(s["points"])),
+                    "-" if s.get("raw") is None else repr(f32(s["raw"])),
+                    "-" if s.get("value") is None else repr(f32(s["value"])),
+                    repr(f32(s["weight"])),
+                    repr(f32(s["points"])),
                 ]
             )
         )
@@ -50,8 +114,7 @@ def rows(db):
         "SELECT account_id, as_of, body FROM score_history ORDER BY account_id, as_of"
     )
     for account, as_of, body in cur:
-        record = json.loads(body)
-        yield canonical(account, as_of, record["score"]["health"])
+        yield canonical(account, as_of, health_of(body))
 
 
 STAMPS = {"computed_at", "updated_at", "fitted_at"}

@@ -12,6 +12,7 @@ use std::fmt::Debug;
 use std::future::Future;
 
 use vitals_core::alerts::rules::{Action, OutreachMode};
+use vitals_core::history::HistoryDay;
 use vitals_core::model::{
     AccountId, AccountProfile, AccountRecord, ActionRecord, ActionStatus, Alert, AlertQuery,
     AlertStatus, AlertTransition, AuditEntry, BookDay, BookFigures, Checkpoint, ConfigVersion,
@@ -24,6 +25,7 @@ use vitals_core::query::listing::ListingBuilder;
 use vitals_core::run::LateMark;
 use vitals_core::segment::Segment;
 use vitals_core::StoreError;
+use vitals_scoring::usage_features::UsageSnapshot;
 use vitals_scoring::{score_account, AccountFacts, DayActivity, ScoringConfig, UsageWindow};
 
 use crate::support::Must;
@@ -237,6 +239,26 @@ pub fn score_record(account: &AccountId, as_of: NaiveDate, events: f64) -> Score
         computed_at: at(3600 + events as i64),
         score: score_account(&ScoringConfig::default(), &facts, &w, as_of, None),
     }
+}
+
+/// The history entry of [`score_record`], with a usage snapshot, its signal figures already at
+/// the f32 precision the history keeps (so it reads back equal).
+pub fn history_day(account: &AccountId, as_of: NaiveDate, events: f64) -> HistoryDay {
+    let mut entry = HistoryDay::of(&score_record(account, as_of, events));
+    let f32_precision = |v: f64| f64::from(v as f32);
+    for s in &mut entry.health.signals {
+        s.raw = s.raw.map(f32_precision);
+        s.value = s.value.map(f32_precision);
+        s.weight = f32_precision(s.weight);
+        s.points = f32_precision(s.points);
+    }
+    entry.usage = Some(UsageSnapshot {
+        events: BTreeMap::from([("Report Built 📈".to_string(), [3.0, 12.0, events as f32])]),
+        active_users: 4,
+        tenure_days: Some(365),
+        ..UsageSnapshot::default()
+    });
+    entry
 }
 
 /// Forty days of usage up to `through`, the busiest day with `events` events, plus tickets,
@@ -1026,10 +1048,10 @@ pub async fn history_range_is_inclusive_and_oldest_first<S: Storage>(store: &S) 
         "2026-02-28",
         "2026-03-10",
     ];
-    let records: Vec<ScoreRecord> = days
+    let records: Vec<HistoryDay> = days
         .iter()
         .enumerate()
-        .map(|(i, d)| score_record(&a, day(d), 50.0 + i as f64))
+        .map(|(i, d)| history_day(&a, day(d), 50.0 + i as f64))
         .collect();
     store.put_history(&records).await.must("put_history");
     let got = store
@@ -1041,7 +1063,7 @@ pub async fn history_range_is_inclusive_and_oldest_first<S: Storage>(store: &S) 
         vec!["2026-03-01", "2026-03-03", "2026-03-05"],
         "both bounds included, oldest first"
     );
-    assert_eq!(got[0], records[1], "full record returned");
+    assert_eq!(got[0], records[1], "full entry returned");
     let one = store
         .history(&a, day("2026-03-03"), day("2026-03-03"))
         .await
@@ -1063,10 +1085,10 @@ pub async fn history_rewrite_of_a_day_overwrites<S: Storage>(store: &S) {
     let a = acct("acme");
     let d = day("2026-03-01");
     store
-        .put_history(&[score_record(&a, d, 40.0)])
+        .put_history(&[history_day(&a, d, 40.0)])
         .await
         .must("put_history");
-    let rewrite = score_record(&a, d, 45.5);
+    let rewrite = history_day(&a, d, 45.5);
     store
         .put_history(std::slice::from_ref(&rewrite))
         .await
@@ -1078,10 +1100,10 @@ pub async fn history_rewrite_of_a_day_overwrites<S: Storage>(store: &S) {
 pub async fn history_is_per_account<S: Storage>(store: &S) {
     let accounts = [acct("acme"), acct("acme#eu"), acct("acme2")];
     let d = day("2026-03-01");
-    let records: Vec<ScoreRecord> = accounts
+    let records: Vec<HistoryDay> = accounts
         .iter()
         .enumerate()
-        .map(|(i, a)| score_record(a, d, 10.0 * i as f64))
+        .map(|(i, a)| history_day(a, d, 10.0 * i as f64))
         .collect();
     store.put_history(&records).await.must("put_history");
     for (a, r) in accounts.iter().zip(&records) {
@@ -1094,12 +1116,12 @@ pub async fn many_history_records_in_one_call_are_all_stored<S: Storage>(store: 
     let a = acct("acme");
     let b = acct("globex");
     let start = day("2026-01-01");
-    let records: Vec<ScoreRecord> = (0..40u64)
+    let records: Vec<HistoryDay> = (0..40u64)
         .flat_map(|i| {
             let d = start + chrono::Days::new(i);
             [
-                score_record(&a, d, i as f64),
-                score_record(&b, d, 100.0 - i as f64),
+                history_day(&a, d, i as f64),
+                history_day(&b, d, 100.0 - i as f64),
             ]
         })
         .collect();
@@ -2051,7 +2073,7 @@ pub async fn unicode_and_longest_ids_round_trip_everywhere<S: Storage>(store: &S
             "{what}: chunk in its segment-day"
         );
 
-        let h = score_record(a, d, 61.0);
+        let h = history_day(a, d, 61.0);
         store
             .put_history(std::slice::from_ref(&h))
             .await

@@ -17,7 +17,7 @@ use vitals_http::axum::body::Body;
 use vitals_http::axum::http::{header, Request, StatusCode};
 use vitals_http::tower::ServiceExt;
 use vitals_http::{full_router, AppState, LocalTokens, Role, WriteKeys};
-use vitals_tests::storage_contract::{acct, alert, day, score_record, window};
+use vitals_tests::storage_contract::{acct, alert, day, history_day, score_record, window};
 
 const ANA: &str = "ana@example.com";
 const BOB: &str = "bob@example.com";
@@ -54,8 +54,8 @@ async fn app() -> (vitals_http::axum::Router, Arc<SqliteStore>) {
         store.put_scoring_state(&record).await.unwrap();
         store
             .put_history(&[
-                score_record(&account, day("2026-02-20"), 5.0),
-                score_record(&account, day("2026-03-01"), 30.0),
+                history_day(&account, day("2026-02-20"), 5.0),
+                history_day(&account, day("2026-03-01"), 30.0),
             ])
             .await
             .unwrap();

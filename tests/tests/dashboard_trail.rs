@@ -17,7 +17,7 @@ use vitals_http::axum::body::Body;
 use vitals_http::axum::http::{header, Request, StatusCode};
 use vitals_http::tower::ServiceExt;
 use vitals_http::{full_router, AppState, LocalTokens, Role, WriteKeys};
-use vitals_tests::storage_contract::{acct, score_record, window};
+use vitals_tests::storage_contract::{acct, history_day, score_record, window};
 
 const RUN_DAYS: u64 = 12;
 
@@ -137,7 +137,7 @@ async fn an_account_scored_before_trails_existed_charts_its_history() {
     store.put_profile(&a, &old.profile).await.unwrap();
     store.put_scoring_state(&old).await.unwrap();
     let history: Vec<_> = (0..4)
-        .map(|d| score_record(&a, first_day() + Days::new(d), 10.0 + d as f64))
+        .map(|d| history_day(&a, first_day() + Days::new(d), 10.0 + d as f64))
         .collect();
     store.put_history(&history).await.unwrap();
     let page = account_page(Arc::new(store), today).await;

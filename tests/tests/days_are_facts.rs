@@ -158,7 +158,7 @@ async fn scored_state(store: &SqliteStore, to: NaiveDate) -> BTreeMap<String, Va
             .await
             .unwrap()
             .iter()
-            .map(|r| json!([r.as_of, r.score]))
+            .map(|r| json!([r.as_of, r.health, r.usage]))
             .collect();
         let record = store.get_account(&account).await.unwrap().unwrap();
         out.insert(format!("{id} history"), json!(history));
@@ -251,8 +251,10 @@ async fn rescoring_part_of_the_history_equals_scoring_from_scratch() {
         let account = AccountId::new(id).unwrap();
         let ours = store.history(&account, from, last_day()).await.unwrap();
         let theirs = fresh.history(&account, from, last_day()).await.unwrap();
-        let scores = |h: &[vitals_core::model::ScoreRecord]| {
-            h.iter().map(|r| json!(r.score)).collect::<Vec<_>>()
+        let scores = |h: &[vitals_core::history::HistoryDay]| {
+            h.iter()
+                .map(|r| json!([r.health, r.usage]))
+                .collect::<Vec<_>>()
         };
         assert_eq!(scores(&ours), scores(&theirs), "{id}");
     }
@@ -353,9 +355,16 @@ async fn a_late_event_for_a_scored_day_is_counted_by_the_next_plain_run() {
     drain(&queue).await;
     let declining = AccountId::new("declining").unwrap();
     let late_day = last_day() - Days::new(2);
-    let before = store.history(&declining, late_day, late_day).await.unwrap()[0]
-        .score
-        .active_users;
+    // Its ten seats' adoption that day, in users.
+    let users_on = |h: &[vitals_core::history::HistoryDay]| {
+        let adoption = h[0]
+            .health
+            .signals
+            .iter()
+            .find(|s| s.name == "seat_adoption");
+        (adoption.and_then(|s| s.raw).unwrap_or_default() * 10.0).round()
+    };
+    let before = users_on(&store.history(&declining, late_day, late_day).await.unwrap());
 
     // The next morning a phone flushes six users' activity of three days ago.
     ingest(&store, &late_flush(late_day), at(next(last_day(), 1), 8)).await;
@@ -366,8 +375,8 @@ async fn a_late_event_for_a_scored_day_is_counted_by_the_next_plain_run() {
 
     let on_late_day = store.history(&declining, late_day, late_day).await.unwrap();
     assert_eq!(
-        on_late_day[0].score.active_users,
-        before + 6,
+        users_on(&on_late_day),
+        before + 6.0,
         "the late users are counted"
     );
     let sent = drain(&queue).await;
@@ -432,7 +441,7 @@ async fn rescoring_an_earlier_range_leaves_later_days_and_the_window_where_they_
                 .await
                 .unwrap()
                 .iter()
-                .map(|r| json!(r.score))
+                .map(|r| json!([r.health, r.usage]))
                 .collect::<Vec<_>>()
         }
     };
@@ -464,8 +473,13 @@ async fn rescoring_an_earlier_range_leaves_later_days_and_the_window_where_they_
     let ours = store.history(&account, first_day(), to).await.unwrap();
     let theirs = fresh.history(&account, first_day(), to).await.unwrap();
     assert_eq!(
-        ours.iter().map(|r| json!(r.score)).collect::<Vec<_>>(),
-        theirs.iter().map(|r| json!(r.score)).collect::<Vec<_>>()
+        ours.iter()
+            .map(|r| json!([r.health, r.usage]))
+            .collect::<Vec<_>>(),
+        theirs
+            .iter()
+            .map(|r| json!([r.health, r.usage]))
+            .collect::<Vec<_>>()
     );
     let trail_day = |r: &vitals_core::model::AccountRecord, d: NaiveDate| {
         r.trail
@@ -480,6 +494,6 @@ async fn rescoring_an_earlier_range_leaves_later_days_and_the_window_where_they_
     );
     assert_eq!(
         trail_day(&after, to),
-        theirs.last().map(|r| r.score.health.score.round() as u8)
+        theirs.last().map(|r| r.health.score.round() as u8)
     );
 }

@@ -147,7 +147,8 @@ async fn daily_state(store: &SqliteStore, id: &str) -> Value {
         .unwrap();
     let listing = store.account_listing().await.unwrap();
     json!({
-        "window": r.window, "score": r.score, "trail": r.trail, "history": history,
+        "window": r.window, "score": r.score, "trail": r.trail,
+        "history": history.iter().map(|h| json!([h.as_of, h.health, h.usage])).collect::<Vec<_>>(),
         "summary": store.latest_summary().await.unwrap(),
         "segments": listing.segments,
         "checkpoints_today": store.list_checkpoints(&DailyRun::<SqliteStore>::run_id(today())).await.unwrap(),

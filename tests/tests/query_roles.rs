@@ -18,7 +18,7 @@ use vitals_http::axum::body::Body;
 use vitals_http::axum::http::{header, Method, Request, StatusCode};
 use vitals_http::tower::ServiceExt;
 use vitals_http::{full_router, AppState, LocalTokens, Role, WriteKeys};
-use vitals_tests::storage_contract::{acct, alert, audit, day, score_record, summary, window};
+use vitals_tests::storage_contract::{acct, alert, audit, day, history_day, summary, window};
 
 const SECRET: [u8; 32] = [42; 32];
 const ANA: &str = "ana@example.com";
@@ -118,7 +118,7 @@ async fn store() -> Arc<SqliteStore> {
         store.put_profile(&r.account_id, &r.profile).await.unwrap();
         store.put_scoring_state(&r).await.unwrap();
         store
-            .put_history(&[score_record(&r.account_id, day("2026-02-28"), 20.0)])
+            .put_history(&[history_day(&r.account_id, day("2026-02-28"), 20.0)])
             .await
             .unwrap();
     }

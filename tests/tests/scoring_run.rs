@@ -140,7 +140,7 @@ async fn histories<S: Storage + ?Sized>(storage: &S) -> BTreeMap<String, Vec<Val
             id.to_string(),
             history
                 .iter()
-                .map(|r| serde_json::to_value(&r.score).unwrap())
+                .map(|r| serde_json::to_value([&r.health]).unwrap())
                 .collect(),
         );
     }

@@ -34,7 +34,7 @@ mod account_page {
     };
     use vitals_core::query::account_page::account_page_reads;
     use vitals_tests::storage_contract::{
-        acct, alert, audit, intervention, profile, score_record, scoring_state,
+        acct, alert, audit, history_day, intervention, profile, scoring_state,
     };
     use vitals_tests::support::{emulator_sdk_config, Must};
     use vitals_tests::{emulator_endpoint, unique_name};
@@ -118,7 +118,7 @@ mod account_page {
             latest - chrono::Days::new(7),
             latest - chrono::Days::new(30),
         ];
-        let history: Vec<_> = compared.iter().map(|d| score_record(&a, *d, 3.0)).collect();
+        let history: Vec<_> = compared.iter().map(|d| history_day(&a, *d, 3.0)).collect();
         store.put_history(&history).await.must("put_history");
 
         let meter = Arc::new(CapacityMeter::default());

@@ -11,6 +11,7 @@ pub mod config;
 pub mod crm;
 pub mod error;
 pub mod freshness;
+pub mod history;
 pub mod lifecycle;
 pub mod model;
 pub mod notify;

@@ -12,10 +12,11 @@ use std::time::Duration;
 use crate::churn::ChurnModelRecord;
 use crate::error::{QueueError, StoreError};
 use crate::freshness::TouchMark;
+use crate::history::HistoryDay;
 use crate::model::{
     AccountId, AccountListing, AccountProfile, AccountRecord, Alert, AlertQuery, AuditEntry,
     BookDay, Checkpoint, ConfigVersion, EventChunk, Intervention, Page, PortfolioSummary,
-    ProvisionalListing, ProvisionalScore, ScoreRecord, SegmentListing, UserProfile,
+    ProvisionalListing, ProvisionalScore, SegmentListing, UserProfile,
 };
 use crate::run::LateMark;
 use crate::segment::Segment;
@@ -85,14 +86,14 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait ScoreHistoryStore: Send + Sync {
     /// Stores history entries; one per (account, day), a rewrite overwrites.
-    async fn put_history(&self, records: &[ScoreRecord]) -> StoreResult<()>;
+    async fn put_history(&self, entries: &[HistoryDay]) -> StoreResult<()>;
     /// Entries with `from <= as_of <= to`, oldest first.
     async fn history(
         &self,
         account: &AccountId,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> StoreResult<Vec<ScoreRecord>>;
+    ) -> StoreResult<Vec<HistoryDay>>;
 }
 
 #[async_trait]
@@ -263,8 +264,8 @@ pub struct AccountActivity {
     pub audit: Vec<AuditEntry>,
     pub alerts: Vec<Alert>,
     pub interventions: Vec<Intervention>,
-    /// The records of the days asked for that exist, oldest first.
-    pub history: Vec<ScoreRecord>,
+    /// The history entries of the days asked for that exist, oldest first.
+    pub history: Vec<HistoryDay>,
 }
 
 /// The account page's reads in as few requests as the backend allows (the embedded store: one

@@ -11,6 +11,7 @@ use vitals_core::ports::{AccountActivity, AccountActivityStore, StoreResult};
 use crate::accounts::{AccountRow, COLUMNS};
 use crate::codec::{day_key, from_json};
 use crate::error::DbError;
+use crate::history::{body_bytes, decode_entry};
 use crate::store::SqliteStore;
 
 /// The JSON bodies of one account's newest rows of `table`, by `order_key`.
@@ -70,10 +71,10 @@ impl AccountActivityStore for SqliteStore {
                 )?;
                 for day in &days {
                     if let Some(body) = on_day
-                        .query_row(params![id, day], |row| row.get::<_, String>(0))
+                        .query_row(params![id, day], |row| body_bytes(row, 0))
                         .optional()?
                     {
-                        history.push(body);
+                        history.push((day.clone(), body));
                     }
                 }
                 Ok((row, audit, alerts, interventions, history))
@@ -84,7 +85,10 @@ impl AccountActivityStore for SqliteStore {
             audit: decode_all(&audit)?,
             alerts: decode_all(&alerts)?,
             interventions: decode_all(&interventions)?,
-            history: decode_all(&history)?,
+            history: history
+                .iter()
+                .map(|(day, body)| decode_entry(account, day, body))
+                .collect::<StoreResult<_>>()?,
         })
     }
 }

@@ -1,28 +1,31 @@
-//! Daily score history: one entry per (account, day), kept for the retention period.
+//! Daily score history: one entry per (account, day), kept for the retention period, its body
+//! the compact bytes of [`vitals_core::history::codec`] (a JSON body of an older version reads).
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use vitals_core::model::{AccountId, ScoreRecord};
+use vitals_core::history::{codec, HistoryDay};
+use vitals_core::model::AccountId;
 use vitals_core::ports::{ScoreHistoryStore, StoreResult};
+use vitals_core::StoreError;
 
-use crate::codec::{day_key, expiry_after_day, to_json};
+use crate::codec::{day_key, expiry_after_day};
 use crate::store::SqliteStore;
 
 #[async_trait]
 impl ScoreHistoryStore for SqliteStore {
-    async fn put_history(&self, records: &[ScoreRecord]) -> StoreResult<()> {
+    async fn put_history(&self, entries: &[HistoryDay]) -> StoreResult<()> {
         self.put_rows(
             "INSERT INTO score_history (account_id, as_of, body, expires_at)
              VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (account_id, as_of) DO UPDATE SET
                  body = excluded.body, expires_at = excluded.expires_at",
-            records,
-            |r| {
+            entries,
+            |e| {
                 Ok((
-                    r.account_id.as_str().to_string(),
-                    day_key(r.as_of),
-                    to_json(r)?,
-                    expiry_after_day(r.as_of, self.retention_days),
+                    e.account_id.as_str().to_string(),
+                    day_key(e.as_of),
+                    codec::encode(e)?,
+                    expiry_after_day(e.as_of, self.retention_days),
                 ))
             },
         )
@@ -34,15 +37,38 @@ impl ScoreHistoryStore for SqliteStore {
         account: &AccountId,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> StoreResult<Vec<ScoreRecord>> {
+    ) -> StoreResult<Vec<HistoryDay>> {
         let id = account.as_str().to_string();
         let (from, to) = (day_key(from), day_key(to));
-        self.bodies_of(
-            "SELECT body FROM score_history
-             WHERE account_id = ?1 AND as_of >= ?2 AND as_of <= ?3
-             ORDER BY as_of",
-            (id, from, to),
-        )
-        .await
+        let rows = self
+            .db
+            .read(move |conn| {
+                let mut select = conn.prepare_cached(
+                    "SELECT as_of, body FROM score_history
+                     WHERE account_id = ?1 AND as_of >= ?2 AND as_of <= ?3
+                     ORDER BY as_of",
+                )?;
+                let rows = select.query_map((id, from, to), |row| {
+                    Ok((row.get::<_, String>(0)?, body_bytes(row, 1)?))
+                })?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await?;
+        rows.iter()
+            .map(|(day, body)| decode_entry(account, day, body))
+            .collect()
     }
+}
+
+/// A history body as bytes: a BLOB, or the TEXT of an entry stored as JSON.
+pub(crate) fn body_bytes(row: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Vec<u8>> {
+    Ok(row.get_ref(column)?.as_bytes()?.to_vec())
+}
+
+/// The entry of `account` stored under `day` (a day key).
+pub(crate) fn decode_entry(account: &AccountId, day: &str, body: &[u8]) -> StoreResult<HistoryDay> {
+    let as_of = day
+        .parse::<NaiveDate>()
+        .map_err(|_| StoreError::Corrupt(format!("history day {day:?}")))?;
+    codec::decode(account, as_of, body)
 }

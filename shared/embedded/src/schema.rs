@@ -34,6 +34,7 @@ pub(crate) const STORE: Schema = Schema {
         STORE_BOOKS,
         STORE_CRM_PUSHED,
         STORE_CRM_ACTIVITY_MARKS,
+        STORE_COMPACT_HISTORY,
     ],
 };
 
@@ -226,6 +227,11 @@ CREATE TABLE crm_activity_marks (
     body  TEXT NOT NULL
 );
 ";
+
+/// Score history bodies become compact BLOBs (`vitals_core::history::codec`) beside the JSON
+/// of older rows, which still read. No table changes: the step's version keeps a `vitals` that
+/// reads only JSON from opening a file that has them.
+const STORE_COMPACT_HISTORY: &str = "-- score_history.body: BLOB (compact) or TEXT (JSON)";
 
 /// `seq` orders messages and survives a trip through the dead-letter table, so a receipt
 /// (which names its `seq`) never matches a different message. AUTOINCREMENT: never reused.

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use vitals_core::history::HistoryDay;
 use vitals_core::model::{
     AccountId, AccountProfile, AccountRecord, Alert, AlertQuery, AlertStatus, AuditEntry,
     Checkpoint, ConfigVersion, EventChunk, EventKind, PortfolioSummary, ScoreRecord, Severity,
@@ -512,7 +513,7 @@ async fn purge_removes_only_rows_past_retention() {
         ),
     };
     store
-        .put_history(&[score("2026-01-01"), score("2026-03-01")])
+        .put_history(&[score("2026-01-01"), score("2026-03-01")].map(|s| HistoryDay::of(&s)))
         .await
         .unwrap();
     store

@@ -20,6 +20,7 @@ use vitals_core::churn::ChurnModelRecord;
 use vitals_core::clock::FixedClock;
 use vitals_core::config::AuthConfig;
 use vitals_core::freshness::TouchMark;
+use vitals_core::history::HistoryDay;
 use vitals_core::model::*;
 use vitals_core::ports::*;
 use vitals_core::query::listing::ListingBuilder;
@@ -79,8 +80,8 @@ delegate! {
 }
 delegate! {
     ScoreHistoryStore {
-        put_history(records: &[ScoreRecord]) -> StoreResult<()>;
-        history(account: &AccountId, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<ScoreRecord>>;
+        put_history(entries: &[HistoryDay]) -> StoreResult<()>;
+        history(account: &AccountId, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<HistoryDay>>;
     }
 }
 delegate! {
@@ -272,12 +273,14 @@ async fn populate(store: &SqliteStore, accounts: usize) {
         if i >= HISTORY_ACCOUNTS {
             continue;
         }
-        let history: Vec<ScoreRecord> = (0..90)
-            .map(|back| ScoreRecord {
-                account_id: id.clone(),
-                as_of: day(-back),
-                computed_at: Utc::now(),
-                score: scored.clone(),
+        let history: Vec<HistoryDay> = (0..90)
+            .map(|back| {
+                HistoryDay::of(&ScoreRecord {
+                    account_id: id.clone(),
+                    as_of: day(-back),
+                    computed_at: Utc::now(),
+                    score: scored.clone(),
+                })
             })
             .collect();
         store.put_history(&history).await.unwrap();

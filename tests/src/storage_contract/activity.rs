@@ -5,7 +5,7 @@
 use vitals_core::model::AlertStatus;
 use vitals_core::ports::Storage;
 
-use super::{acct, alert, audit, day, ids, intervention, profile, score_record};
+use super::{acct, alert, audit, day, history_day, ids, intervention, profile};
 use crate::support::Must;
 
 pub async fn account_activity_is_the_accounts_own_newest_and_the_history_days_asked<S: Storage>(
@@ -57,8 +57,8 @@ pub async fn account_activity_is_the_accounts_own_newest_and_the_history_days_as
     let days = ["2026-03-01", "2026-03-08", "2026-03-20"].map(day);
     let history: Vec<_> = days
         .iter()
-        .map(|d| score_record(&a, *d, 5.0))
-        .chain([score_record(&b, days[0], 5.0)])
+        .map(|d| history_day(&a, *d, 5.0))
+        .chain([history_day(&b, days[0], 5.0)])
         .collect();
     store.put_history(&history).await.must("put_history");
 

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use vitals_core::history::HistoryDay;
 use vitals_core::model::{AccountId, AccountProfile, Outcome, OutcomeKind, ScoreRecord};
 use vitals_core::ports::{AccountStore, ScoreHistoryStore};
 use vitals_embedded::SqliteStore;
@@ -106,7 +107,9 @@ impl Portfolio {
             }
             store.put_profile(&a, &profile).await.unwrap();
             let last = churn.unwrap_or(self.days - 1).min(self.days - 1);
-            let history: Vec<ScoreRecord> = (0..=last).map(|d| self.entry(i, d)).collect();
+            let history: Vec<HistoryDay> = (0..=last)
+                .map(|d| HistoryDay::of(&self.entry(i, d)))
+                .collect();
             store.put_history(&history).await.unwrap();
         }
     }

@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use vitals_core::model::{AccountId, ScoreRecord};
+use vitals_core::history::HistoryDay;
+use vitals_core::model::AccountId;
 use vitals_core::ports::{ScoreHistoryStore, StoreResult};
 
 use super::schema::{queries, records};
@@ -10,7 +11,7 @@ use super::DynamoStore;
 
 #[async_trait]
 impl ScoreHistoryStore for DynamoStore {
-    async fn put_history(&self, entries: &[ScoreRecord]) -> StoreResult<()> {
+    async fn put_history(&self, entries: &[HistoryDay]) -> StoreResult<()> {
         self.put_each("put history", entries, |r| {
             records::encode_history(r, self.retention_days)
         })
@@ -22,8 +23,10 @@ impl ScoreHistoryStore for DynamoStore {
         account: &AccountId,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> StoreResult<Vec<ScoreRecord>> {
-        self.query_decoded(queries::history(account, from, to), records::decode_history)
-            .await
+    ) -> StoreResult<Vec<HistoryDay>> {
+        self.query_decoded(queries::history(account, from, to), |item| {
+            records::decode_history(account, item)
+        })
+        .await
     }
 }

@@ -56,7 +56,7 @@ impl DynamoStore {
     pub(crate) async fn query_decoded<T>(
         &self,
         spec: Option<QuerySpec>,
-        decode: fn(Item) -> StoreResult<T>,
+        decode: impl Fn(Item) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         let Some(spec) = spec else {
             return Ok(Vec::new());

@@ -122,7 +122,7 @@ async fn record_effect<S: Storage + ?Sized>(
             .into_iter()
             .next()
         {
-            let score = h.health().score;
+            let score = h.health.score;
             i.effect.push(ScoreAfter {
                 days,
                 as_of: day,

@@ -29,7 +29,7 @@
 //! health score the report adds the precision and recall of its at-risk band.
 
 use crate::error::StoreError;
-use crate::model::ScoreRecord;
+use crate::history::HistoryDay;
 use crate::ports::{AccountStore, EventStore, ScoreHistoryStore};
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -179,7 +179,7 @@ impl BacktestReport {
 struct Account {
     /// Contract start, when the profile has one.
     start: Option<NaiveDate>,
-    history: Vec<ScoreRecord>,
+    history: Vec<HistoryDay>,
     /// Churn days up to `to`, oldest first.
     churns: Vec<NaiveDate>,
     /// Product events per day (deduplicated by message id), up to the last evaluation day.
@@ -195,6 +195,9 @@ struct Sample {
     label: bool,
     /// Index of the sample's history entry in its account's history.
     entry: usize,
+    /// Index of the entry whose usage snapshot the churn model's features come from: the
+    /// newest in the sample's week that keeps one (see `crate::history::keeps_usage_on`).
+    snapshot: Option<usize>,
     baseline_risk: f64,
 }
 
@@ -238,13 +241,13 @@ where
 /// The health score of a history entry: as recorded, or re-weighed with the scorecard of the
 /// same name in `rescore` (the entry's normalised signal values are kept, so only the weights
 /// change; an entry whose scorecard `rescore` lacks keeps its recorded score).
-pub fn health_of(entry: &ScoreRecord, rescore: Option<&ScoringConfig>) -> (f64, Band) {
-    let health = entry.health();
+pub fn health_of(entry: &HistoryDay, rescore: Option<&ScoringConfig>) -> (f64, Band) {
+    let health = &entry.health;
     if let Some((config, learned)) = rescore.and_then(|c| Some((c, c.learned.as_ref()?))) {
         // From the usage snapshot the entry kept, or (an entry from before snapshots) from its
         // signal values alone.
         let features = vitals_scoring::usage_features::of_score(
-            entry.score.usage.as_ref(),
+            entry.usage.as_ref(),
             health,
             &learned.vocabulary,
         );

@@ -15,7 +15,8 @@ use super::{
     BacktestReport, Observe, Sample, BASELINE, BASELINE_DAYS, CHURN_MODEL, HEALTH_SCORE, PAGE,
     PERIOD_ALL, PERIOD_TEST,
 };
-use crate::model::{AccountId, EventKind, OutcomeKind, ScoreRecord};
+use crate::history::HistoryDay;
+use crate::model::{AccountId, EventKind, OutcomeKind};
 use crate::ports::{AccountStore, EventStore, ScoreHistoryStore};
 use crate::segment::Segment;
 
@@ -70,7 +71,7 @@ impl Replay {
             loop {
                 let page = store.list_segment(segment, cursor.as_deref(), PAGE).await?;
                 for record in page.items {
-                    let history: Vec<ScoreRecord> = store
+                    let history: Vec<HistoryDay> = store
                         .history(&record.account_id, history_from, opts.to)
                         .await?
                         .into_iter()
@@ -121,15 +122,16 @@ impl Replay {
                     continue;
                 }
                 let week_start = sub_days(date, step.saturating_sub(1)).unwrap_or(date);
-                let Some(entry) = account
-                    .history
-                    .iter()
-                    .rposition(|h| h.as_of <= date && h.as_of >= week_start)
-                else {
+                let in_week = |h: &HistoryDay| h.as_of <= date && h.as_of >= week_start;
+                let Some(entry) = account.history.iter().rposition(in_week) else {
                     continue;
                 };
+                let snapshot = account
+                    .history
+                    .iter()
+                    .rposition(|h| in_week(h) && h.usage.is_some());
                 // Not yet started: no start date and no activity up to the day.
-                let usage = account.history[entry].score.usage.as_ref();
+                let usage = snapshot.and_then(|i| account.history[i].usage.as_ref());
                 if account.start.is_none() && usage.is_some_and(|u| u.tenure_days.is_none()) {
                     continue;
                 }
@@ -142,6 +144,7 @@ impl Replay {
                     date,
                     label,
                     entry,
+                    snapshot,
                     baseline_risk: -(events as f64),
                 });
             }
@@ -157,7 +160,10 @@ impl Replay {
                 first_test.is_none_or(|t| add_days(**d, horizon).is_some_and(|end| end < t))
             })
             .count();
-        let snapshot_of = |s: &Sample| accounts[s.account].history[s.entry].score.usage.as_ref();
+        let snapshot_of = |s: &Sample| {
+            s.snapshot
+                .and_then(|i| accounts[s.account].history[i].usage.as_ref())
+        };
         let vocabulary = usage_features::vocabulary(
             samples
                 .iter()
@@ -183,17 +189,15 @@ impl Replay {
 
     /// The usage snapshot behind a sample.
     fn snapshot(&self, s: &Sample) -> Option<&UsageSnapshot> {
-        self.accounts[s.account].history[s.entry]
-            .score
-            .usage
-            .as_ref()
+        s.snapshot
+            .and_then(|i| self.accounts[s.account].history[i].usage.as_ref())
     }
 
     /// A sample's model features, made when asked (a year of weekly samples of thousands of
     /// accounts would hold gigabytes of them at once).
     fn features(&self, s: &Sample) -> Features {
         let entry = &self.accounts[s.account].history[s.entry];
-        usage_features::of_score(entry.score.usage.as_ref(), entry.health(), &self.vocabulary)
+        usage_features::of_score(self.snapshot(s), &entry.health, &self.vocabulary)
     }
 
     /// The evaluation days, oldest first.
@@ -251,7 +255,7 @@ impl Replay {
     pub fn training_sets_by_scorecard(&self) -> BTreeMap<String, (Vec<Features>, Vec<bool>)> {
         let mut out: BTreeMap<String, (Vec<Features>, Vec<bool>)> = BTreeMap::new();
         for s in self.samples.iter().filter(|s| s.day < self.train_len) {
-            let card = &self.accounts[s.account].history[s.entry].health().scorecard;
+            let card = &self.accounts[s.account].history[s.entry].health.scorecard;
             let set = out.entry(card.clone()).or_default();
             set.0.push(self.features(s));
             set.1.push(s.label);
@@ -321,15 +325,20 @@ impl Replay {
 }
 
 /// The history entries samples can pick when every evaluation day is observed: the newest of
-/// each day's week (the `step` days ending on it). Keeping only those holds a year of daily
-/// history as one entry a week, so a churn refit of a large portfolio fits in memory.
-fn observed_entries(history: Vec<ScoreRecord>, days: &[NaiveDate], step: u64) -> Vec<ScoreRecord> {
+/// each day's week (the `step` days ending on it), and the newest there with a usage snapshot.
+/// Keeping only those holds a year of daily history as one or two entries a week, so a churn
+/// refit of a large portfolio fits in memory.
+fn observed_entries(history: Vec<HistoryDay>, days: &[NaiveDate], step: u64) -> Vec<HistoryDay> {
     let mut keep = vec![false; history.len()];
     for &date in days {
         let week_start = sub_days(date, step.saturating_sub(1)).unwrap_or(date);
+        let in_week = |h: &HistoryDay| h.as_of <= date && h.as_of >= week_start;
+        if let Some(i) = history.iter().rposition(in_week) {
+            keep[i] = true;
+        }
         if let Some(i) = history
             .iter()
-            .rposition(|h| h.as_of <= date && h.as_of >= week_start)
+            .rposition(|h| in_week(h) && h.usage.is_some())
         {
             keep[i] = true;
         }
@@ -353,7 +362,7 @@ fn observations(
         Observe::Monthly => {
             let Some(start) = account.start.or_else(|| {
                 account.history.iter().find_map(|h| {
-                    let t = h.score.usage.as_ref()?.tenure_days?;
+                    let t = h.usage.as_ref()?.tenure_days?;
                     h.as_of
                         .checked_sub_days(chrono::Days::new(t.unsigned_abs()))
                 })

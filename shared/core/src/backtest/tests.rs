@@ -9,7 +9,6 @@ use crate::model::{
 use crate::ports::StoreResult;
 use crate::segment::Segment;
 use async_trait::async_trait;
-use chrono::{TimeZone, Utc};
 use std::sync::Mutex;
 use vitals_scoring::{score_account, AccountFacts, ScoringConfig, UsageWindow};
 
@@ -17,7 +16,7 @@ use vitals_scoring::{score_account, AccountFacts, ScoringConfig, UsageWindow};
 #[derive(Default)]
 struct Fake {
     accounts: Mutex<BTreeMap<AccountId, AccountRecord>>,
-    history: Mutex<BTreeMap<(AccountId, NaiveDate), ScoreRecord>>,
+    history: Mutex<BTreeMap<(AccountId, NaiveDate), HistoryDay>>,
     chunks: Mutex<Vec<EventChunk>>,
 }
 
@@ -60,7 +59,7 @@ impl AccountStore for Fake {
 
 #[async_trait]
 impl ScoreHistoryStore for Fake {
-    async fn put_history(&self, records: &[ScoreRecord]) -> StoreResult<()> {
+    async fn put_history(&self, records: &[HistoryDay]) -> StoreResult<()> {
         let mut h = self.history.lock().expect("lock");
         for r in records {
             h.insert((r.account_id.clone(), r.as_of), r.clone());
@@ -72,7 +71,7 @@ impl ScoreHistoryStore for Fake {
         a: &AccountId,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> StoreResult<Vec<ScoreRecord>> {
+    ) -> StoreResult<Vec<HistoryDay>> {
         Ok(self
             .history
             .lock()
@@ -128,7 +127,7 @@ fn id(i: usize) -> AccountId {
 }
 
 /// A history entry with a given score and a `usage_depth` signal value.
-fn entry(a: &AccountId, as_of: NaiveDate, score: f64) -> ScoreRecord {
+fn entry(a: &AccountId, as_of: NaiveDate, score: f64) -> HistoryDay {
     let mut s = score_account(
         &ScoringConfig::default(),
         &AccountFacts::default(),
@@ -145,11 +144,11 @@ fn entry(a: &AccountId, as_of: NaiveDate, score: f64) -> ScoreRecord {
     for sig in &mut s.health.signals {
         sig.value = (sig.name == "usage_depth").then_some(score);
     }
-    ScoreRecord {
+    HistoryDay {
         account_id: a.clone(),
         as_of,
-        computed_at: Utc.timestamp_opt(0, 0).single().expect("time"),
-        score: s,
+        health: s.health,
+        usage: None,
     }
 }
 
@@ -310,7 +309,7 @@ async fn accounts_are_not_sampled_before_they_start() {
         ..Default::default()
     };
     store.put_profile(&late, &profile).await.expect("profile");
-    let history: Vec<ScoreRecord> = (0..=150).map(|d| entry(&late, day(d), 50.0)).collect();
+    let history: Vec<HistoryDay> = (0..=150).map(|d| entry(&late, day(d), 50.0)).collect();
     store.put_history(&history).await.expect("history");
     let after = run_backtest(&store, &opts(150)).await.expect("backtest");
     // Evaluation days run 30, 37, ... 114: only 100, 107 and 114 are on or after its start.
@@ -328,7 +327,7 @@ async fn monthly_observation_samples_each_anniversary() {
             ..Default::default()
         };
         store.put_profile(&a, &profile).await.expect("profile");
-        let history: Vec<ScoreRecord> = (0..=150).map(|d| entry(&a, day(d), 60.0)).collect();
+        let history: Vec<HistoryDay> = (0..=150).map(|d| entry(&a, day(d), 60.0)).collect();
         store.put_history(&history).await.expect("history");
     }
     let mut o = opts(150);

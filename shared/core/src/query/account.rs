@@ -9,8 +9,9 @@ use serde::Serialize;
 use vitals_scoring::{Decline, Expansion, LifecycleStage, RenewalRisk, ScoreChange};
 
 use crate::churn::{account_churn_risk, ChurnModelRecord, ChurnRisk};
+use crate::history::HistoryDay;
 use crate::lifecycle::{record_state, AccountState};
-use crate::model::{AccountRecord, AuditEntry, Band, HealthScore, ScoreRecord};
+use crate::model::{AccountRecord, AuditEntry, Band, HealthScore};
 
 /// Users and features idle for longer than this are dormant.
 pub const DORMANT_AFTER_DAYS: i64 = 30;
@@ -345,18 +346,22 @@ pub struct HistoryPoint {
     pub change: Option<String>,
 }
 
-pub fn history_points(history: &[ScoreRecord]) -> Vec<HistoryPoint> {
+/// The points of the entries from `from` on (`history` oldest first), each with its change
+/// since the entry before it: read the history from the day before `from`, so the first point
+/// has one too.
+pub fn history_points(history: &[HistoryDay], from: NaiveDate) -> Vec<HistoryPoint> {
+    let previous = std::iter::once(None).chain(history.iter().map(Some));
     history
         .iter()
-        .map(|r| HistoryPoint {
-            as_of: r.as_of,
-            score: r.score.health.score,
-            band: r.score.health.band,
-            confidence: r.score.health.confidence,
-            change: r
-                .score
-                .change
-                .as_ref()
+        .zip(previous)
+        .filter(|(h, _)| h.as_of >= from)
+        .map(|(h, before)| HistoryPoint {
+            as_of: h.as_of,
+            score: h.health.score,
+            band: h.health.band,
+            confidence: h.health.confidence,
+            change: before
+                .map(|b| h.change_since(b))
                 .filter(|c| c.delta != 0.0)
                 .map(|c| c.sentence()),
         })

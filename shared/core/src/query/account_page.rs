@@ -6,6 +6,7 @@
 use chrono::{Days, NaiveDate};
 
 use super::score_change::CHANGE_PERIODS;
+use crate::history::HistoryDay;
 use crate::model::{AccountId, AccountRecord};
 use crate::ports::{AccountActivity, AccountActivityStore, StoreResult};
 
@@ -33,7 +34,7 @@ pub async fn account_page_reads<S: AccountActivityStore + ?Sized>(
         Some(scored)
             if scored.as_of == latest && days.iter().all(|d| known(record, &activity, *d)) =>
         {
-            activity.history.push(scored.clone());
+            activity.history.push(HistoryDay::of(scored));
         }
         Some(_) => {
             let from = today

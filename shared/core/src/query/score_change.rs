@@ -4,10 +4,9 @@
 //! carry their raw values, so the drivers are what actually changed.
 
 use chrono::NaiveDate;
-use vitals_scoring::explain::diff;
 use vitals_scoring::ScoreChange;
 
-use crate::model::ScoreRecord;
+use crate::history::HistoryDay;
 
 /// The periods the account page compares over: a week and a month.
 pub const CHANGE_PERIODS: [u32; 2] = [7, 30];
@@ -23,7 +22,7 @@ pub struct ChangeOver {
 
 /// The change over `days`: `history` holds the account's records (any order); `None` when
 /// none is at least `days` older than the newest.
-pub fn change_over(history: &[ScoreRecord], days: u32) -> Option<ChangeOver> {
+pub fn change_over(history: &[HistoryDay], days: u32) -> Option<ChangeOver> {
     let latest = history.iter().max_by_key(|r| r.as_of)?;
     let cutoff = latest.as_of - chrono::Days::new(u64::from(days));
     let earlier = history
@@ -33,6 +32,6 @@ pub fn change_over(history: &[ScoreRecord], days: u32) -> Option<ChangeOver> {
     Some(ChangeOver {
         days,
         since: earlier.as_of,
-        change: diff(earlier.health(), latest.health()),
+        change: latest.change_since(earlier),
     })
 }

@@ -29,7 +29,8 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDate};
 use vitals_scoring::kernel::{needs_peers, DayPlan};
 
-use crate::model::{AccountId, AccountRecord, Checkpoint, PortfolioSummary, ScoreRecord};
+use crate::history::HistoryDay;
+use crate::model::{AccountId, AccountRecord, Checkpoint, PortfolioSummary};
 use crate::ports::Storage;
 use crate::query::listing::ListingBuilder;
 use crate::segment::{Segment, SEGMENT_COUNT};
@@ -231,7 +232,8 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         });
         // One queue send and one history write for the whole day, not one per segment.
         let mut outgoing = Vec::new();
-        let mut history: Vec<ScoreRecord> = Vec::new();
+        let mut history: Vec<HistoryDay> = Vec::new();
+        let sample_every = self.config.churn.sample_every_days;
         let mut checkpoints = Vec::with_capacity(usize::from(SEGMENT_COUNT));
         let now = self.clock.now();
         for (&segment, of_segment) in next.iter_mut() {
@@ -244,7 +246,12 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                 let record = match scored {
                     Scored::Fresh { record, events } => {
                         outgoing.extend(events);
-                        history.extend(record.score.clone());
+                        history.extend(
+                            record
+                                .score
+                                .as_ref()
+                                .map(|s| HistoryDay::of_scored(s, sample_every)),
+                        );
                         record
                     }
                     Scored::AlreadyDone(record) | Scored::Inactive(record) => record,

@@ -31,6 +31,7 @@ use serde::Serialize;
 use vitals_scoring::kernel::{needs_peers, DayPlan};
 use vitals_scoring::{UsageWindow, WINDOW_DAYS};
 
+use crate::history::HistoryDay;
 use crate::model::{
     AccountId, AccountRecord, Checkpoint, EventChunk, PortfolioSummary, ScoreRecord,
 };
@@ -260,7 +261,10 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                         Phase::Rescored => {
                             if scored {
                                 if let Some(s) = &record.score {
-                                    history.push(s.clone());
+                                    history.push(HistoryDay::of_scored(
+                                        s,
+                                        self.config.churn.sample_every_days,
+                                    ));
                                 }
                             }
                             // Every account counts in the summary, by its lifecycle, as in the

@@ -10,9 +10,8 @@ use chrono::NaiveDate;
 use vitals_scoring::kernel::DayPlan;
 use vitals_scoring::PeerBenchmarks;
 
-use crate::model::{
-    AccountId, AccountRecord, Checkpoint, EventChunk, PortfolioSummary, ScoreRecord,
-};
+use crate::history::HistoryDay;
+use crate::model::{AccountId, AccountRecord, Checkpoint, EventChunk, PortfolioSummary};
 use crate::ports::Storage;
 use crate::query::listing::ListingBuilder;
 use crate::score_event::ScoreEvent;
@@ -44,7 +43,7 @@ struct ScoredBatch {
     /// The score events of the accounts scored, in account order.
     events: Vec<ScoreEvent>,
     /// The new history entries (one per account scored).
-    history: Vec<ScoreRecord>,
+    history: Vec<HistoryDay>,
     /// The records to save: those scored, then those rolled but not scored (not started yet,
     /// churned).
     records: Vec<AccountRecord>,
@@ -223,7 +222,12 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
             match outcome {
                 Scored::Fresh { record, events } => {
                     scored.events.extend(events);
-                    scored.history.extend(record.score.clone());
+                    scored.history.extend(
+                        record
+                            .score
+                            .as_ref()
+                            .map(|s| HistoryDay::of_scored(s, self.config.churn.sample_every_days)),
+                    );
                     scored.records.push(record);
                 }
                 Scored::AlreadyDone(record) => scored.already_done.push(record),

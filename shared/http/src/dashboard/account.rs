@@ -285,7 +285,7 @@ async fn score_points(
             .collect());
     }
     let history = storage.history(&record.account_id, from, today).await?;
-    Ok(history_points(&history)
+    Ok(history_points(&history, from)
         .iter()
         .map(|p| (p.as_of.to_string(), p.score))
         .collect())

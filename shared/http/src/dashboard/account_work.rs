@@ -3,7 +3,8 @@
 //! Its open alerts are the inbox's rows ([`super::alerts::AlertLine`]).
 
 use serde::Serialize;
-use vitals_core::model::{Intervention, OutreachRoute, ScoreRecord};
+use vitals_core::history::HistoryDay;
+use vitals_core::model::{Intervention, OutreachRoute};
 use vitals_core::query::score_change::change_over;
 
 /// "Week over week" or "Over 30 days": the sentence of the signals that moved, or none yet.
@@ -16,7 +17,7 @@ pub struct Change {
 }
 
 /// "Since last week" and "over 30 days" with the signals that moved.
-pub fn changes(history: &[ScoreRecord]) -> Vec<Change> {
+pub fn changes(history: &[HistoryDay]) -> Vec<Change> {
     [(7, "Week over week"), (30, "Over 30 days")]
         .into_iter()
         .map(|(days, label)| {

@@ -163,7 +163,7 @@ pub(crate) struct AccountView {
     pub alerts: Vec<Alert>,
     pub interventions: Vec<Intervention>,
     /// What the dashboard's score-change card compares (`account_page_reads`).
-    pub history: Vec<vitals_core::model::ScoreRecord>,
+    pub history: Vec<vitals_core::history::HistoryDay>,
 }
 
 /// The account view, for the API and the dashboard alike: the account's activity (its record,
@@ -232,14 +232,16 @@ pub(crate) async fn load_history(
     let storage = state.storage.as_ref();
     let to = state.clock.now().date_naive();
     let from = to - chrono::Days::new(u64::from(days));
+    // From the day before, so the first point's change is known.
+    let before = from.pred_opt().unwrap_or(from);
     let (record, history) = futures::join!(
         reads::visible_account(storage, who, id),
-        storage.history(&account_id, from, to)
+        storage.history(&account_id, before, to)
     );
     record?;
     Ok(History {
         account_id: account_id.to_string(),
-        points: history_points(&history?),
+        points: history_points(&history?, from),
     })
 }
 

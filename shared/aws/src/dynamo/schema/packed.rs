@@ -1,6 +1,7 @@
 //! Large, rarely-queried values (a usage window, a score with its explanation) stored as one
 //! deflated JSON binary attribute instead of a DynamoDB map: maps repeat every attribute name
 //! and DynamoDB bills writes per KB, so packing keeps the daily run within its write budget.
+//! [`Bytes`] stores bytes already compact (a score history entry) as they are.
 
 use std::io::{Read, Write};
 
@@ -25,6 +26,29 @@ impl<T: Serialize> Serialize for Packed<T> {
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Packed<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let bytes = Bytes::deserialize(deserializer)?.0;
+        let mut json = Vec::new();
+        flate2::read::DeflateDecoder::new(bytes.as_slice())
+            .read_to_end(&mut json)
+            .map_err(D::Error::custom)?;
+        serde_json::from_slice(&json)
+            .map(Packed)
+            .map_err(D::Error::custom)
+    }
+}
+
+/// Bytes stored as a `B` attribute as they are.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Bytes(pub Vec<u8>);
+
+impl Serialize for Bytes {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct BytesVisitor;
         impl<'de> Visitor<'de> for BytesVisitor {
             type Value = Vec<u8>;
@@ -48,14 +72,7 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Packed<T> {
                 Ok(out)
             }
         }
-        let bytes = deserializer.deserialize_bytes(BytesVisitor)?;
-        let mut json = Vec::new();
-        flate2::read::DeflateDecoder::new(bytes.as_slice())
-            .read_to_end(&mut json)
-            .map_err(D::Error::custom)?;
-        serde_json::from_slice(&json)
-            .map(Packed)
-            .map_err(D::Error::custom)
+        deserializer.deserialize_bytes(BytesVisitor).map(Bytes)
     }
 }
 

@@ -4,13 +4,14 @@
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use vitals_core::history::{codec, HistoryDay};
 use vitals_core::model::{
     AccountId, AccountProfile, AccountRecord, Alert, AuditEntry, Checkpoint, ConfigVersion,
     Intervention, PortfolioSummary, ProvisionalScore, ScoreRecord, ScoreTrail, UserProfile,
 };
 use vitals_core::segment::Segment;
 
-use super::packed::Packed;
+use super::packed::{Bytes, Packed};
 use vitals_core::StoreError;
 
 use super::{keys, Item};
@@ -120,39 +121,51 @@ pub(crate) fn decode_user(item: Item) -> StoreResult<UserProfile> {
 
 // ---- score history ----
 
+/// A history entry: its [`codec`] bytes in `entry`. Entries written by an older version hold
+/// the whole score record as deflated JSON in `record`; they still read.
 #[derive(Serialize)]
-struct HistoryItem<'a> {
+struct HistoryItem {
     pk: String,
     sk: String,
     expires_at: i64,
-    record: Packed<&'a ScoreRecord>,
+    entry: Bytes,
 }
 
 #[derive(Deserialize)]
 struct HistoryRead {
-    record: Packed<ScoreRecord>,
+    sk: String,
+    entry: Option<Bytes>,
+    record: Option<Packed<ScoreRecord>>,
 }
 
 pub(crate) fn history_key(account: &AccountId, day: chrono::NaiveDate) -> Key {
     Key::new(keys::history_pk(account), keys::date(day))
 }
 
-pub(crate) fn encode_history(
-    record: &ScoreRecord,
-    retention_days: u32,
-) -> StoreResult<(Key, Item)> {
-    let key = history_key(&record.account_id, record.as_of);
+pub(crate) fn encode_history(entry: &HistoryDay, retention_days: u32) -> StoreResult<(Key, Item)> {
+    let key = history_key(&entry.account_id, entry.as_of);
     let item = encode(&HistoryItem {
         pk: key.pk.clone(),
         sk: key.sk.clone(),
-        expires_at: keys::expiry_of_day(record.as_of, retention_days),
-        record: Packed(record),
+        expires_at: keys::expiry_of_day(entry.as_of, retention_days),
+        entry: Bytes(codec::encode(entry)?),
     })?;
     Ok((key, item))
 }
 
-pub(crate) fn decode_history(item: Item) -> StoreResult<ScoreRecord> {
-    decode::<HistoryRead>(item).map(|h| h.record.0)
+pub(crate) fn decode_history(account: &AccountId, item: Item) -> StoreResult<HistoryDay> {
+    let read = decode::<HistoryRead>(item)?;
+    match (read.entry, read.record) {
+        (Some(bytes), _) => {
+            let day = read
+                .sk
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("history day {:?}", read.sk)))?;
+            codec::decode(account, day, &bytes.0)
+        }
+        (None, Some(record)) => Ok(HistoryDay::of(&record.0)),
+        (None, None) => Err(StoreError::Corrupt("history item without an entry".into())),
+    }
 }
 
 // ---- alerts and interventions ----
@@ -276,7 +289,7 @@ pub(crate) fn decode_audit(item: Item) -> StoreResult<AuditEntry> {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum PageItem {
     Account(AccountRecord),
-    History(ScoreRecord),
+    History(HistoryDay),
 }
 
 pub(crate) fn decode_page_item(account: &AccountId, item: Item) -> StoreResult<PageItem> {
@@ -285,7 +298,7 @@ pub(crate) fn decode_page_item(account: &AccountId, item: Item) -> StoreResult<P
         .and_then(|v| v.as_s().ok())
         .is_some_and(|pk| *pk == keys::history_pk(account));
     Ok(if history {
-        PageItem::History(decode_history(item)?)
+        PageItem::History(decode_history(account, item)?)
     } else {
         PageItem::Account(decode_account(item)?)
     })

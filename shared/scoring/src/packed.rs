@@ -7,7 +7,7 @@
 //! empty and trailing empty fields dropped: `1:2026-01-01,3,5,600,,40;1,2,2,90;3,1`.
 //! Reading also accepts the plain list of [`DayUsage`] objects, for hand-written fixtures.
 
-use crate::window::{DayUsage, UsageDays};
+use crate::window::{date_of, date_of_number, day_number, DayUsage, NumberedDay, UsageDays};
 use chrono::NaiveDate;
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserializer, Serializer};
@@ -27,25 +27,19 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<UsageDa
 pub fn pack(days: &UsageDays) -> String {
     let mut out = String::with_capacity(PREFIX.len() + days.len() * 20);
     out.push_str(PREFIX);
-    let mut previous: Option<NaiveDate> = None;
-    for d in days.iter() {
-        if previous.is_some() {
-            out.push(';');
-        }
+    let mut previous: Option<u32> = None;
+    for i in 0..days.len() {
+        let (number, counts) = days.numbered(i);
         match previous {
-            None => out.push_str(&d.day.to_string()),
-            Some(p) => push_number(&mut out, (d.day - p).num_days().unsigned_abs()),
+            None => out.push_str(&date_of(number).to_string()),
+            Some(p) => {
+                out.push(';');
+                push_number(&mut out, u64::from(number.wrapping_sub(p)));
+            }
         }
-        previous = Some(d.day);
-        let fields = [
-            d.active_users,
-            d.sessions,
-            d.session_seconds,
-            d.api_calls,
-            d.events,
-        ];
-        let used = fields.iter().rposition(|&n| n != 0).map_or(0, |i| i + 1);
-        for &n in &fields[..used] {
+        previous = Some(number);
+        let used = counts.iter().rposition(|&n| n != 0).map_or(0, |i| i + 1);
+        for &n in &counts[..used] {
             out.push(',');
             if n != 0 {
                 push_number(&mut out, u64::from(n));
@@ -66,12 +60,12 @@ fn push_number(out: &mut String, mut n: u64) {
             break;
         }
     }
-    for &d in &digits[i..] {
-        out.push(char::from(d));
-    }
+    // ASCII digits only, so always UTF-8.
+    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
 }
 
-/// Reads packed text back (gaps are never negative, so days come back in order).
+/// Reads packed text back (gaps are never negative, so days come back in order). One pass
+/// over the bytes, numbering days from the first date without making a date of each.
 pub fn unpack(text: &str) -> Result<UsageDays, String> {
     if text.is_empty() {
         return Ok(UsageDays::default());
@@ -82,46 +76,91 @@ pub fn unpack(text: &str) -> Result<UsageDays, String> {
     if body.is_empty() {
         return Ok(UsageDays::default());
     }
-    let mut days = Vec::with_capacity(body.bytes().filter(|&b| b == b';').count() + 1);
-    let mut previous: Option<NaiveDate> = None;
-    for (i, entry) in body.split(';').enumerate() {
-        let mut fields = entry.split(',');
-        let first = fields.next().unwrap_or_default();
-        let day = match previous {
-            None => first
-                .parse::<NaiveDate>()
-                .map_err(|e| format!("day {i}: bad date {first:?}: {e}"))?,
-            Some(p) => {
-                let gap: u64 = first
-                    .parse()
-                    .map_err(|e| format!("day {i}: bad gap {first:?}: {e}"))?;
-                p.checked_add_days(chrono::Days::new(gap))
-                    .ok_or_else(|| format!("day {i}: date out of range"))?
+    let bytes = body.as_bytes();
+    let date_end = bytes
+        .iter()
+        .position(|b| matches!(b, b',' | b';'))
+        .unwrap_or(bytes.len());
+    let first = &body[..date_end];
+    let first = first
+        .parse::<NaiveDate>()
+        .map_err(|e| format!("day 0: bad date {first:?}: {e}"))?;
+    let mut days: Vec<NumberedDay> = Vec::with_capacity(bytes.len() / 12 + 1);
+    let mut day = (day_number(first), [0u32; 5]);
+    // The field being read: 0 the gap (the date, for the first day), 1-5 the counters.
+    let mut field = 0usize;
+    let mut value: u64 = 0;
+    let mut digits = 0usize;
+    for &b in &bytes[date_end..] {
+        match b {
+            b'0'..=b'9' => {
+                value = value * 10 + u64::from(b - b'0');
+                digits += 1;
+                if value > u64::from(u32::MAX) {
+                    return Err(format!("day {}: number too large", days.len()));
+                }
             }
-        };
-        let mut counters = [0u32; 5];
-        for (slot, field) in counters.iter_mut().zip(fields.by_ref()) {
-            if !field.is_empty() {
-                *slot = field
-                    .parse()
-                    .map_err(|e| format!("day {i}: bad counter {field:?}: {e}"))?;
+            b',' | b';' => {
+                let n = u32::try_from(value).unwrap_or(u32::MAX);
+                let i = days.len();
+                match field {
+                    0 if i > 0 => {
+                        let previous = days.last().map_or(0, |(p, _)| *p);
+                        if digits == 0 {
+                            return Err(format!("day {i}: bad gap"));
+                        }
+                        day.0 = previous
+                            .checked_add(n)
+                            .ok_or_else(|| format!("day {i}: date out of range"))?;
+                    }
+                    0 => {}
+                    1..=5 => day.1[field - 1] = n,
+                    _ => return Err(format!("day {i}: more than five counters")),
+                }
+                if b == b';' {
+                    days.push(day);
+                    day = (0, [0u32; 5]);
+                    field = 0;
+                } else {
+                    field += 1;
+                }
+                value = 0;
+                digits = 0;
+            }
+            _ => {
+                return Err(format!(
+                    "day {}: unexpected {:?}",
+                    days.len(),
+                    char::from(b)
+                ))
             }
         }
-        if fields.next().is_some() {
-            return Err(format!("day {i}: more than five counters"));
-        }
-        let [active_users, sessions, session_seconds, api_calls, events] = counters;
-        days.push(DayUsage {
-            day,
-            active_users,
-            sessions,
-            session_seconds,
-            api_calls,
-            events,
-        });
-        previous = Some(day);
     }
-    Ok(days.into())
+    // The last day has no `;` after it.
+    let i = days.len();
+    match field {
+        0 if i > 0 => {
+            if digits == 0 {
+                return Err(format!("day {i}: bad gap"));
+            }
+            let previous = days.last().map_or(0, |(p, _)| *p);
+            day.0 = previous
+                .checked_add(u32::try_from(value).unwrap_or(u32::MAX))
+                .ok_or_else(|| format!("day {i}: date out of range"))?;
+        }
+        0 => {}
+        1..=5 => day.1[field - 1] = u32::try_from(value).unwrap_or(u32::MAX),
+        _ => return Err(format!("day {i}: more than five counters")),
+    }
+    days.push(day);
+    // Gaps only add, so the newest day is the one that could pass the last date.
+    if days
+        .last()
+        .is_some_and(|(n, _)| date_of_number(*n).is_none())
+    {
+        return Err("date out of range".into());
+    }
+    Ok(UsageDays::from_numbered(&days))
 }
 
 struct DaysVisitor;
@@ -187,6 +226,27 @@ mod tests {
     }
 
     #[test]
+    fn any_days_read_back_as_packed() {
+        // Gaps of 1-4 days, counters with zeros, a trailing zero and large values.
+        let mut rows = Vec::new();
+        let mut d = day("2025-06-01");
+        for k in 0u32..150 {
+            d = d + chrono::Days::new(u64::from(k % 4) + 1);
+            let big = if k % 37 == 0 { u32::MAX } else { k * 1_000 };
+            rows.push(DayUsage {
+                day: d,
+                active_users: k % 3,
+                sessions: if k % 5 == 0 { 0 } else { k },
+                session_seconds: big,
+                api_calls: k % 2,
+                events: if k % 7 == 0 { 0 } else { k * 9 },
+            });
+            let days: UsageDays = rows.clone().into();
+            assert_eq!(unpack(&pack(&days)).unwrap(), days, "{k} days");
+        }
+    }
+
+    #[test]
     fn empty_days_pack_to_the_prefix_and_read_back_empty() {
         assert_eq!(pack(&UsageDays::default()), "1:");
         assert!(unpack("1:").unwrap().is_empty());
@@ -198,6 +258,15 @@ mod tests {
         assert!(unpack("2026-01-01").is_err());
         assert!(unpack("1:2026-01-01;-1,1").is_err());
         assert!(unpack("1:2026-01-01,1,2,3,4,5,6").is_err());
+        assert!(
+            unpack("1:2026-01-01;4294967295").is_err(),
+            "a gap past the last date"
+        );
+        assert!(
+            unpack("1:2026-01-01;99999999").is_err(),
+            "a day past the last date"
+        );
+        assert!(unpack("1:2026-01-01,x").is_err());
         assert!(unpack("1:2026-01-01,x").is_err());
     }
 

@@ -12,6 +12,7 @@ mod days;
 mod event_counts;
 mod last_seen;
 
+pub(crate) use days::{date_of, date_of_number, NumberedDay};
 pub use days::{day_number, UsageDays, USAGE_ROW};
 pub use event_counts::{EventCounts, EventTypeCounts, LONG_MEAN_AGE_DAYS, MAX_EVENT_TYPES};
 pub use last_seen::LastSeen;

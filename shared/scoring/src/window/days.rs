@@ -21,13 +21,22 @@ use std::ops::Range;
 /// Counters per usage row: sessions, session seconds, API calls, events.
 pub const USAGE_ROW: usize = 4;
 
+/// A day as its [`day_number`] and its counts: active users, sessions, session seconds, API
+/// calls, events.
+pub(crate) type NumberedDay = (u32, [u32; 5]);
+
 /// A date as a number that orders like the date: days from the common era with the sign bit
 /// flipped, so every date, however early, maps monotonically into `u32`.
 pub fn day_number(d: NaiveDate) -> u32 {
     (d.num_days_from_ce() as u32) ^ (1 << 31)
 }
 
-fn date_of(n: u32) -> NaiveDate {
+/// The date of a [`day_number`], `None` past the dates `chrono` knows.
+pub(crate) fn date_of_number(n: u32) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt((n ^ (1 << 31)) as i32)
+}
+
+pub(crate) fn date_of(n: u32) -> NaiveDate {
     // Only numbers made by `day_number` are stored, so this never falls back.
     NaiveDate::from_num_days_from_ce_opt((n ^ (1 << 31)) as i32).unwrap_or(NaiveDate::MIN)
 }
@@ -63,28 +72,43 @@ impl UsageDays {
 
     /// Builds the block from rows already in order.
     fn from_ordered(rows: &[DayUsage]) -> UsageDays {
+        let numbered: Vec<NumberedDay> = rows
+            .iter()
+            .map(|d| {
+                let counts = [
+                    d.active_users,
+                    d.sessions,
+                    d.session_seconds,
+                    d.api_calls,
+                    d.events,
+                ];
+                (day_number(d.day), counts)
+            })
+            .collect();
+        UsageDays::from_numbered(&numbered)
+    }
+
+    /// Builds the block from days already in order, each as its [`day_number`] and its counts
+    /// (active users, then the [`USAGE_ROW`] counters).
+    pub(crate) fn from_numbered(rows: &[NumberedDay]) -> UsageDays {
         let len = rows.len();
         let mut cols = Vec::with_capacity((2 + USAGE_ROW) * len);
-        cols.extend(rows.iter().map(|d| day_number(d.day)));
+        cols.extend(rows.iter().map(|(n, _)| *n));
         let mut users = 0u32;
-        cols.extend(rows.iter().map(|d| {
-            users = users.wrapping_add(d.active_users);
+        cols.extend(rows.iter().map(|(_, c)| {
+            users = users.wrapping_add(c[0]);
             users
         }));
         let mut usage = [0u32; USAGE_ROW];
         // The exact totals, for whether the wrapped ones can be trusted.
         let mut exact = [0u64; 1 + USAGE_ROW];
-        for d in rows {
-            let counts = [d.sessions, d.session_seconds, d.api_calls, d.events];
-            for (total, n) in usage.iter_mut().zip(counts) {
-                *total = total.wrapping_add(n);
+        for (_, counts) in rows {
+            for (total, n) in usage.iter_mut().zip(&counts[1..]) {
+                *total = total.wrapping_add(*n);
             }
             cols.extend_from_slice(&usage);
-            for (total, n) in exact
-                .iter_mut()
-                .zip([d.active_users].into_iter().chain(counts))
-            {
-                *total += u64::from(n);
+            for (total, n) in exact.iter_mut().zip(counts) {
+                *total += u64::from(*n);
             }
         }
         UsageDays {
@@ -92,6 +116,14 @@ impl UsageDays {
             cols,
             sums_fit_u32: exact.iter().all(|t| *t <= u64::from(u32::MAX)),
         }
+    }
+
+    /// The `i`-th oldest day as its [`day_number`] and counts (as [`UsageDays::from_numbered`]
+    /// takes them); `i < len`.
+    pub(crate) fn numbered(&self, i: usize) -> NumberedDay {
+        let [users] = day_counts::<1>(self.users_totals(), i);
+        let [sessions, seconds, api_calls, events] = day_counts(self.usage_totals(), i);
+        (self.cols[i], [users, sessions, seconds, api_calls, events])
     }
 
     /// Active users summed over the `range` of days (oldest is 0); 0 when the range is not
@@ -147,12 +179,37 @@ impl UsageDays {
     /// its place. Rewrites the block: a window gains one day a day, but build many days at
     /// once with `collect` or `from`.
     pub fn push(&mut self, d: DayUsage) {
-        let at = self
-            .day_numbers()
-            .partition_point(|x| *x <= day_number(d.day));
-        let mut rows: Vec<DayUsage> = self.iter().collect();
-        rows.insert(at, d);
-        *self = UsageDays::from_ordered(&rows);
+        let number = day_number(d.day);
+        let at = self.day_numbers().partition_point(|x| *x <= number);
+        if at < self.len || !self.sums_fit_u32 {
+            let mut rows: Vec<DayUsage> = self.iter().collect();
+            rows.insert(at, d);
+            *self = UsageDays::from_ordered(&rows);
+            return;
+        }
+        // The newest day (the daily case): the columns are copied and extended by one, each
+        // total being the last one plus the day's count; totals that fit stay exact.
+        let len = self.len;
+        let counts = [d.sessions, d.session_seconds, d.api_calls, d.events];
+        let last_users = self.users_totals().last().copied().unwrap_or(0);
+        let last_usage: [u32; USAGE_ROW] = totals_before(self.usage_totals(), len);
+        let mut cols = Vec::with_capacity((2 + USAGE_ROW) * (len + 1));
+        cols.extend_from_slice(self.day_numbers());
+        cols.push(number);
+        cols.extend_from_slice(self.users_totals());
+        cols.push(last_users.wrapping_add(d.active_users));
+        cols.extend_from_slice(self.usage_totals());
+        cols.extend(
+            last_usage
+                .iter()
+                .zip(counts)
+                .map(|(t, n)| t.wrapping_add(n)),
+        );
+        let fits = |total: u32, n: u32| u64::from(total) + u64::from(n) <= u64::from(u32::MAX);
+        self.sums_fit_u32 = fits(last_users, d.active_users)
+            && last_usage.iter().zip(counts).all(|(t, n)| fits(*t, n));
+        self.len = len + 1;
+        self.cols = cols;
     }
 
     /// The `i`-th oldest day.
@@ -210,10 +267,35 @@ impl UsageDays {
     pub fn retain_since(&mut self, oldest: NaiveDate) {
         let oldest = day_number(oldest);
         let cut = self.day_numbers().partition_point(|d| *d < oldest);
-        if cut > 0 {
+        if cut == 0 {
+            return;
+        }
+        if !self.sums_fit_u32 {
             let kept: Vec<DayUsage> = self.iter().skip(cut).collect();
             *self = UsageDays::from_ordered(&kept);
+            return;
         }
+        // Exact totals: the kept days' are the old ones less those through the last day
+        // dropped (what totals counted from zero over the kept days come to).
+        let len = self.len;
+        let [users_base] = totals_before::<1>(self.users_totals(), cut);
+        let usage_base: [u32; USAGE_ROW] = totals_before(self.usage_totals(), cut);
+        let mut cols = Vec::with_capacity((2 + USAGE_ROW) * (len - cut));
+        cols.extend_from_slice(&self.day_numbers()[cut..]);
+        cols.extend(
+            self.users_totals()[cut..]
+                .iter()
+                .map(|t| t.wrapping_sub(users_base)),
+        );
+        for row in self.usage_totals()[USAGE_ROW * cut..].chunks_exact(USAGE_ROW) {
+            cols.extend(
+                row.iter()
+                    .zip(usage_base)
+                    .map(|(t, base)| t.wrapping_sub(base)),
+            );
+        }
+        self.len = len - cut;
+        self.cols = cols;
     }
 
     /// The dates as [`day_number`]s, oldest first: the kernel finds its periods in these.
@@ -263,6 +345,43 @@ impl From<Vec<DayUsage>> for UsageDays {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Days as the slow path builds them (every row re-read and the block rebuilt).
+    fn rebuilt(days: &UsageDays) -> UsageDays {
+        UsageDays::from_ordered(&days.iter().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn appending_and_dropping_days_in_place_gives_the_rebuilt_block() {
+        let start: NaiveDate = "2026-01-01".parse().unwrap();
+        let mut days = UsageDays::default();
+        // Counts grow past what 32-bit totals hold, so both sides of the fit are crossed.
+        for k in 0..400u32 {
+            let big = if k % 97 == 0 { u32::MAX / 3 } else { k * 7 };
+            days.push(DayUsage {
+                day: start + chrono::Days::new(u64::from(k) + u64::from(k / 10)),
+                active_users: k % 5,
+                sessions: big,
+                session_seconds: k * 60,
+                api_calls: k % 3,
+                events: big / 2,
+            });
+            assert_eq!(days, rebuilt(&days), "after push {k}");
+            if k % 30 == 29 {
+                days.retain_since(start + chrono::Days::new(u64::from(k) * 3 / 4));
+                assert_eq!(days, rebuilt(&days), "after retain at {k}");
+            }
+        }
+        // A late day (older than the newest) takes its place.
+        let newest = days.last().unwrap().day;
+        days.push(DayUsage {
+            day: newest - chrono::Days::new(1),
+            active_users: 9,
+            ..DayUsage::default()
+        });
+        assert_eq!(days, rebuilt(&days));
+        assert_eq!(days.get(days.len() - 2).map(|d| d.active_users), Some(9));
+    }
 
     fn row(d: &str, users: u32) -> DayUsage {
         DayUsage {

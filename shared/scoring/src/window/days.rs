@@ -176,8 +176,8 @@ impl UsageDays {
     }
 
     /// Adds a day, keeping the days in order: a day older than the newest kept one is put in
-    /// its place. Rewrites the block: a window gains one day a day, but build many days at
-    /// once with `collect` or `from`.
+    /// its place (the block is rebuilt). A newer day, as a window gains one a day, extends the
+    /// columns as they are; to build many days at once use `collect` or `from`.
     pub fn push(&mut self, d: DayUsage) {
         let number = day_number(d.day);
         let at = self.day_numbers().partition_point(|x| *x <= number);

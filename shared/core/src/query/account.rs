@@ -367,3 +367,61 @@ pub fn history_points(history: &[HistoryDay], from: NaiveDate) -> Vec<HistoryPoi
         })
         .collect()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use vitals_scoring::{score_account, AccountFacts, ScoringConfig, UsageWindow};
+
+    fn entry(day: &str, usage_value: f64) -> HistoryDay {
+        let as_of: NaiveDate = day.parse().unwrap();
+        let mut health = score_account(
+            &ScoringConfig::default(),
+            &AccountFacts::default(),
+            &UsageWindow::default(),
+            as_of,
+            None,
+        )
+        .health;
+        let usage = health
+            .signals
+            .iter_mut()
+            .find(|s| s.name == "usage_depth")
+            .unwrap();
+        usage.raw = Some(usage_value / 10.0);
+        usage.value = Some(usage_value);
+        usage.weight = 0.5;
+        usage.points = usage_value * usage.weight;
+        health.score = (usage.points * 10.0).round() / 10.0;
+        HistoryDay {
+            account_id: crate::model::AccountId::new("acme").unwrap(),
+            as_of,
+            health,
+            usage: None,
+        }
+    }
+
+    #[test]
+    fn each_point_says_what_changed_since_the_entry_before_it_even_the_first() {
+        let history = [
+            entry("2026-03-01", 20.0),
+            entry("2026-03-02", 80.0),
+            entry("2026-03-03", 80.0),
+        ];
+        let points = history_points(&history, "2026-03-02".parse().unwrap());
+        let days: Vec<String> = points.iter().map(|p| p.as_of.to_string()).collect();
+        assert_eq!(
+            days,
+            ["2026-03-02", "2026-03-03"],
+            "the day before is read, not shown"
+        );
+        let first = points[0].change.as_deref().unwrap_or_default();
+        assert!(first.starts_with("score rose"), "{first}");
+        assert!(first.contains("usage depth"), "{first}");
+        assert_eq!(points[1].change, None, "an unchanged score has no sentence");
+        // Without the day before, the first point has nothing to compare with.
+        let alone = history_points(&history[1..], "2026-03-02".parse().unwrap());
+        assert_eq!(alone[0].change, None);
+    }
+}

@@ -7,8 +7,8 @@
 //! instead of rolling copies), and writes them back once per stretch of days.
 //!
 //! Same results and the same resumability as running [`DailyRun::score_day`] day after day:
-//! - each day writes its history and sends its score events (deterministic ids) as it is
-//!   scored; its checkpoints ("segment done"), portfolio summary and after-day work follow only
+//! - each day sends its score events (deterministic ids) as it is scored, and its history
+//!   is written with other days' (see [`HISTORY_BUFFER`]) before the stretch's records; its checkpoints ("segment done"), portfolio summary and after-day work follow only
 //!   once the stretch's account records are saved, so a day counts as done only when the
 //!   windows that include it are stored. A failure inside a stretch (a queue or storage error)
 //!   saves the days before the failing one and marks them done; a crash leaves the stretch's
@@ -43,6 +43,12 @@ use super::{
 /// Days scored in memory between two saves of the account records: a crash loses at most
 /// this many days of work, and a year is saved about a dozen times instead of 365.
 const DAYS_PER_SAVE: i64 = 30;
+
+/// History entries held before they are written. The history is keyed by account then day, so
+/// one day's entries land on every account's page: written a day at a time, a year rewrote
+/// each page of the table (and its index) 365 times. Written every few days instead, each page
+/// is rewritten that many times less; the bound keeps the memory to some 100 MB.
+const HISTORY_BUFFER: usize = 100_000;
 
 /// A day scored in memory whose checkpoints wait for the stretch's records to be saved.
 struct ScoredDay {
@@ -116,9 +122,22 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         let mut scored_days = Vec::new();
         let mut failed = None;
         let mut day = from;
+        // Days' history not written yet. A failure to write it is a failure of the stretch:
+        // nothing is saved or marked done, so a re-run scores the stretch again, to the same
+        // history and the same event ids.
+        let mut history: Vec<HistoryDay> = Vec::new();
         while day <= to {
-            match self.score_in_memory(day, &mut accounts, &mut report).await {
-                Ok(scored) => scored_days.push(scored),
+            match self
+                .score_in_memory(day, &mut accounts, &mut history, &mut report)
+                .await
+            {
+                Ok(scored) => {
+                    scored_days.push(scored);
+                    if history.len() >= HISTORY_BUFFER {
+                        self.storage.put_history(&history).await?;
+                        history.clear();
+                    }
+                }
                 // The days before it are kept (saved below), so a re-run starts at this day.
                 Err(e) => {
                     failed = Some(e);
@@ -133,6 +152,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
                 missing: 0,
             }));
         };
+        self.storage.put_history(&history).await?;
         // The windows now cover `last`: save them, then mark the days done in order. The list
         // rows carry the churn risk of the latest model, as the daily run's do.
         let churn_model = self.storage.latest_churn_model().await?.map(Arc::new);
@@ -194,14 +214,15 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         })
     }
 
-    /// Rolls and scores one day for every account held in memory: history and score events
-    /// are written now, the checkpoints (with each segment's partial summary) are answered.
-    /// The records change only once the day's events are sent and its history is written, so
-    /// after a failure they still stand at the day before.
+    /// Rolls and scores one day for every account held in memory: score events are sent now,
+    /// the history entries added to `pending`, the checkpoints (with each segment's partial
+    /// summary) answered. The records change only once the day's events are sent, so after a
+    /// failure they still stand at the day before (and `pending` holds the days before).
     async fn score_in_memory(
         &self,
         day: NaiveDate,
         accounts: &mut BTreeMap<Segment, BTreeMap<AccountId, AccountRecord>>,
+        pending: &mut Vec<HistoryDay>,
         report: &mut RunReport,
     ) -> Result<ScoredDay, RunError> {
         self.claim_late_marks_of(day).await?;
@@ -230,7 +251,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         let peers = needs_peers(&self.config.scoring).then(|| {
             self.collect_peers(&plan, next.values().flat_map(BTreeMap::values), &no_chunks)
         });
-        // One queue send and one history write for the whole day, not one per segment.
+        // One queue send for the whole day, not one per segment; its history joins `pending`.
         let mut outgoing = Vec::new();
         let mut history: Vec<HistoryDay> = Vec::new();
         let sample_every = self.config.churn.sample_every_days;
@@ -277,7 +298,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
             report.events_emitted += events;
         }
         self.send_score_events(&outgoing).await?;
-        self.storage.put_history(&history).await?;
+        pending.append(&mut history);
         *accounts = next;
         Ok(ScoredDay { day, checkpoints })
     }

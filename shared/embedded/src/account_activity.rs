@@ -5,13 +5,14 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension};
+use vitals_core::history::codec;
 use vitals_core::model::AccountId;
 use vitals_core::ports::{AccountActivity, AccountActivityStore, StoreResult};
 
 use crate::accounts::{AccountRow, COLUMNS};
 use crate::codec::{day_key, from_json};
 use crate::error::DbError;
-use crate::history::{body_bytes, decode_entry};
+use crate::history::body_bytes;
 use crate::store::SqliteStore;
 
 /// The JSON bodies of one account's newest rows of `table`, by `order_key`.
@@ -87,7 +88,7 @@ impl AccountActivityStore for SqliteStore {
             interventions: decode_all(&interventions)?,
             history: history
                 .iter()
-                .map(|(day, body)| decode_entry(account, day, body))
+                .map(|(day, body)| codec::decode_keyed(account, day, body))
                 .collect::<StoreResult<_>>()?,
         })
     }

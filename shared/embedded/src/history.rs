@@ -6,7 +6,6 @@ use chrono::NaiveDate;
 use vitals_core::history::{codec, HistoryDay};
 use vitals_core::model::AccountId;
 use vitals_core::ports::{ScoreHistoryStore, StoreResult};
-use vitals_core::StoreError;
 
 use crate::codec::{day_key, expiry_after_day};
 use crate::store::SqliteStore;
@@ -55,7 +54,7 @@ impl ScoreHistoryStore for SqliteStore {
             })
             .await?;
         rows.iter()
-            .map(|(day, body)| decode_entry(account, day, body))
+            .map(|(day, body)| codec::decode_keyed(account, day, body))
             .collect()
     }
 }
@@ -63,12 +62,4 @@ impl ScoreHistoryStore for SqliteStore {
 /// A history body as bytes: a BLOB, or the TEXT of an entry stored as JSON.
 pub(crate) fn body_bytes(row: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Vec<u8>> {
     Ok(row.get_ref(column)?.as_bytes()?.to_vec())
-}
-
-/// The entry of `account` stored under `day` (a day key).
-pub(crate) fn decode_entry(account: &AccountId, day: &str, body: &[u8]) -> StoreResult<HistoryDay> {
-    let as_of = day
-        .parse::<NaiveDate>()
-        .map_err(|_| StoreError::Corrupt(format!("history day {day:?}")))?;
-    codec::decode(account, as_of, body)
 }

@@ -91,7 +91,8 @@ pub fn unpack(text: &str) -> Result<UsageDays, String> {
     let mut field = 0usize;
     let mut value: u64 = 0;
     let mut digits = 0usize;
-    for &b in &bytes[date_end..] {
+    // A `;` after the end closes the last day as the others are closed.
+    for b in bytes[date_end..].iter().copied().chain([b';']) {
         match b {
             b'0'..=b'9' => {
                 value = value * 10 + u64::from(b - b'0');
@@ -103,9 +104,8 @@ pub fn unpack(text: &str) -> Result<UsageDays, String> {
             b',' | b';' => {
                 let n = u32::try_from(value).unwrap_or(u32::MAX);
                 let i = days.len();
-                match field {
-                    0 if i > 0 => {
-                        let previous = days.last().map_or(0, |(p, _)| *p);
+                match (field, days.last()) {
+                    (0, Some((previous, _))) => {
                         if digits == 0 {
                             return Err(format!("day {i}: bad gap"));
                         }
@@ -113,8 +113,8 @@ pub fn unpack(text: &str) -> Result<UsageDays, String> {
                             .checked_add(n)
                             .ok_or_else(|| format!("day {i}: date out of range"))?;
                     }
-                    0 => {}
-                    1..=5 => day.1[field - 1] = n,
+                    (0, None) => {}
+                    (1..=5, _) => day.1[field - 1] = n,
                     _ => return Err(format!("day {i}: more than five counters")),
                 }
                 if b == b';' {
@@ -136,23 +136,6 @@ pub fn unpack(text: &str) -> Result<UsageDays, String> {
             }
         }
     }
-    // The last day has no `;` after it.
-    let i = days.len();
-    match field {
-        0 if i > 0 => {
-            if digits == 0 {
-                return Err(format!("day {i}: bad gap"));
-            }
-            let previous = days.last().map_or(0, |(p, _)| *p);
-            day.0 = previous
-                .checked_add(u32::try_from(value).unwrap_or(u32::MAX))
-                .ok_or_else(|| format!("day {i}: date out of range"))?;
-        }
-        0 => {}
-        1..=5 => day.1[field - 1] = u32::try_from(value).unwrap_or(u32::MAX),
-        _ => return Err(format!("day {i}: more than five counters")),
-    }
-    days.push(day);
     // Gaps only add, so the newest day is the one that could pass the last date.
     if days
         .last()

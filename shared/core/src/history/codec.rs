@@ -105,6 +105,18 @@ pub fn decode(
     }
 }
 
+/// [`decode`] of an entry stored under its day's key (`YYYY-MM-DD`, as both stores key it).
+pub fn decode_keyed(
+    account: &AccountId,
+    day: &str,
+    bytes: &[u8],
+) -> Result<HistoryDay, StoreError> {
+    let as_of = day
+        .parse::<NaiveDate>()
+        .map_err(|_| corrupt(&format!("day key {day:?}")))?;
+    decode(account, as_of, bytes)
+}
+
 fn band_byte(band: Band) -> u8 {
     match band {
         Band::AtRisk => 0,

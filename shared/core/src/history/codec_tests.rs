@@ -137,3 +137,13 @@ fn damaged_bytes_are_a_corrupt_entry_not_a_panic() {
     assert!(decode(&account(), day("2026-03-01"), &longer).is_err());
     assert!(decode(&account(), day("2026-03-01"), b"\x00abc").is_err());
 }
+
+#[test]
+fn an_entry_reads_under_its_day_key_and_a_bad_key_is_corrupt() {
+    let entry = scored(61.0);
+    let bytes = encode(&entry).expect("encode");
+    let back = decode_keyed(&entry.account_id, "2026-03-01", &bytes).expect("decode");
+    assert_eq!(back.as_of, entry.as_of);
+    let err = decode_keyed(&entry.account_id, "2026-3-1x", &bytes).expect_err("bad key");
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+}

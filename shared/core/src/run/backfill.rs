@@ -8,7 +8,8 @@
 //!
 //! Same results and the same resumability as running [`DailyRun::score_day`] day after day:
 //! - each day sends its score events (deterministic ids) as it is scored, and its history
-//!   is written with other days' (see [`HISTORY_BUFFER`]) before the stretch's records; its checkpoints ("segment done"), portfolio summary and after-day work follow only
+//!   is written with other days' (see [`HISTORY_BUFFER`]) before the stretch's records; its
+//!   checkpoints ("segment done"), portfolio summary and after-day work follow only
 //!   once the stretch's account records are saved, so a day counts as done only when the
 //!   windows that include it are stored. A failure inside a stretch (a queue or storage error)
 //!   saves the days before the failing one and marks them done; a crash leaves the stretch's

@@ -38,7 +38,7 @@ pub(crate) fn date_of_number(n: u32) -> Option<NaiveDate> {
 
 pub(crate) fn date_of(n: u32) -> NaiveDate {
     // Only numbers made by `day_number` are stored, so this never falls back.
-    NaiveDate::from_num_days_from_ce_opt((n ^ (1 << 31)) as i32).unwrap_or(NaiveDate::MIN)
+    date_of_number(n).unwrap_or(NaiveDate::MIN)
 }
 
 /// Usage days, oldest first (ties keep their insertion order). [`UsageDays::iter`] gives them
@@ -355,9 +355,11 @@ mod tests {
     fn appending_and_dropping_days_in_place_gives_the_rebuilt_block() {
         let start: NaiveDate = "2026-01-01".parse().unwrap();
         let mut days = UsageDays::default();
-        // Counts grow past what 32-bit totals hold, so both sides of the fit are crossed.
+        // Two big days in the window overflow 32-bit totals, so both sides of the fit are
+        // crossed.
+        let mut overflowed = false;
         for k in 0..400u32 {
-            let big = if k % 97 == 0 { u32::MAX / 3 } else { k * 7 };
+            let big = if k % 97 == 0 { u32::MAX / 2 + 1 } else { k * 7 };
             days.push(DayUsage {
                 day: start + chrono::Days::new(u64::from(k) + u64::from(k / 10)),
                 active_users: k % 5,
@@ -367,11 +369,13 @@ mod tests {
                 events: big / 2,
             });
             assert_eq!(days, rebuilt(&days), "after push {k}");
+            overflowed |= !days.sums_fit_u32;
             if k % 30 == 29 {
                 days.retain_since(start + chrono::Days::new(u64::from(k) * 3 / 4));
                 assert_eq!(days, rebuilt(&days), "after retain at {k}");
             }
         }
+        assert!(overflowed, "the slow path for totals past 32 bits ran");
         // A late day (older than the newest) takes its place.
         let newest = days.last().unwrap().day;
         days.push(DayUsage {

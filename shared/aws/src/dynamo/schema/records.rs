@@ -156,13 +156,7 @@ pub(crate) fn encode_history(entry: &HistoryDay, retention_days: u32) -> StoreRe
 pub(crate) fn decode_history(account: &AccountId, item: Item) -> StoreResult<HistoryDay> {
     let read = decode::<HistoryRead>(item)?;
     match (read.entry, read.record) {
-        (Some(bytes), _) => {
-            let day = read
-                .sk
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("history day {:?}", read.sk)))?;
-            codec::decode(account, day, &bytes.0)
-        }
+        (Some(bytes), _) => codec::decode_keyed(account, &read.sk, &bytes.0),
         (None, Some(record)) => Ok(HistoryDay::of(&record.0)),
         (None, None) => Err(StoreError::Corrupt("history item without an entry".into())),
     }

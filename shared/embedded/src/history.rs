@@ -13,12 +13,17 @@ use crate::store::SqliteStore;
 #[async_trait]
 impl ScoreHistoryStore for SqliteStore {
     async fn put_history(&self, entries: &[HistoryDay]) -> StoreResult<()> {
+        // In key order: a backfill hands over many days of every account at once, and
+        // inserted day by day each entry would land on a different page of the key's index.
+        let mut in_key_order: Vec<&HistoryDay> = entries.iter().collect();
+        in_key_order
+            .sort_unstable_by(|a, b| (&a.account_id, a.as_of).cmp(&(&b.account_id, b.as_of)));
         self.put_rows(
             "INSERT INTO score_history (account_id, as_of, body, expires_at)
              VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (account_id, as_of) DO UPDATE SET
                  body = excluded.body, expires_at = excluded.expires_at",
-            entries,
+            &in_key_order,
             |e| {
                 Ok((
                     e.account_id.as_str().to_string(),

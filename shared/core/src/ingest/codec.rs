@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use chrono::{DateTime, Utc};
-use flate2::{Compress, Compression, FlushCompress, Status};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::properties::Properties;
 use crate::error::StoreError;
@@ -243,20 +243,68 @@ fn encode_raw(events: &[StoredEvent]) -> Result<Vec<u8>, StoreError> {
 /// Decodes a payload of any format version.
 pub fn decode(bytes: &[u8]) -> Result<Vec<StoredEvent>, StoreError> {
     match bytes {
-        [MAGIC, VERSION, rest @ ..] => {
-            let mut raw = Vec::new();
-            flate2::read::DeflateDecoder::new(rest)
-                .take(MAX_DECODED)
-                .read_to_end(&mut raw)
-                .map_err(|e| corrupt(&e.to_string()))?;
-            decode_raw(&raw)
-        }
+        [MAGIC, VERSION, rest @ ..] => match stored_block(rest) {
+            Some(raw) => decode_raw(raw),
+            None => decode_raw(&inflate(rest)?),
+        },
         [MAGIC, ..] => Err(corrupt("unknown payload version")),
         _ => {
             // Format 0: deflated JSON with short keys.
             let reader = flate2::read::DeflateDecoder::new(bytes).take(MAX_DECODED);
             serde_json::from_reader(reader).map_err(|e| corrupt(&e.to_string()))
         }
+    }
+}
+
+/// The body of a stream that is one final stored block, as [`encode`] writes small chunks:
+/// read in place, with no inflater at all.
+fn stored_block(stream: &[u8]) -> Option<&[u8]> {
+    let [0x01, l0, l1, n0, n1, body @ ..] = stream else {
+        return None;
+    };
+    let len = u16::from_le_bytes([*l0, *l1]);
+    (len == !u16::from_le_bytes([*n0, *n1]) && body.len() == usize::from(len)).then_some(body)
+}
+
+thread_local! {
+    /// Each thread's inflater, reset between chunks: a new one allocates and clears tens of
+    /// kilobytes, more than inflating a typical chunk costs, and a year's backfill reads
+    /// hundreds of thousands of chunks.
+    static INFLATE: RefCell<Decompress> = RefCell::new(Decompress::new(false));
+}
+
+/// Inflates a raw deflate stream whole.
+fn inflate(stream: &[u8]) -> Result<Vec<u8>, StoreError> {
+    INFLATE.with(|d| match d.try_borrow_mut() {
+        Ok(mut d) => {
+            d.reset(false);
+            inflate_with(&mut d, stream)
+        }
+        Err(_) => inflate_with(&mut Decompress::new(false), stream),
+    })
+}
+
+fn inflate_with(d: &mut Decompress, stream: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::with_capacity(stream.len().saturating_mul(4).max(256));
+    loop {
+        let (was_in, was_out) = (d.total_in(), d.total_out());
+        let done = usize::try_from(was_in)
+            .unwrap_or(stream.len())
+            .min(stream.len());
+        let status = d
+            .decompress_vec(&stream[done..], &mut out, FlushDecompress::None)
+            .map_err(|e| corrupt(&e.to_string()))?;
+        if status == Status::StreamEnd {
+            return Ok(out);
+        }
+        if d.total_out() >= MAX_DECODED {
+            return Err(corrupt("payload too large"));
+        }
+        // No progress with room to write: the stream ends before its last block.
+        if (d.total_in(), d.total_out()) == (was_in, was_out) && out.len() < out.capacity() {
+            return Err(corrupt("truncated"));
+        }
+        out.reserve(out.capacity().max(256));
     }
 }
 

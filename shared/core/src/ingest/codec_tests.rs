@@ -167,3 +167,33 @@ fn a_small_chunk_is_one_stored_block_any_inflater_reads() {
     );
     assert_eq!(decode(&chunk).unwrap(), many);
 }
+
+#[test]
+fn a_damaged_chunk_is_corrupt_and_the_next_one_still_reads() {
+    let events = pinned_events();
+    let many: Vec<StoredEvent> = (0..40)
+        .map(|i| StoredEvent {
+            message_id: format!("m-{i}"),
+            ..events[1].clone()
+        })
+        .collect();
+    let deflated = encode(&many).unwrap();
+    let stored = encode(&events[1..]).unwrap();
+    let mut bad_length = stored.clone();
+    bad_length[3] ^= 1;
+    // Cut short or with a wrong stored length: each refused (not a hang, not a panic), and
+    // the thread's reused inflater reads the next chunk.
+    for bad in [
+        &deflated[..deflated.len() / 2],
+        &deflated[..3],
+        &bad_length[..],
+        &stored[..stored.len() - 1],
+    ] {
+        assert!(
+            matches!(decode(bad), Err(StoreError::Corrupt(_))),
+            "{bad:?}"
+        );
+        assert_eq!(decode(&deflated).unwrap(), many);
+        assert_eq!(decode(&stored).unwrap(), events[1..]);
+    }
+}

@@ -14,7 +14,9 @@
 //!   windows that include it are stored. A failure inside a stretch (a queue or storage error)
 //!   saves the days before the failing one and marks them done; a crash leaves the stretch's
 //!   days not done and the records as they were. Either way a re-run scores the rest again
-//!   and writes the same values.
+//!   and writes the same values. The records are scored in place, so after a failed send the
+//!   saved ones are rolled through the days before again to get them back: slow, but only on
+//!   a failure, where a copy of every record kept each day cost a sixth of every run.
 //! - a day an earlier run started (any checkpoint of it exists) is finished by
 //!   [`DailyRun::score_day`], which resumes from its checkpoints; a stretch starts after it.
 //! - a crash after the records are saved and before the stretch's last checkpoint is written
@@ -34,6 +36,7 @@ use crate::history::HistoryDay;
 use crate::model::{AccountId, AccountRecord, Checkpoint, PortfolioSummary};
 use crate::ports::Storage;
 use crate::query::listing::ListingBuilder;
+use crate::score_event::ScoreEvent;
 use crate::segment::{Segment, SEGMENT_COUNT};
 
 use super::rescore::Scope;
@@ -51,10 +54,17 @@ const DAYS_PER_SAVE: i64 = 30;
 /// is rewritten that many times less; the bound keeps the memory to some 100 MB.
 const HISTORY_BUFFER: usize = 100_000;
 
-/// A day scored in memory whose checkpoints wait for the stretch's records to be saved.
+/// Every account record held by a backfill, by segment.
+type Accounts = BTreeMap<Segment, BTreeMap<AccountId, AccountRecord>>;
+
+/// A day scored in memory: the score events it sends, and its history and checkpoints, which
+/// wait for the stretch's records to be saved.
 struct ScoredDay {
     day: NaiveDate,
+    outgoing: Vec<ScoreEvent>,
+    history: Vec<HistoryDay>,
     checkpoints: Vec<Checkpoint>,
+    report: RunReport,
 }
 
 impl<S: Storage + ?Sized> DailyRun<'_, S> {
@@ -106,10 +116,7 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         to: NaiveDate,
         on_day: &mut (dyn FnMut(NaiveDate) + Send),
     ) -> Result<(RunReport, NaiveDate), RunError> {
-        let mut accounts: BTreeMap<Segment, BTreeMap<AccountId, AccountRecord>> = BTreeMap::new();
-        for segment in Segment::all() {
-            accounts.insert(segment, self.accounts_of(segment, &BTreeMap::new()).await?);
-        }
+        let mut accounts = self.saved_accounts().await?;
         let rolled = accounts
             .values()
             .flat_map(BTreeMap::values)
@@ -128,22 +135,32 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         // history and the same event ids.
         let mut history: Vec<HistoryDay> = Vec::new();
         while day <= to {
-            match self
-                .score_in_memory(day, &mut accounts, &mut history, &mut report)
-                .await
-            {
-                Ok(scored) => {
-                    scored_days.push(scored);
-                    if history.len() >= HISTORY_BUFFER {
-                        self.storage.put_history(&history).await?;
-                        history.clear();
-                    }
-                }
-                // The days before it are kept (saved below), so a re-run starts at this day.
+            // Reads come before any change to the records, so a failed one leaves them at the
+            // day before; the days before it are kept (saved below) and a re-run starts here.
+            let scored = match self.claim_late_marks_of(day).await {
+                Ok(()) => self.score_in_memory(day, &mut accounts).await,
+                Err(e) => Err(e.into()),
+            };
+            let mut scored = match scored {
+                Ok(scored) => scored,
                 Err(e) => {
                     failed = Some(e);
                     break;
                 }
+            };
+            if let Err(e) = self.send_score_events(&scored.outgoing).await {
+                // The records hold this day already: back to the day before, from the saved
+                // ones (a failure to get there fails the stretch, as a crash would).
+                accounts = self.replay(from, day).await?;
+                failed = Some(e);
+                break;
+            }
+            report.add(&scored.report);
+            history.append(&mut scored.history);
+            scored_days.push(scored);
+            if history.len() >= HISTORY_BUFFER {
+                self.storage.put_history(&history).await?;
+                history.clear();
             }
             day += Duration::days(1);
         }
@@ -188,6 +205,28 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         }
     }
 
+    /// Every stored account record, by segment.
+    async fn saved_accounts(&self) -> Result<Accounts, RunError> {
+        let mut accounts = Accounts::new();
+        for segment in Segment::all() {
+            accounts.insert(segment, self.accounts_of(segment, &BTreeMap::new()).await?);
+        }
+        Ok(accounts)
+    }
+
+    /// The records as a stretch from `from` left them after the day before `until`: the saved
+    /// ones rolled and scored again through those days. Nothing is sent or kept but the
+    /// records: the first pass sent and kept it all, and the late marks stay for a rescore.
+    async fn replay(&self, from: NaiveDate, until: NaiveDate) -> Result<Accounts, RunError> {
+        let mut accounts = self.saved_accounts().await?;
+        let mut day = from;
+        while day < until {
+            self.score_in_memory(day, &mut accounts).await?;
+            day += Duration::days(1);
+        }
+        Ok(accounts)
+    }
+
     /// A stretch that saved its records and stopped before marking all its days done left
     /// windows rolled past `from`: those days are recomputed from the stored events as a
     /// rescore does (history, checkpoints, summaries; their score events were sent before the
@@ -215,24 +254,23 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         })
     }
 
-    /// Rolls and scores one day for every account held in memory: score events are sent now,
-    /// the history entries added to `pending`, the checkpoints (with each segment's partial
-    /// summary) answered. The records change only once the day's events are sent, so after a
-    /// failure they still stand at the day before (and `pending` holds the days before).
+    /// Rolls and scores one day for every account held in memory, in place, and answers what
+    /// the day sends and records: its score events, history entries and checkpoints (with each
+    /// segment's partial summary). All its reads come first: after a failure the records still
+    /// stand at the day before.
     async fn score_in_memory(
         &self,
         day: NaiveDate,
-        accounts: &mut BTreeMap<Segment, BTreeMap<AccountId, AccountRecord>>,
-        pending: &mut Vec<HistoryDay>,
-        report: &mut RunReport,
+        accounts: &mut Accounts,
     ) -> Result<ScoredDay, RunError> {
-        self.claim_late_marks_of(day).await?;
-        let mut next = accounts.clone();
+        let mut by_segment = Vec::with_capacity(usize::from(SEGMENT_COUNT));
+        for segment in Segment::all() {
+            by_segment.push((segment, self.chunks_by_account(segment, day).await?));
+        }
         let mut chunks = BTreeMap::new();
         let mut unattributed = BTreeMap::new();
-        for segment in Segment::all() {
-            let (by_account, lost) = self.chunks_by_account(segment, day).await?;
-            let known = next.entry(segment).or_default();
+        for (segment, (by_account, lost)) in by_segment {
+            let known = accounts.entry(segment).or_default();
             for account in by_account.keys() {
                 known
                     .entry(account.clone())
@@ -245,20 +283,25 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
         // Every window rolls once, before the peer pass, which then measures the rolled
         // windows as they are (no copy rolled for it) and the scoring reuses them.
         let mut rolled = BTreeSet::new();
-        for of_segment in next.values_mut() {
+        for of_segment in accounts.values_mut() {
             rolled.append(&mut roll_all(self.config, &plan, of_segment, &mut chunks));
         }
         let no_chunks = BTreeMap::new();
         let peers = needs_peers(&self.config.scoring).then(|| {
-            self.collect_peers(&plan, next.values().flat_map(BTreeMap::values), &no_chunks)
+            self.collect_peers(
+                &plan,
+                accounts.values().flat_map(BTreeMap::values),
+                &no_chunks,
+            )
         });
-        // One queue send for the whole day, not one per segment; its history joins `pending`.
+        // One queue send for the whole day, not one per segment.
+        let mut report = RunReport::default();
         let mut outgoing = Vec::new();
         let mut history: Vec<HistoryDay> = Vec::new();
         let sample_every = self.config.churn.sample_every_days;
         let mut checkpoints = Vec::with_capacity(usize::from(SEGMENT_COUNT));
         let now = self.clock.now();
-        for (&segment, of_segment) in next.iter_mut() {
+        for (&segment, of_segment) in accounts.iter_mut() {
             let mut partial = PortfolioSummary::default();
             let events_before = outgoing.len();
             for (id, slot) in of_segment.iter_mut() {
@@ -298,9 +341,12 @@ impl<S: Storage + ?Sized> DailyRun<'_, S> {
             report.accounts_scored += scored;
             report.events_emitted += events;
         }
-        self.send_score_events(&outgoing).await?;
-        pending.append(&mut history);
-        *accounts = next;
-        Ok(ScoredDay { day, checkpoints })
+        Ok(ScoredDay {
+            day,
+            outgoing,
+            history,
+            checkpoints,
+            report,
+        })
     }
 }

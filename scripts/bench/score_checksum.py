@@ -19,6 +19,7 @@ the run keeps its results. `--dump` writes the canonical lines hashed, one per a
 diffing two stores. Reads the store with Python's sqlite3 (read-only).
 """
 import argparse
+import datetime
 import hashlib
 import json
 import sqlite3
@@ -117,6 +118,110 @@ def rows(db):
         yield canonical(account, as_of, health_of(body))
 
 
+def msgpack(data):
+    """The value of one MessagePack document, the form of the embedded store's account
+    columns (`shared/embedded/src/codec.rs`); binary values come back as bytes."""
+    at = 0
+
+    def take(n):
+        nonlocal at
+        chunk = data[at : at + n]
+        if len(chunk) != n:
+            raise ValueError("truncated MessagePack")
+        at += n
+        return chunk
+
+    def unpack(fmt):
+        return struct.unpack(fmt, take(struct.calcsize(fmt)))[0]
+
+    def value():
+        b = take(1)[0]
+        if b <= 0x7F:
+            return b
+        if b >= 0xE0:
+            return b - 0x100
+        if 0x80 <= b <= 0x8F:
+            return mapping(b & 0x0F)
+        if 0x90 <= b <= 0x9F:
+            return [value() for _ in range(b & 0x0F)]
+        if 0xA0 <= b <= 0xBF:
+            return take(b & 0x1F).decode()
+        fixed = {0xC0: None, 0xC2: False, 0xC3: True}
+        if b in fixed:
+            return fixed[b]
+        sized = {0xC4: "B", 0xC5: ">H", 0xC6: ">I", 0xD9: "B", 0xDA: ">H", 0xDB: ">I"}
+        if b in sized:
+            raw = take(unpack(sized[b]))
+            return raw if b <= 0xC6 else raw.decode()
+        numbers = {0xCA: ">f", 0xCB: ">d", 0xCC: "B", 0xCD: ">H", 0xCE: ">I", 0xCF: ">Q",
+                   0xD0: "b", 0xD1: ">h", 0xD2: ">i", 0xD3: ">q"}
+        if b in numbers:
+            return unpack(numbers[b])
+        if b in (0xDC, 0xDD):
+            return [value() for _ in range(unpack(">H" if b == 0xDC else ">I"))]
+        if b in (0xDE, 0xDF):
+            return mapping(unpack(">H" if b == 0xDE else ">I"))
+        raise ValueError(f"MessagePack type 0x{b:02x} is not used by vitals")
+
+    def mapping(n):
+        return {value(): value() for _ in range(n)}
+
+    result = value()
+    if at != len(data):
+        raise ValueError("bytes after the MessagePack value")
+    return result
+
+
+def varints(data):
+    at = 0
+    while at < len(data):
+        n, shift = 0, 0
+        while True:
+            b = data[at]
+            at += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                break
+        yield n
+
+
+def days_text(data):
+    """Binary usage days (`shared/scoring/src/packed.rs`, `pack_bytes`) as their packed text."""
+    assert data[0] == 2, "unknown binary form of usage days"
+    numbers = list(varints(data[1:]))
+    count, rows = numbers[0], numbers[1:]
+    parts = []
+    for i in range(count):
+        gap, counts = rows[6 * i], rows[6 * i + 1 : 6 * i + 6]
+        if i == 0:
+            gap = (datetime.date.min + datetime.timedelta(days=gap - 1)).isoformat()
+        used = max((k + 1 for k, n in enumerate(counts) if n), default=0)
+        parts.append(",".join([str(gap)] + [str(n) if n else "" for n in counts[:used]]))
+    return "1:" + ";".join(parts)
+
+
+def account_column(body):
+    """An account column (JSON text or MessagePack bytes) as JSON reads it, floats at f32
+    precision (the compact form keeps f32 fields as f32; JSON prints them shortest)."""
+    if body is None:
+        return None
+    value = msgpack(body) if isinstance(body, bytes) else json.loads(body)
+
+    def canonical(v):
+        if isinstance(v, dict):
+            return {k: canonical(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [canonical(x) for x in v]
+        if isinstance(v, float):
+            return f32(v)
+        if isinstance(v, bytes):
+            return days_text(v)
+        return v
+
+    return canonical(value)
+
+
 STAMPS = {"computed_at", "updated_at", "fitted_at"}
 
 
@@ -135,16 +240,16 @@ def state_lines(db, queue):
         ("listing", "SELECT seg, body FROM segment_listings ORDER BY seg"),
         ("book", "SELECT owner || '/' || day, body FROM book_days ORDER BY owner, day"),
         ("churn_model", "SELECT as_of, body FROM churn_models ORDER BY as_of"),
-        (
-            "account",
-            "SELECT account_id, json_array(json(usage_window), json(score), json(trail)) "
-            "FROM accounts ORDER BY account_id",
-        ),
     ]
     for kind, sql in queries:
         for key, body in db.execute(sql):
             value = unstamped(json.loads(body)) if body is not None else None
             yield f"{kind}\t{key}\t{json.dumps(value, sort_keys=True)}"
+    for key, *columns in db.execute(
+        "SELECT account_id, usage_window, score, trail FROM accounts ORDER BY account_id"
+    ):
+        value = unstamped([account_column(c) for c in columns])
+        yield f"account\t{key}\t{json.dumps(value, sort_keys=True)}"
     if queue is not None:
         for (message_id,) in queue.execute(
             "SELECT message_id FROM queue_messages ORDER BY message_id"

@@ -8,29 +8,31 @@ use vitals_core::model::{AccountId, AccountProfile, AccountRecord, Page, Provisi
 use vitals_core::ports::{AccountStore, StoreResult};
 use vitals_core::segment::Segment;
 
-use crate::codec::{from_json, invalid_cursor, limit_plus_one, paginate, to_json, Cursor};
+use serde::de::DeserializeOwned;
+
+use crate::codec::{invalid_cursor, limit_plus_one, paginate, to_packed, Column, Cursor};
 use crate::error::DbError;
 use crate::store::SqliteStore;
 
 /// The stored columns of one account, decoded outside the connection lock.
 pub(crate) struct AccountRow {
     account_id: String,
-    profile: Option<String>,
-    window: Option<String>,
-    score: Option<String>,
-    trail: Option<String>,
-    provisional: Option<String>,
+    profile: Option<Column>,
+    window: Option<Column>,
+    score: Option<Column>,
+    trail: Option<Column>,
+    provisional: Option<Column>,
 }
 
 impl AccountRow {
     pub(crate) fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(AccountRow {
             account_id: row.get(0)?,
-            profile: row.get(1)?,
-            window: row.get(2)?,
-            score: row.get(3)?,
-            trail: row.get(4)?,
-            provisional: row.get(5)?,
+            profile: Column::read(row, 1)?,
+            window: Column::read(row, 2)?,
+            score: Column::read(row, 3)?,
+            trail: Column::read(row, 4)?,
+            provisional: Column::read(row, 5)?,
         })
     }
 
@@ -39,28 +41,17 @@ impl AccountRow {
             .map_err(|e| DbError::Corrupt(format!("stored account id: {e}")))?;
         Ok(AccountRecord {
             account_id,
-            profile: self
-                .profile
-                .as_deref()
-                .map(from_json)
-                .transpose()?
-                .unwrap_or_default(),
-            window: self
-                .window
-                .as_deref()
-                .map(from_json)
-                .transpose()?
-                .unwrap_or_default(),
-            score: self.score.as_deref().map(from_json).transpose()?,
-            trail: self
-                .trail
-                .as_deref()
-                .map(from_json)
-                .transpose()?
-                .unwrap_or_default(),
-            provisional: self.provisional.as_deref().map(from_json).transpose()?,
+            profile: decoded(self.profile.as_ref())?.unwrap_or_default(),
+            window: decoded(self.window.as_ref())?.unwrap_or_default(),
+            score: decoded(self.score.as_ref())?,
+            trail: decoded(self.trail.as_ref())?.unwrap_or_default(),
+            provisional: decoded(self.provisional.as_ref())?,
         })
     }
+}
+
+fn decoded<T: DeserializeOwned>(column: Option<&Column>) -> Result<Option<T>, DbError> {
+    column.map(Column::decode).transpose()
 }
 
 pub(crate) const COLUMNS: &str = "account_id, profile, usage_window, score, trail, provisional";
@@ -70,7 +61,7 @@ impl AccountStore for SqliteStore {
     async fn put_profile(&self, account: &AccountId, profile: &AccountProfile) -> StoreResult<()> {
         let id = account.as_str().to_string();
         let seg = account.segment().0;
-        let profile = to_json(profile)?;
+        let profile = to_packed(profile)?;
         self.db
             .write(move |tx| {
                 tx.execute(
@@ -100,11 +91,11 @@ impl AccountStore for SqliteStore {
                 Ok((
                     r.account_id.as_str().to_string(),
                     r.account_id.segment().0,
-                    to_json(&r.window)?,
-                    r.score.as_ref().map(to_json).transpose()?,
+                    to_packed(&r.window)?,
+                    r.score.as_ref().map(to_packed).transpose()?,
                     // An empty trail is stored as none, as on DynamoDB.
                     (!r.trail.is_empty())
-                        .then(|| to_json(&r.trail))
+                        .then(|| to_packed(&r.trail))
                         .transpose()?,
                 ))
             },
@@ -121,7 +112,7 @@ impl AccountStore for SqliteStore {
                 Ok((
                     p.account_id.as_str().to_string(),
                     p.account_id.segment().0,
-                    to_json(p)?,
+                    to_packed(p)?,
                 ))
             },
         )

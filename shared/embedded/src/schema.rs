@@ -35,6 +35,7 @@ pub(crate) const STORE: Schema = Schema {
         STORE_CRM_PUSHED,
         STORE_CRM_ACTIVITY_MARKS,
         STORE_COMPACT_HISTORY,
+        STORE_COMPACT_ACCOUNTS,
     ],
 };
 
@@ -232,6 +233,10 @@ CREATE TABLE crm_activity_marks (
 /// of older rows, which still read. No table changes: the step's version keeps a `vitals` that
 /// reads only JSON from opening a file that has them.
 const STORE_COMPACT_HISTORY: &str = "-- score_history.body: BLOB (compact) or TEXT (JSON)";
+
+/// Account record columns become compact BLOBs (`codec::to_packed`) as each is next written;
+/// JSON ones still read. As with the history, the step's version keeps an older `vitals` out.
+const STORE_COMPACT_ACCOUNTS: &str = "-- accounts' record columns: BLOB (compact) or TEXT (JSON)";
 
 /// `seq` orders messages and survives a trip through the dead-letter table, so a receipt
 /// (which names its `seq`) never matches a different message. AUTOINCREMENT: never reused.

@@ -649,3 +649,145 @@ async fn books_older_than_the_retention_are_pruned_when_newer_ones_are_written()
     let days: Vec<NaiveDate> = kept.iter().map(|b| b.day).collect();
     assert_eq!(days, [day("2026-01-20"), day("2026-02-15")]);
 }
+
+/// A record rolled through a few days of use, scored, with a trail: every part of the stored
+/// columns has something in it.
+fn rolled_record(id: &str) -> AccountRecord {
+    let mut window = UsageWindow::default();
+    for (n, d) in ["2026-02-26", "2026-02-27", "2026-03-01"]
+        .iter()
+        .enumerate()
+    {
+        let activity = vitals_scoring::DayActivity {
+            day: Some(day(d)),
+            active_users: vec!["ada".to_string(), format!("user-{n}")],
+            sessions: 3,
+            session_seconds: 1800,
+            api_calls: 4,
+            events: 12,
+            features: vec!["Report Built".to_string(), "Café \"quoted\"".to_string()],
+            feature_counts: vec![5, 2],
+            ..Default::default()
+        };
+        window.roll(day(d), &activity);
+    }
+    let score = ScoreRecord {
+        account_id: account(id),
+        as_of: day("2026-03-01"),
+        computed_at: at("2026-03-02T06:00:00.123456789Z"),
+        score: vitals_scoring::score_account(
+            &vitals_scoring::ScoringConfig::default(),
+            &vitals_scoring::AccountFacts::default(),
+            &window,
+            day("2026-03-01"),
+            None,
+        ),
+    };
+    let mut record = AccountRecord::new(account(id));
+    record
+        .trail
+        .record(day("2026-02-28"), 58.4, vitals_scoring::Band::Monitor);
+    record
+        .trail
+        .record(day("2026-03-01"), score.health().score, score.health().band);
+    record.window = window;
+    record.score = Some(score);
+    record.profile = AccountProfile {
+        tier: Some("enterprise".to_string()),
+        ..Default::default()
+    };
+    record
+}
+
+#[tokio::test]
+async fn account_records_written_as_json_by_an_older_version_still_read() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    let record = rolled_record("acme");
+    store
+        .put_profile(&record.account_id, &record.profile)
+        .await
+        .unwrap();
+    store.put_scoring_state(&record).await.unwrap();
+    let kinds = |store: &SqliteStore| {
+        let store = store.clone();
+        async move {
+            store
+                .db
+                .read(|conn| {
+                    Ok(conn.query_row(
+                        "SELECT typeof(profile), typeof(usage_window), typeof(score), typeof(trail)
+                         FROM accounts",
+                        [],
+                        |r| Ok::<[String; 4], _>([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
+                    )?)
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(kinds(&store).await, ["blob"; 4].map(String::from));
+    assert_eq!(
+        store
+            .get_account(&record.account_id)
+            .await
+            .unwrap()
+            .unwrap(),
+        record
+    );
+
+    // The columns as a version before the compact form wrote them.
+    let json = [
+        serde_json::to_string(&record.profile).unwrap(),
+        serde_json::to_string(&record.window).unwrap(),
+        serde_json::to_string(&record.score).unwrap(),
+        serde_json::to_string(&record.trail).unwrap(),
+    ];
+    store
+        .db
+        .write(move |tx| {
+            tx.execute(
+                "UPDATE accounts SET profile = ?1, usage_window = ?2, score = ?3, trail = ?4",
+                json,
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(kinds(&store).await, ["text"; 4].map(String::from));
+    assert_eq!(
+        store
+            .get_account(&record.account_id)
+            .await
+            .unwrap()
+            .unwrap(),
+        record
+    );
+    // The next save writes them compact again.
+    store.put_scoring_state(&record).await.unwrap();
+    assert_eq!(kinds(&store).await[1..], ["blob"; 3].map(String::from));
+    assert_eq!(
+        store
+            .get_account(&record.account_id)
+            .await
+            .unwrap()
+            .unwrap(),
+        record
+    );
+}
+
+#[tokio::test]
+async fn a_damaged_account_column_is_corrupt_not_a_panic() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    let record = rolled_record("acme");
+    store.put_scoring_state(&record).await.unwrap();
+    store
+        .db
+        .write(|tx| {
+            tx.execute("UPDATE accounts SET score = substr(score, 1, 40)", [])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let err = store.get_account(&record.account_id).await.unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+}

@@ -15,8 +15,14 @@ use std::fmt;
 
 const PREFIX: &str = "1:";
 
+/// Text for formats people read (JSON); [`pack_bytes`] for binary ones, where the embedded
+/// store reads and writes every window every day.
 pub fn serialize<S: Serializer>(days: &UsageDays, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&pack(days))
+    if serializer.is_human_readable() {
+        serializer.serialize_str(&pack(days))
+    } else {
+        serializer.serialize_bytes(&pack_bytes(days))
+    }
 }
 
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<UsageDays, D::Error> {
@@ -146,17 +152,99 @@ pub fn unpack(text: &str) -> Result<UsageDays, String> {
     Ok(UsageDays::from_numbered(&days))
 }
 
+/// The first byte of [`pack_bytes`].
+const BYTES_FORMAT: u8 = 2;
+
+/// The binary form of `days`: [`BYTES_FORMAT`], the number of days, the first day's number
+/// (days from the common era), then per day the gap from the previous one (not for the
+/// first) and the five counters, all as LEB128 varints.
+pub fn pack_bytes(days: &UsageDays) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + days.len() * 8);
+    out.push(BYTES_FORMAT);
+    push_varint(&mut out, days.len() as u64);
+    let mut previous: Option<u32> = None;
+    for i in 0..days.len() {
+        let (number, counts) = days.numbered(i);
+        let gap = match previous {
+            None => number ^ (1 << 31),
+            Some(p) => number.wrapping_sub(p),
+        };
+        push_varint(&mut out, u64::from(gap));
+        previous = Some(number);
+        for n in counts {
+            push_varint(&mut out, u64::from(n));
+        }
+    }
+    out
+}
+
+fn push_varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Reads [`pack_bytes`] back.
+pub fn unpack_bytes(bytes: &[u8]) -> Result<UsageDays, String> {
+    let Some((&BYTES_FORMAT, mut rest)) = bytes.split_first() else {
+        return Err("packed usage days: unknown binary form".into());
+    };
+    let mut next = |what: &str, i: usize| -> Result<u32, String> {
+        let mut value = 0u64;
+        for shift in (0..35).step_by(7) {
+            let (&b, tail) = rest
+                .split_first()
+                .ok_or_else(|| format!("day {i}: truncated {what}"))?;
+            rest = tail;
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return u32::try_from(value).map_err(|_| format!("day {i}: {what} too large"));
+            }
+        }
+        Err(format!("day {i}: {what} too long"))
+    };
+    let len = next("count", 0)? as usize;
+    let mut days: Vec<NumberedDay> = Vec::with_capacity(len.min(bytes.len() / 6));
+    for i in 0..len {
+        let gap = next("gap", i)?;
+        let number = match days.last() {
+            None => gap ^ (1 << 31),
+            Some((previous, _)) => previous
+                .checked_add(gap)
+                .ok_or_else(|| format!("day {i}: date out of range"))?,
+        };
+        let mut counts = [0u32; 5];
+        for count in &mut counts {
+            *count = next("counter", i)?;
+        }
+        days.push((number, counts));
+    }
+    if !rest.is_empty() {
+        return Err(format!("{} bytes after the last day", rest.len()));
+    }
+    if days.iter().any(|(n, _)| date_of_number(*n).is_none()) {
+        return Err("date out of range".into());
+    }
+    Ok(UsageDays::from_numbered(&days))
+}
+
 struct DaysVisitor;
 
 impl<'de> Visitor<'de> for DaysVisitor {
     type Value = UsageDays;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("packed usage days (text) or a list of day objects")
+        f.write_str("packed usage days (text or bytes) or a list of day objects")
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         unpack(v).map_err(E::custom)
+    }
+
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+        unpack_bytes(v).map_err(E::custom)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -226,6 +314,7 @@ mod tests {
             });
             let days: UsageDays = rows.clone().into();
             assert_eq!(unpack(&pack(&days)).unwrap(), days, "{k} days");
+            assert_eq!(unpack_bytes(&pack_bytes(&days)).unwrap(), days, "{k} days");
         }
     }
 
@@ -251,6 +340,42 @@ mod tests {
         );
         assert!(unpack("1:2026-01-01,x").is_err());
         assert!(unpack("1:2026-01-01,x").is_err());
+    }
+
+    #[test]
+    fn the_binary_form_is_smaller_and_refuses_garbage() {
+        let days: UsageDays = (0..120)
+            .map(|k| DayUsage {
+                day: day("2026-01-01") + chrono::Days::new(k),
+                ..usage("2026-01-01", 3, 7, 1800, 0, 40)
+            })
+            .collect::<Vec<_>>()
+            .into();
+        let bytes = pack_bytes(&days);
+        assert!(bytes.len() * 3 < pack(&days).len() * 2, "{}", bytes.len());
+        assert!(unpack_bytes(&pack_bytes(&UsageDays::default()))
+            .unwrap()
+            .is_empty());
+        for cut in 0..bytes.len() {
+            assert!(unpack_bytes(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        assert!(unpack_bytes(&[bytes.as_slice(), &[0]].concat()).is_err());
+        let mut other_form = bytes.clone();
+        other_form[0] = 9;
+        assert!(unpack_bytes(&other_form).is_err());
+        // Two days, the second a gap of u32::MAX days after the first.
+        let first: UsageDays = vec![usage("2026-01-01", 1, 0, 0, 0, 0)].into();
+        let mut far = pack_bytes(&first);
+        far[1] = 2;
+        far.extend([0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0, 0]);
+        assert!(unpack_bytes(&far).is_err());
+        far.truncate(far.len() - 10);
+        far.extend([0x7f, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            unpack_bytes(&far).unwrap().len(),
+            2,
+            "a gap of 127 days reads"
+        );
     }
 
     #[test]

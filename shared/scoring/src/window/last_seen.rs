@@ -284,11 +284,53 @@ impl<'de> Visitor<'de> for LastSeenVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LastSeen, A::Error> {
         let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
-        while let Some(entry) = map.next_entry::<String, NaiveDate>()? {
-            pairs.push(entry);
+        while let Some((name, DayText(day))) = map.next_entry::<String, DayText>()? {
+            pairs.push((name, day));
         }
         Ok(pairs.into_iter().collect())
     }
+}
+
+/// A day stored as `YYYY-MM-DD`, read without chrono's general parser: every name of every
+/// window is read each day. Text of any other shape goes to chrono, so what it reads still
+/// reads and what it refuses is still refused.
+struct DayText(NaiveDate);
+
+impl<'de> Deserialize<'de> for DayText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<DayText, D::Error> {
+        deserializer.deserialize_str(DayTextVisitor)
+    }
+}
+
+struct DayTextVisitor;
+
+impl Visitor<'_> for DayTextVisitor {
+    type Value = DayText;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a day as YYYY-MM-DD")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DayText, E> {
+        match plain_day(v) {
+            Some(day) => Ok(DayText(day)),
+            None => v.parse().map(DayText).map_err(E::custom),
+        }
+    }
+}
+
+/// `YYYY-MM-DD` with four, two and two ASCII digits, when it is a real date.
+fn plain_day(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |digits: &[u8]| {
+        digits.iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(number(&b[..4])? as i32, number(&b[5..7])?, number(&b[8..])?)
 }
 
 #[cfg(test)]
@@ -298,6 +340,30 @@ mod tests {
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn days_read_as_chrono_reads_them() {
+        for text in [
+            "2026-12-06",
+            "0001-01-01",
+            "9999-12-31",
+            "2024-02-29",
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-1-01",
+            "2026-01-1x",
+            "+2026-01-01",
+            "2026/01/01",
+            "",
+            "１２３４-01-01",
+        ] {
+            let json = format!("{{\"a\": \"{text}\"}}");
+            let ours = serde_json::from_str::<LastSeen>(&json).map(|s| s.get("a"));
+            let chrono = text.parse::<NaiveDate>();
+            assert_eq!(ours.ok().flatten(), chrono.ok(), "{text}");
+        }
     }
 
     fn names(seen: &LastSeen) -> Vec<&str> {

@@ -201,6 +201,27 @@ def days_text(data):
     return "1:" + ";".join(parts)
 
 
+def recent_text(data):
+    """Binary recent event counts (`shared/scoring/src/window/event_counts.rs`) as their text."""
+    assert data[0] == 2, "unknown binary form of recent event counts"
+    numbers = list(varints(data[1:]))
+    count, rows = numbers[0], numbers[1:]
+    out, day, previous = "", 0, None
+    for i in range(count):
+        zigzag, name, n = rows[3 * i : 3 * i + 3]
+        day += (zigzag >> 1) ^ -(zigzag & 1)
+        if day != previous:
+            out += (f";{day - previous}" if previous is not None else str(day)) + ":"
+            previous = day
+        else:
+            out += ","
+        out += f"{name}.{n}"
+    return out
+
+
+BINARY_FIELDS = {"days": days_text, "r": recent_text}
+
+
 def account_column(body):
     """An account column (JSON text or MessagePack bytes) as JSON reads it, floats at f32
     precision (the compact form keeps f32 fields as f32; JSON prints them shortest)."""
@@ -210,13 +231,14 @@ def account_column(body):
 
     def canonical(v):
         if isinstance(v, dict):
-            return {k: canonical(x) for k, x in v.items()}
+            return {
+                k: BINARY_FIELDS[k](x) if isinstance(x, bytes) else canonical(x)
+                for k, x in v.items()
+            }
         if isinstance(v, list):
             return [canonical(x) for x in v]
         if isinstance(v, float):
             return f32(v)
-        if isinstance(v, bytes):
-            return days_text(v)
         return v
 
     return canonical(value)

@@ -178,7 +178,8 @@ pub fn pack_bytes(days: &UsageDays) -> Vec<u8> {
     out
 }
 
-fn push_varint(out: &mut Vec<u8>, mut n: u64) {
+/// Appends `n` as a LEB128 varint (seven bits a byte, low first).
+pub(crate) fn push_varint(out: &mut Vec<u8>, mut n: u64) {
     while n >= 0x80 {
         out.push((n as u8 & 0x7f) | 0x80);
         n >>= 7;
@@ -186,24 +187,35 @@ fn push_varint(out: &mut Vec<u8>, mut n: u64) {
     out.push(n as u8);
 }
 
-/// Reads [`pack_bytes`] back.
-pub fn unpack_bytes(bytes: &[u8]) -> Result<UsageDays, String> {
-    let Some((&BYTES_FORMAT, mut rest)) = bytes.split_first() else {
-        return Err("packed usage days: unknown binary form".into());
-    };
-    let mut next = |what: &str, i: usize| -> Result<u32, String> {
+/// Reads the varints of [`push_varint`] from the front of a byte slice.
+pub(crate) struct Varints<'a>(pub &'a [u8]);
+
+impl Varints<'_> {
+    /// The next varint if it is whole and fits a `u32`.
+    pub(crate) fn next_u32(&mut self) -> Option<u32> {
         let mut value = 0u64;
         for shift in (0..35).step_by(7) {
-            let (&b, tail) = rest
-                .split_first()
-                .ok_or_else(|| format!("day {i}: truncated {what}"))?;
-            rest = tail;
+            let (&b, tail) = self.0.split_first()?;
+            self.0 = tail;
             value |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
-                return u32::try_from(value).map_err(|_| format!("day {i}: {what} too large"));
+                return u32::try_from(value).ok();
             }
         }
-        Err(format!("day {i}: {what} too long"))
+        None
+    }
+}
+
+/// Reads [`pack_bytes`] back.
+pub fn unpack_bytes(bytes: &[u8]) -> Result<UsageDays, String> {
+    let Some((&BYTES_FORMAT, rest)) = bytes.split_first() else {
+        return Err("packed usage days: unknown binary form".into());
+    };
+    let mut numbers = Varints(rest);
+    let mut next = |what: &str, i: usize| {
+        numbers
+            .next_u32()
+            .ok_or_else(|| format!("day {i}: {what} truncated or too large"))
     };
     let len = next("count", 0)? as usize;
     let mut days: Vec<NumberedDay> = Vec::with_capacity(len.min(bytes.len() / 6));
@@ -221,8 +233,8 @@ pub fn unpack_bytes(bytes: &[u8]) -> Result<UsageDays, String> {
         }
         days.push((number, counts));
     }
-    if !rest.is_empty() {
-        return Err(format!("{} bytes after the last day", rest.len()));
+    if !numbers.0.is_empty() {
+        return Err(format!("{} bytes after the last day", numbers.0.len()));
     }
     if days.iter().any(|(n, _)| date_of_number(*n).is_none()) {
         return Err("date out of range".into());

@@ -160,8 +160,30 @@ impl EventCounts {
 
 mod packed_recent {
     use super::*;
+    use crate::packed::{push_varint, Varints};
+    use serde::de::{Error, Visitor};
 
+    /// The first byte of the binary form.
+    const BYTES_FORMAT: u8 = 2;
+
+    /// Text for formats people read (JSON); for binary ones [`BYTES_FORMAT`], the number of
+    /// counts, then per count its day (a zigzag varint: the first as it is, then the gap from
+    /// the one before), name index and count, as varints.
     pub fn serialize<S: Serializer>(recent: &[DayCount], s: S) -> Result<S::Ok, S::Error> {
+        if !s.is_human_readable() {
+            let mut out = Vec::with_capacity(4 + recent.len() * 3);
+            out.push(BYTES_FORMAT);
+            push_varint(&mut out, recent.len() as u64);
+            let mut previous = 0i32;
+            for c in recent {
+                let gap = i64::from(c.day) - i64::from(previous);
+                push_varint(&mut out, ((gap << 1) ^ (gap >> 63)) as u64);
+                push_varint(&mut out, u64::from(c.name));
+                push_varint(&mut out, u64::from(c.count));
+                previous = c.day;
+            }
+            return s.serialize_bytes(&out);
+        }
         let mut out = String::with_capacity(recent.len() * 6);
         let mut previous: Option<i32> = None;
         for c in recent {
@@ -185,8 +207,46 @@ mod packed_recent {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<DayCount>, D::Error> {
-        let text = String::deserialize(d)?;
-        parse(&text).ok_or_else(|| serde::de::Error::custom("malformed recent event counts"))
+        d.deserialize_any(RecentVisitor)
+    }
+
+    struct RecentVisitor;
+
+    impl Visitor<'_> for RecentVisitor {
+        type Value = Vec<DayCount>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("packed recent event counts (text or bytes)")
+        }
+
+        fn visit_str<E: Error>(self, text: &str) -> Result<Vec<DayCount>, E> {
+            parse(text).ok_or_else(|| E::custom("malformed recent event counts"))
+        }
+
+        fn visit_bytes<E: Error>(self, bytes: &[u8]) -> Result<Vec<DayCount>, E> {
+            parse_bytes(bytes).ok_or_else(|| E::custom("malformed recent event counts"))
+        }
+    }
+
+    fn parse_bytes(bytes: &[u8]) -> Option<Vec<DayCount>> {
+        let (&BYTES_FORMAT, rest) = bytes.split_first()? else {
+            return None;
+        };
+        let mut numbers = Varints(rest);
+        let len = numbers.next_u32()? as usize;
+        let mut out = Vec::with_capacity(len.min(rest.len() / 3));
+        let mut day = 0i32;
+        for _ in 0..len {
+            let zigzag = i64::from(numbers.next_u32()?);
+            let gap = (zigzag >> 1) ^ -(zigzag & 1);
+            day = i32::try_from(i64::from(day) + gap).ok()?;
+            out.push(DayCount {
+                day,
+                name: u16::try_from(numbers.next_u32()?).ok()?,
+                count: numbers.next_u32()?,
+            });
+        }
+        numbers.0.is_empty().then_some(out)
     }
 
     fn parse(text: &str) -> Option<Vec<DayCount>> {
@@ -302,5 +362,34 @@ mod tests {
             counts_of(&back, "2026-04-30", "Event Type 3"),
             counts_of(&c, "2026-04-30", "Event Type 3")
         );
+        // A binary format (the embedded store's) gets the binary form, smaller still.
+        let bytes = rmp_serde::to_vec_named(&c).unwrap();
+        assert!(bytes.len() * 4 < json.len() * 3, "{} bytes", bytes.len());
+        let back: EventCounts = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn damaged_binary_counts_are_refused() {
+        let mut c = EventCounts::default();
+        c.roll(day("2026-01-01"), &names(&["a", "b"]), &[3, 70_000]);
+        c.roll(day("2026-01-03"), &names(&["b"]), &[1]);
+        let recent = |c: &EventCounts| {
+            let mut out = Vec::new();
+            super::packed_recent::serialize(&c.recent, &mut rmp_serde::Serializer::new(&mut out))
+                .unwrap();
+            out
+        };
+        let bytes = recent(&c);
+        let read = |b: &[u8]| {
+            super::packed_recent::deserialize(&mut rmp_serde::Deserializer::from_read_ref(b))
+        };
+        assert_eq!(read(&bytes).unwrap(), c.recent);
+        // Past the MessagePack header (2 bytes: bin 8 and its length), cut short anywhere.
+        for cut in 2..bytes.len() {
+            let mut short = bytes[..cut].to_vec();
+            short[1] = (cut - 2) as u8;
+            assert!(read(&short).is_err(), "cut at {cut}");
+        }
     }
 }

@@ -725,15 +725,13 @@ async fn account_records_written_as_json_by_an_older_version_still_read() {
                 .unwrap()
         }
     };
+    let read_back = |store: &SqliteStore| {
+        let store = store.clone();
+        let id = record.account_id.clone();
+        async move { store.get_account(&id).await.unwrap().unwrap() }
+    };
     assert_eq!(kinds(&store).await, ["blob"; 4].map(String::from));
-    assert_eq!(
-        store
-            .get_account(&record.account_id)
-            .await
-            .unwrap()
-            .unwrap(),
-        record
-    );
+    assert_eq!(read_back(&store).await, record);
 
     // The columns as a version before the compact form wrote them.
     let json = [
@@ -754,25 +752,11 @@ async fn account_records_written_as_json_by_an_older_version_still_read() {
         .await
         .unwrap();
     assert_eq!(kinds(&store).await, ["text"; 4].map(String::from));
-    assert_eq!(
-        store
-            .get_account(&record.account_id)
-            .await
-            .unwrap()
-            .unwrap(),
-        record
-    );
+    assert_eq!(read_back(&store).await, record);
     // The next save writes them compact again.
     store.put_scoring_state(&record).await.unwrap();
     assert_eq!(kinds(&store).await[1..], ["blob"; 3].map(String::from));
-    assert_eq!(
-        store
-            .get_account(&record.account_id)
-            .await
-            .unwrap()
-            .unwrap(),
-        record
-    );
+    assert_eq!(read_back(&store).await, record);
 }
 
 #[tokio::test]

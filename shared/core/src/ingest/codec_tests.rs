@@ -153,12 +153,7 @@ fn a_small_chunk_is_one_stored_block_any_inflater_reads() {
     assert_eq!(inflated, body);
     assert_eq!(decode(&chunk).unwrap(), events[1..]);
     // A larger body is still deflated, and reads back the same.
-    let many: Vec<StoredEvent> = (0..40)
-        .map(|i| StoredEvent {
-            message_id: format!("m-{i}"),
-            ..events[1].clone()
-        })
-        .collect();
+    let many = forty_like(&events[1]);
     let chunk = encode(&many).unwrap();
     assert!(
         chunk.len() < encode_body(&many).unwrap().len() / 2,
@@ -168,15 +163,20 @@ fn a_small_chunk_is_one_stored_block_any_inflater_reads() {
     assert_eq!(decode(&chunk).unwrap(), many);
 }
 
+/// Forty copies of `event` under their own ids: a body long enough to be deflated.
+fn forty_like(event: &StoredEvent) -> Vec<StoredEvent> {
+    (0..40)
+        .map(|i| StoredEvent {
+            message_id: format!("m-{i}"),
+            ..event.clone()
+        })
+        .collect()
+}
+
 #[test]
 fn a_damaged_chunk_is_corrupt_and_the_next_one_still_reads() {
     let events = pinned_events();
-    let many: Vec<StoredEvent> = (0..40)
-        .map(|i| StoredEvent {
-            message_id: format!("m-{i}"),
-            ..events[1].clone()
-        })
-        .collect();
+    let many = forty_like(&events[1]);
     let deflated = encode(&many).unwrap();
     let stored = encode(&events[1..]).unwrap();
     let mut bad_length = stored.clone();

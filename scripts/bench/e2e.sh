@@ -77,9 +77,7 @@ measure import "$vitals" --data "$data" import events "$file"
 if [[ "$score" == 1 ]]; then
     echo "vitals: score --from $first --to $last"
     measure score "$vitals" --data "$data" score --from "$first" --to "$last"
-    sqlite3 "$data/vitals.db" \
-        "SELECT count(*) FROM score_history; SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'score_history%';" \
-        > "$work/history.txt"
+    python3 scripts/bench/history_size.py "$data" > "$work/history.json"
 fi
 echo "duckdb: load, rollup, windows (one thread)"
 measure duckdb "$python" scripts/bench/e2e_duckdb.py "$file" "$first" "$last"

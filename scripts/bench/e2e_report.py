@@ -82,11 +82,12 @@ def main():
     vitals_total = imp_wall
     if scored:
         score_wall, score_rss = gnu_time(p("score.time"))
-        history_rows, history_bytes = (
-            int(x or 0) for x in open(p("history.txt"), encoding="utf-8").read().split())
+        history = json.load(open(p("history.json"), encoding="utf-8"))
+        history_rows = history["rows"]
         rows.append(("scoring the year", score_wall, None, "", rate(history_rows, score_wall),
                      size(score_rss), size(written(p("score.io"))),
-                     f"{history_bytes / history_rows:.0f} B" if history_rows else "—"))
+                     f"{history['bytes'] / history_rows:.1f} B (budget "
+                     f"{history['budget'] / history_rows:.1f} B)" if history_rows else "—"))
         vitals_total += score_wall
     duck_total = sum(steps.values())
     rows.append(("total", vitals_total, duck_total, rate(events, vitals_total),
@@ -106,6 +107,11 @@ def main():
     print()
     print(f"{events} events; {days} account-days; DuckDB step seconds exclude its start-up "
           f"(process wall {duck_wall:.1f} s)")
+    if scored and history["rows"]:
+        print(f"history: {history['bytes']:,} bytes for {history['rows']:,} account-days; budget "
+              f"16 B + 4 B per signal of each row's scorecard; the churn model's usage snapshots "
+              f"(sampled days) take another {history['sample_bytes'] / history['rows']:.1f} B "
+              f"per account-day")
     cpu = [f"{name} {gnu_time_cpu(p(name + '.time'))[2]:.1f}"
            for name in ("import", "score", "duckdb") if os.path.exists(p(name + ".time"))
            and (name != "score" or scored)]

@@ -6,8 +6,10 @@ must print the same checksum: a change to scoring or to the history's encoding t
 any figure shows here.
 
 The history keeps a signal's figures to f32 precision (see `shared/core/src/history/codec.rs`),
-so they are hashed at that precision whether a row is JSON (older versions) or compact bytes;
-the score and confidence exactly.
+so they are hashed at that precision whether a row is JSON (older versions), a self-contained
+compact entry or a shaped row (`shared/core/src/history/shape.rs`); the score and confidence
+exactly. Points are hashed as the shaped history reads them, recomputed from the f32 value and
+weight, whatever the form: they are value x weight, and a store that kept them hashes the same.
 
     python3 scripts/bench/score_checksum.py DATA_DIR [--dump FILE]
 
@@ -28,6 +30,7 @@ import sys
 
 # The compact history entry (shared/core/src/history/codec.rs), read independently here.
 FORMAT = 0xB1
+SHAPE_FORMAT = 0xC1
 SIGNALS = [
     "usage_depth",
     "breadth",
@@ -103,19 +106,72 @@ def canonical(account, as_of, health):
                     "-" if s.get("raw") is None else repr(f32(s["raw"])),
                     "-" if s.get("value") is None else repr(f32(s["value"])),
                     repr(f32(s["weight"])),
-                    repr(f32(s["points"])),
+                    repr(f32(f32(s.get("value") or 0.0) * f32(s["weight"]))),
                 ]
             )
         )
     return "\t".join(parts)
 
 
-def rows(db):
+def join_shape(shape, row):
+    """The health score of a shaped history row (`shared/core/src/history/shape.rs`)."""
+    assert shape[0] == SHAPE_FORMAT, "unknown history shape format"
+    at = {"shape": 1, "row": 0}
+    data = {"shape": shape, "row": row}
+
+    def take(part, fmt):
+        (v,) = struct.unpack_from(fmt, data[part], at[part])
+        at[part] += struct.calcsize(fmt)
+        return v
+
+    def name():
+        n = take("shape", "<B")
+        text = shape[at["shape"] : at["shape"] + n].decode()
+        at["shape"] += n
+        return text
+
+    health = {"scorecard": name(), "confidence": take("shape", "<d")}
+    count = take("shape", "<B")
+    flags = take("row", "<B")
+    health["band"] = BANDS[flags & 3]
+    health["score"] = take("row", "<d") if flags & 4 else take("row", "<H") / 10.0
+    signals = []
+    for _ in range(count):
+        tag = take("shape", "<B")
+        s = {"name": name() if tag == 0xFF else SIGNALS[tag]}
+        present = take("shape", "<B")
+        s["weight"] = take("shape", "<f")
+        s["raw"] = take("row", "<f") if present & 1 else None
+        s["value"] = take("row", "<f") if present & 2 else None
+        signals.append(s)
+    assert at["shape"] == len(shape) and at["row"] == len(row), "trailing history bytes"
+    health["signals"] = signals
+    return health
+
+
+def entries(db):
+    """(account, day, health) of every history row, by account then day, whatever its form."""
+    columns = {c[1] for c in db.execute("PRAGMA table_info(score_history)")}
+    if "day" not in columns:
+        cur = db.execute(
+            "SELECT account_id, as_of, body FROM score_history ORDER BY account_id, as_of"
+        )
+        for account, as_of, body in cur:
+            yield account, as_of, health_of(body)
+        return
+    epoch = datetime.date(1970, 1, 1)
     cur = db.execute(
-        "SELECT account_id, as_of, body FROM score_history ORDER BY account_id, as_of"
+        "SELECT a.account_id, h.day, s.body, h.body FROM score_history h "
+        "JOIN score_history_accounts a ON a.account = h.account "
+        "JOIN score_history_shapes s ON s.shape = h.shape ORDER BY a.account_id, h.day"
     )
-    for account, as_of, body in cur:
-        yield canonical(account, as_of, health_of(body))
+    for account, day, shape, row in cur:
+        yield account, (epoch + datetime.timedelta(days=day)).isoformat(), join_shape(shape, row)
+
+
+def rows(db):
+    for account, as_of, health in entries(db):
+        yield canonical(account, as_of, health)
 
 
 def msgpack(data):

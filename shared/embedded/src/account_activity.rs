@@ -5,14 +5,13 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension};
-use vitals_core::history::codec;
 use vitals_core::model::AccountId;
 use vitals_core::ports::{AccountActivity, AccountActivityStore, StoreResult};
 
 use crate::accounts::{AccountRow, COLUMNS};
-use crate::codec::{day_key, from_json};
+use crate::codec::from_json;
 use crate::error::DbError;
-use crate::history::body_bytes;
+use crate::history::{day_number, read_days};
 use crate::store::SqliteStore;
 
 /// The JSON bodies of one account's newest rows of `table`, by `order_key`.
@@ -42,7 +41,7 @@ impl AccountActivityStore for SqliteStore {
     ) -> StoreResult<AccountActivity> {
         let id = account.as_str().to_string();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut days: Vec<String> = history_days.iter().map(|d| day_key(*d)).collect();
+        let mut days: Vec<i64> = history_days.iter().map(|d| day_number(*d)).collect();
         days.sort();
         days.dedup();
         let (row, audit, alerts, interventions, history) = self
@@ -66,18 +65,7 @@ impl AccountActivityStore for SqliteStore {
                     "SELECT body FROM interventions WHERE account_id = ?1
                      ORDER BY created_key DESC, id DESC LIMIT ?2",
                 )?;
-                let mut history = Vec::with_capacity(days.len());
-                let mut on_day = conn.prepare_cached(
-                    "SELECT body FROM score_history WHERE account_id = ?1 AND as_of = ?2",
-                )?;
-                for day in &days {
-                    if let Some(body) = on_day
-                        .query_row(params![id, day], |row| body_bytes(row, 0))
-                        .optional()?
-                    {
-                        history.push((day.clone(), body));
-                    }
-                }
+                let history = read_days(conn, &id, days)?;
                 Ok((row, audit, alerts, interventions, history))
             })
             .await?;
@@ -88,8 +76,8 @@ impl AccountActivityStore for SqliteStore {
             interventions: decode_all(&interventions)?,
             history: history
                 .iter()
-                .map(|(day, body)| codec::decode_keyed(account, day, body))
-                .collect::<StoreResult<_>>()?,
+                .map(|day| day.decode(account))
+                .collect::<Result<_, _>>()?,
         })
     }
 }

@@ -32,6 +32,9 @@ mod users;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
+mod history_tests;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod queue_tests;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

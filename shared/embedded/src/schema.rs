@@ -2,7 +2,7 @@
 //! applied version in `schema_version`, so old files upgrade on open and a file written by a
 //! newer `vitals` is refused instead of misread.
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::error::DbError;
 
@@ -11,7 +11,14 @@ use crate::error::DbError;
 #[derive(Debug)]
 pub(crate) struct Schema {
     pub component: &'static str,
-    pub steps: &'static [&'static str],
+    pub steps: &'static [Step],
+}
+
+/// One migration step: SQL, or code for a step that converts stored values (same transaction).
+#[derive(Debug)]
+pub(crate) enum Step {
+    Sql(&'static str),
+    Convert(fn(&Transaction<'_>) -> Result<(), DbError>),
 }
 
 impl Schema {
@@ -23,25 +30,26 @@ impl Schema {
 pub(crate) const STORE: Schema = Schema {
     component: "store",
     steps: &[
-        STORE_V1,
-        STORE_V2,
-        STORE_V3,
-        STORE_V4,
-        STORE_LISTING_VERSION,
-        STORE_TRAIL,
-        STORE_LATE_MARKS,
-        STORE_FRESHNESS,
-        STORE_BOOKS,
-        STORE_CRM_PUSHED,
-        STORE_CRM_ACTIVITY_MARKS,
-        STORE_COMPACT_HISTORY,
-        STORE_COMPACT_ACCOUNTS,
+        Step::Sql(STORE_V1),
+        Step::Sql(STORE_V2),
+        Step::Sql(STORE_V3),
+        Step::Sql(STORE_V4),
+        Step::Sql(STORE_LISTING_VERSION),
+        Step::Sql(STORE_TRAIL),
+        Step::Sql(STORE_LATE_MARKS),
+        Step::Sql(STORE_FRESHNESS),
+        Step::Sql(STORE_BOOKS),
+        Step::Sql(STORE_CRM_PUSHED),
+        Step::Sql(STORE_CRM_ACTIVITY_MARKS),
+        Step::Sql(STORE_COMPACT_HISTORY),
+        Step::Sql(STORE_COMPACT_ACCOUNTS),
+        Step::Convert(crate::history::store_shaped_history),
     ],
 };
 
 pub(crate) const QUEUE: Schema = Schema {
     component: "queue",
-    steps: &[QUEUE_V1],
+    steps: &[Step::Sql(QUEUE_V1)],
 };
 
 /// Keys as columns (for ordering, filtering, paging and expiry); the record itself as JSON.
@@ -302,7 +310,10 @@ pub(crate) fn migrate(conn: &mut Connection, schema: &Schema) -> Result<(), DbEr
             version = i + 1,
             "applying schema step"
         );
-        tx.execute_batch(step)?;
+        match step {
+            Step::Sql(sql) => tx.execute_batch(sql)?,
+            Step::Convert(convert) => convert(&tx)?,
+        }
     }
     tx.execute(
         "INSERT INTO schema_version (component, version) VALUES (?1, ?2)

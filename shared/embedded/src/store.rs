@@ -20,13 +20,11 @@ pub(crate) const CHECKPOINT_RETENTION_DAYS: u32 = 90;
 const PURGE_BATCH: i64 = 2_000;
 
 /// Tables whose rows carry an `expires_at` (epoch seconds), fixed when the row is written.
-const EXPIRING_TABLES: [&str; 5] = [
-    "event_chunks",
-    "score_history",
-    "audit_log",
-    "checkpoints",
-    "touch_marks",
-];
+const EXPIRING_TABLES: [&str; 4] = ["event_chunks", "audit_log", "checkpoints", "touch_marks"];
+
+/// Tables keyed by day number (the score history's), whose rows expire `retention_days` after
+/// their day: purged from the front, with no expiry column or index.
+const DAY_KEYED_TABLES: [&str; 2] = ["score_history", "usage_samples"];
 
 /// Storage on a SQLite file (or in memory). Cheap to clone; clones share one connection.
 /// Several handles, in this process or others, may open the same file at once.
@@ -178,13 +176,26 @@ impl SqliteStore {
     /// own); returns how many went. Works in short batches so concurrent writers keep going.
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let cutoff = now.timestamp();
+        // A day's rows expire at the start of the day `retention_days` after it.
+        let last_expired_day = cutoff.div_euclid(86_400) - i64::from(self.retention_days);
+        let by_expiry = EXPIRING_TABLES.map(|table| {
+            let sql = format!(
+                "DELETE FROM {table} WHERE rowid IN \
+                 (SELECT rowid FROM {table} WHERE expires_at <= ?1 LIMIT ?2)"
+            );
+            (sql, cutoff)
+        });
+        let by_day = DAY_KEYED_TABLES.map(|table| {
+            let sql = format!(
+                "DELETE FROM {table} WHERE (day, account) IN \
+                 (SELECT day, account FROM {table} WHERE day <= ?1 LIMIT ?2)"
+            );
+            (sql, last_expired_day)
+        });
         let mut purged: u64 = 0;
-        for table in EXPIRING_TABLES {
+        for (sql, cutoff) in by_expiry.into_iter().chain(by_day) {
             loop {
-                let sql = format!(
-                    "DELETE FROM {table} WHERE rowid IN \
-                     (SELECT rowid FROM {table} WHERE expires_at <= ?1 LIMIT ?2)"
-                );
+                let sql = sql.clone();
                 let deleted = self
                     .db
                     .write(move |tx| Ok(tx.execute(&sql, params![cutoff, PURGE_BATCH])?))

@@ -117,7 +117,7 @@ pub fn decode_keyed(
     decode(account, as_of, bytes)
 }
 
-fn band_byte(band: Band) -> u8 {
+pub(super) fn band_byte(band: Band) -> u8 {
     match band {
         Band::AtRisk => 0,
         Band::Monitor => 1,
@@ -125,27 +125,40 @@ fn band_byte(band: Band) -> u8 {
     }
 }
 
-fn put_name(out: &mut Vec<u8>, name: &str, what: &str) -> Result<(), StoreError> {
+pub(super) fn put_name(out: &mut Vec<u8>, name: &str, what: &str) -> Result<(), StoreError> {
     let len = u8::try_from(name.len()).map_err(|_| rejected(&format!("{what} over 255 bytes")))?;
     out.push(len);
     out.extend_from_slice(name.as_bytes());
     Ok(())
 }
 
-fn rejected(what: &str) -> StoreError {
+pub(super) fn rejected(what: &str) -> StoreError {
     StoreError::Rejected(format!("encode history entry: {what}"))
 }
 
-fn corrupt(what: &str) -> StoreError {
+pub(super) fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("decode history entry: {what}"))
 }
 
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    pub(super) fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, at: 0 }
+    }
+
+    /// `Corrupt` unless every byte was read.
+    pub(super) fn end(&self) -> Result<(), StoreError> {
+        if self.at == self.bytes.len() {
+            Ok(())
+        } else {
+            Err(corrupt("trailing bytes"))
+        }
+    }
+
     fn entry(&mut self) -> Result<(HealthScore, Option<UsageSnapshot>), StoreError> {
         let flags = self.u8()?;
         let score = if flags & SCORE_AS_F64 != 0 {
@@ -187,9 +200,7 @@ impl Reader<'_> {
         } else {
             None
         };
-        if self.at != self.bytes.len() {
-            return Err(corrupt("trailing bytes"));
-        }
+        self.end()?;
         let health = HealthScore {
             score,
             band,
@@ -200,7 +211,7 @@ impl Reader<'_> {
         Ok((health, usage))
     }
 
-    fn take(&mut self, n: usize) -> Result<&[u8], StoreError> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
         let end = self.at.checked_add(n).filter(|e| *e <= self.bytes.len());
         let end = end.ok_or_else(|| corrupt("truncated"))?;
         let slice = &self.bytes[self.at..end];
@@ -208,21 +219,21 @@ impl Reader<'_> {
         Ok(slice)
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
+    pub(super) fn array<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.take(N)?);
         Ok(a)
     }
 
-    fn u8(&mut self) -> Result<u8, StoreError> {
+    pub(super) fn u8(&mut self) -> Result<u8, StoreError> {
         Ok(self.array::<1>()?[0])
     }
 
-    fn f32(&mut self) -> Result<f64, StoreError> {
+    pub(super) fn f32(&mut self) -> Result<f64, StoreError> {
         Ok(f64::from(f32::from_le_bytes(self.array()?)))
     }
 
-    fn name(&mut self) -> Result<String, StoreError> {
+    pub(super) fn name(&mut self) -> Result<String, StoreError> {
         let len = usize::from(self.u8()?);
         let bytes = self.take(len)?;
         String::from_utf8(bytes.to_vec()).map_err(|_| corrupt("name is not UTF-8"))

@@ -8,6 +8,8 @@
 //! ([`HistoryDay::change_since`]). Stored as [`codec`] bytes, the same in both backends.
 
 pub mod codec;
+pub mod sample;
+pub mod shape;
 
 use chrono::{Datelike, NaiveDate};
 use vitals_scoring::explain::diff;

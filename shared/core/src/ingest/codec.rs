@@ -371,6 +371,25 @@ impl<'a> Reader<'a> {
         let bytes = self.bytes()?;
         std::str::from_utf8(bytes).map_err(|_| self.corrupt("invalid UTF-8"))
     }
+
+    pub fn u8(&mut self) -> Result<u8, StoreError> {
+        Ok(self.take(1)?[0])
+    }
+
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+
+    /// `Corrupt` unless every byte was read.
+    pub fn end(&self) -> Result<(), StoreError> {
+        if self.pos == self.buf.len() {
+            Ok(())
+        } else {
+            Err(self.corrupt("trailing bytes"))
+        }
+    }
 }
 
 fn decode_raw(raw: &[u8]) -> Result<Vec<StoredEvent>, StoreError> {

@@ -48,15 +48,17 @@ echo "backfill of $FROM..$END, $ACCOUNTS accounts ($VITALS)"
 /usr/bin/time -o "$WORK/time.txt" -f "%e %U %S %M %O" "$VITALS" --data "$DATA" score \
     --from "$FROM" --to "$END" | tee "$WORK/score.txt"
 read -r WALL USER SYS PEAK_KB OUT_BLOCKS <"$WORK/time.txt"
-python3 - "$DATA" "$WALL" "$USER" "$SYS" "$PEAK_KB" "$OUT_BLOCKS" <<'PY'
-import sqlite3, sys
-data, wall, user, sys_, peak_kb, blocks = sys.argv[1:]
-db = sqlite3.connect(f"file:{data}/vitals.db?mode=ro", uri=True)
-n, body = db.execute("SELECT count(*), coalesce(sum(length(body)), 0) FROM score_history").fetchone()
+python3 - "$DATA" "$WALL" "$USER" "$SYS" "$PEAK_KB" "$OUT_BLOCKS" "$ROOT/scripts/bench" <<'PY'
+import json, subprocess, sys
+data, wall, user, sys_, peak_kb, blocks, bench = sys.argv[1:]
+size = json.loads(subprocess.check_output([sys.executable, f"{bench}/history_size.py", data]))
+n = size["rows"]
 cpu = float(user) + float(sys_)
 print(f"score: {float(wall):.1f} s wall, {cpu:.1f} s CPU, {n / float(wall):,.0f} scored account-days/s (wall), "
       f"{n / cpu:,.0f} per CPU-second")
 print(f"peak memory {int(peak_kb) / 1024:.0f} MB, written {int(blocks) * 512 / 1e9:.2f} GB, "
-      f"history {body / max(n, 1):.0f} bytes per account-day ({n} account-days)")
+      f"history {size['bytes'] / max(n, 1):.1f} bytes per account-day on disk (budget "
+      f"{size['budget'] / max(n, 1):.1f}; {n} account-days), usage samples "
+      f"{size['sample_bytes'] / max(n, 1):.1f} more")
 PY
 python3 "$ROOT/scripts/bench/score_checksum.py" "$DATA"

@@ -27,8 +27,8 @@ pub const FORMAT: u8 = 0xB1;
 const SCORE_AS_F64: u8 = 1;
 const HAS_USAGE: u8 = 2;
 const NAMED: u8 = 0xFF;
-const HAS_RAW: u8 = 1;
-const HAS_VALUE: u8 = 2;
+pub(super) const HAS_RAW: u8 = 1;
+pub(super) const HAS_VALUE: u8 = 2;
 
 /// The bytes of an entry (its account and day are the store's key, not part of them).
 pub fn encode(day: &HistoryDay) -> Result<Vec<u8>, StoreError> {
@@ -54,17 +54,7 @@ pub fn encode(day: &HistoryDay) -> Result<Vec<u8>, StoreError> {
     let count = u8::try_from(health.signals.len()).map_err(|_| rejected("over 255 signals"))?;
     out.push(count);
     for s in &health.signals {
-        match Signal::from_name(&s.name) {
-            Some(signal) => out.push(signal.index() as u8),
-            None => {
-                out.push(NAMED);
-                put_name(&mut out, &s.name, "signal name")?;
-            }
-        }
-        out.push(
-            if s.raw.is_some() { HAS_RAW } else { 0 }
-                | if s.value.is_some() { HAS_VALUE } else { 0 },
-        );
+        put_signal(&mut out, s)?;
         for v in [s.raw, s.value].into_iter().flatten() {
             out.extend_from_slice(&(v as f32).to_le_bytes());
         }
@@ -125,6 +115,22 @@ pub(super) fn band_byte(band: Band) -> u8 {
     }
 }
 
+/// A signal's name (its [`Signal`] index, or `NAMED` + the name of a learned group) and which
+/// of its raw value and normalised value follow.
+pub(super) fn put_signal(out: &mut Vec<u8>, s: &SignalScore) -> Result<(), StoreError> {
+    match Signal::from_name(&s.name) {
+        Some(signal) => out.push(signal.index() as u8),
+        None => {
+            out.push(NAMED);
+            put_name(out, &s.name, "signal name")?;
+        }
+    }
+    out.push(
+        if s.raw.is_some() { HAS_RAW } else { 0 } | if s.value.is_some() { HAS_VALUE } else { 0 },
+    );
+    Ok(())
+}
+
 pub(super) fn put_name(out: &mut Vec<u8>, name: &str, what: &str) -> Result<(), StoreError> {
     let len = u8::try_from(name.len()).map_err(|_| rejected(&format!("{what} over 255 bytes")))?;
     out.push(len);
@@ -177,12 +183,7 @@ impl<'a> Reader<'a> {
         let count = usize::from(self.u8()?);
         let mut signals = Vec::with_capacity(count);
         for _ in 0..count {
-            let name = match self.u8()? {
-                NAMED => self.name()?,
-                i if usize::from(i) < SIGNAL_COUNT => Signal::ALL[usize::from(i)].as_str().into(),
-                _ => return Err(corrupt("unknown signal")),
-            };
-            let present = self.u8()?;
+            let (name, present) = self.signal()?;
             let raw = (present & HAS_RAW != 0).then(|| self.f32()).transpose()?;
             let value = (present & HAS_VALUE != 0).then(|| self.f32()).transpose()?;
             signals.push(SignalScore {
@@ -231,6 +232,16 @@ impl<'a> Reader<'a> {
 
     pub(super) fn f32(&mut self) -> Result<f64, StoreError> {
         Ok(f64::from(f32::from_le_bytes(self.array()?)))
+    }
+
+    /// What [`put_signal`] wrote: the signal's name and which figures follow.
+    pub(super) fn signal(&mut self) -> Result<(String, u8), StoreError> {
+        let name = match self.u8()? {
+            NAMED => self.name()?,
+            i if usize::from(i) < SIGNAL_COUNT => Signal::ALL[usize::from(i)].as_str().into(),
+            _ => return Err(corrupt("unknown signal")),
+        };
+        Ok((name, self.u8()?))
     }
 
     pub(super) fn name(&mut self) -> Result<String, StoreError> {

@@ -14,18 +14,16 @@
 //! Row: flags (band in bits 0-1; `4`: score as f64) · score (u16 tenths, or f64) · per signal
 //! its raw and value (f32) as the shape says.
 
-use vitals_scoring::signals::{Signal, SIGNAL_COUNT};
 use vitals_scoring::{Band, HealthScore, SignalScore};
 
-use super::codec::{band_byte, corrupt, put_name, rejected, Reader};
+use super::codec::{
+    band_byte, corrupt, put_name, put_signal, rejected, Reader, HAS_RAW, HAS_VALUE,
+};
 use crate::StoreError;
 
 /// The first byte of a shape.
 pub const SHAPE_FORMAT: u8 = 0xC1;
 
-const NAMED: u8 = 0xFF;
-const HAS_RAW: u8 = 1;
-const HAS_VALUE: u8 = 2;
 const BAND_BITS: u8 = 3;
 const SCORE_AS_F64: u8 = 4;
 
@@ -55,17 +53,7 @@ pub fn split(health: &HealthScore) -> Result<Split, StoreError> {
         row.extend_from_slice(&health.score.to_le_bytes());
     }
     for s in &health.signals {
-        match Signal::from_name(&s.name) {
-            Some(signal) => shape.push(signal.index() as u8),
-            None => {
-                shape.push(NAMED);
-                put_name(&mut shape, &s.name, "signal name")?;
-            }
-        }
-        shape.push(
-            if s.raw.is_some() { HAS_RAW } else { 0 }
-                | if s.value.is_some() { HAS_VALUE } else { 0 },
-        );
+        put_signal(&mut shape, s)?;
         shape.extend_from_slice(&(s.weight as f32).to_le_bytes());
         for v in [s.raw, s.value].into_iter().flatten() {
             row.extend_from_slice(&(v as f32).to_le_bytes());
@@ -99,12 +87,7 @@ pub fn join(shape: &[u8], row: &[u8]) -> Result<HealthScore, StoreError> {
     };
     let mut signals = Vec::with_capacity(count);
     for _ in 0..count {
-        let name = match s.u8()? {
-            NAMED => s.name()?,
-            i if usize::from(i) < SIGNAL_COUNT => Signal::ALL[usize::from(i)].as_str().into(),
-            _ => return Err(corrupt("unknown signal")),
-        };
-        let present = s.u8()?;
+        let (name, present) = s.signal()?;
         // Stored as f32: the conversions back are exact.
         let weight = s.f32()? as f32;
         let raw = (present & HAS_RAW != 0).then(|| r.f32()).transpose()?;

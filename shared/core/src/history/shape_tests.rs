@@ -1,4 +1,5 @@
 use super::*;
+use vitals_scoring::signals::Signal;
 use crate::history::{codec, HistoryDay};
 use crate::model::AccountId;
 use chrono::NaiveDate;

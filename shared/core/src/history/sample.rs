@@ -141,7 +141,7 @@ pub fn decode(
 /// A count or value: an integer or hundredths in a varint when that reads back exactly.
 fn put_figure(out: &mut Vec<u8>, v: f32) {
     const LIMIT: f32 = (1u64 << 40) as f32;
-    if v >= 0.0 && v < LIMIT && v.fract() == 0.0 && v.to_bits() != (-0.0f32).to_bits() {
+    if (0.0..LIMIT).contains(&v) && v.fract() == 0.0 && v.is_sign_positive() {
         put_varint(out, (v as u64) << 2);
         return;
     }

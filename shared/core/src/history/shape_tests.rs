@@ -23,10 +23,10 @@ impl Lcg {
 
 fn health(rng: &mut Lcg) -> HealthScore {
     let count = (rng.next() % 8) as usize;
-    let learned = rng.next() % 5 == 0;
+    let learned = rng.next().is_multiple_of(5);
     let signals = (0..count)
         .map(|i| {
-            let present = rng.next() % 4 != 0;
+            let present = !rng.next().is_multiple_of(4);
             let value = present.then(|| (rng.unit() * 100.0 * 1e6).round() / 1e6);
             let weight = rng.unit() / 3.0;
             SignalScore {
@@ -42,7 +42,7 @@ fn health(rng: &mut Lcg) -> HealthScore {
             }
         })
         .collect();
-    let score = if rng.next() % 10 == 0 {
+    let score = if rng.next().is_multiple_of(10) {
         rng.unit() * 100.0
     } else {
         (rng.unit() * 1000.0).round() / 10.0

@@ -70,7 +70,7 @@ impl AccountActivityStore for SqliteStore {
             })
             .await?;
         Ok(AccountActivity {
-            record: row.map(AccountRow::decode).transpose()?,
+            record: row.as_ref().map(AccountRow::decode).transpose()?,
             audit: decode_all(&audit)?,
             alerts: decode_all(&alerts)?,
             interventions: decode_all(&interventions)?,

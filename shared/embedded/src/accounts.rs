@@ -36,8 +36,8 @@ impl AccountRow {
         })
     }
 
-    pub(crate) fn decode(self) -> Result<AccountRecord, DbError> {
-        let account_id = AccountId::new(self.account_id)
+    pub(crate) fn decode(&self) -> Result<AccountRecord, DbError> {
+        let account_id = AccountId::new(self.account_id.as_str())
             .map_err(|e| DbError::Corrupt(format!("stored account id: {e}")))?;
         Ok(AccountRecord {
             account_id,
@@ -131,7 +131,7 @@ impl AccountStore for SqliteStore {
                     .optional()?)
             })
             .await?;
-        Ok(row.map(AccountRow::decode).transpose()?)
+        Ok(row.as_ref().map(AccountRow::decode).transpose()?)
     }
 
     async fn list_segment(
@@ -161,10 +161,7 @@ impl AccountStore for SqliteStore {
                 Ok(rows)
             })
             .await?;
-        let records = rows
-            .into_iter()
-            .map(AccountRow::decode)
-            .collect::<Result<Vec<_>, _>>()?;
+        let records = crate::parallel::map(&rows, AccountRow::decode)?;
         let (items, next) = paginate(records, limit, |last| Cursor::Segment {
             s: segment.0,
             a: last.account_id.as_str().to_string(),

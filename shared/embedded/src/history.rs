@@ -106,10 +106,7 @@ impl ScoreHistoryStore for SqliteStore {
                 .write(move |tx| number_event_names(tx, names.iter().map(String::as_str)))
                 .await?
         };
-        let mut encoded = entries
-            .iter()
-            .map(|e| Encoded::of(e, &names))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut encoded = crate::parallel::map(entries, |e| Encoded::of(e, &names))?;
         // In key order: a backfill hands over many days of every account at once.
         encoded.sort_unstable_by(|a, b| (a.day, &a.account_id).cmp(&(b.day, &b.account_id)));
         self.db.write(move |tx| write(tx, &encoded)).await?;

@@ -22,6 +22,7 @@ mod history;
 mod interventions;
 mod late_marks;
 mod newest;
+mod parallel;
 mod queue;
 mod rows;
 mod schema;

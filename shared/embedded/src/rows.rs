@@ -13,15 +13,16 @@ impl SqliteStore {
         &self,
         sql: &'static str,
         values: &[T],
-        row: impl Fn(&T) -> Result<P, DbError>,
+        row: impl Fn(&T) -> Result<P, DbError> + Sync,
     ) -> StoreResult<()>
     where
+        T: Sync,
         P: rusqlite::Params + Send + 'static,
     {
         if values.is_empty() {
             return Ok(());
         }
-        let rows = values.iter().map(row).collect::<Result<Vec<P>, _>>()?;
+        let rows = crate::parallel::map(values, row)?;
         self.db
             .write(move |tx| {
                 let mut upsert = tx.prepare_cached(sql)?;

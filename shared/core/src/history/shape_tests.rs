@@ -1,8 +1,8 @@
 use super::*;
-use vitals_scoring::signals::Signal;
 use crate::history::{codec, HistoryDay};
 use crate::model::AccountId;
 use chrono::NaiveDate;
+use vitals_scoring::signals::Signal;
 
 /// A small deterministic generator: health scores of every kind the kernel gives.
 struct Lcg(u64);

@@ -245,12 +245,13 @@ pub fn score_record(account: &AccountId, as_of: NaiveDate, events: f64) -> Score
 /// the f32 precision the history keeps (so it reads back equal).
 pub fn history_day(account: &AccountId, as_of: NaiveDate, events: f64) -> HistoryDay {
     let mut entry = HistoryDay::of(&score_record(account, as_of, events));
+    // As stores keep them: figures to f32 precision, points as the stored value x weight.
     let f32_precision = |v: f64| f64::from(v as f32);
     for s in &mut entry.health.signals {
         s.raw = s.raw.map(f32_precision);
         s.value = s.value.map(f32_precision);
         s.weight = f32_precision(s.weight);
-        s.points = f32_precision(s.points);
+        s.points = f32_precision(s.value.unwrap_or(0.0) * s.weight);
     }
     entry.usage = Some(UsageSnapshot {
         events: BTreeMap::from([("Report Built 📈".to_string(), [3.0, 12.0, events as f32])]),

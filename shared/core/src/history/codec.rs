@@ -9,8 +9,10 @@
 //! then with flag `2`, the usage snapshot as u32 length + JSON.
 //!
 //! The score and confidence are kept exactly; a signal's figures to f32 precision (seven
-//! significant digits, more than any explanation shows). An entry written as JSON by an older
-//! version ([`ScoreRecord`]) still reads.
+//! significant digits, more than any explanation shows). Points read back as the stored value
+//! × the stored weight ([`points_of`]), not as stored, so both stores and both forms
+//! ([`super::shape`] keeps no points) read the same figures. An entry written as JSON by an
+//! older version ([`ScoreRecord`]) still reads.
 
 use chrono::NaiveDate;
 use vitals_scoring::signals::{Signal, SIGNAL_COUNT};
@@ -107,6 +109,12 @@ pub fn decode_keyed(
     decode(account, as_of, bytes)
 }
 
+/// A signal's points from its value and weight as stored (f32 figures, here widened): their
+/// product to f32 precision, as the scored points were kept.
+pub(super) fn points_of(value: Option<f64>, weight: f64) -> f64 {
+    f64::from((value.unwrap_or(0.0) * weight) as f32)
+}
+
 pub(super) fn band_byte(band: Band) -> u8 {
     match band {
         Band::AtRisk => 0,
@@ -186,12 +194,14 @@ impl<'a> Reader<'a> {
             let (name, present) = self.signal()?;
             let raw = (present & HAS_RAW != 0).then(|| self.f32()).transpose()?;
             let value = (present & HAS_VALUE != 0).then(|| self.f32()).transpose()?;
+            let weight = self.f32()?;
+            let _stored_points = self.f32()?;
             signals.push(SignalScore {
                 name,
                 raw,
                 value,
-                weight: self.f32()?,
-                points: self.f32()?,
+                weight,
+                points: points_of(value, weight),
             });
         }
         let usage = if flags & HAS_USAGE != 0 {

@@ -4,9 +4,9 @@
 //! the day's own [`row`](Split::row) (score, band and the signals' measurements).
 //!
 //! [`join`] gives back what [`codec::decode`](super::codec::decode) of the self-contained entry
-//! gives (a signal's figures to f32 precision), but for the points: they are recomputed as the
-//! stored value × the stored weight, so they can differ from the scored ones in their last bit
-//! (a relative 1e-7, far below what an explanation shows).
+//! gives: a signal's figures to f32 precision, its points recomputed as the stored value × the
+//! stored weight (they can differ from the scored ones in their last bit, a relative 1e-7, far
+//! below what an explanation shows).
 //!
 //! Shape (little-endian): [`SHAPE_FORMAT`] · scorecard (u8 length + UTF-8) · confidence (f64) ·
 //! signal count (u8), then per signal: its [`Signal`] index, or `0xFF` + u8 length + name ·
@@ -17,7 +17,7 @@
 use vitals_scoring::{Band, HealthScore, SignalScore};
 
 use super::codec::{
-    band_byte, corrupt, put_name, put_signal, rejected, Reader, HAS_RAW, HAS_VALUE,
+    band_byte, corrupt, points_of, put_name, put_signal, rejected, Reader, HAS_RAW, HAS_VALUE,
 };
 use crate::StoreError;
 
@@ -97,7 +97,7 @@ pub fn join(shape: &[u8], row: &[u8]) -> Result<HealthScore, StoreError> {
             raw,
             value,
             weight: f64::from(weight),
-            points: f64::from(points_of(value.map(|v| v as f32), weight)),
+            points: points_of(value, f64::from(weight)),
         });
     }
     s.end()?;
@@ -109,11 +109,6 @@ pub fn join(shape: &[u8], row: &[u8]) -> Result<HealthScore, StoreError> {
         scorecard,
         signals,
     })
-}
-
-/// A signal's points from its stored value and weight (f32, as the entry kept them).
-fn points_of(value: Option<f32>, weight: f32) -> f32 {
-    (f64::from(value.unwrap_or(0.0)) * f64::from(weight)) as f32
 }
 
 #[cfg(test)]

@@ -99,12 +99,23 @@ impl ScoreHistoryStore for SqliteStore {
         // Numbers are never reassigned, so names can be numbered in a transaction of their
         // own, and the snapshots encoded before the rows' transaction.
         let names: Vec<String> = event_names_of(entries).map(str::to_string).collect();
+        // Names are nearly always known already: a read, and a write only for new ones.
         let names = if names.is_empty() {
             HashMap::new()
         } else {
-            self.db
-                .write(move |tx| number_event_names(tx, names.iter().map(String::as_str)))
+            match self
+                .db
+                .read(move |conn| known_event_names(conn, names))
                 .await?
+            {
+                Ok(known) => known,
+                Err(names) => {
+                    let numbering = move |tx: &Transaction<'_>| {
+                        number_event_names(tx, names.iter().map(String::as_str))
+                    };
+                    self.db.write(numbering).await?
+                }
+            }
         };
         let mut encoded = crate::parallel::map(entries, |e| Encoded::of(e, &names))?;
         // In key order: a backfill hands over many days of every account at once.
@@ -174,6 +185,24 @@ fn event_names_of(entries: &[HistoryDay]) -> impl Iterator<Item = &str> {
     names.into_iter()
 }
 
+/// The numbers of `names` when every one has a number already, else the names back.
+fn known_event_names(
+    conn: &Connection,
+    names: Vec<String>,
+) -> Result<Result<HashMap<String, u64>, Vec<String>>, DbError> {
+    let mut select =
+        conn.prepare_cached("SELECT name_id FROM usage_event_names WHERE name = ?1")?;
+    let mut numbers = HashMap::with_capacity(names.len());
+    for name in &names {
+        let n: Option<i64> = select.query_row([name], |row| row.get(0)).optional()?;
+        match n.and_then(|n| u64::try_from(n).ok()) {
+            Some(n) => numbers.insert(name.clone(), n),
+            None => return Ok(Err(names)),
+        };
+    }
+    Ok(Ok(numbers))
+}
+
 /// The numbers of `names` in `usage_event_names`, numbering those seen for the first time.
 fn number_event_names<'a>(
     tx: &Transaction<'_>,
@@ -209,30 +238,20 @@ fn write(tx: &Transaction<'_>, entries: &[Encoded]) -> Result<(), DbError> {
     let mut unsample =
         tx.prepare_cached("DELETE FROM usage_samples WHERE day = ?1 AND account = ?2")?;
     for e in entries {
-        let account = match accounts.get(e.account_id.as_str()) {
-            Some(&n) => n,
-            None => {
-                let n = number_of(
-                    tx,
-                    "SELECT account FROM score_history_accounts WHERE account_id = ?1",
-                    "INSERT INTO score_history_accounts (account_id) VALUES (?1)",
-                    e.account_id.as_str(),
-                )?;
-                *accounts.entry(e.account_id.as_str()).or_insert(n)
-            }
-        };
-        let shape = match shapes.get(e.shape.as_slice()) {
-            Some(&n) => n,
-            None => {
-                let n = number_of(
-                    tx,
-                    "SELECT shape FROM score_history_shapes WHERE body = ?1",
-                    "INSERT INTO score_history_shapes (body) VALUES (?1)",
-                    e.shape.as_slice(),
-                )?;
-                *shapes.entry(&e.shape).or_insert(n)
-            }
-        };
+        let account = number_cached(
+            &mut accounts,
+            tx,
+            "SELECT account FROM score_history_accounts WHERE account_id = ?1",
+            "INSERT INTO score_history_accounts (account_id) VALUES (?1)",
+            e.account_id.as_str(),
+        )?;
+        let shape = number_cached(
+            &mut shapes,
+            tx,
+            "SELECT shape FROM score_history_shapes WHERE body = ?1",
+            "INSERT INTO score_history_shapes (body) VALUES (?1)",
+            e.shape.as_slice(),
+        )?;
         upsert.execute(params![e.day, account, shape, e.row])?;
         match &e.usage {
             Some(bytes) => sample.execute(params![e.day, account, bytes])?,
@@ -241,6 +260,25 @@ fn write(tx: &Transaction<'_>, entries: &[Encoded]) -> Result<(), DbError> {
         };
     }
     Ok(())
+}
+
+/// [`number_of`], asked once per key of a call.
+fn number_cached<'k, K>(
+    cache: &mut HashMap<&'k K, i64>,
+    tx: &Transaction<'_>,
+    select: &str,
+    insert: &str,
+    key: &'k K,
+) -> Result<i64, DbError>
+where
+    K: ?Sized + Eq + std::hash::Hash + rusqlite::ToSql,
+{
+    if let Some(&n) = cache.get(key) {
+        return Ok(n);
+    }
+    let n = number_of(tx, select, insert, key)?;
+    cache.insert(key, n);
+    Ok(n)
 }
 
 /// The number `select` finds for `key`, else the one `insert` gives it.

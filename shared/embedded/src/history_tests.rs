@@ -36,6 +36,10 @@ fn entry(id: &str, d: &str, n: u32, sampled: bool) -> HistoryDay {
         s.points = s.value.unwrap_or(0.0) * 0.5;
     }
     score.usage = sampled.then(|| UsageSnapshot {
+        events: std::collections::BTreeMap::from([
+            ("Report Built".to_string(), [n as f32, 12.0, 40.25]),
+            (format!("Event {}", n % 3), [1.0, 2.0, 2.5]),
+        ]),
         active_users: n,
         tenure_days: Some(i64::from(n)),
         ..UsageSnapshot::default()
@@ -200,6 +204,19 @@ async fn accounts_scored_alike_share_one_shape_and_a_rewrite_replaces_the_day() 
     for (h, n) in got.iter().zip([999u32, 40, 80, 120, 160]).skip(1) {
         assert_same_figures(h, &as_stored(&entries[n as usize]));
     }
+    // Event names are numbered once: a later write reuses them, and snapshots read back whole.
+    assert_eq!(count(&path, "usage_event_names"), 4);
+    let later = entry("acct-001", "2026-05-01", 7, true);
+    store
+        .put_history(std::slice::from_ref(&later))
+        .await
+        .unwrap();
+    assert_eq!(count(&path, "usage_event_names"), 4);
+    let got = store
+        .history(&account("acct-001"), day("2026-05-01"), day("2026-05-01"))
+        .await
+        .unwrap();
+    assert_eq!(got[0].usage, later.usage);
 }
 
 #[tokio::test]
